@@ -1,0 +1,107 @@
+/**
+ * What crosses the workflow/activity boundary: small, serializable values only (ids, paths, summaries).
+ * Answers, logs and artifacts stay in the database and on disk.
+ */
+import type { PartialStageLimits, TrackId } from '../temporal.config.js';
+import type { FailureCategory, StageOutcome } from '../domain/failures.js';
+import type { EvaluationSummary } from '../domain/harness/evaluate.js';
+import type { SuiteKind } from '../domain/harness/suite.js';
+
+export interface HarnessSettings {
+  concurrency: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+  retryBackoffMs: number;
+}
+
+export interface PipelineInput {
+  submissionId: string;
+  team: string;
+  submission: string;
+  track: TrackId;
+  /** Absolute path of the submission directory (readable by the build host). */
+  directory: string;
+  /** Absolute paths of the suite files, per stage. */
+  suites: Record<SuiteKind, string>;
+  /** Per-run overrides of the track's stage limits, in milliseconds (tests use seconds). */
+  limits?: PartialStageLimits;
+  harness?: Partial<HarnessSettings>;
+  /** Overrides ACTIVITY_POLICY.heartbeatTimeoutMs (tests shorten it). */
+  heartbeatTimeoutMs?: number;
+}
+
+export interface HostAssignment {
+  hostId: string;
+  gpuQueue: string;
+  cpuQueue: string;
+}
+
+export interface BuildInput {
+  submissionId: string;
+  workflowId: string;
+  directory: string;
+}
+
+export interface BuiltImages {
+  inferenceImage: string;
+  trainImage: string;
+  durationMs: number;
+}
+
+export interface FineTuneInput {
+  submissionId: string;
+  workflowId: string;
+  track: TrackId;
+  trainImage: string;
+  /** Epoch ms at which the stage's limit is reached (the durable workflow timer fires then too). */
+  deadline: number;
+  oomRetry: boolean;
+}
+
+export interface TrainingProgress {
+  step: number | null;
+  totalSteps: number | null;
+  checkpoint: string | null;
+}
+
+export interface FineTuneResult {
+  /** completed: exited 0; deadline/cancelled: stopped by us, artifacts kept as they were. */
+  ending: 'completed' | 'deadline' | 'cancelled';
+  artifactsDir: string;
+  artifactFiles: number;
+  progress: TrainingProgress | null;
+  durationMs: number;
+  logFile: string;
+}
+
+export interface EvaluateInput {
+  submissionId: string;
+  workflowId: string;
+  track: TrackId;
+  suite: SuiteKind;
+  suiteFile: string;
+  inferenceImage: string;
+  deadline: number;
+  startupLimitMs: number;
+  harness: HarnessSettings;
+}
+
+export interface EvaluateResult {
+  ending: 'completed' | 'deadline' | 'cancelled' | 'server-crashed' | 'startup-failed';
+  reason: string | null;
+  summary: EvaluationSummary;
+  durationMs: number;
+  logFile: string;
+}
+
+export interface StageReport {
+  submissionId: string;
+  stage: string;
+  outcome: StageOutcome;
+  failureCategory: FailureCategory | null;
+  reason: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  limitMs: number | null;
+  details: Record<string, unknown> | null;
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+/**
+ * `challenge`: the operators' command line.
+ *   challenge submit <dir> [--track T] [--fine-tune-limit 30s] [--open-eval-limit 5m] [--closed-eval-limit 10m] [--json]
+ *   challenge status [workflow-id|submission-id] [--watch] [--json]
+ *   challenge leaderboard [--track T] [--json|--csv]
+ * Exit codes: 0 ok, 1 failed operation, 2 bad input, 3 already submitted and finished.
+ */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { Duration, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { SubmissionError, loadSubmission } from '../domain/submission.js';
+import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
+import { ResultsDb } from '../infra/results-db.js';
+import { connectClient } from '../infra/temporal.js';
+import { pipelineWorkflowId } from '../workflows/definitions.js';
+import { leaderboard, listPipelines, pipelineStatus, submit, type PipelineStatus } from './operations.js';
+
+export class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  '': `challenge — run an LLM fine-tuning competition on Temporal
+
+Commands:
+  submit <dir>          start the pipeline of a submission directory
+  status [id]           all pipelines, or one (stage, elapsed against limit, progress)
+  leaderboard           rank the submissions of a track
+
+Run "challenge <command> --help" for the options of a command.
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL.`,
+  submit: `challenge submit <dir> [options]
+  --track <id>                 override the track of submission.json (a100-40gb, 4090-24gb, cpu)
+  --fine-tune-limit <dur>      override the stage limit, e.g. 30s, 20m, 24h (also --build-limit,
+  --open-eval-limit <dur>      --closed-eval-limit, --startup-limit)
+  --json                       print the result as JSON
+A second submit of a running or finished submission reports it instead of starting it again.`,
+  status: `challenge status [workflow-id | team.submission] [--watch] [--json]
+Without an id: one line per pipeline. With one: each stage with its elapsed time against its limit.
+  --watch   redraw every 2 s until the pipeline ends`,
+  leaderboard: `challenge leaderboard [--track <id>] [--json | --csv]
+Ranks every submission of the track by the 2023 final-round rules (1/3 open + 2/3 closed).`,
+};
+
+const LIMIT_FLAGS = { 'build-limit': 'build', 'fine-tune-limit': 'fineTune', 'open-eval-limit': 'openEval', 'closed-eval-limit': 'closedEval', 'startup-limit': 'startup' } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = '', ...rest] = argv;
+  if (command === '' || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP['']);
+    return 0;
+  }
+  if (!(command in HELP)) throw new UsageError(`unknown command "${command}"; run "challenge --help" for the list`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(HELP[command]);
+    return 0;
+  }
+  const config = loadRuntimeConfig();
+  switch (command) {
+    case 'submit':
+      return submitCommand(config, rest);
+    case 'status':
+      return statusCommand(config, rest);
+    case 'leaderboard':
+      return leaderboardCommand(config, rest);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** Runs node's parseArgs, turning its errors into usage errors (exit code 2). */
+function guard<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function submitCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values, positionals } = guard(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        track: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'build-limit': { type: 'string' },
+        'fine-tune-limit': { type: 'string' },
+        'open-eval-limit': { type: 'string' },
+        'closed-eval-limit': { type: 'string' },
+        'startup-limit': { type: 'string' },
+      },
+    }),
+  );
+  if (positionals.length !== 1) throw new UsageError('submit takes exactly one submission directory: challenge submit <dir>');
+  const limits: Record<string, number> = {};
+  for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+    const raw = values[flag as keyof typeof LIMIT_FLAGS];
+    if (typeof raw !== 'string') continue;
+    const parsed = Duration.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`--${flag}: ${parsed.error.issues[0]?.message}`);
+    limits[key] = parsed.data;
+  }
+  if (values.track !== undefined && !TrackId.safeParse(values.track).success) {
+    throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
+  }
+  loadSubmission(positionals[0]!, values.track); // bad input fails here, before any connection
+  const client = await connectClient(config);
+  try {
+    const result = await submit(client, config, positionals[0]!, {
+      ...(typeof values.track === 'string' ? { track: values.track } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    });
+    if (values.json) console.log(JSON.stringify(result, null, 2));
+    else if (result.status === 'started') console.log(`started ${result.workflowId}\n  Web UI: ${result.url}\n  follow: challenge status ${result.submissionId} --watch`);
+    else console.log(`${result.submissionId} was submitted before and is ${result.status === 'already-running' ? 'still running' : 'finished'}: ${result.workflowId}\n  Web UI: ${result.url}`);
+    return result.status === 'already-completed' ? 3 : 0;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+const ms = (value: number) => (value < 1000 ? `${value}ms` : value < 120_000 ? `${(value / 1000).toFixed(1)}s` : value < 7_200_000 ? `${(value / 60_000).toFixed(1)}m` : `${(value / 3_600_000).toFixed(1)}h`);
+
+function bar(fraction: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+export function renderStatus(status: PipelineStatus, now = Date.now()): string {
+  const lines = [`${status.workflowId}  ${status.status}${status.state ? `  host ${status.state.host ?? '—'}` : ''}`];
+  if (!status.state) return `${lines[0]}\n  (no progress available: is the orchestrator worker running?)`;
+  for (const stage of status.state.stages) {
+    const elapsed = stage.startedAt === null ? null : (stage.endedAt ?? now) - stage.startedAt;
+    const limit = stage.limitMs;
+    const timing = elapsed === null ? '' : limit ? `${ms(elapsed)} of ${ms(limit)} ${bar(elapsed / limit, 10)}` : ms(elapsed);
+    const failure = stage.failureCategory ? `  ${stage.failureCategory}: ${stage.reason ?? ''}` : '';
+    lines.push(`  ${stage.stage.padEnd(12)} ${stage.outcome.padEnd(9)} ${timing}${failure}`);
+  }
+  const details = status.activity?.details as { answered?: number; total?: number; progress?: { step?: number; totalSteps?: number } } | null | undefined;
+  if (details?.total) lines.push(`  progress     ${bar((details.answered ?? 0) / details.total)} ${details.answered ?? 0}/${details.total} instances`);
+  else if (details?.progress?.totalSteps) lines.push(`  progress     ${bar((details.progress.step ?? 0) / details.progress.totalSteps)} step ${details.progress.step}/${details.progress.totalSteps}`);
+  if (status.activity && status.activity.attempt > 1) lines.push(`  attempt      ${status.activity.attempt} of ${status.activity.type}`);
+  return lines.join('\n');
+}
+
+async function statusCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values, positionals } = guard(() =>
+    parseArgs({ args, allowPositionals: true, options: { watch: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } }),
+  );
+  const client = await connectClient(config);
+  try {
+    if (positionals.length === 0) {
+      const pipelines = await listPipelines(client);
+      if (values.json) console.log(JSON.stringify(pipelines, null, 2));
+      else if (pipelines.length === 0) console.log('no pipelines yet: challenge submit <dir>');
+      else for (const p of pipelines) console.log(`${p.workflowId.padEnd(48)} ${p.status.padEnd(10)} ${(p.track ?? '').padEnd(10)} stage=${p.stage ?? '—'} outcome=${p.outcome ?? '—'}${p.failure ? ` failure=${p.failure}` : ''}`);
+      return 0;
+    }
+    const id = positionals[0]!;
+    const workflowId = id.startsWith('submission-') ? id : pipelineWorkflowId(id);
+    for (;;) {
+      const status = await pipelineStatus(client, workflowId);
+      if (values.json) console.log(JSON.stringify(status, null, 2));
+      else console.log(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderStatus(status)}`);
+      if (!values.watch || status.status !== 'RUNNING') return status.state?.outcome === 'failed' ? 1 : 0;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values } = guard(() =>
+    parseArgs({ args, options: { track: { type: 'string', default: 'cpu' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } } }),
+  );
+  const track = z.enum(TrackId.options).safeParse(values.track);
+  if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
+  const db = new ResultsDb(config.databasePath);
+  try {
+    const board = leaderboard(db, track.data);
+    console.log(values.json ? JSON.stringify(board, null, 2) : values.csv ? leaderboardCsv(board) : leaderboardTable(board));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof UsageError || error instanceof SubmissionError) {
+        console.error(`challenge: ${error.message}`);
+        process.exit(2);
+      }
+      console.error(`challenge: ${(error as Error).message ?? String(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * What the `challenge` CLI does, as functions that return data (the demo and the tests call them too);
+ * cli/challenge.ts only parses arguments and prints.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig } from '../temporal.config.js';
+import { loadSubmission } from '../domain/submission.js';
+import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
+import { buildLeaderboard, rulesForSuites, type Leaderboard } from '../domain/leaderboard.js';
+import type { HarnessSettings, PipelineInput } from '../activities/types.js';
+import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
+import type { ResultsDb } from '../infra/results-db.js';
+import { defaultSuiteFiles } from '../infra/paths.js';
+import { workflowUrl } from '../infra/temporal.js';
+
+export interface SubmitOptions {
+  track?: string;
+  limits?: PartialStageLimits;
+  suites?: Record<SuiteKind, string>;
+  harness?: Partial<HarnessSettings>;
+  heartbeatTimeoutMs?: number;
+}
+
+export interface SubmitResult {
+  status: 'started' | 'already-running' | 'already-completed';
+  submissionId: string;
+  workflowId: string;
+  runId: string | null;
+  url: string;
+}
+
+export async function submit(client: Client, config: RuntimeConfig, directory: string, options: SubmitOptions = {}): Promise<SubmitResult> {
+  const loaded = loadSubmission(directory, options.track);
+  const { manifest, submissionId } = loaded;
+  const workflowId = pipelineWorkflowId(submissionId);
+  const suites = options.suites ?? defaultSuiteFiles();
+  for (const kind of ['open', 'closed'] as const) loadSuite(suites[kind]); // fail here, not in a GPU stage
+  const input: PipelineInput = {
+    submissionId,
+    team: manifest.team,
+    submission: manifest.submission,
+    track: manifest.track,
+    directory: loaded.directory,
+    suites,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.harness ? { harness: options.harness } : {}),
+    ...(options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
+  };
+  const url = workflowUrl(config, workflowId);
+  try {
+    const handle = await client.workflow.start('submissionPipeline', {
+      taskQueue: TASK_QUEUES.orchestrator,
+      workflowId,
+      args: [input],
+      // A second submit of a running or completed submission is reported, not started again;
+      // a failed one may be submitted again once it is fixed.
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [
+        { key: SA.Team, value: manifest.team },
+        { key: SA.Submission, value: submissionId },
+        { key: SA.Track, value: manifest.track },
+        { key: SA.Stage, value: 'queued' },
+        { key: SA.Outcome, value: 'running' },
+      ],
+      staticSummary: `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}`,
+      staticDetails: `Builds the images, fine-tunes, then runs the open and closed evaluations of ${submissionId}.`,
+    });
+    return { status: 'started', submissionId, workflowId, runId: handle.firstExecutionRunId, url };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return {
+      status: description.status.name === 'RUNNING' ? 'already-running' : 'already-completed',
+      submissionId,
+      workflowId,
+      runId: description.runId,
+      url,
+    };
+  }
+}
+
+export interface PipelineStatus {
+  workflowId: string;
+  status: string;
+  state: PipelineState | null;
+  /** Heartbeat details of the running activity (progress of training or evaluation). */
+  activity: { type: string; attempt: number; details: unknown } | null;
+}
+
+export async function pipelineStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe();
+  let state: PipelineState | null = null;
+  try {
+    state = await handle.query(progressQuery);
+  } catch {
+    state = null; // no worker to answer (e.g. the orchestrator is down): the database still has the stages
+  }
+  const raw = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } });
+  const pending = raw.pendingActivities?.[0];
+  let details: unknown = null;
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  if (payload?.data) {
+    try {
+      details = JSON.parse(Buffer.from(payload.data).toString('utf8'));
+    } catch {
+      details = null;
+    }
+  }
+  return {
+    workflowId,
+    status: description.status.name,
+    state,
+    activity: pending ? { type: pending.activityType?.name ?? '?', attempt: pending.attempt ?? 1, details } : null,
+  };
+}
+
+export async function listPipelines(client: Client, query = "WorkflowType = 'submissionPipeline'") {
+  const out: { workflowId: string; status: string; team: string | undefined; track: string | undefined; stage: string | undefined; outcome: string | undefined; failure: string | undefined; startTime: Date }[] = [];
+  for await (const execution of client.workflow.list({ query })) {
+    const attrs = execution.typedSearchAttributes;
+    out.push({
+      workflowId: execution.workflowId,
+      status: execution.status.name,
+      team: attrs.get(SA.Team),
+      track: attrs.get(SA.Track),
+      stage: attrs.get(SA.Stage),
+      outcome: attrs.get(SA.Outcome),
+      failure: attrs.get(SA.FailureCategory),
+      startTime: execution.startTime,
+    });
+  }
+  return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+}
+
+export function leaderboard(db: ResultsDb, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles()): Leaderboard {
+  const rules = rulesForSuites({ open: loadSuite(suites.open), closed: loadSuite(suites.closed) });
+  const submissions = db.submissions(track).map((s) => {
+    const pipeline = db.pipeline(s.submissionId);
+    const failedStage = db.stages(s.submissionId).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
+    return {
+      submissionId: s.submissionId,
+      team: s.team,
+      track: s.track,
+      outcome: pipeline?.outcome ?? 'unknown',
+      failureCategory: pipeline?.failureCategory ?? failedStage?.failureCategory ?? null,
+      failureReason: failedStage?.reason ?? pipeline?.reason ?? null,
+    };
+  });
+  const scores = db.scenarioScores().map((s) => ({ submissionId: s.submissionId, suite: s.suite, column: s.column, score: s.score }));
+  return buildLeaderboard(track, rules, submissions, scores);
+}

@@ -1,0 +1,131 @@
+/**
+ * The leaderboard of a track: the challenge's final-round rules (win rates, scenario mean win rates,
+ * geometric mean, 1/3 open + 2/3 closed) applied to the project's own suites. Every submission of the
+ * track is ranked, failed ones included: their missing cells rank as worst, as in 2023.
+ */
+import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
+import { scenarioColumn, type Suite, type SuiteKind } from './harness/suite.js';
+import type { FailureCategory } from './failures.js';
+
+export const PROJECT_RULES_VERSION = 'challenge-suites/1 (neurips2023-final win rates)';
+
+/** Rules for the shipped suites: every scenario has one exact-match column, higher is better. */
+export function rulesForSuites(suites: Record<SuiteKind, Suite>): ScoringRules {
+  const base = CHALLENGE_2023_FINAL_RULES;
+  return parseScoringRules({
+    version: `${PROJECT_RULES_VERSION}; open ${suites.open.version}; closed ${suites.closed.version}`,
+    description: 'NeurIPS 2023 final-round aggregation over the project suites',
+    winRate: base.winRate,
+    missingValues: base.missingValues,
+    scenarioAggregation: base.scenarioAggregation,
+    stageAggregation: base.stageAggregation,
+    stages: (['open', 'closed'] as const).map((kind) => ({
+      name: kind,
+      scenarios: suites[kind].scenarios.map((scenario) => ({ name: scenario.name, columns: [{ name: scenarioColumn(scenario), lowerIsBetter: false }] })),
+    })),
+    stageWeights: base.stageWeights,
+  });
+}
+
+export interface LeaderboardSubmission {
+  submissionId: string;
+  team: string;
+  track: string;
+  outcome: string;
+  failureCategory: FailureCategory | null;
+  failureReason: string | null;
+}
+
+export interface ScenarioScore {
+  submissionId: string;
+  suite: SuiteKind;
+  column: string;
+  score: number;
+}
+
+export interface LeaderboardRow {
+  rank: number;
+  submissionId: string;
+  team: string;
+  outcome: string;
+  failureCategory: FailureCategory | null;
+  failureReason: string | null;
+  metrics: Record<string, number | null>;
+  scenarioMeanWinRates: Record<string, Record<string, number>>;
+  open: number;
+  closed: number;
+  final: number;
+}
+
+export interface Leaderboard {
+  track: string;
+  rulesVersion: string;
+  columns: { suite: SuiteKind; scenario: string; column: string }[];
+  rows: LeaderboardRow[];
+}
+
+export function buildLeaderboard(track: string, rules: ScoringRules, submissions: LeaderboardSubmission[], scores: ScenarioScore[]): Leaderboard {
+  const mine = submissions.filter((s) => s.track === track);
+  const stageRows = (suite: SuiteKind): StageRow[] =>
+    mine.map((submission) => ({
+      submissionId: submission.submissionId,
+      metrics: Object.fromEntries(scores.filter((s) => s.submissionId === submission.submissionId && s.suite === suite).map((s) => [s.column, s.score])),
+    }));
+  const result = scoreCompetition({ rules, stages: { open: stageRows('open'), closed: stageRows('closed') } });
+  const byId = new Map(mine.map((s) => [s.submissionId, s]));
+  const columns = rules.stages.flatMap((stage) =>
+    stage.scenarios.flatMap((scenario) => scenario.columns.map((column) => ({ suite: stage.name as SuiteKind, scenario: scenario.name, column: column.name }))),
+  );
+  return {
+    track,
+    rulesVersion: result.rulesVersion,
+    columns,
+    rows: result.submissions.map((entry) => {
+      const submission = byId.get(entry.submissionId)!;
+      return {
+        rank: entry.rank,
+        submissionId: entry.submissionId,
+        team: submission.team,
+        outcome: submission.outcome,
+        failureCategory: submission.failureCategory,
+        failureReason: submission.failureReason,
+        metrics: Object.fromEntries(
+          columns.map((c) => [c.column, scores.find((s) => s.submissionId === entry.submissionId && s.column === c.column && s.suite === c.suite)?.score ?? null]),
+        ),
+        scenarioMeanWinRates: entry.scenarioMeanWinRates,
+        open: entry.stageScores.open ?? 0,
+        closed: entry.stageScores.closed ?? 0,
+        final: entry.final,
+      };
+    }),
+  };
+}
+
+const fmt = (value: number | null): string => (value === null ? '—' : value === 0 || (value >= 1e-4 && value < 1e4) ? value.toFixed(4) : value.toExponential(2));
+
+export function leaderboardTable(board: Leaderboard): string {
+  const header = ['#', 'submission', 'status', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
+  const rows = board.rows.map((row) => [
+    String(row.rank),
+    row.submissionId,
+    row.failureCategory ?? row.outcome,
+    ...board.columns.map((c) => fmt(row.metrics[c.column] ?? null)),
+    fmt(row.open),
+    fmt(row.closed),
+    fmt(row.final),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [`Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function leaderboardCsv(board: Leaderboard): string {
+  const header = ['rank', 'submission', 'team', 'outcome', 'failure_category', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
+  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const rows = board.rows.map((row) =>
+    [String(row.rank), row.submissionId, row.team, row.outcome, row.failureCategory ?? '', ...board.columns.map((c) => String(row.metrics[c.column] ?? '')), String(row.open), String(row.closed), String(row.final)]
+      .map(quote)
+      .join(','),
+  );
+  return [header.join(','), ...rows].join('\n');
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs and starts what the project needs on this machine, reusing what is there:
+#   Docker engine (Debian docker.io; dockerd started when no engine answers), debootstrap, iptables,
+#   the Temporal CLI (go install …@v1.5.1, cached), the submission base image, node_modules and dist/.
+# Idempotent: a second run does nothing but check.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+say() { printf '[setup] %s\n' "$*"; }
+
+need_apt=()
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+if ((${#need_apt[@]})); then
+  say "installing ${need_apt[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+  say "starting dockerd"
+  setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && break; sleep 1; done
+  docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { say "dockerd did not start; see /var/log/dockerd.log"; tail -n 20 /var/log/dockerd.log >&2; exit 1; }
+fi
+say "docker engine $(docker version --format '{{.Server.Version}}')"
+
+temporal_bin="${CHALLENGE_TEMPORAL_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/challenge/bin/temporal}"
+if [[ ! -x "$temporal_bin" ]]; then
+  say "building the Temporal CLI v1.5.1 with go install (several minutes the first time; cached at $temporal_bin)"
+  mkdir -p "$(dirname "$temporal_bin")"
+  GOBIN="$(dirname "$temporal_bin")" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+fi
+say "temporal CLI $("$temporal_bin" --version 2>/dev/null | head -n1)"
+
+bash "$root/scripts/build-base-image.sh"
+
+if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+say "compiling TypeScript"
+npx tsc -p tsconfig.json

@@ -1,0 +1,110 @@
+/**
+ * Generates the shipped evaluation suites from suites/source/facts.json with a seeded PRNG, so the
+ * files in suites/ are reproducible byte for byte (a unit test regenerates and compares them).
+ *
+ *   npm run suites            # rewrite suites/open.json and suites/closed.json
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { Suite, type MultipleChoiceInstance, type Scenario } from '../domain/harness/suite.js';
+
+const Pairs = z.array(z.tuple([z.string().min(1), z.string().min(1)])).min(8);
+export const Facts = z.object({ opposites: Pairs, capitals: Pairs, animal_sounds: Pairs, colors: Pairs });
+export type Facts = z.infer<typeof Facts>;
+
+/** mulberry32: small, fast, and identical on every platform. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+const article = (noun: string) => (/^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`);
+
+interface ScenarioRecipe {
+  name: string;
+  title: string;
+  subject: string;
+  pairs: [string, string][];
+  question: (subject: string) => string;
+  instances: number;
+}
+
+function buildScenario(recipe: ScenarioRecipe, random: () => number, inContextCount = 2): Scenario {
+  const answers = [...new Set(recipe.pairs.map(([, answer]) => answer))];
+  const makeInstance = ([subject, answer]: [string, string], id: string): MultipleChoiceInstance => {
+    const distractors = shuffle(answers.filter((a) => a !== answer), random).slice(0, 3);
+    const choices = shuffle([answer, ...distractors], random);
+    return { id, question: recipe.question(subject), choices, answer: choices.indexOf(answer) };
+  };
+  const order = shuffle(recipe.pairs, random);
+  const inContext = order.slice(0, inContextCount).map((pair, i) => makeInstance(pair, `train${i}`));
+  const instances = order.slice(inContextCount, inContextCount + recipe.instances).map((pair, i) => makeInstance(pair, `id${i}`));
+  return {
+    name: recipe.name,
+    title: recipe.title,
+    kind: 'multiple_choice',
+    metric: 'exact_match',
+    instructions: `The following are multiple choice questions (with answers) about ${recipe.subject}.`,
+    inContext,
+    instances,
+  };
+}
+
+export function generateSuites(facts: Facts, seed = 2023): { open: Suite; closed: Suite } {
+  const random = seededRandom(seed);
+  const bothWays = facts.opposites.flatMap(([a, b]) => [[a, b] as [string, string], [b, a] as [string, string]]);
+  const open: Suite = {
+    schemaVersion: 1,
+    name: 'challenge-open',
+    kind: 'open',
+    version: `facts-seed-${seed}`,
+    description: 'Published tasks: participants may look at these while they fine-tune.',
+    scenarios: [
+      buildScenario({ name: 'opposites', title: 'Opposites', subject: 'opposites', pairs: bothWays, question: (w) => `What is the opposite of ${w}?`, instances: 30 }, random),
+      buildScenario({ name: 'capitals', title: 'Capital cities', subject: 'capital cities', pairs: facts.capitals, question: (c) => `What is the capital of ${c}?`, instances: 30 }, random),
+    ],
+  };
+  const closed: Suite = {
+    schemaVersion: 1,
+    name: 'challenge-closed',
+    kind: 'closed',
+    version: `facts-seed-${seed}`,
+    description: 'Hidden tasks: never shown to participants; only prompts leave the harness.',
+    scenarios: [
+      buildScenario({ name: 'animal-sounds', title: 'Animal sounds', subject: 'animal sounds', pairs: facts.animal_sounds, question: (a) => `What sound does ${article(a)} make?`, instances: 20 }, random),
+      buildScenario({ name: 'colors', title: 'Colors of things', subject: 'colors', pairs: facts.colors, question: (t) => `What color is ${t}?`, instances: 24 }, random),
+    ],
+  };
+  return { open: Suite.parse(open), closed: Suite.parse(closed) };
+}
+
+export const suitesDir = (root: string) => path.join(root, 'suites');
+export const serializeSuite = (suite: Suite) => `${JSON.stringify(suite, null, 1)}\n`;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = process.cwd();
+  const facts = Facts.parse(JSON.parse(readFileSync(path.join(suitesDir(root), 'source', 'facts.json'), 'utf8')));
+  const suites = generateSuites(facts);
+  for (const kind of ['open', 'closed'] as const) {
+    const file = path.join(suitesDir(root), `${kind}.json`);
+    writeFileSync(file, serializeSuite(suites[kind]));
+    console.log(`${file}: ${suites[kind].scenarios.map((s) => `${s.name} (${s.instances.length})`).join(', ')}`);
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The one source of truth for how the competition runs: Temporal connection, task queues, tracks,
+ * stage limits, timeouts and retry policies. Everything is zod-validated; environment variables
+ * override the embedded defaults so the same code runs the demo, the tests and a production cluster.
+ *
+ * Imported by workflow code too, so it must stay free of Node APIs at module top level:
+ * `process.env` is only read inside `loadRuntimeConfig()`, which workflows never call.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Durations: a number of milliseconds, or a string such as "300m", "24h", "45s", "1500ms".
+// ---------------------------------------------------------------------------------------------
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`duration must be a non-negative number of ms, got ${value}`);
+    return value;
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value);
+  if (!match) throw new Error(`"${value}" is not a duration: write e.g. "45s", "300m", "24h" or a number of milliseconds`);
+  return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
+}
+
+/** "300m" → 5h, 20000 → "20s": how limits are written in messages. */
+export function formatDuration(ms: number): string {
+  if (ms % UNIT_MS.d === 0 && ms > 0) return `${ms / UNIT_MS.d}d`;
+  if (ms % UNIT_MS.h === 0 && ms > 0) return `${ms / UNIT_MS.h}h`;
+  if (ms % UNIT_MS.m === 0 && ms > 0) return `${ms / UNIT_MS.m}m`;
+  if (ms % UNIT_MS.s === 0 && ms > 0) return `${ms / UNIT_MS.s}s`;
+  return `${ms}ms`;
+}
+
+export const Duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Stages, tracks and limits
+// ---------------------------------------------------------------------------------------------
+export const STAGES = ['build', 'fine-tune', 'open-eval', 'closed-eval', 'score'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export const TRACK_IDS = ['a100-40gb', '4090-24gb', 'cpu'] as const;
+export const TrackId = z.enum(TRACK_IDS);
+export type TrackId = z.infer<typeof TrackId>;
+
+/** Per-stage wall-clock limits, enforced by durable workflow timers. */
+export const StageLimits = z.object({
+  build: Duration,
+  fineTune: Duration,
+  openEval: Duration,
+  closedEval: Duration,
+  /** How long an inference server may take to give its first valid /process answer. */
+  startup: Duration,
+});
+export type StageLimits = z.infer<typeof StageLimits>;
+export const PartialStageLimits = StageLimits.partial();
+export type PartialStageLimits = z.infer<typeof PartialStageLimits>;
+
+export interface TrackSpec {
+  id: TrackId;
+  title: string;
+  /** GPU model the track is ranked on; null for the CPU track used by demos and tests. */
+  gpu: string | null;
+  gpuMemoryGiB: number | null;
+  /** docker --memory for training and inference containers. */
+  containerMemory: string;
+  containerCpus: number;
+  containerPids: number;
+  limits: StageLimits;
+}
+
+const CHALLENGE_LIMITS: StageLimits = {
+  build: 2 * UNIT_MS.h,
+  fineTune: 24 * UNIT_MS.h,
+  openEval: 300 * UNIT_MS.m,
+  closedEval: 600 * UNIT_MS.m,
+  startup: 20 * UNIT_MS.m,
+};
+
+export const TRACKS: Record<TrackId, TrackSpec> = {
+  'a100-40gb': {
+    id: 'a100-40gb',
+    title: 'NVIDIA A100 40 GB',
+    gpu: 'A100 40GB',
+    gpuMemoryGiB: 40,
+    containerMemory: '128g',
+    containerCpus: 16,
+    containerPids: 4096,
+    limits: CHALLENGE_LIMITS,
+  },
+  '4090-24gb': {
+    id: '4090-24gb',
+    title: 'NVIDIA RTX 4090 24 GB',
+    gpu: 'RTX 4090 24GB',
+    gpuMemoryGiB: 24,
+    containerMemory: '128g',
+    containerCpus: 16,
+    containerPids: 4096,
+    limits: CHALLENGE_LIMITS,
+  },
+  cpu: {
+    id: 'cpu',
+    title: 'CPU (demos and tests)',
+    gpu: null,
+    gpuMemoryGiB: null,
+    containerMemory: '1g',
+    containerCpus: 1,
+    containerPids: 256,
+    limits: { build: 20 * UNIT_MS.m, fineTune: 10 * UNIT_MS.m, openEval: 10 * UNIT_MS.m, closedEval: 10 * UNIT_MS.m, startup: 2 * UNIT_MS.m },
+  },
+};
+
+export function limitsFor(track: TrackId, overrides: PartialStageLimits = {}): StageLimits {
+  const base = TRACKS[track].limits;
+  return {
+    build: overrides.build ?? base.build,
+    fineTune: overrides.fineTune ?? base.fineTune,
+    openEval: overrides.openEval ?? base.openEval,
+    closedEval: overrides.closedEval ?? base.closedEval,
+    startup: overrides.startup ?? base.startup,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task queues
+// ---------------------------------------------------------------------------------------------
+export const TASK_QUEUES = {
+  /** Workflows and bookkeeping activities (results database, reports). CPU only. */
+  orchestrator: 'challenge-orchestrator',
+  /** Shared per-track queue: any host of the track answers `claimHost`. */
+  track: (track: TrackId) => `gpu-${track}`,
+  /** Host-pinned queue for GPU work (fine-tune, evaluation); slots = GPUs of that host. */
+  hostGpu: (track: TrackId, host: string) => `gpu-${track}@${host}`,
+  /** Host-pinned queue for CPU work next to the images (docker build, cleanup). */
+  hostCpu: (track: TrackId, host: string) => `build-${track}@${host}`,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Search attributes shown in the Web UI (registered with the dev server at start).
+// ---------------------------------------------------------------------------------------------
+export const SEARCH_ATTRIBUTES = {
+  Team: 'Keyword',
+  Submission: 'Keyword',
+  Track: 'Keyword',
+  Stage: 'Keyword',
+  Outcome: 'Keyword',
+  FailureCategory: 'Keyword',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Activity timeouts and retries (values the workflows use; tests override heartbeats via input)
+// ---------------------------------------------------------------------------------------------
+export const ACTIVITY_POLICY = {
+  /** A GPU worker that dies is noticed within this window (not hours later). */
+  heartbeatTimeoutMs: 10_000,
+  /** Safety net beyond each stage limit; the durable timer is the real limit. */
+  startToCloseMarginMs: 10 * UNIT_MS.m,
+  /** A host-pinned activity waits this long for its host before the pipeline gives up on that host. */
+  scheduleToStartMs: 15 * UNIT_MS.m,
+  infrastructureRetry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+  bookkeepingRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+} as const;
+
+/** Evaluation harness defaults (2023 used 30 parallel requests). */
+export const HARNESS_DEFAULTS = {
+  concurrency: 8,
+  requestTimeoutMs: 60_000,
+  maxAttempts: 3,
+  retryBackoffMs: 500,
+  maxPromptTokens: 2048,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Runtime configuration of a process (CLI, workers, demo), from the environment.
+// ---------------------------------------------------------------------------------------------
+const RuntimeConfigSchema = z.object({
+  temporalAddress: z.string().min(1),
+  namespace: z.string().min(1),
+  uiUrl: z.string().url(),
+  /** Where the results database, artifacts and logs live on this host. */
+  dataDir: z.string().min(1),
+  databasePath: z.string().min(1),
+  hostId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'host ids are lowercase letters, digits and dashes'),
+  /** Number of GPU slots of this host for its track (for the cpu track: parallel container slots). */
+  gpuSlots: z.coerce.number().int().min(1).max(64),
+  baseImage: z.string().min(1),
+  evalNetwork: z.string().min(1),
+});
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+
+export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): RuntimeConfig {
+  const dataDir = env.CHALLENGE_DATA_DIR ?? `${cwd}/.data`;
+  const port = env.CHALLENGE_TEMPORAL_PORT ?? '7233';
+  const uiPort = env.CHALLENGE_TEMPORAL_UI_PORT ?? String(Number(port) + 1000);
+  const parsed = RuntimeConfigSchema.safeParse({
+    temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${port}`,
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    uiUrl: env.CHALLENGE_TEMPORAL_UI_URL ?? `http://127.0.0.1:${uiPort}`,
+    dataDir,
+    databasePath: env.CHALLENGE_DATABASE ?? `${dataDir}/results.sqlite`,
+    hostId: env.CHALLENGE_HOST_ID ?? 'host-1',
+    gpuSlots: env.CHALLENGE_GPU_SLOTS ?? '2',
+    baseImage: env.CHALLENGE_BASE_IMAGE ?? 'challenge/base:bookworm-python3',
+    evalNetwork: env.CHALLENGE_EVAL_NETWORK ?? 'challenge-eval',
+  });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid runtime configuration (environment variables CHALLENGE_*, TEMPORAL_*):\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,33 @@
+/**
+ * The orchestrator worker: runs every workflow and the bookkeeping activities (results database).
+ * CPU only; one per deployment (more can be added for throughput, they share the task queue).
+ */
+import { Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { createBookkeepingActivities } from '../activities/bookkeeping.js';
+import { ResultsDb } from '../infra/results-db.js';
+import { connectWorker } from '../infra/temporal.js';
+import { runUntilSignalled } from './lifecycle.js';
+
+export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{ worker: Worker; db: ResultsDb }> {
+  const db = new ResultsDb(config.databasePath);
+  const worker = await Worker.create({
+    connection: await connectWorker(config),
+    namespace: config.namespace,
+    taskQueue: TASK_QUEUES.orchestrator,
+    workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+    activities: createBookkeepingActivities(db),
+    identity: `orchestrator@${config.hostId}`,
+    shutdownGraceTime: '10s',
+  });
+  return { worker, db };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadRuntimeConfig();
+  const { worker, db } = await createOrchestratorWorker(config);
+  console.log(`orchestrator worker on ${config.temporalAddress} (${TASK_QUEUES.orchestrator}), results in ${config.databasePath}`);
+  await runUntilSignalled([worker]);
+  db.close();
+}

@@ -1,0 +1,39 @@
+/** Names shared by workflows, the CLI and tests: queries, signals and the workflow id scheme. */
+import { defineQuery } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { FailureCategory, StageOutcome } from '../domain/failures.js';
+import type { StageName } from '../temporal.config.js';
+
+export interface StageState {
+  stage: StageName;
+  outcome: StageOutcome | 'running' | 'pending';
+  failureCategory: FailureCategory | null;
+  reason: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  limitMs: number | null;
+}
+
+export interface PipelineState {
+  submissionId: string;
+  track: string;
+  host: string | null;
+  currentStage: StageName | 'done';
+  outcome: 'running' | 'completed' | 'failed' | 'cancelled';
+  failureCategory: FailureCategory | null;
+  stages: StageState[];
+}
+
+export const progressQuery = defineQuery<PipelineState>('progress');
+
+export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
+
+/** Search attributes every pipeline keeps current (registered with the server in temporal.config.ts). */
+export const SA = {
+  Team: defineSearchAttributeKey('Team', SearchAttributeType.KEYWORD),
+  Submission: defineSearchAttributeKey('Submission', SearchAttributeType.KEYWORD),
+  Track: defineSearchAttributeKey('Track', SearchAttributeType.KEYWORD),
+  Stage: defineSearchAttributeKey('Stage', SearchAttributeType.KEYWORD),
+  Outcome: defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD),
+  FailureCategory: defineSearchAttributeKey('FailureCategory', SearchAttributeType.KEYWORD),
+};

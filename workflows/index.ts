@@ -1,0 +1,2 @@
+// Every workflow the orchestrator worker registers (the bundle's entry point).
+export { submissionPipeline } from './submission-pipeline.js';
