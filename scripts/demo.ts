@@ -1,0 +1,104 @@
+/**
+ * The demo competition (`npm run demo`): starts the Temporal dev server if none answers, starts the
+ * orchestrator and one CPU-track host worker, submits the four sample submissions, shows their progress,
+ * then prints the leaderboard and where to look in the Web UI. The server keeps running afterwards so
+ * the Web UI stays browsable (`node dist/scripts/temporal-server.js down` stops it).
+ *
+ *   npm run demo             # reuse earlier results if the samples already ran
+ *   npm run demo -- --fresh  # start from an empty history and results database
+ */
+import { execa, type ResultPromise } from 'execa';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadRuntimeConfig } from '../temporal.config.js';
+import { ensureDevServer, stopDevServer } from '../infra/dev-server.js';
+import { PROJECT_ROOT } from '../infra/paths.js';
+import { ResultsDb } from '../infra/results-db.js';
+import { connectClient } from '../infra/temporal.js';
+import { leaderboardTable } from '../domain/leaderboard.js';
+import { leaderboard, pipelineStatus, submit, type SubmitResult } from '../cli/operations.js';
+import { devServerOptionsFor } from './temporal-server.js';
+
+const SAMPLES = ['good-cooccurrence', 'slow-server', 'oom-train', 'build-fails'];
+/** Short limits so the demo takes about two minutes; the slow server still runs out of time. */
+const DEMO_LIMITS = { fineTune: 120_000, openEval: 30_000, closedEval: 30_000, startup: 20_000 };
+
+const { values } = parseArgs({ options: { fresh: { type: 'boolean', default: false } } });
+const config = loadRuntimeConfig();
+const serverOptions = devServerOptionsFor(config);
+if (values.fresh) {
+  await stopDevServer(serverOptions);
+  for (const file of [serverOptions.dbFile, config.databasePath]) rmSync(file, { force: true });
+  rmSync(path.join(config.dataDir, 'artifacts'), { recursive: true, force: true });
+}
+const { started } = await ensureDevServer(serverOptions);
+console.log(`Temporal dev server ${started ? 'started' : 'already running'} at ${config.temporalAddress} (Web UI ${config.uiUrl})`);
+
+const logsDir = path.join(config.dataDir, 'logs');
+mkdirSync(logsDir, { recursive: true });
+const workers: ResultPromise[] = [];
+async function startWorker(name: string, script: string, args: string[]): Promise<void> {
+  const log = createWriteStream(path.join(logsDir, `${name}.log`));
+  const child = execa('node', [path.join(PROJECT_ROOT, 'dist', 'workers', script), ...args], { reject: false, all: true, buffer: false });
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    log.write(chunk);
+  });
+  workers.push(child);
+  const deadline = Date.now() + 60_000;
+  while (!/state: 'RUNNING'/.test(output)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the ${name} worker did not start; see ${path.join(logsDir, `${name}.log`)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`worker ${name} running (log: ${path.join(logsDir, `${name}.log`)})`);
+}
+
+const client = await connectClient(config);
+try {
+  await startWorker('orchestrator', 'orchestrator.js', []);
+  await startWorker('gpu-host-cpu', 'gpu-host.js', ['--track', 'cpu']);
+
+  const submitted: SubmitResult[] = [];
+  for (const sample of SAMPLES) {
+    const result = await submit(client, config, path.join(PROJECT_ROOT, 'examples', sample), { limits: DEMO_LIMITS });
+    submitted.push(result);
+    console.log(`${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
+  }
+
+  // Progress while waiting: one line per pipeline, redrawn every few seconds.
+  for (;;) {
+    const statuses = await Promise.all(submitted.map((s) => pipelineStatus(client, s.workflowId)));
+    const lines = statuses.map((status) => {
+      const state = status.state;
+      const current = state?.stages.find((s) => s.outcome === 'running');
+      const elapsed = current?.startedAt ? `${((Date.now() - current.startedAt) / 1000).toFixed(0)}s` : '';
+      const details = status.activity?.details as { answered?: number; total?: number } | null | undefined;
+      const progress = details?.total ? ` ${details.answered ?? 0}/${details.total} answered` : '';
+      const what = status.status === 'RUNNING' ? `${state?.currentStage ?? '…'} ${elapsed}${progress}` : `${state?.outcome ?? status.status}${state?.failureCategory ? ` (${state.failureCategory})` : ''}`;
+      return `  ${status.workflowId.padEnd(50)} ${what}`;
+    });
+    console.log(`[${new Date().toISOString().slice(11, 19)}]\n${lines.join('\n')}`);
+    if (statuses.every((s) => s.status !== 'RUNNING')) break;
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+
+  const db = new ResultsDb(config.databasePath);
+  console.log(`\n${leaderboardTable(leaderboard(db, 'cpu'))}\n`);
+  for (const s of submitted) {
+    const failed = db.stages(s.submissionId).find((stage) => stage.failureCategory);
+    if (failed) console.log(`${s.submissionId}: ${failed.stage} ${failed.failureCategory} — ${failed.reason}`);
+  }
+  db.close();
+  console.log(`
+Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows
+  filters an operator uses:  Track="cpu" AND FailureCategory="TimeLimit"
+                             Stage="open-eval"      Outcome="failed"
+CLI:    node dist/cli/challenge.js status | leaderboard --track cpu | status <team.submission>
+The Temporal server keeps running for the Web UI; stop it with: node dist/scripts/temporal-server.js down`);
+} finally {
+  for (const worker of workers) worker.kill('SIGTERM');
+  await Promise.allSettled(workers);
+  await client.connection.close();
+}
