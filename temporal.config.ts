@@ -75,7 +75,16 @@ export interface TrackSpec {
   containerCpus: number;
   containerPids: number;
   limits: StageLimits;
+  /** Failures charged to the participant that still get a second chance on this track. */
+  retries: {
+    /** Fine-tune attempts after an out-of-memory kill (the retry sets CHALLENGE_OOM_RETRY=1). */
+    outOfMemory: number;
+    /** Restarts of an inference server that exits mid-evaluation (answers so far are kept). */
+    serverCrash: number;
+  };
 }
+
+const CHALLENGE_RETRIES = { outOfMemory: 1, serverCrash: 1 } as const;
 
 const CHALLENGE_LIMITS: StageLimits = {
   build: 2 * UNIT_MS.h,
@@ -95,6 +104,7 @@ export const TRACKS: Record<TrackId, TrackSpec> = {
     containerCpus: 16,
     containerPids: 4096,
     limits: CHALLENGE_LIMITS,
+    retries: CHALLENGE_RETRIES,
   },
   '4090-24gb': {
     id: '4090-24gb',
@@ -105,6 +115,7 @@ export const TRACKS: Record<TrackId, TrackSpec> = {
     containerCpus: 16,
     containerPids: 4096,
     limits: CHALLENGE_LIMITS,
+    retries: CHALLENGE_RETRIES,
   },
   cpu: {
     id: 'cpu',
@@ -115,6 +126,7 @@ export const TRACKS: Record<TrackId, TrackSpec> = {
     containerCpus: 1,
     containerPids: 256,
     limits: { build: 20 * UNIT_MS.m, fineTune: 10 * UNIT_MS.m, openEval: 10 * UNIT_MS.m, closedEval: 10 * UNIT_MS.m, startup: 2 * UNIT_MS.m },
+    retries: CHALLENGE_RETRIES,
   },
 };
 

@@ -2,16 +2,27 @@
  * Activities that run on a GPU host next to its Docker engine: claim the host, build the images,
  * fine-tune, evaluate. Thin adapters: the domain decides what a result means, Docker runs the code.
  * Each classifies its failures into a named ApplicationFailure (see domain/failures.ts).
+ *
+ * Lose nothing:
+ *  - containers have deterministic names and labels; a new attempt saves the logs of whatever an
+ *    earlier attempt left behind, then removes it (nothing orphaned keeps a GPU);
+ *  - training resumes from the last checkpoint (heartbeat details, else progress.json on disk);
+ *  - evaluation answers are persisted per instance, so a new attempt or a restarted server asks
+ *    only what is still unanswered;
+ *  - a routine worker shutdown stops the container and hands the stage back (type WorkerShutdown),
+ *    which the workflow reschedules without spending a retry.
  */
 import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES, TRACKS, type RuntimeConfig, type TrackId } from '../temporal.config.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
-import { evaluateSuite, waitForReadiness, summarize, type StopReason } from '../domain/harness/evaluate.js';
+import { evaluateSuite, summarize, waitForReadiness, type EvaluationSummary, type StopReason } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
 import * as dockerRuntime from '../infra/docker.js';
+import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { GpuPool } from '../infra/gpu-pool.js';
 import { ResultsDb } from '../infra/results-db.js';
 import type {
@@ -32,68 +43,89 @@ export interface HostDeps {
   db: ResultsDb;
 }
 
+/** The type Core gives an attempt that a shutting-down worker cancelled; the workflow reschedules it. */
+export const WORKER_SHUTDOWN = 'WorkerShutdown';
+
 export function failure(category: FailureCategory, reason: string, extra: Partial<FailureDetails> = {}): ApplicationFailure {
   const details: FailureDetails = { category, reason, ...extra };
-  return ApplicationFailure.create({
-    type: category,
-    message: reason,
-    nonRetryable: !FAILURE_CATEGORIES[category].retryable,
-    details: [details],
-  });
+  return ApplicationFailure.create({ type: category, message: reason, nonRetryable: !FAILURE_CATEGORIES[category].retryable, details: [details] });
 }
 
 const imageRepository = (submissionId: string) => `challenge-submissions/${submissionId}`;
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+type Stop = 'deadline' | 'cancelled' | 'shutdown';
+
+/** Why the activity is being stopped: its own deadline, the workflow (limit or operator), or a worker shutdown. */
+function stopReasonNow(deadline: number): Stop | null {
+  const ctx = Context.current();
+  if (ctx.cancellationSignal.aborted) return ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled';
+  return Date.now() >= deadline ? 'deadline' : null;
+}
+
+/** Resolves after `ms`, or at once when the activity is cancelled. */
+function pause(ms: number): Promise<void> {
+  const signal = Context.current().cancellationSignal;
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
 
 export function createHostActivities(deps: HostDeps) {
   const { config, track } = deps;
   const spec = TRACKS[track];
   const artifactsDir = (submissionId: string) => path.join(config.dataDir, 'artifacts', submissionId);
-  const logFile = (submissionId: string, stage: string) => path.join(config.dataDir, 'logs', submissionId, `${stage}.log`);
-  const labels = (workflowId: string, stage: string, attempt: number) => ({
-    workflow: workflowId,
-    stage,
-    attempt: String(attempt),
-    host: config.hostId,
-  });
+  const logDir = (submissionId: string) => path.join(config.dataDir, 'logs', submissionId);
+  const logFile = (submissionId: string, stage: string) => path.join(logDir(submissionId), `${stage}.log`);
 
   function saveLog(file: string, log: string): void {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, log);
   }
 
-  /** Starts a detached container after removing whatever an earlier attempt of this stage left behind. */
-  async function startContainer(stage: string, input: { workflowId: string }, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
+  /** Saves the logs of containers an earlier attempt of this stage left behind, then removes them. */
+  async function clearEarlierAttempts(submissionId: string, workflowId: string, stage: string): Promise<string[]> {
+    const stale = await dockerRuntime.containersLabelled({ workflow: workflowId, stage });
+    for (const name of stale) {
+      saveLog(path.join(logDir(submissionId), `${stage}.${name}.log`), await dockerRuntime.containerLogs(name, 5000));
+      await dockerRuntime.removeContainer(name);
+    }
+    return stale;
+  }
+
+  async function startContainer(stage: string, input: { workflowId: string }, suffix: string, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
     const attempt = Context.current().info.attempt;
-    await dockerRuntime.removeContainersLabelled({ workflow: input.workflowId, stage });
-    const name = dockerRuntime.containerName('ch', input.workflowId, stage, `a${attempt}`);
-    await dockerRuntime.runDetached({ ...run, name, labels: labels(input.workflowId, stage, attempt) });
+    const name = dockerRuntime.containerName('ch', input.workflowId, stage, `a${attempt}${suffix}`);
+    await dockerRuntime.runDetached({ ...run, name, labels: { workflow: input.workflowId, stage, attempt: String(attempt), host: config.hostId } });
     return name;
   }
 
-  /** Polls a container until it exits, the deadline passes or the activity is cancelled; heartbeats meanwhile. */
-  async function watch(name: string, deadline: number, onTick: () => Record<string, unknown>) {
-    const signal = Context.current().cancellationSignal;
-    for (;;) {
-      const state = await dockerRuntime.inspectContainer(name);
-      if (!state.running) return { state, stoppedBy: null as 'deadline' | 'cancelled' | null };
-      if (signal.aborted) return { state, stoppedBy: 'cancelled' as const };
-      if (Date.now() >= deadline) return { state, stoppedBy: 'deadline' as const };
-      heartbeat({ container: name, ...onTick() });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(50, Math.min(500, deadline - Date.now())));
-        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-      });
-    }
+  /** Stops a container and measures how long after the deadline it was gone. */
+  async function stopContainer(name: string, deadline: number, reason: Stop): Promise<number | null> {
+    await dockerRuntime.killContainer(name);
+    return reason === 'deadline' ? Date.now() - deadline : null;
+  }
+
+  /** Every way out of a stage that is not a result: shutdown hands the stage back to the workflow. */
+  function handBack(): never {
+    throw ApplicationFailure.create({ type: WORKER_SHUTDOWN, message: `worker ${config.hostId} is shutting down; the stage continues from its last checkpoint`, nonRetryable: false });
+  }
+
+  async function evaluationNetwork(workflowId: string): Promise<{ name: string; bridge: string | null }> {
+    // One internal network per submission: servers of different submissions cannot reach each other,
+    // and none can open a connection to the host.
+    const name = `${config.evalNetwork}-${shortHash(workflowId)}`;
+    await dockerRuntime.ensureNetwork(name, true);
+    const bridge = await dockerRuntime.bridgeInterface(name);
+    if (bridge) await blockContainersToHost(bridge);
+    return { name, bridge };
   }
 
   return {
     /** Answered by any host of the track on the shared queue: pins the submission's later stages to this host. */
     async claimHost(): Promise<HostAssignment> {
-      return {
-        hostId: config.hostId,
-        gpuQueue: TASK_QUEUES.hostGpu(track, config.hostId),
-        cpuQueue: TASK_QUEUES.hostCpu(track, config.hostId),
-      };
+      return { hostId: config.hostId, gpuQueue: TASK_QUEUES.hostGpu(track, config.hostId), cpuQueue: TASK_QUEUES.hostCpu(track, config.hostId) };
     },
 
     async buildImages(input: BuildInput): Promise<BuiltImages> {
@@ -113,7 +145,10 @@ export function createHostActivities(deps: HostDeps) {
           });
           logs.push(`===== docker build -f ${dockerfile} =====\n${result.log}`);
           saveLog(logFile(input.submissionId, 'build'), logs.join('\n'));
-          if (result.cancelled || signal.aborted) throw failure('Cancelled', `build of ${dockerfile} was stopped`);
+          if (result.cancelled || signal.aborted) {
+            if (Context.current().cancellationDetails?.workerShutdown) handBack();
+            throw failure('Cancelled', `build of ${dockerfile} was stopped`);
+          }
           if (!result.ok) {
             const excerpt = logExcerpt(result.log);
             if (result.infrastructure) throw failure('BuildInfrastructure', `building ${dockerfile} failed for infrastructure reasons`, { logExcerpt: excerpt });
@@ -133,47 +168,64 @@ export function createHostActivities(deps: HostDeps) {
       const started = Date.now();
       const info = Context.current().info;
       const dir = artifactsDir(input.submissionId);
-      // A fresh run starts from an empty folder; a retried attempt keeps what the earlier one wrote (checkpoints).
-      if (info.attempt === 1 && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      if (input.fresh && info.attempt === 1 && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       chmodSync(dir, 0o777);
+      await clearEarlierAttempts(input.submissionId, input.workflowId, 'fine-tune');
+      // Resume from the checkpoint the last attempt reported, or failing that the one on disk.
+      const reported = (info.heartbeatDetails as { progress?: TrainingProgress | null } | undefined)?.progress ?? null;
+      const resumeFrom = reported?.checkpoint ? reported : input.fresh && info.attempt === 1 ? null : readProgress(dir);
       const gpu = await deps.gpus.acquire();
       const log = logFile(input.submissionId, 'fine-tune');
       try {
-        const name = await startContainer('fine-tune', input, {
+        const name = await startContainer('fine-tune', input, '', {
           image: input.trainImage,
           memory: spec.containerMemory,
           cpus: spec.containerCpus,
           pids: spec.containerPids,
           network: 'none',
           mounts: [{ host: dir, container: '/artifacts', readOnly: false }],
-          env: { CHALLENGE_TRACK: track, ...(input.oomRetry ? { CHALLENGE_OOM_RETRY: '1' } : {}) },
+          env: {
+            CHALLENGE_TRACK: track,
+            ...(input.oomRetry ? { CHALLENGE_OOM_RETRY: '1' } : {}),
+            ...(resumeFrom?.checkpoint ? { CHALLENGE_RESUME_FROM: resumeFrom.checkpoint } : {}),
+          },
           gpu: spec.gpu === null ? null : gpu.index,
           readOnlyRoot: true,
         });
-        const { state, stoppedBy } = await watch(name, input.deadline, () => ({ phase: 'training', gpu: gpu.index, progress: readProgress(dir) }));
-        if (stoppedBy) await dockerRuntime.killContainer(name);
-        const logs = await dockerRuntime.containerLogs(name, 2000);
+        let stop: Stop | null = null;
+        let state = await dockerRuntime.inspectContainer(name);
+        while (state.running) {
+          stop = stopReasonNow(input.deadline);
+          if (stop) break;
+          heartbeat({ phase: 'training', container: name, gpu: gpu.index, progress: readProgress(dir) });
+          await pause(Math.max(50, Math.min(500, input.deadline - Date.now())));
+          state = await dockerRuntime.inspectContainer(name);
+        }
+        const stopDelayMs = stop ? await stopContainer(name, input.deadline, stop) : null;
+        const logs = await dockerRuntime.containerLogs(name, 5000);
         saveLog(log, logs);
-        const finalState = stoppedBy ? await dockerRuntime.inspectContainer(name) : state;
+        const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
         await dockerRuntime.removeContainer(name);
+        if (stop === 'shutdown') handBack();
         const result: FineTuneResult = {
-          ending: stoppedBy ?? 'completed',
+          ending: stop === 'deadline' || stop === 'cancelled' ? stop : 'completed',
           artifactsDir: dir,
           artifactFiles: countFiles(dir),
           progress: readProgress(dir),
+          resumedFrom: resumeFrom,
+          attempt: info.attempt,
+          stopDelayMs,
           durationMs: Date.now() - started,
           logFile: log,
         };
-        if (stoppedBy) return result;
+        if (stop) return result;
         if (finalState.oomKilled || dockerRuntime.CUDA_OOM_PATTERN.test(logs)) {
           throw failure('OutOfMemory', `training was killed for exceeding the ${spec.containerMemory} memory limit of track ${track}${finalState.oomKilled ? ' (OOMKilled)' : ' (CUDA out of memory in the log)'}`, {
             logExcerpt: logExcerpt(logs),
           });
         }
-        if (finalState.exitCode !== 0) {
-          throw failure('ContainerFailed', `training exited with status ${finalState.exitCode}`, { logExcerpt: logExcerpt(logs) });
-        }
+        if (finalState.exitCode !== 0) throw failure('ContainerFailed', `training exited with status ${finalState.exitCode}`, { logExcerpt: logExcerpt(logs) });
         return result;
       } finally {
         gpu.release();
@@ -182,104 +234,124 @@ export function createHostActivities(deps: HostDeps) {
 
     async evaluate(input: EvaluateInput): Promise<EvaluateResult> {
       const started = Date.now();
-      const ctx = Context.current();
       const suite = loadSuite(input.suiteFile);
       const store = deps.db.answerStore(input.submissionId, input.suite);
       const stage = `${input.suite}-eval`;
       const log = logFile(input.submissionId, stage);
-      await dockerRuntime.ensureNetwork(config.evalNetwork, true);
+      await clearEarlierAttempts(input.submissionId, input.workflowId, stage);
+      const network = await evaluationNetwork(input.workflowId);
       const gpu = await deps.gpus.acquire();
-      let name: string | null = null;
-      const finish = async (ending: EvaluateResult['ending'], reason: string | null, summary = summarize(suite, store.all(), 0, null)): Promise<EvaluateResult> => {
-        if (name) {
-          saveLog(log, await dockerRuntime.containerLogs(name, 2000));
-          await dockerRuntime.removeContainer(name);
-          name = null;
-        }
-        return { ending, reason, summary, durationMs: Date.now() - started, logFile: log };
+      const logs: string[] = [];
+      let current: string | null = null;
+      const retire = async (name: string) => {
+        logs.push(`===== ${name} =====\n${await dockerRuntime.containerLogs(name, 5000)}`);
+        saveLog(log, logs.join('\n'));
+        await dockerRuntime.removeContainer(name);
+        current = null;
       };
-      try {
-        name = await startContainer(stage, input, {
-          image: input.inferenceImage,
-          memory: spec.containerMemory,
-          cpus: spec.containerCpus,
-          pids: spec.containerPids,
-          network: config.evalNetwork,
-          mounts: [{ host: artifactsDir(input.submissionId), container: '/artifacts', readOnly: true }],
-          env: { CHALLENGE_TRACK: track },
-          gpu: spec.gpu === null ? null : gpu.index,
-          readOnlyRoot: true,
-        });
-        const containerName = name;
-        const isAlive = async () => (await dockerRuntime.inspectContainer(containerName)).running;
-        const ip = (await dockerRuntime.inspectContainer(name)).ipAddresses[config.evalNetwork];
-        if (!ip) throw failure('Infrastructure', `the evaluation server ${name} got no address on network ${config.evalNetwork}`);
-        const baseUrl = `http://${ip}:80`;
+      const result = (ending: EvaluateResult['ending'], reason: string | null, summary: EvaluationSummary, restarts: number, stopDelayMs: number | null): EvaluateResult => ({
+        ending, reason, summary, restarts, stopDelayMs, durationMs: Date.now() - started, logFile: log,
+      });
 
-        const stop = new AbortController();
-        const stopAt = (reason: StopReason) => { if (!stop.signal.aborted) stop.abort(reason); };
-        ctx.cancellationSignal.addEventListener('abort', () => stopAt('cancelled'), { once: true });
-        const deadlineTimer = setTimeout(() => stopAt('deadline'), Math.max(0, input.deadline - Date.now()));
-        const beat = setInterval(() => heartbeat({ phase: 'starting', container: name }), 1000);
-        try {
-          const readiness = await waitForReadiness({
-            baseUrl,
-            deadline: Math.min(input.deadline, Date.now() + input.startupLimitMs),
-            signal: stop.signal,
-            isAlive,
+      try {
+        for (let restarts = 0; ; restarts++) {
+          const name = await startContainer(stage, input, restarts > 0 ? `-r${restarts}` : '', {
+            image: input.inferenceImage,
+            memory: spec.containerMemory,
+            cpus: spec.containerCpus,
+            pids: spec.containerPids,
+            network: network.name,
+            mounts: [{ host: artifactsDir(input.submissionId), container: '/artifacts', readOnly: true }],
+            env: { CHALLENGE_TRACK: track },
+            gpu: spec.gpu === null ? null : gpu.index,
+            readOnlyRoot: true,
           });
-          clearInterval(beat);
-          if (!readiness.ready) {
-            if (stop.signal.aborted) return await finish(stop.signal.reason as 'deadline' | 'cancelled', readiness.reason);
-            const state = await dockerRuntime.inspectContainer(containerName);
-            const logs = await dockerRuntime.containerLogs(containerName, 200);
-            if (state.oomKilled) throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory}`, { logExcerpt: logExcerpt(logs) });
-            await finish('startup-failed', readiness.reason);
-            const status = state.running ? 'still running' : `exited with status ${state.exitCode}`;
-            throw failure('StartupFailed', `${readiness.reason}; the server ${status}`, { logExcerpt: logExcerpt(logs) });
-          }
-          let lastBeat = 0;
-          const summary = await evaluateSuite({
-            baseUrl,
-            suite,
-            store,
-            concurrency: input.harness.concurrency,
-            requestTimeoutMs: input.harness.requestTimeoutMs,
-            maxAttempts: input.harness.maxAttempts,
-            retryBackoffMs: input.harness.retryBackoffMs,
-            signal: stop.signal,
-            isServerAlive: isAlive,
-            onProgress: (progress) => {
-              const now = Date.now();
-              if (now - lastBeat > 250) {
-                lastBeat = now;
-                heartbeat({ phase: 'evaluating', suite: input.suite, ...progress });
-              }
-            },
-          });
-          const keepAlive = setInterval(() => heartbeat({ phase: 'finishing' }), 1000);
+          current = name;
+          const isAlive = async () => (await dockerRuntime.inspectContainer(name)).running;
+          const ip = (await dockerRuntime.inspectContainer(name)).ipAddresses[network.name];
+          if (!ip) throw failure('Infrastructure', `the evaluation server ${name} got no address on network ${network.name}`);
+          const baseUrl = `http://${ip}:80`;
+
+          // One signal for every reason to stop: the workflow's cancel (its limit or an operator), our own
+          // copy of the deadline (no heartbeat round trip needed), or a worker shutdown.
+          const stop = new AbortController();
+          const onCancel = () => stop.abort(Context.current().cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled');
+          Context.current().cancellationSignal.addEventListener('abort', onCancel, { once: true });
+          if (Context.current().cancellationSignal.aborted) onCancel();
+          const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, input.deadline - Date.now()));
+          const beat = setInterval(() => heartbeat({ phase: 'starting', container: name, restarts }), 1000);
           try {
-            if (summary.stopReason === 'server-crashed') {
-              const state = await dockerRuntime.inspectContainer(containerName);
-              if (state.oomKilled) {
-                const logs = await dockerRuntime.containerLogs(containerName, 200);
-                await finish('server-crashed', 'out of memory');
-                throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} during the evaluation`, { logExcerpt: logExcerpt(logs) });
+            const readiness = await waitForReadiness({ baseUrl, deadline: Math.min(input.deadline, Date.now() + input.startupLimitMs), signal: stop.signal, isAlive });
+            clearInterval(beat);
+            if (!readiness.ready) {
+              const state = await dockerRuntime.inspectContainer(name);
+              const tail = await dockerRuntime.containerLogs(name, 200);
+              if (stop.signal.aborted) {
+                const why = stop.signal.reason as Stop;
+                const delay = await stopContainer(name, input.deadline, why);
+                await retire(name);
+                if (why === 'shutdown') handBack();
+                return result(why, readiness.reason, summarize(suite, store.all(), 0, null), restarts, delay);
               }
-              return await finish('server-crashed', `the inference server exited with status ${state.exitCode} after ${summary.answered} of ${summary.total} answers`, summary);
+              await retire(name);
+              if (state.oomKilled) throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} while starting`, { logExcerpt: logExcerpt(tail) });
+              const status = state.running ? 'still running' : `exited with status ${state.exitCode}`;
+              const answeredWrongly = readiness.lastFailure === 'schema' || readiness.lastFailure === 'invalid-json';
+              throw failure(answeredWrongly ? 'ContractViolation' : 'StartupFailed', `${readiness.reason}; the server ${status}`, { logExcerpt: logExcerpt(tail) });
             }
-            return await finish(summary.stopReason ?? 'completed', null, summary);
+            let lastBeat = 0;
+            const summary = await evaluateSuite({
+              baseUrl,
+              suite,
+              store,
+              concurrency: input.harness.concurrency,
+              requestTimeoutMs: input.harness.requestTimeoutMs,
+              maxAttempts: input.harness.maxAttempts,
+              retryBackoffMs: input.harness.retryBackoffMs,
+              signal: stop.signal,
+              isServerAlive: isAlive,
+              onProgress: (progress) => {
+                if (Date.now() - lastBeat > 250) {
+                  lastBeat = Date.now();
+                  heartbeat({ phase: 'evaluating', suite: input.suite, restarts, ...progress });
+                }
+              },
+            });
+            const keepAlive = setInterval(() => heartbeat({ phase: 'finishing' }), 1000);
+            try {
+              const why = (stop.signal.aborted ? stop.signal.reason : null) as Stop | null;
+              if (why) {
+                const delay = await stopContainer(name, input.deadline, why);
+                await retire(name);
+                if (why === 'shutdown') handBack();
+                return result(why, null, summary, restarts, delay);
+              }
+              if (summary.stopReason === 'server-crashed') {
+                const state = await dockerRuntime.inspectContainer(name);
+                const tail = await dockerRuntime.containerLogs(name, 200);
+                await retire(name);
+                if (state.oomKilled) throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} during the evaluation`, { logExcerpt: logExcerpt(tail) });
+                if (restarts < input.serverRestarts) continue; // restart once; persisted answers are not asked again
+                const reason = `the inference server exited with status ${state.exitCode} after ${summary.answered} of ${summary.total} answers${restarts > 0 ? `, also after ${restarts} restart(s)` : ''}`;
+                return result('server-crashed', reason, summary, restarts, null);
+              }
+              await retire(name);
+              return result('completed', null, summary, restarts, null);
+            } finally {
+              clearInterval(keepAlive);
+            }
           } finally {
-            clearInterval(keepAlive);
+            clearTimeout(deadlineTimer);
+            clearInterval(beat);
+            Context.current().cancellationSignal.removeEventListener('abort', onCancel);
           }
-        } finally {
-          clearTimeout(deadlineTimer);
-          clearInterval(beat);
         }
       } finally {
         gpu.release();
         // Nothing an attempt started outlives it, whatever way it ended.
-        if (name) await finish('cancelled', null).catch(() => undefined);
+        if (current) await retire(current).catch(() => undefined);
+        if (network.bridge) await unblockContainersToHost(network.bridge).catch(() => undefined);
+        await dockerRuntime.removeNetwork(network.name).catch(() => undefined);
       }
     },
   };

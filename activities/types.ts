@@ -56,6 +56,8 @@ export interface FineTuneInput {
   /** Epoch ms at which the stage's limit is reached (the durable workflow timer fires then too). */
   deadline: number;
   oomRetry: boolean;
+  /** true for the stage's first execution: start from an empty artifacts folder */
+  fresh: boolean;
 }
 
 export interface TrainingProgress {
@@ -70,6 +72,11 @@ export interface FineTuneResult {
   artifactsDir: string;
   artifactFiles: number;
   progress: TrainingProgress | null;
+  /** the checkpoint this attempt resumed from, if any */
+  resumedFrom: TrainingProgress | null;
+  attempt: number;
+  /** how long after the deadline the container was gone (when the deadline stopped it) */
+  stopDelayMs: number | null;
   durationMs: number;
   logFile: string;
 }
@@ -84,12 +91,16 @@ export interface EvaluateInput {
   deadline: number;
   startupLimitMs: number;
   harness: HarnessSettings;
+  /** restarts allowed for a server that exits mid-evaluation */
+  serverRestarts: number;
 }
 
 export interface EvaluateResult {
-  ending: 'completed' | 'deadline' | 'cancelled' | 'server-crashed' | 'startup-failed';
+  ending: 'completed' | 'deadline' | 'cancelled' | 'server-crashed';
   reason: string | null;
   summary: EvaluationSummary;
+  restarts: number;
+  stopDelayMs: number | null;
   durationMs: number;
   logFile: string;
 }

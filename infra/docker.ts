@@ -184,3 +184,21 @@ export async function removeImage(tag: string): Promise<void> {
 
 /** A CUDA or PyTorch out-of-memory message in a container's log. */
 export const CUDA_OOM_PATTERN = /CUDA out of memory|torch\.(cuda\.)?OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED/;
+
+/** Names of containers carrying all of the given labels. */
+export async function containersLabelled(labels: Labels): Promise<string[]> {
+  const filters = Object.entries(labels).flatMap(([key, value]) => ['--filter', `label=${LABEL_PREFIX}.${key}=${value}`]);
+  const listed = await docker(['ps', '-a', '--format', '{{.Names}}', ...filters]);
+  return (listed.stdout ?? '').split('\n').map((s) => s.trim()).filter(Boolean);
+}
+
+export async function removeNetwork(name: string): Promise<void> {
+  await docker(['network', 'rm', name]);
+}
+
+/** The Linux bridge behind a user-defined docker network (br-<first 12 hex of its id>). */
+export async function bridgeInterface(network: string): Promise<string | null> {
+  const result = await docker(['network', 'inspect', '--format', '{{.Id}}', network]);
+  if (result.exitCode !== 0) return null;
+  return `br-${(result.stdout ?? '').trim().slice(0, 12)}`;
+}

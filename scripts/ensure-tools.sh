@@ -12,6 +12,7 @@ need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   say "installing ${need_apt[*]} from Debian's packages"
   apt-get update -qq

@@ -21,7 +21,9 @@ export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId
   const connection = await connectWorker(config);
   const db = new ResultsDb(config.databasePath);
   const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db });
-  const common = { connection, namespace: config.namespace, shutdownGraceTime: '20s', shutdownForceTime: '30s' } as const;
+  // On SIGTERM a stage gets this long to finish; after that it is handed back and resumes elsewhere.
+  const graceMs = Number(process.env.CHALLENGE_SHUTDOWN_GRACE_MS ?? 20_000);
+  const common = { connection, namespace: config.namespace, shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 15_000 } as const;
   const workers = await Promise.all([
     Worker.create({
       ...common,

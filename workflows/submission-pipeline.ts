@@ -15,14 +15,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, HARNESS_DEFAULTS, TASK_QUEUES, formatDuration, limitsFor, type StageName } from '../temporal.config.js';
+import { ACTIVITY_POLICY, HARNESS_DEFAULTS, TASK_QUEUES, TRACKS, formatDuration, limitsFor, type StageName } from '../temporal.config.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
 import type { EvaluateResult, HarnessSettings, PipelineInput, StageReport } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { SA, progressQuery, type PipelineState, type StageState } from './definitions.js';
-import { runWithLimit } from './run-with-limit.js';
+import { runWithLimit, type LimitedResult } from './run-with-limit.js';
 
 
 const bookkeeping = proxyActivities<BookkeepingActivities>({
@@ -43,6 +43,25 @@ export function failureOf(error: unknown): FailureDetails {
     return { category: 'Infrastructure', reason: `${error.activityType} failed: ${error.cause?.message ?? error.message}` };
   }
   return { category: 'Infrastructure', reason: error instanceof Error ? error.message : String(error) };
+}
+
+/** An attempt handed back by a worker that is shutting down (a deploy, a drain): not the participant's fault. */
+export function isWorkerShutdown(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'WorkerShutdown';
+}
+
+/**
+ * Runs a stage until it ends for a reason other than a worker shutdown. A shutdown hands the stage back;
+ * it is scheduled again (a new activity, so no retry attempt is spent) and continues from its checkpoint
+ * or persisted answers. The stage's deadline is fixed, so the limit spans every hand-over.
+ */
+async function withHandovers<T>(deadline: number, summary: string, run: (fresh: boolean, remainingMs: number) => Promise<T>): Promise<{ outcome: LimitedResult<T>; handovers: number }> {
+  for (let handovers = 0; ; handovers++) {
+    const remaining = Math.max(0, deadline - Date.now());
+    const outcome = await runWithLimit(remaining, summary, () => run(handovers === 0, remaining));
+    if (!outcome.ok && !outcome.timerFired && isWorkerShutdown(outcome.error)) continue;
+    return { outcome, handovers };
+  }
 }
 
 export async function submissionPipeline(input: PipelineInput): Promise<PipelineState> {
@@ -154,14 +173,17 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         startToCloseTimeout: limitMs + ACTIVITY_POLICY.startToCloseMarginMs,
         heartbeatTimeout,
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        retry: { ...ACTIVITY_POLICY.infrastructureRetry, nonRetryableErrorTypes: nonRetryable },
+        // A host-pinned task waits for its host only so long; then the pipeline knows the host is gone.
+        scheduleToStartTimeout: ACTIVITY_POLICY.scheduleToStartMs,
+        retry: { ...ACTIVITY_POLICY.infrastructureRetry, nonRetryableErrorTypes: [...nonRetryable, 'WorkerShutdown'] },
       });
     const charged = (Object.keys(FAILURE_CATEGORIES) as FailureCategory[]).filter((c) => !FAILURE_CATEGORIES[c].retryable);
 
     // ---- build
     startStage('build');
-    const built = await runWithLimit(limits.build, 'build limit', () =>
-      pinned(host.cpuQueue, limits.build, charged).buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory }),
+    const buildDeadline = Date.now() + limits.build;
+    const { outcome: built } = await withHandovers(buildDeadline, 'build limit', (_fresh, remaining) =>
+      pinned(host.cpuQueue, remaining, charged).buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory }),
     );
     if (!built.ok) {
       const failure = built.timerFired ? { category: 'TimeLimit' as const, reason: `the build did not finish within its limit of ${formatDuration(limits.build)}` } : failureOf(built.error);
@@ -172,22 +194,24 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
     const images = built.value;
     await endStage('build', 'succeeded', null, { durationMs: images.durationMs, inferenceImage: images.inferenceImage, trainImage: images.trainImage });
 
-    // ---- fine-tune: an OOM kill is retried once with CHALLENGE_OOM_RETRY=1 so the submission can shrink its batch.
-    // The deadline spans both attempts: the limit is for the stage, not for each try.
+    // ---- fine-tune: an OOM kill gets the track's retries with CHALLENGE_OOM_RETRY=1 so the submission can
+    // shrink its batch. The deadline spans every attempt: the limit is for the stage, not for each try.
     startStage('fine-tune');
     const fineTuneDeadline = Date.now() + limits.fineTune;
-    for (let oomRetry = false; ; oomRetry = true) {
-      const remaining = Math.max(0, fineTuneDeadline - Date.now());
-      const trained = await runWithLimit(remaining, 'fine-tune limit', () =>
+    let fineTuneHandovers = 0;
+    for (let oomRetries = 0; ; oomRetries++) {
+      const { outcome: trained, handovers } = await withHandovers(fineTuneDeadline, 'fine-tune limit', (fresh, remaining) =>
         pinned(host.gpuQueue, remaining, charged).fineTune({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
           track: input.track,
           trainImage: images.trainImage,
           deadline: fineTuneDeadline,
-          oomRetry,
+          oomRetry: oomRetries > 0,
+          fresh: fresh && oomRetries === 0,
         }),
       );
+      fineTuneHandovers += handovers;
       if (trained.ok) {
         const result = trained.value;
         if (result.ending === 'cancelled' && !trained.timerFired) throw new CancelledFailure('fine-tune cancelled by an operator');
@@ -195,12 +219,21 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         const failure = timedOut
           ? { category: 'TimeLimit' as const, reason: `training reached its limit of ${formatDuration(limits.fineTune)}; evaluating what it wrote (${result.artifactFiles} files)` }
           : null;
-        await endStage('fine-tune', timedOut ? 'partial' : 'succeeded', failure, { durationMs: result.durationMs, artifactFiles: result.artifactFiles, progress: result.progress, oomRetry });
+        await endStage('fine-tune', timedOut ? 'partial' : 'succeeded', failure, {
+          durationMs: result.durationMs,
+          artifactFiles: result.artifactFiles,
+          progress: result.progress,
+          resumedFrom: result.resumedFrom,
+          attempt: result.attempt,
+          handovers: fineTuneHandovers,
+          oomRetries,
+          stopDelayMs: result.stopDelayMs,
+        });
         break;
       }
       const failure = trained.timerFired ? { category: 'TimeLimit' as const, reason: `training reached its limit of ${formatDuration(limits.fineTune)} before it could be stopped cleanly` } : failureOf(trained.error);
-      if (failure.category === 'OutOfMemory' && !oomRetry && !trained.timerFired) continue;
-      await endStage('fine-tune', 'failed', failure, { oomRetry });
+      if (failure.category === 'OutOfMemory' && oomRetries < TRACKS[input.track].retries.outOfMemory && !trained.timerFired) continue;
+      await endStage('fine-tune', 'failed', failure, { oomRetries, handovers: fineTuneHandovers });
       await skipRemaining('fine-tuning failed');
       return await finish('failed', failure.reason);
     }
@@ -211,8 +244,8 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       const limitMs = suite === 'open' ? limits.openEval : limits.closedEval;
       startStage(stage);
       const deadline = Date.now() + limitMs;
-      const evaluated = await runWithLimit(limitMs, `${stage} limit`, () =>
-        pinned(host.gpuQueue, limitMs, charged).evaluate({
+      const { outcome: evaluated, handovers } = await withHandovers(deadline, `${stage} limit`, (_fresh, remaining) =>
+        pinned(host.gpuQueue, remaining, charged).evaluate({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
           track: input.track,
@@ -222,10 +255,11 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
           deadline,
           startupLimitMs: limits.startup,
           harness,
+          serverRestarts: TRACKS[input.track].retries.serverCrash,
         }),
       );
       if (!evaluated.ok) {
-        await endStage(stage, 'failed', evaluated.timerFired ? { category: 'TimeLimit', reason: `the evaluation reached its limit of ${formatDuration(limitMs)} before the server was ready` } : failureOf(evaluated.error));
+        await endStage(stage, 'failed', evaluated.timerFired ? { category: 'TimeLimit', reason: `the evaluation reached its limit of ${formatDuration(limitMs)} before the server was ready` } : failureOf(evaluated.error), { handovers });
         continue;
       }
       const result: EvaluateResult = evaluated.value;
@@ -233,13 +267,27 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       await bookkeeping.recordScores({ submissionId: input.submissionId, suite, summary: result.summary });
       const s = result.summary;
       const counts = `${s.answered - s.failed} of ${s.total} instances answered, ${s.failed} failed, ${s.unanswered} unanswered`;
+      const violations = (s.failuresByKind.schema ?? 0) + (s.failuresByKind['invalid-json'] ?? 0);
       const failure: FailureDetails | null =
-        evaluated.timerFired || result.ending === 'deadline'
+        evaluated.timerFired || result.ending === 'deadline' || result.ending === 'cancelled'
           ? { category: 'TimeLimit', reason: `the evaluation reached its limit of ${formatDuration(limitMs)}: ${counts}` }
           : result.ending === 'server-crashed'
-            ? { category: 'ServerCrashed', reason: result.reason ?? `the server crashed: ${counts}` }
-            : null;
-      await endStage(stage, failure ? 'partial' : 'succeeded', failure, { durationMs: result.durationMs, answered: s.answered, failed: s.failed, unanswered: s.unanswered, total: s.total, scenarios: s.scenarios });
+            ? { category: 'ServerCrashed', reason: `${result.reason ?? 'the server crashed'}: ${counts}` }
+            : violations > 0 && violations * 2 >= s.answered
+              ? { category: 'ContractViolation', reason: `${violations} of ${s.answered} answers were outside the contract: ${counts}` }
+              : null;
+      await endStage(stage, failure ? 'partial' : 'succeeded', failure, {
+        durationMs: result.durationMs,
+        answered: s.answered,
+        failed: s.failed,
+        unanswered: s.unanswered,
+        total: s.total,
+        failuresByKind: s.failuresByKind,
+        restarts: result.restarts,
+        handovers,
+        stopDelayMs: result.stopDelayMs,
+        scenarios: s.scenarios,
+      });
     }
 
     // ---- score: the scenario scores are recorded; the leaderboard ranks the whole track on read.

@@ -90,6 +90,8 @@ export interface EvaluationSummary {
   /** requests sent in this run (resumed instances are not asked again) */
   requestsSent: number;
   stopReason: StopReason | null;
+  /** failed instances by why their last request failed (schema, timeout, ...) */
+  failuresByKind: Partial<Record<RequestFailureKind, number>>;
   scenarios: ScenarioResult[];
 }
 
@@ -194,6 +196,8 @@ export function summarize(suite: Suite, answers: InstanceAnswer[], requestsSent:
   });
   const answered = scenarios.reduce((s, r) => s + r.answered, 0);
   const total = scenarios.reduce((s, r) => s + r.instances, 0);
+  const failuresByKind: Partial<Record<RequestFailureKind, number>> = {};
+  for (const answer of answers) if (answer.errorKind) failuresByKind[answer.errorKind] = (failuresByKind[answer.errorKind] ?? 0) + 1;
   return {
     total,
     answered,
@@ -201,6 +205,7 @@ export function summarize(suite: Suite, answers: InstanceAnswer[], requestsSent:
     unanswered: total - answered,
     requestsSent,
     stopReason,
+    failuresByKind,
     scenarios,
   };
 }
@@ -223,11 +228,12 @@ export async function waitForReadiness(options: {
   signal?: AbortSignal;
   isAlive: () => Promise<boolean>;
   pollMs?: number;
-}): Promise<{ ready: true; afterMs: number } | { ready: false; reason: string; died: boolean }> {
+}): Promise<{ ready: true; afterMs: number } | { ready: false; reason: string; died: boolean; lastFailure: RequestFailureKind | null }> {
   const started = Date.now();
   let lastError = 'no answer yet';
+  let lastFailure: RequestFailureKind | null = null;
   while (Date.now() < options.deadline) {
-    if (options.signal?.aborted) return { ready: false, reason: 'cancelled while waiting for the server', died: false };
+    if (options.signal?.aborted) return { ready: false, reason: 'cancelled while waiting for the server', died: false, lastFailure };
     try {
       const remaining = Math.max(500, Math.min(10_000, options.deadline - Date.now()));
       await postJson(`${options.baseUrl}/process`, processRequest(READINESS_PROMPT, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, {
@@ -238,9 +244,10 @@ export async function waitForReadiness(options: {
     } catch (error) {
       // An invalid answer does not count as ready (it may still be loading); remember why for the report.
       lastError = (error as Error).message;
+      lastFailure = error instanceof RequestFailure ? error.kind : 'connection';
     }
-    if (!(await options.isAlive())) return { ready: false, reason: `the server exited before answering (${lastError})`, died: true };
+    if (!(await options.isAlive())) return { ready: false, reason: `the server exited before answering (${lastError})`, died: true, lastFailure };
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
   }
-  return { ready: false, reason: `no valid /process answer within the start-up limit (last: ${lastError})`, died: false };
+  return { ready: false, reason: `no valid /process answer within the start-up limit (last: ${lastError})`, died: false, lastFailure };
 }

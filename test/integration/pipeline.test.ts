@@ -68,7 +68,7 @@ describe('submissionPipeline on Temporal and Docker', () => {
     const fineTune = stage('oom-train', 'fine-tune');
     expect(fineTune.failureCategory).toBe('OutOfMemory');
     expect(fineTune.reason).toMatch(/OOMKilled/);
-    expect(fineTune.details?.oomRetry).toBe(true);
+    expect(fineTune.details?.oomRetries).toBe(1);
     expect(stage('oom-train', 'open-eval').outcome).toBe('skipped');
   });
 

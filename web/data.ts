@@ -1,0 +1,279 @@
+/**
+ * What each page shows, read from the results database and the log files (no HTTP, no markup).
+ * The renderers in render.ts turn these views into HTML; the JSON API returns them as they are.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
+import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
+import type { Leaderboard } from '../domain/leaderboard.js';
+import { pearson } from '../domain/reports/generalization.js';
+import { STAGES, TRACKS, type StageLimits, type TrackId } from '../temporal.config.js';
+import { leaderboard } from '../cli/operations.js';
+import type { PipelineRecord, ResultsDb, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-db.js';
+
+export type SuiteFiles = Record<'open' | 'closed', string>;
+
+export const LOG_TAIL_LINES = 40;
+
+// ---------------------------------------------------------------------------------------------
+// Overview
+// ---------------------------------------------------------------------------------------------
+export interface SubmissionSummary {
+  submissionId: string;
+  team: string;
+  name: string;
+  track: string;
+  submittedAt: string;
+  /** The pipeline's outcome, or 'unknown' while no pipeline end is recorded. */
+  outcome: string;
+  failureCategory: FailureCategory | null;
+}
+
+export interface OverviewTrack {
+  track: string;
+  title: string;
+  submissions: SubmissionSummary[];
+  byOutcome: Record<string, number>;
+}
+
+export interface OverviewView {
+  tracks: OverviewTrack[];
+  totals: Record<string, number>;
+  submissionCount: number;
+}
+
+export const trackTitle = (track: string): string => (Object.hasOwn(TRACKS, track) ? TRACKS[track as TrackId].title : track);
+
+function summaryOf(db: ResultsDb, s: SubmissionRecord): SubmissionSummary {
+  const pipeline = db.pipeline(s.submissionId);
+  const failedStage = db.stages(s.submissionId).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
+  return {
+    submissionId: s.submissionId,
+    team: s.team,
+    name: s.name,
+    track: s.track,
+    submittedAt: s.submittedAt,
+    outcome: pipeline?.outcome ?? 'unknown',
+    failureCategory: pipeline?.failureCategory ?? failedStage?.failureCategory ?? null,
+  };
+}
+
+const count = (keys: string[]): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const key of keys) out[key] = (out[key] ?? 0) + 1;
+  return out;
+};
+
+export function overviewView(db: ResultsDb): OverviewView {
+  const all = db.submissions().map((s) => summaryOf(db, s));
+  const trackIds = [...new Set(all.map((s) => s.track))].sort((a, b) => {
+    const order = (t: string) => {
+      const i = Object.keys(TRACKS).indexOf(t);
+      return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+    };
+    return order(a) - order(b) || a.localeCompare(b);
+  });
+  return {
+    tracks: trackIds.map((track) => {
+      const submissions = all.filter((s) => s.track === track);
+      return { track, title: trackTitle(track), submissions, byOutcome: count(submissions.map((s) => s.outcome)) };
+    }),
+    totals: count(all.map((s) => s.outcome)),
+    submissionCount: all.length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Track
+// ---------------------------------------------------------------------------------------------
+export interface TrackView {
+  track: string;
+  title: string;
+  board: Leaderboard;
+  /** Pearson's r of the open and closed stage scores over the track's submissions; null below 3 or undefined. */
+  correlation: number | null;
+  /** Failure categories of the track's submissions (submissions without one are not counted). */
+  failures: Partial<Record<FailureCategory, number>>;
+}
+
+/** Tracks that exist: the configured ones and any that has submissions. */
+export function knownTrack(db: ResultsDb, track: string): boolean {
+  return Object.hasOwn(TRACKS, track) || db.submissions(track).length > 0;
+}
+
+export function trackViewOf(board: Leaderboard): TrackView {
+  const opens = board.rows.map((r) => r.open);
+  const closeds = board.rows.map((r) => r.closed);
+  const failures: Partial<Record<FailureCategory, number>> = {};
+  for (const row of board.rows) if (row.failureCategory) failures[row.failureCategory] = (failures[row.failureCategory] ?? 0) + 1;
+  return {
+    track: board.track,
+    title: trackTitle(board.track),
+    board,
+    correlation: board.rows.length >= 3 ? pearson(opens, closeds) : null,
+    failures,
+  };
+}
+
+export function trackView(db: ResultsDb, track: string, suites?: SuiteFiles): TrackView {
+  return trackViewOf(leaderboard(db, track, suites));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission
+// ---------------------------------------------------------------------------------------------
+export interface StageView {
+  stage: string;
+  /** 'pending' when the database has no record of the stage yet. */
+  outcome: StageRecord['outcome'] | 'pending';
+  failureCategory: FailureCategory | null;
+  reason: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  limitMs: number | null;
+  /** endedAt − startedAt, else details.durationMs; null when the stage did not run. */
+  elapsedMs: number | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface LogView {
+  stage: string;
+  /** 'details': the excerpt the stage recorded; 'file': the last lines of the stage's log file. */
+  source: 'details' | 'file';
+  text: string;
+}
+
+export interface Standing {
+  rank: number;
+  of: number;
+  open: number;
+  closed: number;
+  final: number;
+}
+
+export interface SubmissionView {
+  submission: SubmissionRecord;
+  pipeline: PipelineRecord | null;
+  stages: StageView[];
+  scores: ScoreRow[];
+  logs: LogView[];
+  standing: Standing | null;
+  workflowUrl: string | null;
+}
+
+const LIMIT_KEYS: Partial<Record<string, keyof StageLimits>> = { build: 'build', 'fine-tune': 'fineTune', 'open-eval': 'openEval', 'closed-eval': 'closedEval' };
+
+function elapsedOf(record: StageRecord): number | null {
+  if (record.startedAt && record.endedAt) {
+    const ms = Date.parse(record.endedAt) - Date.parse(record.startedAt);
+    if (Number.isFinite(ms) && ms >= 0) return ms;
+  }
+  const duration = record.details?.durationMs;
+  return typeof duration === 'number' && Number.isFinite(duration) && duration >= 0 ? duration : null;
+}
+
+/** Stages in pipeline order (the database orders by start time, which puts skipped stages first). */
+export function stageViews(records: StageRecord[], track: string): StageView[] {
+  const byStage = new Map(records.map((r) => [r.stage, r]));
+  const names = [...STAGES, ...records.map((r) => r.stage).filter((s) => !(STAGES as readonly string[]).includes(s))];
+  return names.map((stage): StageView => {
+    const record = byStage.get(stage);
+    if (!record) {
+      const key = LIMIT_KEYS[stage];
+      const limitMs = key && Object.hasOwn(TRACKS, track) ? TRACKS[track as TrackId].limits[key] : null;
+      return { stage, outcome: 'pending', failureCategory: null, reason: null, startedAt: null, endedAt: null, limitMs, elapsedMs: null, details: null };
+    }
+    return {
+      stage,
+      outcome: record.outcome,
+      failureCategory: record.failureCategory,
+      reason: record.reason,
+      startedAt: record.startedAt,
+      endedAt: record.endedAt,
+      limitMs: record.limitMs,
+      elapsedMs: record.outcome === 'skipped' ? null : elapsedOf(record),
+      details: record.details,
+    };
+  });
+}
+
+/** The last `lines` lines of a file, reading at most its last `maxBytes` bytes. */
+export function tailFile(file: string, lines = LOG_TAIL_LINES, maxBytes = 256 * 1024): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    let text = buffer.toString('utf8').replace(/\r/g, '');
+    if (length < size) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
+    const all = text.split('\n');
+    while (all.length > 0 && all[all.length - 1]!.trim() === '') all.pop();
+    return all.slice(-lines).join('\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `<dataDir>/logs/<submissionId>/<stage>.log`, or null if that would leave the logs folder. */
+export function logFileOf(dataDir: string, submissionId: string, stage: string): string | null {
+  const root = path.resolve(dataDir, 'logs');
+  const file = path.resolve(root, submissionId, `${stage}.log`);
+  return file.startsWith(root + path.sep) && path.dirname(path.dirname(file)) === root ? file : null;
+}
+
+export function stageLogs(dataDir: string, submissionId: string, stages: StageView[]): LogView[] {
+  const out: LogView[] = [];
+  for (const stage of stages) {
+    const excerpt = stage.details?.logExcerpt;
+    if (typeof excerpt === 'string' && excerpt.trim() !== '') {
+      out.push({ stage: stage.stage, source: 'details', text: excerpt });
+      continue;
+    }
+    const file = logFileOf(dataDir, submissionId, stage.stage);
+    if (!file || !existsSync(file)) continue;
+    const text = tailFile(file);
+    if (text !== null && text.trim() !== '') out.push({ stage: stage.stage, source: 'file', text });
+  }
+  return out;
+}
+
+export function temporalWorkflowUrl(webUiUrl: string, workflowId: string): string {
+  return `${webUiUrl.replace(/\/+$/, '')}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export interface SubmissionViewOptions {
+  dataDir: string;
+  suites?: SuiteFiles;
+  webUiUrl?: string;
+}
+
+export function submissionView(db: ResultsDb, submissionId: string, options: SubmissionViewOptions): SubmissionView | null {
+  const submission = db.submission(submissionId);
+  if (!submission) return null;
+  const stages = stageViews(db.stages(submissionId), submission.track);
+  let standing: Standing | null = null;
+  try {
+    const board = leaderboard(db, submission.track, options.suites);
+    const row = board.rows.find((r) => r.submissionId === submissionId);
+    if (row) standing = { rank: row.rank, of: board.rows.length, open: row.open, closed: row.closed, final: row.final };
+  } catch {
+    standing = null; // the suites could not be read: the page still shows the stages
+  }
+  return {
+    submission,
+    pipeline: db.pipeline(submissionId) ?? null,
+    stages,
+    scores: db.scenarioScores(submissionId).sort((a, b) => (a.suite === b.suite ? 0 : a.suite === 'open' ? -1 : 1)),
+    logs: stageLogs(options.dataDir, submissionId, stages),
+    standing,
+    workflowUrl: options.webUiUrl ? temporalWorkflowUrl(options.webUiUrl, submission.workflowId || `submission-${submissionId}`) : null,
+  };
+}
+
+export const categoryMeaning = (category: FailureCategory): string => FAILURE_CATEGORIES[category].meaning;

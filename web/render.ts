@@ -1,0 +1,334 @@
+/**
+ * The cockpit's pages, as pure functions from views (web/data.ts) to HTML strings. Every value from the
+ * database goes through the escaping `html` template; charts are inline SVG (web/svg.ts); no scripts.
+ */
+import { FAILURE_CATEGORIES, FAILURE_CATEGORY_NAMES, isFailureCategory, type FailureCategory } from '../domain/failures.js';
+import { formatDuration } from '../temporal.config.js';
+import type { LogView, OverviewView, StageView, SubmissionView, TrackView } from './data.js';
+import { formatCorrelation, formatElapsed, formatScore, formatTimestamp, html, percent, trusted, type SafeHtml } from './html.js';
+import { horizontalBarsSvg, scatterSvg, svgStyles, type Bar, type Tone } from './svg.js';
+
+export { formatCorrelation, formatScore } from './html.js';
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+// ---------------------------------------------------------------------------------------------
+const STYLES = trusted(`
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1c2529; background: #f3f5f7; }
+header.top { background: #1f2d3a; color: #fff; padding: 10px 24px; display: flex; gap: 20px; align-items: baseline; }
+header.top a { color: #cfe3ff; text-decoration: none; }
+header.top .brand { font-weight: 700; font-size: 16px; color: #fff; }
+main { max-width: 1280px; margin: 0 auto; padding: 16px 24px 48px; }
+h1 { font-size: 22px; margin: 8px 0 4px; word-break: break-word; }
+h2 { font-size: 17px; margin: 0 0 10px; }
+h3 { font-size: 15px; margin: 12px 0 6px; }
+a { color: #0d47a1; }
+.sub { color: #546e7a; margin: 0 0 14px; }
+.card { background: #fff; border: 1px solid #d8dee3; border-radius: 8px; padding: 14px 16px; margin: 14px 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 14px; }
+.cards > .card { margin: 0; flex: 1 1 480px; min-width: 0; }
+.stat { display: inline-block; min-width: 110px; padding: 8px 14px; margin: 0 10px 10px 0; border-radius: 6px; background: #eef2f5; }
+.stat b { display: block; font-size: 22px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: 6px 8px; border-bottom: 1px solid #e3e8ec; text-align: left; vertical-align: top; }
+th { background: #f7f9fa; font-weight: 600; font-size: 13px; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr:hover td { background: #fafcff; }
+.scroll { overflow-x: auto; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; white-space: nowrap; }
+.tone-good { background: #2e7d32; } .tone-warn { background: #b26a00; } .tone-bad { background: #c62828; }
+.tone-muted { background: #78909c; } .tone-info { background: #1565c0; }
+.reason { color: #5d4037; font-size: 12px; margin-top: 2px; max-width: 360px; overflow-wrap: anywhere; }
+.failure { border-left: 4px solid #c62828; background: #fff5f5; padding: 8px 12px; margin: 10px 0; overflow-wrap: anywhere; }
+.failure.warn { border-color: #b26a00; background: #fff8ec; }
+.correlation { font-size: 15px; margin: 4px 0 8px; }
+.correlation strong { font-size: 18px; }
+.none { color: #2e7d32; font-weight: 600; }
+pre.log { background: #111a21; color: #e3eaef; padding: 10px 12px; border-radius: 6px; overflow: auto; max-height: 460px; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
+details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
+.timeline { display: grid; grid-template-columns: 110px minmax(240px, 1fr) 250px; gap: 6px 14px; align-items: center; }
+.tl-stage { font-weight: 600; }
+.tl-bar { position: relative; height: 22px; background: #e8edf1; border: 1px solid #b0bec5; border-radius: 4px; overflow: hidden; }
+.tl-bar.nolimit { background: repeating-linear-gradient(45deg, #f3f5f7, #f3f5f7 6px, #e8edf1 6px, #e8edf1 12px); }
+.tl-elapsed { position: absolute; left: 0; top: 0; bottom: 0; }
+.tl-over { position: absolute; right: 0; top: 0; bottom: 0; width: 6px; background: repeating-linear-gradient(0deg, #000 0 3px, #fff 3px 6px); opacity: .6; }
+.tl-text { font-size: 13px; font-variant-numeric: tabular-nums; }
+.tl-note { grid-column: 2 / 4; font-size: 12px; color: #5d4037; margin: -4px 0 4px; overflow-wrap: anywhere; }
+.muted { color: #78909c; }
+.legend { font-size: 12px; color: #546e7a; margin-top: 8px; }
+.legend span.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -2px; margin: 0 4px 0 10px; }
+ul.plain { list-style: none; padding: 0; margin: 0; }
+`);
+
+const OUTCOME_MEANING: Record<string, string> = {
+  completed: 'the pipeline ran every stage',
+  failed: 'the pipeline stopped at a failed stage',
+  cancelled: 'an operator cancelled the pipeline',
+  running: 'the pipeline is still running',
+  unknown: 'no pipeline end recorded yet (running, or not started)',
+};
+
+const STAGE_OUTCOME_TONE: Record<StageView['outcome'], Tone> = { succeeded: 'good', partial: 'warn', failed: 'bad', skipped: 'muted', pending: 'muted' };
+const TONE_BG: Record<Tone, string> = { good: '#43a047', warn: '#f0a020', bad: '#e53935', muted: '#90a4ae', info: '#1e88e5' };
+
+/** Charged failures are red, ours (infrastructure, cancellation) grey. */
+export const categoryTone = (category: FailureCategory): Tone => (FAILURE_CATEGORIES[category].charged ? 'bad' : 'muted');
+
+/** How a submission is labelled: its failure category if it has one, else the pipeline outcome. */
+export function statusOf(outcome: string, failureCategory: FailureCategory | null): { label: string; tone: Tone; title: string } {
+  if (failureCategory && isFailureCategory(failureCategory)) {
+    const tone: Tone = !FAILURE_CATEGORIES[failureCategory].charged ? 'muted' : outcome === 'completed' ? 'warn' : 'bad';
+    return { label: failureCategory, tone, title: `${failureCategory}: ${FAILURE_CATEGORIES[failureCategory].meaning}` };
+  }
+  const tone: Tone = outcome === 'completed' ? 'good' : outcome === 'failed' ? 'bad' : outcome === 'running' ? 'info' : 'muted';
+  return { label: outcome, tone, title: OUTCOME_MEANING[outcome] ?? outcome };
+}
+
+function statusBadge(outcome: string, failureCategory: FailureCategory | null): SafeHtml {
+  const s = statusOf(outcome, failureCategory);
+  return html`<span class="badge tone-${s.tone}" title="${s.title}">${s.label}</span>`;
+}
+
+export const submissionHref = (id: string): string => `/submissions/${encodeURIComponent(id)}`;
+export const trackHref = (track: string): string => `/tracks/${encodeURIComponent(track)}`;
+
+const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+export function layout(title: string, body: SafeHtml, crumbs: { href: string; label: string }[] = []): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} — challenge cockpit</title>
+<style>${STYLES}${svgStyles}</style></head>
+<body><header class="top"><a class="brand" href="/">Challenge cockpit</a>${crumbs.map((c) => html`<a href="${c.href}">${c.label}</a>`)}</header>
+<main>${body}</main></body></html>`.toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview
+// ---------------------------------------------------------------------------------------------
+const OUTCOME_ORDER = ['completed', 'running', 'failed', 'cancelled', 'unknown'];
+const sortOutcomes = (counts: Record<string, number>): [string, number][] =>
+  Object.entries(counts).sort(([a], [b]) => {
+    const ia = OUTCOME_ORDER.indexOf(a);
+    const ib = OUTCOME_ORDER.indexOf(b);
+    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
+  });
+
+export function renderOverview(view: OverviewView): string {
+  const totals = sortOutcomes(view.totals).map(
+    ([outcome, n]) => html`<div class="stat" data-testid="outcome-total" data-outcome="${outcome}" title="${OUTCOME_MEANING[outcome] ?? outcome}"><b>${n}</b>${outcome}</div>`,
+  );
+  const sections = view.tracks.map((track) => {
+    const rows = track.submissions.map(
+      (s) => html`<tr data-testid="overview-row" data-submission="${s.submissionId}">
+<td><a href="${submissionHref(s.submissionId)}">${s.submissionId}</a></td><td>${s.team}</td>
+<td>${statusBadge(s.outcome, s.failureCategory)}</td><td class="muted">${formatTimestamp(s.submittedAt)}</td></tr>`,
+    );
+    const counts = sortOutcomes(track.byOutcome).map(([outcome, n]) => html`<span data-testid="track-outcome" data-outcome="${outcome}">${outcome}: <b>${n}</b></span>`);
+    return html`<section class="card" data-testid="track-section" data-track="${track.track}">
+<h2><a href="${trackHref(track.track)}">${track.title}</a> <span class="muted">(${track.track})</span></h2>
+<p class="sub">${track.submissions.length} submission${track.submissions.length === 1 ? '' : 's'} — ${counts.map((c, i) => html`${i > 0 ? ', ' : ''}${c}`)} — <a href="${trackHref(track.track)}">leaderboard</a></p>
+<div class="scroll"><table><thead><tr><th>submission</th><th>team</th><th>status</th><th>submitted</th></tr></thead><tbody>${rows}</tbody></table></div>
+</section>`;
+  });
+  const body = html`<h1>Overview</h1>
+<p class="sub">${view.submissionCount} submission${view.submissionCount === 1 ? '' : 's'} in ${view.tracks.length} track${view.tracks.length === 1 ? '' : 's'}.</p>
+<div class="card"><h2>Pipelines by outcome</h2>${totals.length > 0 ? totals : html`<p class="muted">No submissions yet.</p>`}</div>
+${sections}`;
+  return layout('Overview', body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Track: leaderboard, scatter, failure chart
+// ---------------------------------------------------------------------------------------------
+export function failureBars(failures: TrackView['failures']): Bar[] {
+  return FAILURE_CATEGORY_NAMES.filter((c) => (failures[c] ?? 0) > 0)
+    .map((c) => ({ key: c, label: c, value: failures[c] ?? 0, tone: categoryTone(c), title: `${c}: ${failures[c] ?? 0} — ${FAILURE_CATEGORIES[c].meaning}` }))
+    .sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
+}
+
+export function renderTrack(view: TrackView): string {
+  const { board } = view;
+  const open = board.columns.filter((c) => c.suite === 'open');
+  const closed = board.columns.filter((c) => c.suite === 'closed');
+  const mwrCell = (row: TrackView['board']['rows'][number], c: (typeof board.columns)[number]) => {
+    const mwr = row.scenarioMeanWinRates[c.suite]?.[c.scenario];
+    const metric = row.metrics[c.column] ?? null;
+    return html`<td class="num" data-testid="cell-mwr" data-stage="${c.suite}" data-scenario="${c.scenario}" title="${c.column}: ${metric === null ? 'missing' : formatScore(metric)}">${formatScore(mwr ?? null)}</td>`;
+  };
+  const rows = board.rows.map((row) => {
+    const reason = row.failureReason ? html`<div class="reason" title="${row.failureReason}">${truncate(row.failureReason, 140)}</div>` : null;
+    return html`<tr data-testid="leaderboard-row" data-submission="${row.submissionId}" data-rank="${row.rank}">
+<td class="num" data-testid="cell-rank">${row.rank}</td>
+<td><a href="${submissionHref(row.submissionId)}">${row.submissionId}</a></td>
+<td>${row.team}</td>
+<td data-testid="cell-status">${statusBadge(row.outcome, row.failureCategory)}${reason}</td>
+${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}
+<td class="num" data-testid="cell-open">${formatScore(row.open)}</td>
+<td class="num" data-testid="cell-closed">${formatScore(row.closed)}</td>
+<td class="num" data-testid="cell-final"><b>${formatScore(row.final)}</b></td></tr>`;
+  });
+  const table =
+    board.rows.length === 0
+      ? html`<p class="muted">No submissions on this track yet.</p>`
+      : html`<div class="scroll"><table data-testid="leaderboard">
+<thead><tr><th rowspan="2" class="num">#</th><th rowspan="2">submission</th><th rowspan="2">team</th><th rowspan="2">status</th>
+${open.length > 0 ? html`<th colspan="${open.length}" class="num">open — scenario mean win rate</th>` : null}
+${closed.length > 0 ? html`<th colspan="${closed.length}" class="num">closed — scenario mean win rate</th>` : null}
+<th colspan="3" class="num">stage scores</th></tr>
+<tr>${[...open, ...closed].map((c) => html`<th class="num" title="${c.column}">${c.scenario}</th>`)}<th class="num">open</th><th class="num">closed</th><th class="num">final</th></tr></thead>
+<tbody>${rows}</tbody></table></div>
+<p class="legend">Win rates over the ${board.rows.length} submissions of the track; hover a cell for the raw metric. Final = ⅓ open + ⅔ closed. Rules: ${board.rulesVersion}.</p>`;
+
+  const points = board.rows.map((row) => {
+    const s = statusOf(row.outcome, row.failureCategory);
+    return {
+      id: row.submissionId,
+      label: row.submissionId,
+      x: row.open,
+      y: row.closed,
+      tone: s.tone,
+      href: submissionHref(row.submissionId),
+      title: `#${row.rank} ${row.submissionId} (${s.label}): open ${formatScore(row.open)}, closed ${formatScore(row.closed)}`,
+    };
+  });
+  const correlation = formatCorrelation(view.correlation, board.rows.length);
+  const scatter = html`<section class="card"><h2>Open vs closed stage score</h2>
+<p class="correlation">Pearson r = <strong data-testid="correlation">${correlation}</strong> <span class="muted">over ${board.rows.length} submission${board.rows.length === 1 ? '' : 's'}${board.rows.length < 3 ? ' (needs at least 3)' : ''}</span></p>
+${scatterSvg(points, { xLabel: 'open stage score', yLabel: 'closed stage score', format: formatScore })}
+<p class="legend">Dashed line: closed = open. Points below it did worse on the hidden tasks than on the published ones.</p></section>`;
+
+  const bars = failureBars(view.failures);
+  const failures = html`<section class="card"><h2>Failure categories</h2>
+${bars.length === 0 ? html`<p class="none" data-testid="failure-none">none — every submission of the track succeeded</p>` : horizontalBarsSvg(bars, { testId: 'failure-bar', ariaLabel: 'failures per category' })}
+<p class="legend">Red: charged to the participant; grey: our infrastructure or an operator. Hover a bar for what the category means.</p></section>`;
+
+  const body = html`<h1>Leaderboard — ${view.title}</h1>
+<p class="sub">track <code>${view.track}</code> · ${board.rows.length} submission${board.rows.length === 1 ? '' : 's'}</p>
+<section class="card">${table}</section>
+<div class="cards">${scatter}${failures}</div>`;
+  return layout(`Leaderboard ${view.track}`, body, [{ href: trackHref(view.track), label: `track ${view.track}` }]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission: timeline, metrics, failure, logs
+// ---------------------------------------------------------------------------------------------
+function stageFacts(stage: StageView): string[] {
+  const d = stage.details ?? {};
+  const facts: string[] = [];
+  const num = (key: string): number | null => (typeof d[key] === 'number' ? (d[key] as number) : null);
+  const total = num('total');
+  const answered = num('answered');
+  if (total !== null && answered !== null) {
+    const failed = num('failed') ?? 0;
+    const unanswered = num('unanswered');
+    facts.push(`answered ${answered - failed} of ${total}, ${failed} failed${unanswered !== null ? `, ${unanswered} unanswered` : ''}`);
+  }
+  const progress = d.progress;
+  if (progress && typeof progress === 'object') {
+    const p = progress as Record<string, unknown>;
+    if (typeof p.step === 'number') facts.push(`step ${p.step}${typeof p.totalSteps === 'number' ? ` of ${p.totalSteps}` : ''}`);
+    if (typeof p.checkpoint === 'string' && p.checkpoint) facts.push(`checkpoint ${p.checkpoint}`);
+  }
+  if (num('artifactFiles') !== null) facts.push(`${num('artifactFiles')} artifact files`);
+  if (d.oomRetry === true) facts.push('retried after OOM');
+  if (typeof d.step === 'string' && d.step) facts.push(`step: ${d.step}`);
+  return facts;
+}
+
+function timeline(stages: StageView[]): SafeHtml {
+  const maxElapsed = Math.max(1, ...stages.map((s) => s.elapsedMs ?? 0));
+  const rows = stages.map((s) => {
+    const tone = STAGE_OUTCOME_TONE[s.outcome];
+    const hasLimit = s.limitMs !== null && s.limitMs > 0;
+    const scale = hasLimit ? s.limitMs! : maxElapsed;
+    const fraction = s.elapsedMs === null ? 0 : Math.min(1, s.elapsedMs / scale);
+    const over = hasLimit && s.elapsedMs !== null && s.elapsedMs > s.limitMs!;
+    const elapsedText = s.elapsedMs === null ? (s.outcome === 'skipped' ? 'skipped' : s.outcome === 'pending' ? 'not run yet' : '—') : formatElapsed(s.elapsedMs);
+    const limitText = hasLimit ? formatDuration(s.limitMs!) : 'no limit';
+    const share = hasLimit && s.elapsedMs !== null ? ` (${percent(s.elapsedMs / s.limitMs!)})` : '';
+    const note =
+      s.failureCategory || s.reason
+        ? html`<div class="tl-note">${s.failureCategory ? html`<span class="badge tone-${categoryTone(s.failureCategory)}" title="${FAILURE_CATEGORIES[s.failureCategory].meaning}">${s.failureCategory}</span> ` : null}${s.reason}</div>`
+        : null;
+    return html`<div class="tl-stage">${s.stage}<br><span class="badge tone-${tone}">${s.outcome}</span></div>
+<div class="tl-bar${hasLimit ? '' : ' nolimit'}" data-testid="timeline-bar" data-stage="${s.stage}" data-outcome="${s.outcome}" data-elapsed-ms="${s.elapsedMs ?? ''}" data-limit-ms="${s.limitMs ?? ''}" title="${s.stage}: ${elapsedText} of ${limitText}">
+<div class="tl-elapsed" data-testid="timeline-elapsed" style="width: ${(fraction * 100).toFixed(1)}%; background: ${TONE_BG[tone]}"></div>${over ? html`<div class="tl-over" title="over the limit"></div>` : null}</div>
+<div class="tl-text" data-testid="timeline-text" data-stage="${s.stage}">${elapsedText}${s.elapsedMs === null ? '' : html` of ${limitText}${share}`}${s.elapsedMs === null && hasLimit ? html` <span class="muted">(limit ${limitText})</span>` : null}</div>
+${note}`;
+  });
+  return html`<div class="timeline" data-testid="timeline">${rows}</div>
+<p class="legend">Grey bar: the stage's limit; coloured bar: time it ran
+<span class="sw" style="background:${TONE_BG.good}"></span>succeeded<span class="sw" style="background:${TONE_BG.warn}"></span>partial<span class="sw" style="background:${TONE_BG.bad}"></span>failed</p>`;
+}
+
+function stageTable(stages: StageView[]): SafeHtml {
+  const rows = stages.map(
+    (s) => html`<tr data-testid="stage-row" data-stage="${s.stage}"><td>${s.stage}</td><td><span class="badge tone-${STAGE_OUTCOME_TONE[s.outcome]}">${s.outcome}</span></td>
+<td class="muted">${formatTimestamp(s.startedAt)}</td><td class="muted">${formatTimestamp(s.endedAt)}</td>
+<td class="num">${s.elapsedMs === null ? '—' : formatElapsed(s.elapsedMs)}</td><td class="num">${s.limitMs === null ? '—' : formatDuration(s.limitMs)}</td>
+<td>${stageFacts(s).join('; ')}</td></tr>`,
+  );
+  return html`<div class="scroll"><table><thead><tr><th>stage</th><th>outcome</th><th>started</th><th>ended</th><th class="num">elapsed</th><th class="num">limit</th><th>details</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+function metricsTable(view: SubmissionView): SafeHtml {
+  if (view.scores.length === 0) return html`<p class="muted" data-testid="no-metrics">No scenario scores recorded (no evaluation ran to the end).</p>`;
+  const rows = view.scores.map(
+    (s) => html`<tr data-testid="metric-row" data-suite="${s.suite}" data-scenario="${s.scenario}"><td>${s.suite}</td><td>${s.scenario}</td><td>${s.column}</td>
+<td class="num" data-testid="metric-score">${formatScore(s.score)}</td><td class="num">${s.instances}</td><td class="num">${s.answered}</td><td class="num">${s.failed}</td><td class="num">${Math.max(0, s.instances - s.answered)}</td></tr>`,
+  );
+  return html`<div class="scroll"><table data-testid="metrics"><thead><tr><th>suite</th><th>scenario</th><th>column</th><th class="num">score</th><th class="num">instances</th><th class="num">answered</th><th class="num">of which failed</th><th class="num">unanswered</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+function logSection(logs: LogView[], stages: StageView[]): SafeHtml {
+  if (logs.length === 0) return html`<p class="muted">No log excerpt recorded and no log file found.</p>`;
+  return html`${logs.map((log) => {
+    const stage = stages.find((s) => s.stage === log.stage);
+    const open = stage === undefined || stage.outcome === 'failed' || stage.outcome === 'partial' || logs.length === 1;
+    const source = log.source === 'details' ? 'excerpt recorded by the stage' : 'last lines of the log file';
+    return html`<details${open ? trusted(' open') : null}><summary>${log.stage} <span class="muted">(${source})</span></summary>
+<pre class="log" data-testid="log-excerpt" data-stage="${log.stage}">${log.text}</pre></details>`;
+  })}`;
+}
+
+export function renderSubmission(view: SubmissionView): string {
+  const { submission: s, pipeline } = view;
+  const failedStage = view.stages.find((st) => st.failureCategory !== null && st.failureCategory !== 'Cancelled') ?? view.stages.find((st) => st.failureCategory !== null);
+  const category = pipeline?.failureCategory ?? failedStage?.failureCategory ?? null;
+  const outcome = pipeline?.outcome ?? 'unknown';
+  const reason = failedStage?.reason ?? pipeline?.reason ?? null;
+  const failure =
+    category || reason
+      ? html`<div class="failure${outcome === 'completed' ? ' warn' : ''}" data-testid="failure">
+<b>${category ?? 'Failure'}</b>${failedStage ? html` in stage <b>${failedStage.stage}</b>` : null}${category ? html` <span class="muted">— ${FAILURE_CATEGORIES[category].meaning}${FAILURE_CATEGORIES[category].charged ? '' : ' (not charged)'}</span>` : null}
+<div data-testid="failure-reason">${reason ?? ''}</div></div>`
+      : null;
+  const standing = view.standing
+    ? html`<p data-testid="standing">Rank <b>${view.standing.rank}</b> of ${view.standing.of} on <a href="${trackHref(s.track)}">track ${s.track}</a> · open ${formatScore(view.standing.open)} · closed ${formatScore(view.standing.closed)} · final <b>${formatScore(view.standing.final)}</b></p>`
+    : null;
+  const link = view.workflowUrl ? html`<p><a data-testid="temporal-link" href="${view.workflowUrl}">Open workflow ${s.workflowId} in the Temporal Web UI</a></p>` : null;
+  const body = html`<h1 data-testid="submission-id">${s.submissionId}</h1>
+<p class="sub">team <b>${s.team}</b> · submission <b>${s.name}</b> · track <a href="${trackHref(s.track)}">${s.track}</a> · submitted ${formatTimestamp(s.submittedAt)} · ${statusBadge(outcome, category)}</p>
+${failure}
+<section class="card">${standing}${link}${standing || link ? null : html`<p class="muted">Not ranked yet.</p>`}</section>
+<section class="card"><h2>Stages: time used against each limit</h2>${timeline(view.stages)}<h3>Stage details</h3>${stageTable(view.stages)}</section>
+<section class="card"><h2>Scenario scores</h2>${metricsTable(view)}</section>
+<section class="card"><h2>Logs</h2>${logSection(view.logs, view.stages)}</section>`;
+  return layout(`Submission ${s.submissionId}`, body, [
+    { href: trackHref(s.track), label: `track ${s.track}` },
+    { href: submissionHref(s.submissionId), label: s.submissionId },
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+export function renderNotFound(message: string): string {
+  return layout('Not found', html`<h1>Not found</h1><div class="failure" data-testid="not-found">${message}</div><p><a href="/">Back to the overview</a></p>`);
+}
+
+export function renderError(message: string): string {
+  return layout('Error', html`<h1>Something went wrong</h1><div class="failure" data-testid="server-error">${message}</div><p><a href="/">Back to the overview</a></p>`);
+}
