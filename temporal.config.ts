@@ -175,8 +175,6 @@ export const ACTIVITY_POLICY = {
   heartbeatTimeoutMs: 10_000,
   /** Safety net beyond each stage limit; the durable timer is the real limit. */
   startToCloseMarginMs: 10 * UNIT_MS.m,
-  /** A host-pinned activity waits this long for its host before the pipeline gives up on that host. */
-  scheduleToStartMs: 15 * UNIT_MS.m,
   infrastructureRetry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
   bookkeepingRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 } as const;

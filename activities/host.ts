@@ -17,7 +17,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TASK_QUEUES, TRACKS, type RuntimeConfig, type TrackId } from '../temporal.config.js';
+import { TASK_QUEUES, TRACKS, type RuntimeConfig, type StageName, type TrackId } from '../temporal.config.js';
+import { stageStartedSignal } from '../workflows/definitions.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import { evaluateSuite, summarize, waitForReadiness, type EvaluationSummary, type StopReason } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
@@ -57,19 +58,36 @@ const shortHash = (text: string) => createHash('sha256').update(text).digest('he
 type Stop = 'deadline' | 'cancelled' | 'shutdown';
 
 /** Why the activity is being stopped: its own deadline, the workflow (limit or operator), or a worker shutdown. */
-function stopReasonNow(deadline: number): Stop | null {
-  const ctx = Context.current();
+function stopReasonNow(ctx: Context, deadline: number): Stop | null {
   if (ctx.cancellationSignal.aborted) return ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled';
   return Date.now() >= deadline ? 'deadline' : null;
 }
 
 /** Resolves after `ms`, or at once when the activity is cancelled. */
-function pause(ms: number): Promise<void> {
-  const signal = Context.current().cancellationSignal;
+function pause(ctx: Context, ms: number): Promise<void> {
+  const signal = ctx.cancellationSignal;
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
   });
+}
+
+/**
+ * Tells the workflow the stage really started (its limit runs from here, not from when it was queued)
+ * and returns that moment; a later execution of the same stage keeps the first start.
+ */
+async function beginStage(stage: StageName, stageStartedAt: number | null): Promise<number> {
+  const ctx = Context.current();
+  const reported = (ctx.info.heartbeatDetails as { stageStartedAt?: number } | undefined)?.stageStartedAt;
+  const at = stageStartedAt ?? reported ?? Date.now();
+  const workflowId = ctx.info.workflowExecution?.workflowId;
+  try {
+    if (workflowId) await ctx.client.workflow.getHandle(workflowId).signal(stageStartedSignal, { stage, at });
+  } catch (error) {
+    // The activity enforces its own deadline; the workflow's timer then only starts at its backstop.
+    ctx.log.warn('could not signal the stage start', { stage, error: String(error) });
+  }
+  return at;
 }
 
 export function createHostActivities(deps: HostDeps) {
@@ -95,7 +113,7 @@ export function createHostActivities(deps: HostDeps) {
   }
 
   async function startContainer(stage: string, input: { workflowId: string }, suffix: string, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
-    const attempt = Context.current().info.attempt;
+    const attempt = Context.current().info.attempt; // called in the activity's own async flow
     const name = dockerRuntime.containerName('ch', input.workflowId, stage, `a${attempt}${suffix}`);
     await dockerRuntime.runDetached({ ...run, name, labels: { workflow: input.workflowId, stage, attempt: String(attempt), host: config.hostId } });
     return name;
@@ -131,7 +149,8 @@ export function createHostActivities(deps: HostDeps) {
     async buildImages(input: BuildInput): Promise<BuiltImages> {
       const started = Date.now();
       const signal = Context.current().cancellationSignal;
-      const beat = setInterval(() => heartbeat({ phase: 'building' }), 1000);
+      const stageStartedAt = await beginStage('build', null);
+      const beat = setInterval(() => heartbeat({ phase: 'building', stageStartedAt }), 1000);
       try {
         const images = { inferenceImage: `${imageRepository(input.submissionId)}:inference`, trainImage: `${imageRepository(input.submissionId)}:train` };
         const logs: string[] = [];
@@ -166,12 +185,15 @@ export function createHostActivities(deps: HostDeps) {
 
     async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
       const started = Date.now();
-      const info = Context.current().info;
+      const ctx = Context.current();
+      const info = ctx.info;
       const dir = artifactsDir(input.submissionId);
       if (input.fresh && info.attempt === 1 && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       chmodSync(dir, 0o777);
       await clearEarlierAttempts(input.submissionId, input.workflowId, 'fine-tune');
+      const stageStartedAt = await beginStage('fine-tune', input.stageStartedAt);
+      const deadline = stageStartedAt + input.limitMs;
       // Resume from the checkpoint the last attempt reported, or failing that the one on disk.
       const reported = (info.heartbeatDetails as { progress?: TrainingProgress | null } | undefined)?.progress ?? null;
       const resumeFrom = reported?.checkpoint ? reported : input.fresh && info.attempt === 1 ? null : readProgress(dir);
@@ -196,13 +218,13 @@ export function createHostActivities(deps: HostDeps) {
         let stop: Stop | null = null;
         let state = await dockerRuntime.inspectContainer(name);
         while (state.running) {
-          stop = stopReasonNow(input.deadline);
+          stop = stopReasonNow(ctx, deadline);
           if (stop) break;
-          heartbeat({ phase: 'training', container: name, gpu: gpu.index, progress: readProgress(dir) });
-          await pause(Math.max(50, Math.min(500, input.deadline - Date.now())));
+          heartbeat({ phase: 'training', container: name, gpu: gpu.index, progress: readProgress(dir), stageStartedAt });
+          await pause(ctx, Math.max(50, Math.min(500, deadline - Date.now())));
           state = await dockerRuntime.inspectContainer(name);
         }
-        const stopDelayMs = stop ? await stopContainer(name, input.deadline, stop) : null;
+        const stopDelayMs = stop ? await stopContainer(name, deadline, stop) : null;
         const logs = await dockerRuntime.containerLogs(name, 5000);
         saveLog(log, logs);
         const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
@@ -234,11 +256,15 @@ export function createHostActivities(deps: HostDeps) {
 
     async evaluate(input: EvaluateInput): Promise<EvaluateResult> {
       const started = Date.now();
+      // Captured once: callbacks (abort listeners, timers) run outside the activity's async context.
+      const ctx = Context.current();
       const suite = loadSuite(input.suiteFile);
       const store = deps.db.answerStore(input.submissionId, input.suite);
-      const stage = `${input.suite}-eval`;
+      const stage: StageName = input.suite === 'open' ? 'open-eval' : 'closed-eval';
       const log = logFile(input.submissionId, stage);
       await clearEarlierAttempts(input.submissionId, input.workflowId, stage);
+      const stageStartedAt = await beginStage(stage, input.stageStartedAt);
+      const deadline = stageStartedAt + input.limitMs;
       const network = await evaluationNetwork(input.workflowId);
       const gpu = await deps.gpus.acquire();
       const logs: string[] = [];
@@ -275,20 +301,20 @@ export function createHostActivities(deps: HostDeps) {
           // One signal for every reason to stop: the workflow's cancel (its limit or an operator), our own
           // copy of the deadline (no heartbeat round trip needed), or a worker shutdown.
           const stop = new AbortController();
-          const onCancel = () => stop.abort(Context.current().cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled');
-          Context.current().cancellationSignal.addEventListener('abort', onCancel, { once: true });
-          if (Context.current().cancellationSignal.aborted) onCancel();
-          const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, input.deadline - Date.now()));
-          const beat = setInterval(() => heartbeat({ phase: 'starting', container: name, restarts }), 1000);
+          const onCancel = () => stop.abort(ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled');
+          ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+          if (ctx.cancellationSignal.aborted) onCancel();
+          const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, deadline - Date.now()));
+          const beat = setInterval(() => heartbeat({ phase: 'starting', container: name, restarts, stageStartedAt }), 1000);
           try {
-            const readiness = await waitForReadiness({ baseUrl, deadline: Math.min(input.deadline, Date.now() + input.startupLimitMs), signal: stop.signal, isAlive });
+            const readiness = await waitForReadiness({ baseUrl, deadline: Math.min(deadline, Date.now() + input.startupLimitMs), signal: stop.signal, isAlive });
             clearInterval(beat);
             if (!readiness.ready) {
               const state = await dockerRuntime.inspectContainer(name);
               const tail = await dockerRuntime.containerLogs(name, 200);
               if (stop.signal.aborted) {
                 const why = stop.signal.reason as Stop;
-                const delay = await stopContainer(name, input.deadline, why);
+                const delay = await stopContainer(name, deadline, why);
                 await retire(name);
                 if (why === 'shutdown') handBack();
                 return result(why, readiness.reason, summarize(suite, store.all(), 0, null), restarts, delay);
@@ -313,15 +339,15 @@ export function createHostActivities(deps: HostDeps) {
               onProgress: (progress) => {
                 if (Date.now() - lastBeat > 250) {
                   lastBeat = Date.now();
-                  heartbeat({ phase: 'evaluating', suite: input.suite, restarts, ...progress });
+                  heartbeat({ phase: 'evaluating', suite: input.suite, restarts, stageStartedAt, ...progress });
                 }
               },
             });
-            const keepAlive = setInterval(() => heartbeat({ phase: 'finishing' }), 1000);
+            const keepAlive = setInterval(() => heartbeat({ phase: 'finishing', stageStartedAt }), 1000);
             try {
               const why = (stop.signal.aborted ? stop.signal.reason : null) as Stop | null;
               if (why) {
-                const delay = await stopContainer(name, input.deadline, why);
+                const delay = await stopContainer(name, deadline, why);
                 await retire(name);
                 if (why === 'shutdown') handBack();
                 return result(why, null, summary, restarts, delay);
@@ -343,7 +369,7 @@ export function createHostActivities(deps: HostDeps) {
           } finally {
             clearTimeout(deadlineTimer);
             clearInterval(beat);
-            Context.current().cancellationSignal.removeEventListener('abort', onCancel);
+            ctx.cancellationSignal.removeEventListener('abort', onCancel);
           }
         }
       } finally {

@@ -42,6 +42,11 @@ export interface BuildInput {
   directory: string;
 }
 
+/** What every stage activity reports in its heartbeats besides its progress. */
+export interface StageHeartbeat {
+  stageStartedAt: number;
+}
+
 export interface BuiltImages {
   inferenceImage: string;
   trainImage: string;
@@ -53,8 +58,10 @@ export interface FineTuneInput {
   workflowId: string;
   track: TrackId;
   trainImage: string;
-  /** Epoch ms at which the stage's limit is reached (the durable workflow timer fires then too). */
-  deadline: number;
+  /** The stage's limit; it runs from the stage's first real start (the durable workflow timer too). */
+  limitMs: number;
+  /** When the stage first started (host clock), for a later execution of it; null for the first. */
+  stageStartedAt: number | null;
   oomRetry: boolean;
   /** true for the stage's first execution: start from an empty artifacts folder */
   fresh: boolean;
@@ -88,7 +95,8 @@ export interface EvaluateInput {
   suite: SuiteKind;
   suiteFile: string;
   inferenceImage: string;
-  deadline: number;
+  limitMs: number;
+  stageStartedAt: number | null;
   startupLimitMs: number;
   harness: HarnessSettings;
   /** restarts allowed for a server that exits mid-evaluation */

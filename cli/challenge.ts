@@ -13,6 +13,7 @@ import { Duration, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../tem
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { ResultsDb } from '../infra/results-db.js';
+import { startWebServer } from '../web/server.js';
 import { connectClient } from '../infra/temporal.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
 import { leaderboard, listPipelines, pipelineStatus, submit, type PipelineStatus } from './operations.js';
@@ -26,6 +27,7 @@ Commands:
   submit <dir>          start the pipeline of a submission directory
   status [id]           all pipelines, or one (stage, elapsed against limit, progress)
   leaderboard           rank the submissions of a track
+  serve                 the leaderboard web page (loopback by default)
 
 Run "challenge <command> --help" for the options of a command.
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL.`,
@@ -40,6 +42,9 @@ Without an id: one line per pipeline. With one: each stage with its elapsed time
   --watch   redraw every 2 s until the pipeline ends`,
   leaderboard: `challenge leaderboard [--track <id>] [--json | --csv]
 Ranks every submission of the track by the 2023 final-round rules (1/3 open + 2/3 closed).`,
+  serve: `challenge serve [--port 8080] [--host 127.0.0.1]
+Serves the leaderboard per track, open-vs-closed scatter, failure chart and a page per submission.
+Listens on loopback unless --host says otherwise. Ctrl-C stops it.`,
 };
 
 const LIMIT_FLAGS = { 'build-limit': 'build', 'fine-tune-limit': 'fineTune', 'open-eval-limit': 'openEval', 'closed-eval-limit': 'closedEval', 'startup-limit': 'startup' } as const;
@@ -63,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return statusCommand(config, rest);
     case 'leaderboard':
       return leaderboardCommand(config, rest);
+    case 'serve':
+      return serveCommand(config, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -186,6 +193,22 @@ async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promis
   } finally {
     db.close();
   }
+}
+
+async function serveCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values } = guard(() => parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } }));
+  const port = z.coerce.number().int().min(0).max(65535).safeParse(values.port);
+  if (!port.success) throw new UsageError(`--port: "${values.port}" is not a port number (0-65535)`);
+  const db = new ResultsDb(config.databasePath);
+  const server = await startWebServer({ db, dataDir: config.dataDir, host: values.host, port: port.data, webUiUrl: config.uiUrl });
+  console.log(`leaderboard web page: ${server.url}  (Ctrl-C stops it)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  db.close();
+  return 0;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {

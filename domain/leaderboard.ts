@@ -5,7 +5,7 @@
  */
 import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
 import { scenarioColumn, type Suite, type SuiteKind } from './harness/suite.js';
-import type { FailureCategory } from './failures.js';
+import { FAILURE_CATEGORIES, type FailureCategory } from './failures.js';
 
 export const PROJECT_RULES_VERSION = 'challenge-suites/1 (neurips2023-final win rates)';
 
@@ -62,10 +62,17 @@ export interface Leaderboard {
   rulesVersion: string;
   columns: { suite: SuiteKind; scenario: string; column: string }[];
   rows: LeaderboardRow[];
+  /** Submissions stopped by our own infrastructure: not ranked (that would charge them), awaiting a re-run. */
+  unranked: { submissionId: string; team: string; failureCategory: FailureCategory; reason: string | null }[];
 }
 
+/** A submission is ranked unless the only thing that stopped it was our infrastructure. */
+export const isCharged = (submission: Pick<LeaderboardSubmission, 'failureCategory'>): boolean =>
+  submission.failureCategory === null || FAILURE_CATEGORIES[submission.failureCategory].charged;
+
 export function buildLeaderboard(track: string, rules: ScoringRules, submissions: LeaderboardSubmission[], scores: ScenarioScore[]): Leaderboard {
-  const mine = submissions.filter((s) => s.track === track);
+  const inTrack = submissions.filter((s) => s.track === track);
+  const mine = inTrack.filter(isCharged);
   const stageRows = (suite: SuiteKind): StageRow[] =>
     mine.map((submission) => ({
       submissionId: submission.submissionId,
@@ -98,6 +105,9 @@ export function buildLeaderboard(track: string, rules: ScoringRules, submissions
         final: entry.final,
       };
     }),
+    unranked: inTrack
+      .filter((s) => !isCharged(s))
+      .map((s) => ({ submissionId: s.submissionId, team: s.team, failureCategory: s.failureCategory!, reason: s.failureReason })),
   };
 }
 
@@ -116,7 +126,8 @@ export function leaderboardTable(board: Leaderboard): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [`Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const unranked = board.unranked.map((u) => `not ranked (not charged, awaiting a re-run): ${u.submissionId} — ${u.failureCategory}: ${u.reason ?? ''}`);
+  return [`Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...unranked].join('\n');
 }
 
 export function leaderboardCsv(board: Leaderboard): string {

@@ -258,18 +258,25 @@ export function submissionView(db: ResultsDb, submissionId: string, options: Sub
   if (!submission) return null;
   const stages = stageViews(db.stages(submissionId), submission.track);
   let standing: Standing | null = null;
+  let columns: string[] = [];
   try {
     const board = leaderboard(db, submission.track, options.suites);
+    columns = board.columns.map((c) => `${c.suite}/${c.column}`);
     const row = board.rows.find((r) => r.submissionId === submissionId);
     if (row) standing = { rank: row.rank, of: board.rows.length, open: row.open, closed: row.closed, final: row.final };
   } catch {
     standing = null; // the suites could not be read: the page still shows the stages
   }
+  // Scores in suite order (open first), scenarios in the order of the suite files.
+  const position = (s: ScoreRow): number => {
+    const i = columns.indexOf(`${s.suite}/${s.column}`);
+    return i >= 0 ? i : columns.length + (s.suite === 'open' ? 0 : 1000);
+  };
   return {
     submission,
     pipeline: db.pipeline(submissionId) ?? null,
     stages,
-    scores: db.scenarioScores(submissionId).sort((a, b) => (a.suite === b.suite ? 0 : a.suite === 'open' ? -1 : 1)),
+    scores: db.scenarioScores(submissionId).sort((a, b) => position(a) - position(b) || a.scenario.localeCompare(b.scenario)),
     logs: stageLogs(options.dataDir, submissionId, stages),
     standing,
     workflowUrl: options.webUiUrl ? temporalWorkflowUrl(options.webUiUrl, submission.workflowId || `submission-${submissionId}`) : null,

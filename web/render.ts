@@ -26,6 +26,9 @@ h3 { font-size: 15px; margin: 12px 0 6px; }
 a { color: #0d47a1; }
 .sub { color: #546e7a; margin: 0 0 14px; }
 .card { background: #fff; border: 1px solid #d8dee3; border-radius: 8px; padding: 14px 16px; margin: 14px 0; }
+.card > :first-child { margin-top: 0; }
+.card > :last-child { margin-bottom: 0; }
+td.id { white-space: nowrap; }
 .cards { display: flex; flex-wrap: wrap; gap: 14px; }
 .cards > .card { margin: 0; flex: 1 1 480px; min-width: 0; }
 .stat { display: inline-block; min-width: 110px; padding: 8px 14px; margin: 0 10px 10px 0; border-radius: 6px; background: #eef2f5; }
@@ -45,7 +48,7 @@ tr:hover td { background: #fafcff; }
 .correlation { font-size: 15px; margin: 4px 0 8px; }
 .correlation strong { font-size: 18px; }
 .none { color: #2e7d32; font-weight: 600; }
-pre.log { background: #111a21; color: #e3eaef; padding: 10px 12px; border-radius: 6px; overflow: auto; max-height: 460px; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
+pre.log { background: #111a21; color: #e3eaef; padding: 10px 12px; border-radius: 6px; overflow: auto; max-height: 720px; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 .timeline { display: grid; grid-template-columns: 110px minmax(240px, 1fr) 250px; gap: 6px 14px; align-items: center; }
 .tl-stage { font-weight: 600; }
@@ -161,7 +164,7 @@ export function renderTrack(view: TrackView): string {
     const reason = row.failureReason ? html`<div class="reason" title="${row.failureReason}">${truncate(row.failureReason, 140)}</div>` : null;
     return html`<tr data-testid="leaderboard-row" data-submission="${row.submissionId}" data-rank="${row.rank}">
 <td class="num" data-testid="cell-rank">${row.rank}</td>
-<td><a href="${submissionHref(row.submissionId)}">${row.submissionId}</a></td>
+<td class="id"><a href="${submissionHref(row.submissionId)}">${row.submissionId}</a></td>
 <td>${row.team}</td>
 <td data-testid="cell-status">${statusBadge(row.outcome, row.failureCategory)}${reason}</td>
 ${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}
@@ -250,12 +253,12 @@ function timeline(stages: StageView[]): SafeHtml {
     const share = hasLimit && s.elapsedMs !== null ? ` (${percent(s.elapsedMs / s.limitMs!)})` : '';
     const note =
       s.failureCategory || s.reason
-        ? html`<div class="tl-note">${s.failureCategory ? html`<span class="badge tone-${categoryTone(s.failureCategory)}" title="${FAILURE_CATEGORIES[s.failureCategory].meaning}">${s.failureCategory}</span> ` : null}${s.reason}</div>`
+        ? html`<div class="tl-note">${s.failureCategory ? html`<span class="badge tone-${FAILURE_CATEGORIES[s.failureCategory].charged ? tone : 'muted'}" title="${FAILURE_CATEGORIES[s.failureCategory].meaning}">${s.failureCategory}</span> ` : null}${s.reason}</div>`
         : null;
     return html`<div class="tl-stage">${s.stage}<br><span class="badge tone-${tone}">${s.outcome}</span></div>
 <div class="tl-bar${hasLimit ? '' : ' nolimit'}" data-testid="timeline-bar" data-stage="${s.stage}" data-outcome="${s.outcome}" data-elapsed-ms="${s.elapsedMs ?? ''}" data-limit-ms="${s.limitMs ?? ''}" title="${s.stage}: ${elapsedText} of ${limitText}">
 <div class="tl-elapsed" data-testid="timeline-elapsed" style="width: ${(fraction * 100).toFixed(1)}%; background: ${TONE_BG[tone]}"></div>${over ? html`<div class="tl-over" title="over the limit"></div>` : null}</div>
-<div class="tl-text" data-testid="timeline-text" data-stage="${s.stage}">${elapsedText}${s.elapsedMs === null ? '' : html` of ${limitText}${share}`}${s.elapsedMs === null && hasLimit ? html` <span class="muted">(limit ${limitText})</span>` : null}</div>
+<div class="tl-text" data-testid="timeline-text" data-stage="${s.stage}">${elapsedText}${s.elapsedMs === null ? '' : hasLimit ? html` of ${limitText}${share}` : html` <span class="muted">(no limit)</span>`}${s.elapsedMs === null && hasLimit ? html` <span class="muted">(limit ${limitText})</span>` : null}</div>
 ${note}`;
   });
   return html`<div class="timeline" data-testid="timeline">${rows}</div>

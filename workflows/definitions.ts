@@ -1,5 +1,5 @@
 /** Names shared by workflows, the CLI and tests: queries, signals and the workflow id scheme. */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
@@ -25,6 +25,16 @@ export interface PipelineState {
 }
 
 export const progressQuery = defineQuery<PipelineState>('progress');
+
+/**
+ * Sent by a stage's activity when it really starts (not when it was queued): a stage's limit runs from
+ * here, so a submission never loses time waiting for a free GPU. `at` is the activity host's clock.
+ */
+export interface StageStarted {
+  stage: StageName;
+  at: number;
+}
+export const stageStartedSignal = defineSignal<[StageStarted]>('stageStarted');
 
 export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
 

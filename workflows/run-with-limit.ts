@@ -4,22 +4,26 @@
  * and returns what the stage produced (WAIT_CANCELLATION_COMPLETED delivers that value here).
  * The loser is always cancelled: a plain Promise.race would leave a GPU job running.
  */
-import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
 
 export type LimitedResult<T> =
   | { ok: true; value: T; /** the timer fired before the stage finished */ timerFired: boolean }
   | { ok: false; error: unknown; timerFired: boolean };
 
 /**
- * Runs `stage` under `limitMs`. A cancellation that did not come from the timer (an operator cancelling
- * the workflow) is rethrown; every other ending is returned.
+ * Runs `stage` under `limitMs`, counted from `startedAt()` (workflow time at which the stage really
+ * started; the timer waits until it is known). A cancellation that did not come from the timer (an
+ * operator cancelling the workflow) is rethrown; every other ending is returned.
  */
-export async function runWithLimit<T>(limitMs: number, summary: string, stage: () => Promise<T>): Promise<LimitedResult<T>> {
+export async function runWithLimit<T>(limitMs: number, summary: string, startedAt: () => number | undefined, stage: () => Promise<T>): Promise<LimitedResult<T>> {
   let timerFired = false;
   const stageScope = new CancellationScope();
   const timerScope = new CancellationScope();
   timerScope
-    .run(() => sleep(limitMs, { summary }))
+    .run(async () => {
+      await condition(() => startedAt() !== undefined);
+      await sleep(Math.max(0, limitMs - (Date.now() - startedAt()!)), { summary });
+    })
     .then(
       () => {
         timerFired = true;

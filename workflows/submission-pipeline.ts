@@ -21,7 +21,7 @@ import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
 import type { EvaluateResult, HarnessSettings, PipelineInput, StageReport } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
-import { SA, progressQuery, type PipelineState, type StageState } from './definitions.js';
+import { SA, progressQuery, stageStartedSignal, type PipelineState, type StageState } from './definitions.js';
 import { runWithLimit, type LimitedResult } from './run-with-limit.js';
 
 
@@ -50,15 +50,22 @@ export function isWorkerShutdown(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'WorkerShutdown';
 }
 
+/** When each stage really started: on the activity host's clock, and in workflow time. */
+type StageStarts = Partial<Record<StageName, { at: number; workflowAt: number }>>;
+
 /**
  * Runs a stage until it ends for a reason other than a worker shutdown. A shutdown hands the stage back;
  * it is scheduled again (a new activity, so no retry attempt is spent) and continues from its checkpoint
- * or persisted answers. The stage's deadline is fixed, so the limit spans every hand-over.
+ * or persisted answers. The limit runs from the stage's first real start and spans every hand-over.
  */
-async function withHandovers<T>(deadline: number, summary: string, run: (fresh: boolean, remainingMs: number) => Promise<T>): Promise<{ outcome: LimitedResult<T>; handovers: number }> {
+async function withHandovers<T>(
+  stage: StageName,
+  limitMs: number,
+  starts: StageStarts,
+  run: (fresh: boolean, stageStartedAt: number | null) => Promise<T>,
+): Promise<{ outcome: LimitedResult<T>; handovers: number }> {
   for (let handovers = 0; ; handovers++) {
-    const remaining = Math.max(0, deadline - Date.now());
-    const outcome = await runWithLimit(remaining, summary, () => run(handovers === 0, remaining));
+    const outcome = await runWithLimit(limitMs, `${stage} limit`, () => starts[stage]?.workflowAt, () => run(handovers === 0, starts[stage]?.at ?? null));
     if (!outcome.ok && !outcome.timerFired && isWorkerShutdown(outcome.error)) continue;
     return { outcome, handovers };
   }
@@ -96,10 +103,16 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
   };
   setHandler(progressQuery, () => state);
   const stageState = (stage: StageName) => state.stages.find((s) => s.stage === stage)!;
+  const starts: StageStarts = {};
+  setHandler(stageStartedSignal, ({ stage, at }) => {
+    if (starts[stage]) return; // a later execution of the stage keeps the first start
+    starts[stage] = { at, workflowAt: Date.now() };
+    stageState(stage).startedAt = Date.now();
+  });
 
   const startStage = (stage: StageName): void => {
     state.currentStage = stage;
-    Object.assign(stageState(stage), { outcome: 'running', startedAt: Date.now() });
+    stageState(stage).outcome = 'running'; // startedAt comes with the stage's start signal
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
   };
   const endStage = async (stage: StageName, outcome: StageReport['outcome'], failure: FailureDetails | null, details: Record<string, unknown> | null = null) => {
@@ -173,17 +186,14 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         startToCloseTimeout: limitMs + ACTIVITY_POLICY.startToCloseMarginMs,
         heartbeatTimeout,
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        // A host-pinned task waits for its host only so long; then the pipeline knows the host is gone.
-        scheduleToStartTimeout: ACTIVITY_POLICY.scheduleToStartMs,
         retry: { ...ACTIVITY_POLICY.infrastructureRetry, nonRetryableErrorTypes: [...nonRetryable, 'WorkerShutdown'] },
       });
     const charged = (Object.keys(FAILURE_CATEGORIES) as FailureCategory[]).filter((c) => !FAILURE_CATEGORIES[c].retryable);
 
     // ---- build
     startStage('build');
-    const buildDeadline = Date.now() + limits.build;
-    const { outcome: built } = await withHandovers(buildDeadline, 'build limit', (_fresh, remaining) =>
-      pinned(host.cpuQueue, remaining, charged).buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory }),
+    const { outcome: built } = await withHandovers('build', limits.build, starts, () =>
+      pinned(host.cpuQueue, limits.build, charged).buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory }),
     );
     if (!built.ok) {
       const failure = built.timerFired ? { category: 'TimeLimit' as const, reason: `the build did not finish within its limit of ${formatDuration(limits.build)}` } : failureOf(built.error);
@@ -197,16 +207,16 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
     // ---- fine-tune: an OOM kill gets the track's retries with CHALLENGE_OOM_RETRY=1 so the submission can
     // shrink its batch. The deadline spans every attempt: the limit is for the stage, not for each try.
     startStage('fine-tune');
-    const fineTuneDeadline = Date.now() + limits.fineTune;
     let fineTuneHandovers = 0;
     for (let oomRetries = 0; ; oomRetries++) {
-      const { outcome: trained, handovers } = await withHandovers(fineTuneDeadline, 'fine-tune limit', (fresh, remaining) =>
-        pinned(host.gpuQueue, remaining, charged).fineTune({
+      const { outcome: trained, handovers } = await withHandovers('fine-tune', limits.fineTune, starts, (fresh, stageStartedAt) =>
+        pinned(host.gpuQueue, limits.fineTune, charged).fineTune({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
           track: input.track,
           trainImage: images.trainImage,
-          deadline: fineTuneDeadline,
+          limitMs: limits.fineTune,
+          stageStartedAt,
           oomRetry: oomRetries > 0,
           fresh: fresh && oomRetries === 0,
         }),
@@ -243,16 +253,16 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
       const limitMs = suite === 'open' ? limits.openEval : limits.closedEval;
       startStage(stage);
-      const deadline = Date.now() + limitMs;
-      const { outcome: evaluated, handovers } = await withHandovers(deadline, `${stage} limit`, (_fresh, remaining) =>
-        pinned(host.gpuQueue, remaining, charged).evaluate({
+      const { outcome: evaluated, handovers } = await withHandovers(stage, limitMs, starts, (_fresh, stageStartedAt) =>
+        pinned(host.gpuQueue, limitMs, charged).evaluate({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
           track: input.track,
           suite,
           suiteFile: input.suites[suite],
           inferenceImage: images.inferenceImage,
-          deadline,
+          limitMs,
+          stageStartedAt,
           startupLimitMs: limits.startup,
           harness,
           serverRestarts: TRACKS[input.track].retries.serverCrash,

@@ -3,15 +3,7 @@
  * timeout, bounded retries), persists each answer as it arrives, and isolates failures: an instance
  * that still fails scores 0 and never aborts its scenario. A resumed run skips persisted instances.
  */
-import {
-  MULTIPLE_CHOICE_REQUEST,
-  multipleChoicePrompt,
-  scenarioColumn,
-  scoreMultipleChoice,
-  type MultipleChoiceInstance,
-  type Scenario,
-  type Suite,
-} from './suite.js';
+import { instancePrompt, requestSettings, scenarioColumn, scoreInstance, type Scenario, type Suite, type SuiteInstance } from './suite.js';
 import { ProcessResponse, READINESS_PROMPT, RequestFailure, cutAtStopSequences, postJson, processRequest, type RequestFailureKind } from './contract.js';
 
 export interface InstanceAnswer {
@@ -97,7 +89,7 @@ export interface EvaluationSummary {
 
 interface WorkItem {
   scenario: Scenario;
-  instance: MultipleChoiceInstance;
+  instance: SuiteInstance;
 }
 
 export async function evaluateSuite(options: EvaluationOptions): Promise<EvaluationSummary> {
@@ -124,8 +116,8 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
 
   let next = 0;
   const askOne = async (item: WorkItem): Promise<void> => {
-    const prompt = multipleChoicePrompt(item.scenario, item.instance);
-    const body = processRequest(prompt, MULTIPLE_CHOICE_REQUEST);
+    const prompt = instancePrompt(item.scenario, item.instance);
+    const body = processRequest(prompt, requestSettings(item.scenario));
     const started = performance.now();
     let lastFailure: RequestFailure | null = null;
     let attempts = 0;
@@ -135,7 +127,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
       try {
         const response = await postJson(`${options.baseUrl}/process`, body, ProcessResponse, { timeoutMs: options.requestTimeoutMs, signal });
         const completion = cutAtStopSequences(response.text, body.stop_sequences);
-        record({ completion, score: scoreMultipleChoice(item.instance, completion), errorKind: null, error: null });
+        record({ completion, score: scoreInstance(item.scenario, item.instance, completion), errorKind: null, error: null });
         return;
       } catch (error) {
         if (signal.aborted) return; // stopped: leave the instance unanswered so a later run asks it

@@ -15,7 +15,7 @@
  *   fewer than n tokens (but at least one) has one n-gram: its whole token sequence. Such short
  *   instances match on fewer tokens and so are more prone to false positives (a 2-token instance will
  *   match ordinary prose); read their hits with that in mind.
- * - Training files are streamed (createReadStream, 1 MiB chunks): the text is never held in memory,
+ * - Training files are streamed (createReadStream, 64 KiB chunks): the text is never held in memory,
  *   only a window of the last n tokens. The window slides across line boundaries (a question split
  *   over two lines is still found) but restarts at each file.
  * - Lookup: every eval n-gram is hashed (a rolling combination of per-token FNV-1a hashes) into a byte
@@ -110,18 +110,21 @@ export function tokenize(text: string): string[] {
   return tokens;
 }
 
+// A module-level alias: inside a vm context (jest) every lookup of the global `Math` in the hot loop
+// goes through the context's global interceptors and costs about 10×.
+const imul = Math.imul;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 const WINDOW_SEED = 0x9747b28c | 0;
 
 function tokenHash(token: string): number {
   let h = FNV_OFFSET;
-  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), FNV_PRIME);
+  for (let i = 0; i < token.length; i++) h = imul(h ^ token.charCodeAt(i), FNV_PRIME);
   return h;
 }
 
 function mix(h: number, x: number): number {
-  let v = Math.imul(h ^ x, 0x5bd1e995);
+  let v = imul(h ^ x, 0x5bd1e995);
   v ^= v >>> 15;
   return v | 0;
 }
@@ -269,29 +272,52 @@ function countNewlines(text: string, end: number): number {
   return count;
 }
 
-/** Streams one file through the index; returns its token count. */
+/** Longest token prefix kept across chunk boundaries; longer tokens cannot equal an eval token anyway. */
+const MAX_TOKEN_CHARS = 1 << 16;
+
+/**
+ * Streams one file through the index; returns its token count. No per-token allocation: the ring of
+ * the last n tokens holds (chunk, start, end) references into at most a few 64 KiB chunks, and only a
+ * token that straddles two chunks is materialized as its own string.
+ */
 async function scanFile(path: string, bytes: number, index: NgramIndex, onProgress: ScanOptions['onProgress']): Promise<number> {
   const { n, filter, byHash, lengthMask, instances } = index;
   const ringHashes = new Int32Array(n);
-  const ringTokens = new Array<string>(n).fill('');
+  const ringText = new Array<string>(n).fill('');
+  const ringStart = new Int32Array(n);
+  const ringEnd = new Int32Array(n);
   let pos = -1; // ring slot of the newest token
   let count = 0; // tokens so far in this file
   let line = 1; // line at the start of the current chunk
-  let carry = ''; // an unfinished token at the end of the previous chunk (no newlines in it)
+  // token state, kept across chunks
+  let inToken = false;
+  let tokenStart = 0;
+  let prefix = ''; // text of a token begun in an earlier chunk
+  let prefixTooLong = false;
+  let h = FNV_OFFSET;
 
-  const onWindow = (h: number, length: number, text: string, at: number): void => {
-    const bucket = byHash.get(h);
+  const sameTokens = (entry: GramEntry, length: number): boolean => {
+    let slot = pos;
+    for (let j = length - 1; j >= 0; j--) {
+      const expected = entry.tokens[j]!;
+      const text = ringText[slot]!;
+      const start = ringStart[slot]!;
+      if (ringEnd[slot]! - start !== expected.length) return false;
+      for (let k = 0; k < expected.length; k++) {
+        let c = text.charCodeAt(start + k);
+        if (c >= 65 && c <= 90) c += 32;
+        if (c !== expected.charCodeAt(k)) return false;
+      }
+      slot = slot === 0 ? n - 1 : slot - 1;
+    }
+    return true;
+  };
+
+  const onWindow = (windowHash: number, length: number, chunk: string, at: number): void => {
+    const bucket = byHash.get(windowHash);
     if (bucket === undefined) return;
     for (const entry of bucket) {
-      if (entry.tokens.length !== length) continue;
-      let equal = true;
-      for (let j = 0; j < length; j++) {
-        if (entry.tokens[length - 1 - j] !== ringTokens[(pos - j + n) % n]) {
-          equal = false;
-          break;
-        }
-      }
-      if (!equal) continue;
+      if (entry.tokens.length !== length || !sameTokens(entry, length)) continue;
       const firstSighting = !entry.seen;
       entry.seen = true;
       for (const i of entry.instances) {
@@ -300,70 +326,69 @@ async function scanFile(path: string, bytes: number, index: NgramIndex, onProgre
         if (firstSighting) state.matched++;
         if (state.example === null) {
           state.example = entry.tokens.join(' ');
-          state.location = { path, line: line + countNewlines(text, at) };
+          state.location = { path, line: line + countNewlines(chunk, at) };
         }
       }
     }
   };
 
-  const processText = (text: string, end: number): void => {
-    let start = -1;
-    let h = FNV_OFFSET;
-    let upper = false;
-    for (let i = 0; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
-        if (start < 0) {
-          start = i;
-          h = FNV_OFFSET;
-          upper = false;
-        }
-        h = Math.imul(h ^ c, FNV_PRIME);
-        continue;
-      }
-      if (c >= 65 && c <= 90) {
-        if (start < 0) {
-          start = i;
-          h = FNV_OFFSET;
-          upper = false;
-        }
-        upper = true;
-        h = Math.imul(h ^ (c + 32), FNV_PRIME);
-        continue;
-      }
-      if (start < 0) continue;
-      // a token ended at i
-      const token = upper ? text.slice(start, i).toLowerCase() : text.slice(start, i);
-      start = -1;
-      pos = pos + 1 === n ? 0 : pos + 1;
-      ringHashes[pos] = h;
-      ringTokens[pos] = token;
-      count++;
-      const longest = count < n ? count : n;
-      let w = WINDOW_SEED;
-      let slot = pos;
-      for (let length = 1; length <= longest; length++) {
-        w = mix(w, ringHashes[slot]!);
-        if (lengthMask[length] === 1 && filter[w >>> (32 - FILTER_BITS)] === 1) onWindow(w, length, text, i);
-        slot = slot === 0 ? n - 1 : slot - 1;
-      }
+  /** A token ended: text[start, end) (already folded into h) enters the window; look the window up. */
+  const pushToken = (text: string, start: number, end: number, chunk: string, at: number): void => {
+    pos = pos + 1 === n ? 0 : pos + 1;
+    ringHashes[pos] = h;
+    ringText[pos] = text;
+    ringStart[pos] = start;
+    ringEnd[pos] = end;
+    count++;
+    const longest = count < n ? count : n;
+    let w = WINDOW_SEED;
+    let slot = pos;
+    for (let length = 1; length <= longest; length++) {
+      w = mix(w, ringHashes[slot]!);
+      if (lengthMask[length] === 1 && filter[w >>> (32 - FILTER_BITS)] === 1) onWindow(w, length, chunk, at);
+      slot = slot === 0 ? n - 1 : slot - 1;
     }
   };
 
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const endToken = (chunk: string, end: number): void => {
+    inToken = false;
+    if (prefix === '' && !prefixTooLong) return pushToken(chunk, tokenStart, end, chunk, end);
+    // the token began in an earlier chunk: materialize it (or give up on its text if it is huge)
+    const text = prefixTooLong ? '' : prefix + chunk.slice(tokenStart, end);
+    prefix = '';
+    prefixTooLong = false;
+    pushToken(text, 0, text.length, chunk, end);
+  };
+
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
   for await (const chunk of stream as AsyncIterable<string>) {
-    const text = carry + chunk;
-    // keep a trailing, possibly unfinished token for the next chunk
-    let cut = text.length;
-    while (cut > 0 && isTokenChar(text.charCodeAt(cut - 1))) cut--;
-    // a chunk that is one giant token: process it anyway rather than growing carry without bound
-    if (cut === 0 && text.length > 1 << 20) cut = text.length;
-    processText(text, cut);
-    line += countNewlines(text, cut);
-    carry = text.slice(cut);
+    if (inToken) tokenStart = 0; // the token goes on from the previous chunk
+    const length = chunk.length;
+    for (let i = 0; i < length; i++) {
+      let c = chunk.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) {
+        if (inToken) endToken(chunk, i);
+        continue;
+      }
+      if (!inToken) {
+        inToken = true;
+        tokenStart = i;
+        h = FNV_OFFSET;
+      }
+      h = imul(h ^ c, FNV_PRIME);
+    }
+    if (inToken && !prefixTooLong) {
+      prefix += chunk.slice(tokenStart);
+      if (prefix.length > MAX_TOKEN_CHARS) {
+        prefix = '';
+        prefixTooLong = true;
+      }
+    }
+    line += countNewlines(chunk, length);
     onProgress?.({ path, bytesRead: stream.bytesRead, bytes });
   }
-  if (carry !== '') processText(carry + ' ', carry.length + 1);
+  if (inToken) endToken('', 0);
   return count;
 }
 

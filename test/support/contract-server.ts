@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Suite } from '../../domain/harness/suite.js';
-import { letter, multipleChoicePrompt } from '../../domain/harness/suite.js';
+import { isMultipleChoiceInstance, letter, multipleChoicePrompt } from '../../domain/harness/suite.js';
 
 export type Behaviour = 'ok' | 'wrong' | 'http-500' | 'garbage' | 'bad-types' | 'huge' | 'slow' | 'drop';
 
@@ -21,7 +21,7 @@ export interface ContractServer {
 export async function startContractServer(suite: Suite, behave: (prompt: string, nth: number) => Behaviour = () => 'ok', slowMs = 2000): Promise<ContractServer> {
   const gold = new Map<string, string>();
   for (const scenario of suite.scenarios) {
-    for (const instance of scenario.instances) gold.set(multipleChoicePrompt(scenario, instance), letter(instance.answer));
+    for (const instance of scenario.instances) if (isMultipleChoiceInstance(instance)) gold.set(multipleChoicePrompt(scenario, instance), letter(instance.answer));
   }
   const requestsByPrompt = new Map<string, number>();
   let total = 0;

@@ -79,20 +79,22 @@ describe('tokenizer and instance text', () => {
 
 describe('scanContamination', () => {
   it('detects an eval question copied verbatim and names the instance', async () => {
-    const file = trainingFile(`Some unrelated text about cooking pasta.\nQ: ${LONG_Q}\nA: ${LONG_A}.\nMore unrelated text.\n`);
+    const text = `Some unrelated text about cooking pasta.\nQ: ${LONG_Q}\nA: ${LONG_A}.\nMore unrelated text.\n`;
+    const file = trainingFile(text);
     const report = await scanContamination({ files: [file], suites: [openSuite, closedSuite] });
     expect(report.n).toBe(13);
     const science = byScenario(report, 'science');
     expect(science.contaminated.map((c) => c.instanceId)).toEqual(['q-long']);
     const hit = science.contaminated[0]!;
-    expect(hit.matchedNgrams).toBe(hit.ngrams); // question + answer are both there, so every 13-gram is
     expect(hit.ngrams).toBe(tokenize(`${LONG_Q} ${LONG_A}`).length - 12);
+    // "A:" sits between question and answer, so only the 13-grams inside the question match
+    expect(hit.matchedNgrams).toBe(tokenize(LONG_Q).length - 12);
     expect(hit.firstMatch).toEqual({ path: file, line: 2 });
     expect(hit.example.split(' ')).toHaveLength(13);
     expect(science.rate).toBeCloseTo(1 / 3);
     expect(byScenario(report, 'summaries').contaminated).toEqual([]);
     expect(report.totalContaminated).toBe(1);
-    expect(report.trainingFiles[0]).toMatchObject({ path: file, tokens: tokenize(`Some unrelated text about cooking pasta. ${LONG_Q} ${LONG_A} More unrelated text.`).length });
+    expect(report.trainingFiles[0]).toEqual({ path: file, bytes: Buffer.byteLength(text), tokens: tokenize(text).length });
   });
 
   it('does not flag a paraphrase', async () => {
@@ -154,9 +156,32 @@ describe('scanContamination', () => {
     const c = trainingFile(`${LONG_Q}\n${LONG_Q}\n`);
     const report = await scanContamination({ files: [c, c], suites: [openSuite] });
     const hit = byScenario(report, 'science').contaminated[0]!;
-    expect(hit.occurrences).toBe(4 * hit.ngrams);
-    expect(hit.matchedNgrams).toBe(hit.ngrams);
+    const questionGrams = tokenize(LONG_Q).length - 12; // the answer is not in the file
+    expect(hit.matchedNgrams).toBe(questionGrams);
+    expect(hit.occurrences).toBe(4 * questionGrams);
     await expect(scanContamination({ files: [path.join(tmp, 'nope.txt')], suites: [openSuite] })).rejects.toThrow(/nope\.txt/);
+  });
+});
+
+describe('chunk boundaries (the stream reads 64 KiB at a time)', () => {
+  it('tokenizes exactly like tokenize() when tokens and n-grams straddle chunks', async () => {
+    for (const offset of [1, 2, 3, 5, 40]) {
+      // the first chunk ends `offset` characters into the question ("W|HICH", "WH|ICH", …, mid-question)
+      const filler = `${'Lorem IPSUM dolor, sit amet. '.repeat(3000).slice(0, 65535 - offset)} `;
+      const text = `${filler}${LONG_Q.toUpperCase()} ${LONG_A}\n${filler}`;
+      const report = await scanContamination({ files: [trainingFile(text)], suites: [openSuite] });
+      expect(report.trainingFiles[0]!.tokens).toBe(tokenize(text).length);
+      const hit = byScenario(report, 'science').contaminated;
+      expect(hit.map((c) => c.instanceId)).toEqual(['q-long']);
+      expect(hit[0]!.matchedNgrams).toBe(hit[0]!.ngrams);
+    }
+  });
+
+  it('survives a token longer than a chunk', async () => {
+    const text = `${'x'.repeat(200_000)} ${LONG_Q}\n`;
+    const report = await scanContamination({ files: [trainingFile(text)], suites: [openSuite] });
+    expect(report.trainingFiles[0]!.tokens).toBe(tokenize(text).length);
+    expect(report.totalContaminated).toBe(1);
   });
 });
 
@@ -183,7 +208,7 @@ describe('shipped samples against the shipped suites', () => {
 });
 
 describe('streaming', () => {
-  const SIZE_MB = 200;
+  const SIZE_MB = Number(process.env.CONTAMINATION_TEST_MB ?? 200);
   const file = path.join(tmp, 'big-training.txt');
   afterAll(() => rmSync(file, { force: true }));
 
@@ -191,14 +216,17 @@ describe('streaming', () => {
     `scans a ${SIZE_MB} MB training file with a bounded heap`,
     async () => {
       const vocabulary = 'the of and a to in is was for on that with as by at from it an be this which or are were model data train token language learning'.split(' ');
+      const imul = Math.imul; // global lookups are slow inside jest's vm context
+      const floor = Math.floor;
       let seed = 7;
       const random = () => {
-        seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+        seed = (imul(seed, 1103515245) + 12345) & 0x7fffffff;
         return seed / 0x7fffffff;
       };
       const target = SIZE_MB * 1024 * 1024;
+      const writeStarted = Date.now();
       let written = 0;
-      let batches = 0;
+      let planted = 0;
       await new Promise<void>((resolve, reject) => {
         const out = createWriteStream(file);
         out.on('error', reject);
@@ -207,13 +235,13 @@ describe('streaming', () => {
           while (written < target && ok) {
             const lines: string[] = [];
             for (let l = 0; l < 200; l++) {
-              const k = 5 + Math.floor(random() * 20);
+              const k = 5 + floor(random() * 20);
               const words: string[] = [];
-              for (let i = 0; i < k; i++) words.push(vocabulary[Math.floor(random() * vocabulary.length)]!);
+              for (let i = 0; i < k; i++) words.push(vocabulary[floor(random() * vocabulary.length)]!);
               lines.push(words.join(' '));
             }
-            // plant the long question in the middle of the file, split over two lines
-            if (batches++ === 20000) lines.push(LONG_Q.split(' ').slice(0, 5).join(' '), LONG_Q.split(' ').slice(5).join(' '));
+            // plant the long question half-way through the file, split over two lines
+            if (!planted && written >= target / 2) planted = lines.push(LONG_Q.split(' ').slice(0, 5).join(' '), LONG_Q.split(' ').slice(5).join(' '));
             const chunk = `${lines.join('.\n')}.\n`;
             written += Buffer.byteLength(chunk);
             ok = out.write(chunk);
@@ -227,6 +255,7 @@ describe('streaming', () => {
       const baseline = process.memoryUsage().heapUsed;
       let peak = baseline;
       const started = Date.now();
+      console.log(`contamination test: wrote ${(written / 1024 / 1024).toFixed(0)} MiB in ${((started - writeStarted) / 1000).toFixed(1)} s`);
       const report = await scanContamination({
         files: [file],
         suites: [openSuite],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { buildLeaderboard, leaderboardCsv, leaderboardTable, rulesForSuites } from '../../domain/leaderboard.js';
+import { buildLeaderboard, leaderboardCsv, leaderboardTable, rulesForSuites, type LeaderboardSubmission } from '../../domain/leaderboard.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { runArgs, containerName } from '../../infra/docker.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
@@ -9,7 +9,7 @@ const suites = { open: loadSuite(path.join(PROJECT_ROOT, 'suites/open.json')), c
 
 describe('leaderboard of the shipped suites', () => {
   const rules = rulesForSuites(suites);
-  const submission = (id: string, failureCategory: 'BuildFailed' | null = null) => ({ submissionId: id, team: id, track: 'cpu', outcome: failureCategory ? 'failed' : 'completed', failureCategory, failureReason: null });
+  const submission = (id: string, failureCategory: 'BuildFailed' | null = null): LeaderboardSubmission => ({ submissionId: id, team: id, track: 'cpu', outcome: failureCategory ? 'failed' : 'completed', failureCategory, failureReason: null });
   const all = (id: string, value: number) =>
     ['opposites', 'capitals', 'animal-sounds', 'colors'].map((scenario) => ({ submissionId: id, suite: (scenario === 'opposites' || scenario === 'capitals' ? 'open' : 'closed') as 'open' | 'closed', column: `${scenario} - EM`, score: value }));
 
@@ -24,6 +24,15 @@ describe('leaderboard of the shipped suites', () => {
     expect(board.rulesVersion).toMatch(/neurips2023-final/);
     expect(leaderboardTable(board)).toMatch(/BuildFailed/);
     expect(leaderboardCsv(board).split('\n')).toHaveLength(4);
+  });
+
+  it('does not rank (and so charge) a submission that only our infrastructure stopped', () => {
+    const infra = { ...submission('d'), outcome: 'failed', failureCategory: 'Infrastructure' as const, failureReason: 'docker engine gone' };
+    const board = buildLeaderboard('cpu', rules, [submission('a'), submission('b'), infra], [...all('a', 0.9), ...all('b', 0.5)]);
+    expect(board.rows.map((r) => r.submissionId)).toEqual(['a', 'b']);
+    expect(board.rows[0]!.open).toBeCloseTo(0.5, 15); // N = 2, not 3
+    expect(board.unranked).toEqual([{ submissionId: 'd', team: 'd', failureCategory: 'Infrastructure', reason: 'docker engine gone' }]);
+    expect(leaderboardTable(board)).toMatch(/not ranked .* d — Infrastructure: docker engine gone/);
   });
 
   it('gives tied submissions equal scores', () => {

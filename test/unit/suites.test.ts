@@ -47,6 +47,8 @@ describe('shipped suites', () => {
       expect(suite.kind).toBe(kind);
       expect(countInstances(suite)).toBeGreaterThanOrEqual(40);
       for (const scenario of suite.scenarios) {
+        // the shipped suites are multiple choice only
+        if (scenario.kind !== 'multiple_choice') throw new Error(`${scenario.name} is not multiple choice`);
         for (const instance of scenario.instances) {
           expect(new Set(instance.choices).size).toBe(4);
           expect(instance.choices[instance.answer]).toBeDefined();

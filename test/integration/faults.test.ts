@@ -1,0 +1,313 @@
+/**
+ * Fault injection on the real stack: kill -9 of the GPU worker during training and during an
+ * evaluation, a routine SIGTERM, a restart of the Temporal server, stage limits, and adversarial
+ * submissions. Each test records what was injected, what the system did and what was lost in
+ * test-artifacts/fault-report.md.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import http from 'node:http';
+import path from 'node:path';
+import { execa } from 'execa';
+import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
+import { PROJECT_ROOT } from '../../infra/paths.js';
+import { ensureDevServer, stopDevServer } from '../../infra/dev-server.js';
+import { loadSuite, multipleChoicePrompt } from '../../domain/harness/suite.js';
+import { submit } from '../../cli/operations.js';
+import type { PipelineState } from '../../workflows/definitions.js';
+import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
+import { adversarySubmission, type AdversaryMode } from '../support/adversaries.js';
+import { FaultReport } from '../support/fault-report.js';
+
+const report = new FaultReport();
+const CHECKPOINTING = path.join(PROJECT_ROOT, 'examples', 'checkpointing-trainer');
+const SUBMISSION_ID = 'steady-pace.checkpointed';
+const HOST_ENV = { CHALLENGE_HOST_ID: 'host-1', CHALLENGE_GPU_SLOTS: '2', CHALLENGE_SHUTDOWN_GRACE_MS: '1000', CHALLENGE_SECRET_TOKEN: 'pipeline-secret-do-not-leak' };
+
+let stack: Stack;
+let db: ResultsDb;
+
+beforeAll(async () => {
+  stack = await startStack({ hostWorkers: [] });
+  await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+  db = new ResultsDb(stack.config.databasePath);
+}, 120_000);
+
+afterAll(async () => {
+  const file = report.write();
+  console.log(`fault report: ${file}\n${readFileSync(file, 'utf8')}`);
+  db?.close();
+  await stack?.stop();
+});
+
+async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const gpuHost = (): WorkerProcess => stack.workers.filter((w) => w.name === 'gpu-host' && w.process.exitCode === null).at(-1)!;
+const stepsLog = (): number[] =>
+  readFileSync(path.join(stack.config.dataDir, 'artifacts', SUBMISSION_ID, 'steps.log'), 'utf8').split('\n').filter(Boolean).map(Number);
+const stageOf = (submissionId: string, stage: string): StageRecord => db.stages(submissionId).find((s) => s.stage === stage)!;
+
+async function runToEnd(directory: string, limits: Record<string, number>, inject?: (workflowId: string) => Promise<void>): Promise<{ state: PipelineState; submissionId: string; workflowId: string }> {
+  const started = await submit(stack.client, stack.config, directory, { limits, heartbeatTimeoutMs: 3000 });
+  expect(started.status).toBe('started');
+  const handle = stack.client.workflow.getHandle(started.workflowId);
+  if (inject) await inject(started.workflowId);
+  const state = (await handle.result()) as PipelineState;
+  return { state, submissionId: started.submissionId, workflowId: started.workflowId };
+}
+
+/** sha1 of each open-suite prompt → instance key, to count requests per instance on the server side. */
+function promptHashes(): Map<string, string> {
+  const suite = loadSuite(path.join(PROJECT_ROOT, 'suites', 'open.json'));
+  const map = new Map<string, string>();
+  for (const scenario of suite.scenarios) {
+    for (const instance of scenario.instances) map.set(createHash('sha1').update(multipleChoicePrompt(scenario, instance)).digest('hex'), `${scenario.name}/${instance.id}`);
+  }
+  return map;
+}
+
+function requestsInLogs(submissionId: string, stage: string): Map<string, number> {
+  const dir = path.join(stack.config.dataDir, 'logs', submissionId);
+  const counts = new Map<string, number>();
+  for (const file of readdirSync(dir).filter((f) => f.startsWith(`${stage}.`))) {
+    for (const match of readFileSync(path.join(dir, file), 'utf8').matchAll(/^REQUEST ([0-9a-f]{40})$/gm)) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe('crash recovery', () => {
+  it('kill -9 of the GPU worker during fine-tuning: retried within seconds, resumed from the checkpoint, old container removed', async () => {
+    let killedAtStep = 0;
+    let killedAt = 0;
+    let restartedAfterMs = 0;
+    const { state, submissionId } = await runToEnd(CHECKPOINTING, { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async (workflowId) => {
+      await until('training step 4', () => progressStepOf(SUBMISSION_ID) >= 4);
+      killedAtStep = progressStepOf(SUBMISSION_ID);
+      killedAt = Date.now();
+      gpuHost().process.kill('SIGKILL');
+      await gpuHost()?.process.catch(() => undefined);
+      await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+      await until('a second training container', async () => (await execa('docker', ['ps', '-q', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'label=challenge.attempt=2'])).stdout.trim());
+      restartedAfterMs = Date.now() - killedAt;
+    });
+    expect(state.outcome).toBe('completed');
+    const fineTune = stageOf(submissionId, 'fine-tune');
+    expect(fineTune.outcome).toBe('succeeded');
+    const resumedFrom = fineTune.details?.resumedFrom as { step: number } | null;
+    expect(resumedFrom?.step).toBeGreaterThanOrEqual(killedAtStep - 1);
+    const steps = stepsLog();
+    expect(new Set(steps)).toEqual(new Set(Array.from({ length: 24 }, (_, i) => i + 1)));
+    const repeated = steps.length - new Set(steps).size;
+    expect(repeated).toBeLessThanOrEqual(1);
+    expect(restartedAfterMs).toBeLessThan(30_000);
+    expect(existsSync(path.join(stack.config.dataDir, 'logs', submissionId))).toBe(true);
+    expect(readdirSync(path.join(stack.config.dataDir, 'logs', submissionId)).some((f) => /^fine-tune\.ch-.*-a1\.log$/.test(f))).toBe(true);
+    report.add({
+      fault: 'kill -9 GPU worker during fine-tune',
+      injected: `SIGKILL at training step ${killedAtStep}/24, new worker started`,
+      systemDid: `heartbeat timeout → attempt 2 on the same host; earlier container's log saved and container removed; resumed from step ${resumedFrom?.step}`,
+      lost: repeated === 0 ? 'nothing lost (no step ran twice)' : `nothing lost (${repeated} step re-run after the last checkpoint)`,
+      measured: `new training container ${(restartedAfterMs / 1000).toFixed(1)} s after the kill`,
+    });
+    await execa('docker', ['rmi', '-f', 'challenge-submissions/steady-pace.checkpointed:train'], { reject: false });
+  }, 300_000);
+
+  it('kill -9 of the GPU worker during the open evaluation: resumed without asking an answered instance again', async () => {
+    let persistedBeforeKill = new Set<string>();
+    const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'eval-crash'), { fineTune: 120_000, openEval: 90_000, closedEval: 90_000 }, async () => {
+      await until('10 open answers', () => db.answerCount('steady-pace.eval-crash', 'open') >= 10, 180_000);
+      persistedBeforeKill = db.answerStore('steady-pace.eval-crash', 'open').answeredKeys();
+      gpuHost().process.kill('SIGKILL');
+      await gpuHost()?.process.catch(() => undefined);
+      await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+    });
+    expect(state.outcome).toBe('completed');
+    const openEval = stageOf(submissionId, 'open-eval');
+    expect(openEval.outcome).toBe('succeeded');
+    expect(openEval.details).toMatchObject({ answered: 60, unanswered: 0 });
+    const hashes = promptHashes();
+    const counts = requestsInLogs(submissionId, 'open-eval');
+    const askedAgain = [...counts.entries()].filter(([hash, n]) => n > 1 && persistedBeforeKill.has(hashes.get(hash)!));
+    expect(askedAgain).toEqual([]);
+    expect([...hashes.keys()].every((hash) => (counts.get(hash) ?? 0) >= 1)).toBe(true);
+    const repeatedInFlight = [...counts.values()].filter((n) => n > 1).length;
+    report.add({
+      fault: 'kill -9 GPU worker during open evaluation',
+      injected: `SIGKILL after ${persistedBeforeKill.size}/60 answers were persisted, new worker started`,
+      systemDid: 'heartbeat timeout → attempt 2 restarted the server and asked only unanswered instances',
+      lost: `nothing lost; 0 answered instances asked again (${repeatedInFlight} in-flight requests re-asked)`,
+      measured: `server-side requests per instance counted from both containers' logs`,
+    });
+  }, 300_000);
+
+  it('a routine SIGTERM hands training over without spending a retry attempt', async () => {
+    let stepAtSigterm = 0;
+    const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'sigterm'), { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async () => {
+      await until('training step 4', () => progressStepOf('steady-pace.sigterm') >= 4);
+      stepAtSigterm = progressStepOf('steady-pace.sigterm');
+      const old = gpuHost();
+      old.process.kill('SIGTERM');
+      await old.process;
+      expect(old.process.exitCode).toBe(0);
+      await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+    });
+    expect(state.outcome).toBe('completed');
+    const fineTune = stageOf(submissionId, 'fine-tune');
+    expect(fineTune.details).toMatchObject({ handovers: 1, attempt: 1 });
+    expect((fineTune.details?.resumedFrom as { step: number }).step).toBeGreaterThanOrEqual(stepAtSigterm - 1);
+    report.add({
+      fault: 'SIGTERM of the GPU worker during fine-tune',
+      injected: `SIGTERM at step ${stepAtSigterm}/24 (grace 1 s), worker restarted`,
+      systemDid: 'container stopped, stage handed back as WorkerShutdown, rescheduled as a new activity (attempt 1) on the restarted worker, resumed from the checkpoint',
+      lost: 'nothing lost; no retry attempt spent',
+      measured: `resumed from step ${(fineTune.details?.resumedFrom as { step: number }).step}`,
+    });
+  }, 300_000);
+
+  it('stopping and restarting the Temporal server mid-pipeline: the pipeline completes', async () => {
+    let downMs = 0;
+    const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'server-restart'), { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async () => {
+      await until('training step 3', () => progressStepOf('steady-pace.server-restart') >= 3);
+      const stoppedAt = Date.now();
+      await stopDevServer(stack.server);
+      await new Promise((r) => setTimeout(r, 3000));
+      await ensureDevServer(stack.server);
+      downMs = Date.now() - stoppedAt;
+    });
+    expect(state.outcome).toBe('completed');
+    expect(stageOf(submissionId, 'closed-eval').outcome).toBe('succeeded');
+    report.add({
+      fault: 'Temporal server stopped and restarted during fine-tune',
+      injected: `SIGTERM to the dev server, ${(downMs / 1000).toFixed(1)} s down, restarted on the same SQLite file`,
+      systemDid: 'workers reconnected; the workflow continued from its history',
+      lost: 'nothing lost; pipeline completed',
+      measured: `downtime ${(downMs / 1000).toFixed(1)} s`,
+    });
+  }, 300_000);
+});
+
+describe('time limits', () => {
+  it('stops a stage at its limit within seconds and keeps what it produced', async () => {
+    const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'limited'), { fineTune: 5000, openEval: 4000, closedEval: 60_000 });
+    expect(state.outcome).toBe('completed');
+    const fineTune = stageOf(submissionId, 'fine-tune');
+    expect(fineTune).toMatchObject({ outcome: 'partial', failureCategory: 'TimeLimit' });
+    const trainDelay = fineTune.details?.stopDelayMs as number;
+    expect(trainDelay).toBeLessThan(3000);
+    expect((fineTune.details?.progress as { step: number }).step).toBeGreaterThan(3);
+    const openEval = stageOf(submissionId, 'open-eval');
+    expect(openEval).toMatchObject({ outcome: 'partial', failureCategory: 'TimeLimit' });
+    const evalDelay = openEval.details?.stopDelayMs as number;
+    expect(evalDelay).toBeLessThan(3000);
+    expect(db.answerCount(submissionId, 'open')).toBe(openEval.details?.answered);
+    report.add({
+      fault: 'stage limits (fine-tune 5 s, open evaluation 4 s)',
+      injected: 'limits shorter than the work',
+      systemDid: `both stages stopped at their limit; training kept ${(fineTune.details?.progress as { step: number }).step} checkpointed steps; evaluation kept ${openEval.details?.answered as number} answers; the pipeline went on`,
+      lost: 'nothing lost that was produced before the limit',
+      measured: `limit → container gone: fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms`,
+    });
+  }, 300_000);
+});
+
+describe('adversarial submissions end in their named category', () => {
+  const expected: Record<AdversaryMode, string | null> = {
+    hang: 'StartupFailed',
+    garbage: 'ContractViolation',
+    'wrong-types': 'ContractViolation',
+    'crash-midway': 'ServerCrashed',
+    'oom-serve': 'OutOfMemory',
+    escape: null,
+  };
+  const outcomes = new Map<AdversaryMode, { state: PipelineState; submissionId: string }>();
+  let probeConnections = 0;
+  let probe: http.Server;
+
+  beforeAll(async () => {
+    // A listener on every host address: the escape artist must not reach it.
+    probe = http.createServer((_req, res) => {
+      probeConnections++;
+      res.end('reached the host');
+    });
+    probe.on('connection', () => probeConnections++);
+    await new Promise<void>((resolve) => probe.listen(0, '0.0.0.0', resolve));
+    const port = (probe.address() as { port: number }).port;
+    const limits = { fineTune: 60_000, openEval: 40_000, closedEval: 40_000, startup: 15_000 };
+    await Promise.all(
+      (Object.keys(expected) as AdversaryMode[]).map(async (mode) => {
+        outcomes.set(mode, await runToEnd(adversarySubmission(mode, port), limits));
+      }),
+    );
+  }, 600_000);
+
+  afterAll(() => new Promise<void>((resolve) => probe.close(() => resolve())));
+
+  it.each(Object.entries(expected))('%s → %s', (mode, category) => {
+    const outcome = outcomes.get(mode as AdversaryMode)!;
+    const openEval = stageOf(outcome.submissionId, 'open-eval');
+    expect(outcome.state.failureCategory).toBe(category);
+    if (category) expect(openEval.failureCategory).toBe(category);
+    report.add({
+      fault: `adversarial server: ${mode}`,
+      injected: `a submission whose inference server is "${mode}"`,
+      systemDid: `open-eval ${openEval.outcome}${openEval.failureCategory ? ` as ${openEval.failureCategory}: ${openEval.reason}` : ''}`,
+      lost: 'nothing lost; the pipeline and the other submissions went on',
+      measured: `answered ${String(openEval.details?.answered ?? 0)}, restarts ${String(openEval.details?.restarts ?? 0)}`,
+    });
+  });
+
+  it('keeps the answers of a server that crashes mid-evaluation and restarts it once', () => {
+    const { submissionId } = outcomes.get('crash-midway')!;
+    const openEval = stageOf(submissionId, 'open-eval');
+    expect(openEval.details?.restarts).toBe(1);
+    // Each server answers 10 requests (one is the readiness probe) before it exits: 2 × 9 answers kept,
+    // less at most one request per server that was in flight when it died.
+    expect(openEval.details?.answered).toBeGreaterThanOrEqual(16);
+    expect(db.answerCount(submissionId, 'open')).toBe(openEval.details?.answered);
+  });
+
+  it('holds the sandbox: no route to the host, no Docker socket, read-only root, process limit, no pipeline environment', () => {
+    const { submissionId } = outcomes.get('escape')!;
+    const log = readFileSync(path.join(stack.config.dataDir, 'logs', submissionId, 'open-eval.log'), 'utf8');
+    const blocked = [...log.matchAll(/^BLOCKED (\S+)/gm)].map((m) => m[1]);
+    expect(log).not.toMatch(/^ESCAPED/m);
+    expect(blocked.filter((what) => what?.endsWith('gateway')).length).toBeGreaterThanOrEqual(1);
+    for (const what of ['docker-socket', 'root-filesystem', 'process-limit', 'environment']) expect(blocked).toContain(what);
+    expect(probeConnections).toBe(0);
+    expect(log).not.toContain('pipeline-secret-do-not-leak');
+    report.add({
+      fault: 'sandbox escape attempts',
+      injected: 'connections to the host (bridge gateway, 0.0.0.0 listener), the Docker socket, writes to /, 2000 processes, reading the environment',
+      systemDid: `every attempt blocked: ${blocked.join(', ')}`,
+      lost: 'nothing leaked; the host listener saw 0 connections',
+      measured: (/BLOCKED process-limit after (\d+)/.exec(log)?.[1] ?? '?') + ' processes before the pids limit',
+    });
+  });
+});
+
+function progressStepOf(submissionId: string): number {
+  try {
+    return (JSON.parse(readFileSync(path.join(stack.config.dataDir, 'artifacts', submissionId, 'progress.json'), 'utf8')) as { step: number }).step;
+  } catch {
+    return 0;
+  }
+}
+
+/** A copy of a sample submission under another submission name (each pipeline needs its own id). */
+async function renamed(directory: string, submission: string): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `sample-${submission}-`));
+  cpSync(directory, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'submission.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(path.join(dir, 'submission.json'), JSON.stringify({ ...manifest, submission }, null, 2));
+  return dir;
+}

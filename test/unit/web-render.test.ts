@@ -1,0 +1,339 @@
+/**
+ * The cockpit's pure parts: escaping and number formats, the SVG charts, the page renderers (views in,
+ * HTML out), the stage and log views, and the router on an in-memory database (no socket, no browser).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildLeaderboard, rulesForSuites } from '../../domain/leaderboard.js';
+import { loadSuite } from '../../domain/harness/suite.js';
+import { FAILURE_CATEGORIES } from '../../domain/failures.js';
+import { defaultSuiteFiles } from '../../infra/paths.js';
+import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
+import { TRACKS } from '../../temporal.config.js';
+import { escapeHtml, formatCorrelation, formatElapsed, formatScore, html, trusted } from '../../web/html.js';
+import { horizontalBarsSvg, scatterSvg } from '../../web/svg.js';
+import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTrack, statusOf } from '../../web/render.js';
+import { logFileOf, stageLogs, stageViews, tailFile, temporalWorkflowUrl, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { route } from '../../web/server.js';
+
+const XSS = '<script>alert(1)</script>';
+const count = (haystack: string, needle: RegExp) => (haystack.match(new RegExp(needle.source, 'g')) ?? []).length;
+
+const files = defaultSuiteFiles();
+const rules = rulesForSuites({ open: loadSuite(files.open), closed: loadSuite(files.closed) });
+const sub = (id: string, failureCategory: 'BuildFailed' | 'OutOfMemory' | null = null, failureReason: string | null = null) => ({
+  submissionId: id,
+  team: id.split('.')[0]!,
+  track: 'cpu',
+  outcome: failureCategory ? 'failed' : 'completed',
+  failureCategory,
+  failureReason,
+});
+const scoresOf = (id: string, values: [number, number, number, number]) =>
+  (['opposites', 'capitals', 'animal-sounds', 'colors'] as const).map((scenario, i) => ({
+    submissionId: id,
+    suite: (i < 2 ? 'open' : 'closed') as 'open' | 'closed',
+    column: `${scenario} - EM`,
+    score: values[i]!,
+  }));
+
+describe('escaping and formats', () => {
+  it('escapes every character that matters in content and attributes', () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(escapeHtml(null)).toBe('');
+    expect(escapeHtml(5)).toBe('5');
+  });
+
+  it('html`` escapes interpolations but not nested templates; arrays join, null and false vanish', () => {
+    const inner = html`<b>${XSS}</b>`;
+    const out = html`<p title="${'"quoted"'}">${inner}${[html`<i>1</i>`, '<2>']}${null}${false}${undefined}</p>`.toString();
+    expect(out).toBe('<p title="&quot;quoted&quot;"><b>&lt;script&gt;alert(1)&lt;/script&gt;</b><i>1</i>&lt;2&gt;</p>');
+    expect(html`${trusted('<hr>')}`.toString()).toBe('<hr>');
+  });
+
+  it('writes scores with four decimals and tiny ones in exponent form', () => {
+    expect(formatScore(0)).toBe('0.0000');
+    expect(formatScore(0.53333)).toBe('0.5333');
+    expect(formatScore(1)).toBe('1.0000');
+    expect(formatScore(5e-66)).toBe('5.00e-66');
+    expect(formatScore(Number.MIN_VALUE)).toBe('4.94e-324');
+    expect(formatScore(null)).toBe('—');
+    expect(formatScore(Number.NaN)).toBe('—');
+  });
+
+  it('prints the correlation with three decimals, or n/a below three points', () => {
+    expect(formatCorrelation(0.89512, 5)).toBe('0.895');
+    expect(formatCorrelation(-0.5, 3)).toBe('-0.500');
+    expect(formatCorrelation(1, 2)).toBe('n/a');
+    expect(formatCorrelation(null, 5)).toBe('n/a');
+  });
+
+  it('writes elapsed times for people', () => {
+    expect(formatElapsed(850)).toBe('850ms');
+    expect(formatElapsed(45_000)).toBe('45.0s');
+    expect(formatElapsed(192_000)).toBe('3m 12s');
+    expect(formatElapsed(600_000)).toBe('10m 00s');
+    expect(formatElapsed(7_440_000)).toBe('2h 04m');
+    expect(formatElapsed(-1)).toBe('—');
+  });
+});
+
+describe('SVG charts', () => {
+  it('draws one labelled point per entry in the unit square, escaped, with a tooltip', () => {
+    const svg = scatterSvg(
+      [
+        { id: 'a', label: 'a', x: 1, y: 1, tone: 'good' },
+        { id: 'b', label: `b${XSS}`, x: 0, y: 0, tone: 'bad' },
+        { id: 'c', label: 'c', x: 0, y: 0, tone: 'bad' },
+        { id: 'd', label: 'd', x: 7, y: -3, tone: 'warn' },
+      ],
+      { xLabel: 'open', yLabel: 'closed', width: 480, height: 420 },
+    ).toString();
+    expect(count(svg, /data-testid="scatter-point"/)).toBe(4);
+    expect(count(svg, /data-testid="scatter-label"/)).toBe(4);
+    expect(svg).not.toContain(XSS);
+    expect(svg).toContain('b&lt;script&gt;');
+    // margins left 56, right 24, top 16, bottom 52: (1,1) is the top right corner, (0,0) the bottom left
+    expect(svg).toMatch(/data-submission="a"[^>]*cx="456" cy="16"/);
+    expect(svg).toMatch(/data-submission="b"[^>]*cx="56" cy="368"/);
+    expect(svg).toMatch(/data-submission="d"[^>]*cx="456" cy="368"/); // clamped to the axes
+    // two labels at the same point do not overlap: c's label is moved
+    const labelY = (start: string) => Number(svg.match(new RegExp(`y="([\\d.-]+)" text-anchor="\\w+" class="point-label">${start}`))![1]);
+    expect(Math.abs(labelY('c<') - labelY('b&lt;'))).toBeGreaterThanOrEqual(12);
+    expect(svg).not.toContain('<script');
+  });
+
+  it('draws bars whose length follows the count, with the count written out', () => {
+    const svg = horizontalBarsSvg(
+      [
+        { key: 'BuildFailed', label: 'BuildFailed', value: 4, tone: 'bad' },
+        { key: 'Infrastructure', label: 'Infrastructure', value: 2, tone: 'muted', title: XSS },
+      ],
+      { testId: 'failure-bar', ariaLabel: 'failures' },
+    ).toString();
+    expect(svg).toContain('data-key="BuildFailed" data-count="4"');
+    expect(svg).toContain('data-key="Infrastructure" data-count="2"');
+    const widths = [...svg.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths[0]! / widths[1]!).toBeCloseTo(2, 5);
+    expect(svg).not.toContain(XSS);
+  });
+});
+
+describe('track page', () => {
+  const board = buildLeaderboard(
+    'cpu',
+    rules,
+    [sub('a.one'), sub('b.two'), sub('c.three', 'BuildFailed', `docker said ${XSS}`)],
+    [...scoresOf('a.one', [0.9, 0.8, 0.7, 0.9]), ...scoresOf('b.two', [0.5, 0.4, 0.6, 0.3])],
+  );
+  const view = trackViewOf(board);
+  const page = renderTrack(view);
+
+  it('has a row per submission in rank order with its scores, tiny ones in exponent form', () => {
+    expect([...page.matchAll(/data-testid="leaderboard-row" data-submission="([^"]+)"/g)].map((m) => m[1])).toEqual(['a.one', 'b.two', 'c.three']);
+    expect(board.rows[2]!.final).toBe(Number.MIN_VALUE);
+    expect(page).toContain('<b>4.94e-324</b>');
+    expect(count(page, /data-testid="cell-mwr"/)).toBe(3 * 4);
+    expect(page).toContain(`title="BuildFailed: ${FAILURE_CATEGORIES.BuildFailed.meaning}"`);
+  });
+
+  it('escapes the failure reason and contains no script', () => {
+    expect(page).not.toContain(XSS);
+    expect(page).toContain('docker said &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page).not.toMatch(/<script/i);
+  });
+
+  it('plots every submission and prints the correlation, n/a below three points', () => {
+    expect(count(page, /data-testid="scatter-point"/)).toBe(3);
+    expect(page).toContain(`data-testid="correlation">${formatCorrelation(view.correlation, 3)}<`);
+    const two = trackViewOf(buildLeaderboard('cpu', rules, [sub('a.one'), sub('b.two')], [...scoresOf('a.one', [0.9, 0.8, 0.7, 0.9]), ...scoresOf('b.two', [0.5, 0.4, 0.6, 0.3])]));
+    expect(two.correlation).toBeNull();
+    const twoPage = renderTrack(two);
+    expect(twoPage).toContain('data-testid="correlation">n/a<');
+    expect(count(twoPage, /data-testid="scatter-point"/)).toBe(2);
+  });
+
+  it('counts failure categories, and says none when every submission succeeded', () => {
+    expect(view.failures).toEqual({ BuildFailed: 1 });
+    expect(page).toContain('data-key="BuildFailed" data-count="1"');
+    expect(page).not.toContain('data-testid="failure-none"');
+    const clean = renderTrack(trackViewOf(buildLeaderboard('cpu', rules, [sub('a.one')], scoresOf('a.one', [1, 1, 1, 1]))));
+    expect(clean).toContain('data-testid="failure-none"');
+    expect(clean).not.toContain('data-testid="failure-bar"');
+    expect(failureBars({ OutOfMemory: 1, BuildFailed: 3, Infrastructure: 1 }).map((b) => [b.key, b.value, b.tone])).toEqual([
+      ['BuildFailed', 3, 'bad'],
+      ['Infrastructure', 1, 'muted'],
+      ['OutOfMemory', 1, 'bad'],
+    ]);
+  });
+
+  it('labels a partial submission amber and a failed one red', () => {
+    expect(statusOf('completed', 'TimeLimit').tone).toBe('warn');
+    expect(statusOf('failed', 'TimeLimit').tone).toBe('bad');
+    expect(statusOf('failed', 'Infrastructure').tone).toBe('muted');
+    expect(statusOf('completed', null)).toMatchObject({ label: 'completed', tone: 'good' });
+  });
+
+  it('says so when a track has no submissions', () => {
+    const empty = renderTrack(trackViewOf(buildLeaderboard('a100-40gb', rules, [], [])));
+    expect(empty).toContain('No submissions on this track yet.');
+    expect(empty).toContain('data-testid="correlation">n/a<');
+  });
+});
+
+describe('submission page', () => {
+  const stage = (name: string, outcome: StageRecord['outcome'], from: string | null, to: string | null, limitMs: number | null, extra: Partial<StageRecord> = {}): StageRecord => ({
+    submissionId: 'x.y',
+    stage: name,
+    outcome,
+    failureCategory: null,
+    reason: null,
+    startedAt: from,
+    endedAt: to,
+    limitMs,
+    details: null,
+    ...extra,
+  });
+  const records: StageRecord[] = [
+    // the database orders by start time: skipped stages (no start) come first
+    stage('score', 'skipped', null, null, null, { reason: 'the evaluation failed' }),
+    stage('build', 'succeeded', '2024-01-01T00:00:00.000Z', '2024-01-01T00:05:00.000Z', 20 * 60_000),
+    stage('fine-tune', 'succeeded', '2024-01-01T00:05:00.000Z', '2024-01-01T00:07:30.000Z', 10 * 60_000, { details: { progress: { step: 3, totalSteps: 9, checkpoint: null } } }),
+    stage('open-eval', 'failed', '2024-01-01T00:07:30.000Z', '2024-01-01T00:19:30.000Z', 10 * 60_000, {
+      failureCategory: 'ContractViolation',
+      reason: `answered ${XSS}`,
+      details: { logExcerpt: `line 1\n${XSS}`, answered: 3, failed: 1, unanswered: 57, total: 60 },
+    }),
+  ];
+  const stages = stageViews(records, 'cpu');
+  const view: SubmissionView = {
+    submission: { submissionId: 'x.y', team: 'x', name: 'y', track: 'cpu', directory: '/d', workflowId: 'submission-x.y', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' },
+    pipeline: { submissionId: 'x.y', outcome: 'failed', failureCategory: 'ContractViolation', reason: 'ignored: the stage reason wins', updatedAt: '2024-01-01T00:20:00.000Z' },
+    stages,
+    scores: [],
+    logs: stageLogs('/nonexistent', 'x.y', stages),
+    standing: null,
+    workflowUrl: temporalWorkflowUrl('http://ui:8233/', 'submission-x.y'),
+  };
+  const page = renderSubmission(view);
+
+  it('orders stages as the pipeline runs them, filling in stages not recorded yet', () => {
+    expect(stages.map((s) => [s.stage, s.outcome, s.elapsedMs, s.limitMs])).toEqual([
+      ['build', 'succeeded', 300_000, 1_200_000],
+      ['fine-tune', 'succeeded', 150_000, 600_000],
+      ['open-eval', 'failed', 720_000, 600_000],
+      ['closed-eval', 'pending', null, TRACKS.cpu.limits.closedEval],
+      ['score', 'skipped', null, null],
+    ]);
+  });
+
+  it('draws elapsed against the limit for every stage, marking a stage that ran over', () => {
+    expect(count(page, /data-testid="timeline-bar"/)).toBe(5);
+    expect(page).toMatch(/data-stage="build"[^>]*data-elapsed-ms="300000" data-limit-ms="1200000"/);
+    expect(page).toContain('width: 25.0%'); // build: 5m of 20m
+    expect(page).toContain('width: 100.0%'); // open-eval: 12m of 10m, capped, with the over-limit mark
+    expect(page).toContain('title="over the limit"');
+    expect(page).toContain('5m 00s of 20m (25%)');
+    expect(page).toContain('12m 00s of 10m (120%)');
+    expect(page).toContain('not run yet');
+    expect(page).toContain('step 3 of 9');
+    expect(page).toContain('answered 2 of 60, 1 failed, 57 unanswered');
+  });
+
+  it('shows the failure, the log excerpt and the Temporal link, all escaped', () => {
+    expect(page).not.toContain(XSS);
+    expect(page).not.toMatch(/<script/i);
+    expect(page).toMatch(/data-testid="failure-reason">answered &lt;script&gt;alert\(1\)&lt;\/script&gt;</);
+    expect(page).toMatch(/data-testid="log-excerpt" data-stage="open-eval">line 1\n&lt;script&gt;/);
+    expect(page).toContain('href="http://ui:8233/namespaces/default/workflows/submission-x.y"');
+    expect(page).toContain('data-testid="no-metrics"');
+  });
+});
+
+describe('overview and errors', () => {
+  it('sums outcomes over the tracks', () => {
+    const page = renderOverview({
+      tracks: [{ track: 'cpu', title: 'CPU', byOutcome: { failed: 1, completed: 2 }, submissions: [{ submissionId: XSS, team: 't', name: 'n', track: 'cpu', submittedAt: 'now', outcome: 'failed', failureCategory: 'OutOfMemory' }] }],
+      totals: { failed: 1, completed: 2 },
+      submissionCount: 3,
+    });
+    expect(page).toMatch(/data-outcome="completed"[^>]*><b>2<\/b>/);
+    expect(page).toMatch(/data-outcome="failed"[^>]*><b>1<\/b>/);
+    expect(page).toContain(`href="/submissions/${encodeURIComponent(XSS)}"`);
+    expect(page).not.toContain(XSS);
+  });
+
+  it('escapes what the 404 page repeats', () => {
+    const page = renderNotFound(`There is no submission "${XSS}".`);
+    expect(page).toContain('&lt;script&gt;');
+    expect(page).not.toContain(XSS);
+  });
+});
+
+describe('logs on disk', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cockpit-unit-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the last 40 lines of a long log, even past the byte window', () => {
+    const file = path.join(dir, 'big.log');
+    writeFileSync(file, `${Array.from({ length: 5000 }, (_, i) => `line ${i + 1} ${'x'.repeat(80)}`).join('\n')}\n\n`);
+    const tail = tailFile(file, 40, 4096)!.split('\n');
+    expect(tail.length).toBeLessThanOrEqual(40);
+    expect(tail[tail.length - 1]).toMatch(/^line 5000 /);
+    expect(tailFile(file)!.split('\n')).toHaveLength(40);
+    expect(tailFile(path.join(dir, 'missing.log'))).toBeNull();
+  });
+
+  it('never leaves <dataDir>/logs', () => {
+    expect(logFileOf(dir, 'team.sub', 'build')).toBe(path.join(dir, 'logs', 'team.sub', 'build.log'));
+    expect(logFileOf(dir, '../../etc', 'passwd')).toBeNull();
+    expect(logFileOf(dir, 'a/b', 'build')).toBeNull();
+    expect(logFileOf(dir, '..', 'build')).toBeNull();
+  });
+
+  it('prefers the excerpt a stage recorded over its log file', () => {
+    mkdirSync(path.join(dir, 'logs', 't.s'), { recursive: true });
+    writeFileSync(path.join(dir, 'logs', 't.s', 'build.log'), 'from the file\n');
+    writeFileSync(path.join(dir, 'logs', 't.s', 'fine-tune.log'), 'training\n');
+    const stages = stageViews(
+      [
+        { submissionId: 't.s', stage: 'build', outcome: 'failed', failureCategory: 'BuildFailed', reason: 'r', startedAt: null, endedAt: null, limitMs: null, details: { logExcerpt: 'recorded' } },
+        { submissionId: 't.s', stage: 'fine-tune', outcome: 'succeeded', failureCategory: null, reason: null, startedAt: null, endedAt: null, limitMs: null, details: {} },
+      ],
+      'cpu',
+    );
+    expect(stageLogs(dir, 't.s', stages)).toEqual([
+      { stage: 'build', source: 'details', text: 'recorded' },
+      { stage: 'fine-tune', source: 'file', text: 'training' },
+    ]);
+  });
+});
+
+describe('router', () => {
+  const db = new ResultsDb(':memory:');
+  afterAll(() => db.close());
+  db.upsertSubmission({ submissionId: 'a.b', team: 'a', name: 'b', track: 'cpu', directory: '/d', workflowId: 'submission-a.b', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' });
+  const options = { db, dataDir: '/nonexistent' };
+
+  it('serves the pages and the API, and 404s what does not exist', () => {
+    expect(route(options, 'GET', '/').status).toBe(200);
+    expect(route(options, 'GET', '/tracks/cpu').status).toBe(200);
+    expect(route(options, 'GET', '/tracks/a100-40gb').status).toBe(200); // a configured track without submissions
+    expect(route(options, 'GET', '/tracks/mars').status).toBe(404);
+    expect(route(options, 'GET', '/submissions/a.b').status).toBe(200);
+    expect(route(options, 'GET', '/submissions/a.b/').status).toBe(200);
+    const missing = route(options, 'GET', `/submissions/${encodeURIComponent(XSS)}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body).not.toContain(XSS);
+    expect(route(options, 'GET', '/submissions/%E0%A4%A').status).toBe(404); // malformed escape
+    expect(route(options, 'GET', '/api/leaderboard?track=cpu')).toMatchObject({ status: 200, type: 'json' });
+    expect(route(options, 'GET', '/api/submissions/a.b')).toMatchObject({ status: 200, type: 'json' });
+    expect(route(options, 'GET', '/api/nothing')).toMatchObject({ status: 404, type: 'json' });
+    expect(route(options, 'DELETE', '/submissions/a.b').status).toBe(405);
+  });
+});
