@@ -454,7 +454,7 @@ function size(bytes: number): string {
 /** Plain text for the CLI; lists at most `examples` contaminated instances per scenario. */
 export function renderContaminationReport(report: ContaminationReport, options: { examples?: number } = {}): string {
   const limit = options.examples ?? 5;
-  const lines = [`Contamination — ${report.n}-gram overlap between training data and evaluation suites`];
+  const lines = [`Contamination — ${report.n}-gram overlap between training data and evaluation suites (an instance shorter than ${report.n} tokens must appear whole)`];
   if (report.trainingFiles.length === 0) lines.push('  (no training files declared)');
   for (const file of report.trainingFiles) lines.push(`  ${file.path}: ${size(file.bytes)}, ${file.tokens} tokens`);
   const header = ['suite', 'scenario', 'instances', 'contaminated', 'rate'];
@@ -473,7 +473,7 @@ export function renderContaminationReport(report: ContaminationReport, options: 
   lines.push(
     '',
     report.totalContaminated === 0
-      ? `No evaluation instance shares a ${report.n}-gram with the training data.`
+      ? `No evaluation instance shares a ${report.n}-gram (or, if shorter, its whole text) with the training data.`
       : `${report.totalContaminated} evaluation instance${report.totalContaminated === 1 ? '' : 's'} share${report.totalContaminated === 1 ? 's' : ''} text with the training data.`,
   );
   return lines.join('\n');

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -187,6 +187,17 @@ describe('chunk boundaries (the stream reads 64 KiB at a time)', () => {
 
 describe('shipped samples against the shipped suites', () => {
   const suites = [loadSuite(path.join(PROJECT_ROOT, 'suites/open.json')), loadSuite(path.join(PROJECT_ROOT, 'suites/closed.json'))];
+
+  it('examples/overfit-open/data/open-suite.txt is what data/make_corpus.py makes from suites/open.json', () => {
+    const expected = suites[0]!.scenarios.flatMap((scenario) =>
+      scenario.instances.map((instance) => {
+        const found = instanceText(instance);
+        if (found === null) throw new Error('open suite instance without text');
+        return found.text;
+      }),
+    );
+    expect(readFileSync(path.join(PROJECT_ROOT, 'examples/overfit-open/data/open-suite.txt'), 'utf8')).toBe(`${expected.join('\n')}\n`);
+  });
 
   it('flags examples/overfit-open: every open instance, no closed one', async () => {
     const report = await scanContamination({ files: [path.join(PROJECT_ROOT, 'examples/overfit-open/data/open-suite.txt')], suites });

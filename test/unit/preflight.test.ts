@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -23,8 +23,12 @@ const rules = (findings: Finding[]) => findings.map((f) => `${f.severity}:${f.ru
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const HF_TOKEN = 'hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
 
+const created: string[] = [];
+afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function submissionDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'preflight-'));
+  created.push(dir);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);
@@ -81,6 +85,11 @@ describe('unpinned installs', () => {
     expect(rules(lint('RUN pip3 install "transformers>=4.30" torch==2.1.* accelerate~=0.24'))).toEqual(['error:unpinned-pip@2', 'error:unpinned-pip@2', 'error:unpinned-pip@2']);
     expect(rules(lint('RUN python3 -m pip install -q datasets'))).toEqual(['error:unpinned-pip@2']);
     expect(rules(lint('RUN uv pip install einops'))).toEqual(['error:unpinned-pip@2']);
+  });
+
+  it('reads here-documents and the exec form of RUN', () => {
+    expect(rules(lint('RUN <<EOF\npip install peft==0.6.0\npip install transformers\nEOF\nRUN ["pip", "install", "einops"]'))).toEqual(['error:unpinned-pip@4', 'error:unpinned-pip@6']);
+    expect(rules(lint('RUN ["/bin/sh", "-c", "pip install einops==0.7.0 && pip install datasets"]'))).toEqual(['error:unpinned-pip@2']);
   });
 
   it('warns on --upgrade, and on unpinned build tooling (pip, setuptools, wheel)', () => {
