@@ -22,6 +22,7 @@ import { stageStartedSignal } from '../workflows/definitions.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import { evaluateSuite, summarize, waitForReadiness, type EvaluationSummary, type StopReason } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
+import { preflightSubmission, renderPreflight } from '../domain/preflight/dockerfile.js';
 import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { GpuPool } from '../infra/gpu-pool.js';
@@ -150,6 +151,14 @@ export function createHostActivities(deps: HostDeps) {
       const started = Date.now();
       const signal = Context.current().cancellationSignal;
       const stageStartedAt = await beginStage('build', null);
+      // Dockerfile preflight first: unpinned installs and planted secrets stop here, before any build or GPU.
+      const preflight = preflightSubmission(input.directory);
+      if (!preflight.ok) {
+        throw failure('InvalidSubmission', `the Dockerfile preflight found ${preflight.errors.length} error(s): ${preflight.errors.map((f) => `${f.file}:${f.line} ${f.message}`).join('; ')}`, {
+          step: 'preflight',
+          logExcerpt: renderPreflight(preflight),
+        });
+      }
       const beat = setInterval(() => heartbeat({ phase: 'building', stageStartedAt }), 1000);
       try {
         const images = { inferenceImage: `${imageRepository(input.submissionId)}:inference`, trainImage: `${imageRepository(input.submissionId)}:train` };
@@ -177,7 +186,7 @@ export function createHostActivities(deps: HostDeps) {
             });
           }
         }
-        return { ...images, durationMs: Date.now() - started };
+        return { ...images, durationMs: Date.now() - started, preflightWarnings: preflight.warnings.map((f) => `${f.file}:${f.line} ${f.message}`) };
       } finally {
         clearInterval(beat);
       }
@@ -215,6 +224,7 @@ export function createHostActivities(deps: HostDeps) {
           gpu: spec.gpu === null ? null : gpu.index,
           readOnlyRoot: true,
         });
+        const memory = dockerRuntime.watchPeakMemory(name);
         let stop: Stop | null = null;
         let state = await dockerRuntime.inspectContainer(name);
         while (state.running) {
@@ -225,6 +235,7 @@ export function createHostActivities(deps: HostDeps) {
           state = await dockerRuntime.inspectContainer(name);
         }
         const stopDelayMs = stop ? await stopContainer(name, deadline, stop) : null;
+        const peakMemoryBytes = await memory.stop();
         const logs = await dockerRuntime.containerLogs(name, 5000);
         saveLog(log, logs);
         const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
@@ -238,6 +249,7 @@ export function createHostActivities(deps: HostDeps) {
           resumedFrom: resumeFrom,
           attempt: info.attempt,
           stopDelayMs,
+          peakMemoryBytes,
           durationMs: Date.now() - started,
           logFile: log,
         };
@@ -269,14 +281,19 @@ export function createHostActivities(deps: HostDeps) {
       const gpu = await deps.gpus.acquire();
       const logs: string[] = [];
       let current: string | null = null;
+      let memory: { stop: () => Promise<number | null> } | null = null;
+      let peakMemoryBytes: number | null = null;
       const retire = async (name: string) => {
+        const peak = await memory?.stop();
+        if (peak !== undefined && peak !== null) peakMemoryBytes = Math.max(peakMemoryBytes ?? 0, peak);
+        memory = null;
         logs.push(`===== ${name} =====\n${await dockerRuntime.containerLogs(name, 5000)}`);
         saveLog(log, logs.join('\n'));
         await dockerRuntime.removeContainer(name);
         current = null;
       };
       const result = (ending: EvaluateResult['ending'], reason: string | null, summary: EvaluationSummary, restarts: number, stopDelayMs: number | null): EvaluateResult => ({
-        ending, reason, summary, restarts, stopDelayMs, durationMs: Date.now() - started, logFile: log,
+        ending, reason, summary, restarts, stopDelayMs, peakMemoryBytes, durationMs: Date.now() - started, logFile: log,
       });
 
       try {
@@ -293,6 +310,7 @@ export function createHostActivities(deps: HostDeps) {
             readOnlyRoot: true,
           });
           current = name;
+          memory = dockerRuntime.watchPeakMemory(name);
           const isAlive = async () => (await dockerRuntime.inspectContainer(name)).running;
           const ip = (await dockerRuntime.inspectContainer(name)).ipAddresses[network.name];
           if (!ip) throw failure('Infrastructure', `the evaluation server ${name} got no address on network ${network.name}`);
@@ -322,7 +340,7 @@ export function createHostActivities(deps: HostDeps) {
               await retire(name);
               if (state.oomKilled) throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} while starting`, { logExcerpt: logExcerpt(tail) });
               const status = state.running ? 'still running' : `exited with status ${state.exitCode}`;
-              const answeredWrongly = readiness.lastFailure === 'schema' || readiness.lastFailure === 'invalid-json';
+              const answeredWrongly = readiness.lastFailure === 'schema' || readiness.lastFailure === 'invalid-json' || readiness.lastFailure === 'too-large';
               throw failure(answeredWrongly ? 'ContractViolation' : 'StartupFailed', `${readiness.reason}; the server ${status}`, { logExcerpt: logExcerpt(tail) });
             }
             let lastBeat = 0;

@@ -51,6 +51,8 @@ export interface BuiltImages {
   inferenceImage: string;
   trainImage: string;
   durationMs: number;
+  /** Dockerfile preflight warnings, shown to the participant (errors stop the build). */
+  preflightWarnings: string[];
 }
 
 export interface FineTuneInput {
@@ -84,6 +86,8 @@ export interface FineTuneResult {
   attempt: number;
   /** how long after the deadline the container was gone (when the deadline stopped it) */
   stopDelayMs: number | null;
+  /** peak memory of the training container (cgroup), when the engine exposes it */
+  peakMemoryBytes: number | null;
   durationMs: number;
   logFile: string;
 }
@@ -109,6 +113,7 @@ export interface EvaluateResult {
   summary: EvaluationSummary;
   restarts: number;
   stopDelayMs: number | null;
+  peakMemoryBytes: number | null;
   durationMs: number;
   logFile: string;
 }

@@ -14,6 +14,11 @@ import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { ResultsDb } from '../infra/results-db.js';
 import { startWebServer } from '../web/server.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CHALLENGE_2023_FINAL_RULES, parseFixture, parseScoringRules, scoreCompetition } from '../domain/scoring/index.js';
+import { checkDirectory, checkUrl } from './check.js';
+import { renderTrackReport, trackReport } from './report.js';
 import { connectClient } from '../infra/temporal.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
 import { leaderboard, listPipelines, pipelineStatus, submit, type PipelineStatus } from './operations.js';
@@ -28,6 +33,9 @@ Commands:
   status [id]           all pipelines, or one (stage, elapsed against limit, progress)
   leaderboard           rank the submissions of a track
   serve                 the leaderboard web page (loopback by default)
+  check <dir|url>       preflight a submission before it costs GPU time (format, Dockerfile, contamination, contract)
+  report                generalization, contamination and efficiency report of a track
+  score                 score a metrics table (2023 fixture format) by the challenge rules
 
 Run "challenge <command> --help" for the options of a command.
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL.`,
@@ -42,6 +50,19 @@ Without an id: one line per pipeline. With one: each stage with its elapsed time
   --watch   redraw every 2 s until the pipeline ends`,
   leaderboard: `challenge leaderboard [--track <id>] [--json | --csv]
 Ranks every submission of the track by the 2023 final-round rules (1/3 open + 2/3 closed).`,
+  check: `challenge check <dir | url> [--serve] [--artifacts <dir>] [--json]
+A directory: the submission format, the Dockerfile preflight (unpinned installs, secrets, untagged base
+images, run-time downloads) and the contamination of its declared training data against the suites;
+with --serve also builds and serves its inference image (sandboxed) and checks its contract.
+A URL: checks the server there against the contract (every endpoint, field types, logprob sums).
+Exit code 0 when nothing blocks the submission, 1 otherwise.`,
+  report: `challenge report [--track <id>] [--ngram 13] [--json]
+Open vs closed correlation (Pearson, Spearman, Kendall with bootstrap intervals), rank shifts and
+overfit flags; n-gram contamination of each submission's declared training data; efficiency figures.`,
+  score: `challenge score --metrics <file.json> [--rules <file.json>] [--json | --csv]
+Reads a table like ../shared/fixtures/neurips2023/*_final_round.json (a list of [submissionId, {column: value}])
+and scores it by the rules (default: the 2023 final round), printing per-scenario mean win rates and
+Score_open, Score_hidden, Score_full. The rules version is printed with the result.`,
   serve: `challenge serve [--port 8080] [--host 127.0.0.1]
 Serves the leaderboard per track, open-vs-closed scatter, failure chart and a page per submission.
 Listens on loopback unless --host says otherwise. Ctrl-C stops it.`,
@@ -70,6 +91,12 @@ async function main(argv: string[]): Promise<number> {
       return leaderboardCommand(config, rest);
     case 'serve':
       return serveCommand(config, rest);
+    case 'check':
+      return checkCommand(config, rest);
+    case 'report':
+      return reportCommand(config, rest);
+    case 'score':
+      return scoreCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -208,6 +235,74 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
   });
   await server.close();
   db.close();
+  return 0;
+}
+
+async function checkCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values, positionals } = guard(() =>
+    parseArgs({ args, allowPositionals: true, options: { serve: { type: 'boolean', default: false }, artifacts: { type: 'string' }, json: { type: 'boolean', default: false } } }),
+  );
+  if (positionals.length !== 1) throw new UsageError('check takes one submission directory or server URL: challenge check <dir|url>');
+  const target = positionals[0]!;
+  const result = /^https?:\/\//.test(target)
+    ? await checkUrl(target)
+    : await checkDirectory(config, target, { serve: values.serve, ...(values.artifacts ? { artifacts: path.resolve(values.artifacts) } : {}) });
+  console.log(values.json ? JSON.stringify(result, null, 2) : result.text);
+  return result.ok ? 0 : 1;
+}
+
+async function reportCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values } = guard(() => parseArgs({ args, options: { track: { type: 'string', default: 'cpu' }, ngram: { type: 'string', default: '13' }, json: { type: 'boolean', default: false } } }));
+  const track = TrackId.safeParse(values.track);
+  if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
+  const n = z.coerce.number().int().min(1).max(64).safeParse(values.ngram);
+  if (!n.success) throw new UsageError(`--ngram: "${values.ngram}" must be a whole number from 1 to 64`);
+  const db = new ResultsDb(config.databasePath);
+  try {
+    const report = await trackReport(db, track.data, { n: n.data });
+    console.log(values.json ? JSON.stringify(report, null, 2) : renderTrackReport(report));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+async function scoreCommand(args: string[]): Promise<number> {
+  const { values } = guard(() =>
+    parseArgs({ args, options: { metrics: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } } }),
+  );
+  if (!values.metrics) throw new UsageError('score needs --metrics <file.json> (a list of [submissionId, {column: value}])');
+  const readJson = (file: string, what: string): unknown => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  const rules = values.rules ? parseScoringRules(readJson(values.rules, '--rules')) : CHALLENGE_2023_FINAL_RULES;
+  let fixture;
+  try {
+    fixture = parseFixture(readJson(values.metrics, '--metrics'), rules);
+  } catch (error) {
+    throw new UsageError(`--metrics ${values.metrics}: ${(error as Error).message}`);
+  }
+  const result = scoreCompetition({ rules, stages: fixture.stages });
+  const stageNames = rules.stages.map((s) => s.name);
+  if (values.json) {
+    console.log(JSON.stringify(result, null, 2));
+  } else {
+    const scenarioColumns = rules.stages.flatMap((stage) => stage.scenarios.map((scenario) => ({ stage: stage.name, scenario: scenario.name })));
+    const header = ['rank', 'submission', ...scenarioColumns.map((c) => `${c.scenario} Mean Win Rate`), ...stageNames.map((s) => `Score_${s === 'closed' ? 'hidden' : s}`), 'Score_full'];
+    const rows = result.submissions.map((entry) => [
+      String(entry.rank),
+      entry.submissionId,
+      ...scenarioColumns.map((c) => String(entry.scenarioMeanWinRates[c.stage]?.[c.scenario] ?? '')),
+      ...stageNames.map((s) => String(entry.stageScores[s] ?? '')),
+      String(entry.final),
+    ]);
+    const sep = values.csv ? ',' : '\t';
+    console.log([`# rules ${result.rulesVersion}, N = ${result.submissionCount}`, header.join(sep), ...rows.map((r) => r.join(sep))].join('\n'));
+  }
   return 0;
 }
 

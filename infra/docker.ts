@@ -3,6 +3,7 @@
  * labels (workflow, stage, attempt) so an attempt can find and remove what an earlier one left behind.
  */
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { logExcerpt } from '../domain/failures.js';
 
 export const LABEL_PREFIX = 'challenge';
@@ -201,4 +202,43 @@ export async function bridgeInterface(network: string): Promise<string | null> {
   const result = await docker(['network', 'inspect', '--format', '{{.Id}}', network]);
   if (result.exitCode !== 0) return null;
   return `br-${(result.stdout ?? '').trim().slice(0, 12)}`;
+}
+
+/**
+ * Peak memory of a running container, from its cgroup (v1: memory.max_usage_in_bytes, v2: memory.peak).
+ * The cgroup disappears when the container exits, so this samples while it runs and keeps the maximum;
+ * `stop()` returns it (null where the engine's cgroup layout is not a known one).
+ */
+export function watchPeakMemory(name: string, everyMs = 1000): { stop: () => Promise<number | null> } {
+  let peak: number | null = null;
+  let files: string[] | null = null;
+  const sample = async () => {
+    if (files === null) {
+      const id = ((await docker(['inspect', '--format', '{{.Id}}', name])).stdout ?? '').trim();
+      files = id
+        ? [`/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.peak`, `/sys/fs/cgroup/docker/${id}/memory.peak`]
+        : [];
+    }
+    for (const file of files) {
+      try {
+        const value = Number(readFileSync(file, 'utf8').trim());
+        if (Number.isFinite(value)) peak = Math.max(peak ?? 0, value);
+        return;
+      } catch {
+        /* not this layout, or the container is gone */
+      }
+    }
+  };
+  let pending = sample();
+  const timer = setInterval(() => {
+    pending = pending.then(sample, sample);
+  }, everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await pending.catch(() => undefined);
+      await sample().catch(() => undefined);
+      return peak;
+    },
+  };
 }

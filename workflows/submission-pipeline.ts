@@ -202,7 +202,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       return await finish('failed', failure.reason);
     }
     const images = built.value;
-    await endStage('build', 'succeeded', null, { durationMs: images.durationMs, inferenceImage: images.inferenceImage, trainImage: images.trainImage });
+    await endStage('build', 'succeeded', null, { durationMs: images.durationMs, inferenceImage: images.inferenceImage, trainImage: images.trainImage, preflightWarnings: images.preflightWarnings });
 
     // ---- fine-tune: an OOM kill gets the track's retries with CHALLENGE_OOM_RETRY=1 so the submission can
     // shrink its batch. The deadline spans every attempt: the limit is for the stage, not for each try.
@@ -238,6 +238,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
           handovers: fineTuneHandovers,
           oomRetries,
           stopDelayMs: result.stopDelayMs,
+          peakMemoryBytes: result.peakMemoryBytes,
         });
         break;
       }
@@ -277,7 +278,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       await bookkeeping.recordScores({ submissionId: input.submissionId, suite, summary: result.summary });
       const s = result.summary;
       const counts = `${s.answered - s.failed} of ${s.total} instances answered, ${s.failed} failed, ${s.unanswered} unanswered`;
-      const violations = (s.failuresByKind.schema ?? 0) + (s.failuresByKind['invalid-json'] ?? 0);
+      const violations = (s.failuresByKind.schema ?? 0) + (s.failuresByKind['invalid-json'] ?? 0) + (s.failuresByKind['too-large'] ?? 0);
       const failure: FailureDetails | null =
         evaluated.timerFired || result.ending === 'deadline' || result.ending === 'cancelled'
           ? { category: 'TimeLimit', reason: `the evaluation reached its limit of ${formatDuration(limitMs)}: ${counts}` }
@@ -296,6 +297,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         restarts: result.restarts,
         handovers,
         stopDelayMs: result.stopDelayMs,
+        peakMemoryBytes: result.peakMemoryBytes,
         scenarios: s.scenarios,
       });
     }

@@ -224,11 +224,15 @@ describe('adversarial submissions end in their named category', () => {
   const expected: Record<AdversaryMode, string | null> = {
     hang: 'StartupFailed',
     garbage: 'ContractViolation',
+    huge: 'ContractViolation',
     'wrong-types': 'ContractViolation',
     'crash-midway': 'ServerCrashed',
     'oom-serve': 'OutOfMemory',
+    'fork-bomb': 'ContainerFailed',
     escape: null,
   };
+  /** The stage where each misbehaviour shows: the fork bomb is in training, the rest in the server. */
+  const stageOfMode = (mode: string) => (mode === 'fork-bomb' ? 'fine-tune' : 'open-eval');
   const outcomes = new Map<AdversaryMode, { state: PipelineState; submissionId: string }>();
   let probeConnections = 0;
   let probe: http.Server;
@@ -254,15 +258,16 @@ describe('adversarial submissions end in their named category', () => {
 
   it.each(Object.entries(expected))('%s → %s', (mode, category) => {
     const outcome = outcomes.get(mode as AdversaryMode)!;
-    const openEval = stageOf(outcome.submissionId, 'open-eval');
+    const stage = stageOf(outcome.submissionId, stageOfMode(mode));
     expect(outcome.state.failureCategory).toBe(category);
-    if (category) expect(openEval.failureCategory).toBe(category);
+    if (category) expect(stage.failureCategory).toBe(category);
+    expect(stage.reason ?? '').not.toMatch(/undefined|\[object/);
     report.add({
-      fault: `adversarial server: ${mode}`,
-      injected: `a submission whose inference server is "${mode}"`,
-      systemDid: `open-eval ${openEval.outcome}${openEval.failureCategory ? ` as ${openEval.failureCategory}: ${openEval.reason}` : ''}`,
+      fault: `adversarial submission: ${mode}`,
+      injected: `a submission whose ${stageOfMode(mode) === 'fine-tune' ? 'training' : 'inference server'} is "${mode}"`,
+      systemDid: `${stage.stage} ${stage.outcome}${stage.failureCategory ? ` as ${stage.failureCategory}: ${stage.reason}` : ''}`,
       lost: 'nothing lost; the pipeline and the other submissions went on',
-      measured: `answered ${String(openEval.details?.answered ?? 0)}, restarts ${String(openEval.details?.restarts ?? 0)}`,
+      measured: `answered ${String(stage.details?.answered ?? 0)}, restarts ${String(stage.details?.restarts ?? 0)}`,
     });
   });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 
-export const ADVERSARY_MODES = ['hang', 'garbage', 'wrong-types', 'crash-midway', 'oom-serve', 'escape'] as const;
+export const ADVERSARY_MODES = ['hang', 'garbage', 'huge', 'wrong-types', 'crash-midway', 'oom-serve', 'fork-bomb', 'escape'] as const;
 export type AdversaryMode = (typeof ADVERSARY_MODES)[number];
 
 export function adversarySubmission(mode: AdversaryMode, probePort = 0): string {
