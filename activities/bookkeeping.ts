@@ -7,6 +7,7 @@ import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { FailureCategory } from '../domain/failures.js';
 import type { StageReport } from './types.js';
+import type { TrackId } from '../temporal.config.js';
 
 export interface RegisterInput {
   submissionId: string;
@@ -50,6 +51,14 @@ export function createBookkeepingActivities(db: ResultsDb) {
 
     async recordScores(input: { submissionId: string; suite: SuiteKind; summary: EvaluationSummary }): Promise<void> {
       db.saveScenarioScores(input.submissionId, input.suite, input.summary.scenarios);
+    },
+
+    /** Submissions a batch re-evaluates: those whose pipeline completed (they have an artifact to serve). */
+    async selectSubmissions(input: { track?: string; outcome: 'completed' }): Promise<{ submissionId: string; track: TrackId }[]> {
+      return db
+        .submissions(input.track)
+        .filter((s) => db.pipeline(s.submissionId)?.outcome === input.outcome)
+        .map((s) => ({ submissionId: s.submissionId, track: s.track as TrackId }));
     },
 
     async recordPipelineEnd(input: {

@@ -18,9 +18,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES, TRACKS, type RuntimeConfig, type StageName, type TrackId } from '../temporal.config.js';
-import { stageStartedSignal } from '../workflows/definitions.js';
+import { stageStartedSignal, submissionImages } from '../workflows/definitions.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
-import { evaluateSuite, summarize, waitForReadiness, type EvaluationSummary, type StopReason } from '../domain/harness/evaluate.js';
+import { evaluateSuite, summarize, waitForReadiness, type EvaluationSummary } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
 import { preflightSubmission, renderPreflight } from '../domain/preflight/dockerfile.js';
 import * as dockerRuntime from '../infra/docker.js';
@@ -53,7 +53,6 @@ export function failure(category: FailureCategory, reason: string, extra: Partia
   return ApplicationFailure.create({ type: category, message: reason, nonRetryable: !FAILURE_CATEGORIES[category].retryable, details: [details] });
 }
 
-const imageRepository = (submissionId: string) => `challenge-submissions/${submissionId}`;
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
 type Stop = 'deadline' | 'cancelled' | 'shutdown';
@@ -161,7 +160,7 @@ export function createHostActivities(deps: HostDeps) {
       }
       const beat = setInterval(() => heartbeat({ phase: 'building', stageStartedAt }), 1000);
       try {
-        const images = { inferenceImage: `${imageRepository(input.submissionId)}:inference`, trainImage: `${imageRepository(input.submissionId)}:train` };
+        const images = submissionImages(input.submissionId);
         const logs: string[] = [];
         for (const [dockerfile, tag] of [['Dockerfile.train', images.trainImage], ['Dockerfile', images.inferenceImage]] as const) {
           const result = await dockerRuntime.buildImage({
@@ -271,7 +270,7 @@ export function createHostActivities(deps: HostDeps) {
       // Captured once: callbacks (abort listeners, timers) run outside the activity's async context.
       const ctx = Context.current();
       const suite = loadSuite(input.suiteFile);
-      const store = deps.db.answerStore(input.submissionId, input.suite);
+      const store = deps.db.answerStore(input.submissionId, input.suite, `${suite.name}@${suite.version}`);
       const stage: StageName = input.suite === 'open' ? 'open-eval' : 'closed-eval';
       const log = logFile(input.submissionId, stage);
       await clearEarlierAttempts(input.submissionId, input.workflowId, stage);

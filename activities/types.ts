@@ -28,6 +28,8 @@ export interface PipelineInput {
   harness?: Partial<HarnessSettings>;
   /** Overrides ACTIVITY_POLICY.heartbeatTimeoutMs (tests shorten it). */
   heartbeatTimeoutMs?: number;
+  /** A retry whose earlier run built the images: skip the build and use them. */
+  reuseBuild?: boolean;
 }
 
 export interface HostAssignment {

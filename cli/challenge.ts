@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { Duration, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { Duration, TrackId, loadRuntimeConfig, type RuntimeConfig, type TrackId as TrackIdType } from '../temporal.config.js';
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { ResultsDb } from '../infra/results-db.js';
@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CHALLENGE_2023_FINAL_RULES, parseFixture, parseScoringRules, scoreCompetition } from '../domain/scoring/index.js';
 import { checkDirectory, checkUrl } from './check.js';
+import { cancelPipeline, createSchedule, listSchedules, reevaluate, retryPipeline, scheduleAction, stageLogs } from './cockpit.js';
 import { renderTrackReport, trackReport } from './report.js';
 import { connectClient } from '../infra/temporal.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
@@ -31,6 +32,11 @@ const HELP: Record<string, string> = {
 Commands:
   submit <dir>          start the pipeline of a submission directory
   status [id]           all pipelines, or one (stage, elapsed against limit, progress)
+  logs <id>             container logs of a submission's stages (capped)
+  cancel <id>           cancel a running pipeline (what it produced so far is kept)
+  retry <id>            re-run from the first stage that did not succeed, keeping the ones that did
+  evaluate <id>         re-evaluate an existing fine-tuned submission against a suite
+  schedule ...          scheduled batch re-evaluations (create, list, describe, pause, unpause, trigger, delete)
   leaderboard           rank the submissions of a track
   serve                 the leaderboard web page (loopback by default)
   check <dir|url>       preflight a submission before it costs GPU time (format, Dockerfile, contamination, contract)
@@ -50,6 +56,22 @@ Without an id: one line per pipeline. With one: each stage with its elapsed time
   --watch   redraw every 2 s until the pipeline ends`,
   leaderboard: `challenge leaderboard [--track <id>] [--json | --csv]
 Ranks every submission of the track by the 2023 final-round rules (1/3 open + 2/3 closed).`,
+  logs: `challenge logs <team.submission> [--stage build|fine-tune|open-eval|closed-eval] [--lines 100]
+Prints the last lines of each stage's container log (earlier attempts included), from the data folder.`,
+  cancel: `challenge cancel <team.submission>
+Cancels the pipeline: the running stage stops its container, keeps what it produced, and the pipeline
+ends as "cancelled" (not charged to the participant).`,
+  retry: `challenge retry <team.submission> [--open-eval-limit 5m ...]
+Re-runs from the first stage that did not succeed: evaluations only when training finished (its
+artifact is reused), fine-tune onwards when the build succeeded (its images are reused), else all.`,
+  evaluate: `challenge evaluate <team.submission> --suite closed=<file.json> [--suite open=<file.json>] [--closed-eval-limit 10m]
+Re-evaluates the submission's existing fine-tuned artifact against the given suite(s); the new
+scores replace the old ones for that suite kind, the earlier answers are kept as history.`,
+  schedule: `challenge schedule create <id> --cron "0 2 * * *" --suite closed=<file.json> [--track <id>] [--concurrency 4] [--overlap skip|buffer-one]
+challenge schedule list | describe <id> | pause <id> | unpause <id> | trigger <id> | delete <id>
+A Temporal Schedule whose action is a batch workflow that re-evaluates every completed submission
+(of the track) with at most --concurrency at once. Overlap: skip (default) never stacks batches;
+catch-up window 1 h, so an outage replays at most the last missed batch.`,
   check: `challenge check <dir | url> [--serve] [--artifacts <dir>] [--json]
 A directory: the submission format, the Dockerfile preflight (unpinned installs, secrets, untagged base
 images, run-time downloads) and the contamination of its declared training data against the suites;
@@ -93,6 +115,14 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(config, rest);
     case 'check':
       return checkCommand(config, rest);
+    case 'logs':
+      return logsCommand(config, rest);
+    case 'cancel':
+    case 'retry':
+    case 'evaluate':
+      return cockpitCommand(command, config, rest);
+    case 'schedule':
+      return scheduleCommand(config, rest);
     case 'report':
       return reportCommand(config, rest);
     case 'score':
@@ -116,26 +146,11 @@ async function submitCommand(config: RuntimeConfig, args: string[]): Promise<num
     parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        track: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'build-limit': { type: 'string' },
-        'fine-tune-limit': { type: 'string' },
-        'open-eval-limit': { type: 'string' },
-        'closed-eval-limit': { type: 'string' },
-        'startup-limit': { type: 'string' },
-      },
+      options: { track: { type: 'string' }, json: { type: 'boolean', default: false }, ...LIMIT_OPTIONS },
     }),
   );
   if (positionals.length !== 1) throw new UsageError('submit takes exactly one submission directory: challenge submit <dir>');
-  const limits: Record<string, number> = {};
-  for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
-    const raw = values[flag as keyof typeof LIMIT_FLAGS];
-    if (typeof raw !== 'string') continue;
-    const parsed = Duration.safeParse(raw);
-    if (!parsed.success) throw new UsageError(`--${flag}: ${parsed.error.issues[0]?.message}`);
-    limits[key] = parsed.data;
-  }
+  const limits = limitOptions(values);
   if (values.track !== undefined && !TrackId.safeParse(values.track).success) {
     throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
   }
@@ -236,6 +251,142 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
   await server.close();
   db.close();
   return 0;
+}
+
+function limitOptions(values: Record<string, unknown>): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+    const raw = values[flag];
+    if (typeof raw !== 'string') continue;
+    const parsed = Duration.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`--${flag}: ${parsed.error.issues[0]?.message}`);
+    limits[key] = parsed.data;
+  }
+  return limits;
+}
+
+const LIMIT_OPTIONS = {
+  'build-limit': { type: 'string' },
+  'fine-tune-limit': { type: 'string' },
+  'open-eval-limit': { type: 'string' },
+  'closed-eval-limit': { type: 'string' },
+  'startup-limit': { type: 'string' },
+} as const;
+
+/** `--suite closed=path` (repeatable) → { closed: absolute path } */
+function suiteOptions(raw: string[] | undefined): Partial<Record<'open' | 'closed', string>> {
+  const suites: Partial<Record<'open' | 'closed', string>> = {};
+  for (const entry of raw ?? []) {
+    const match = /^(open|closed)=(.+)$/.exec(entry);
+    if (!match) throw new UsageError(`--suite "${entry}": write open=<file.json> or closed=<file.json>`);
+    suites[match[1] as 'open' | 'closed'] = path.resolve(match[2]!);
+  }
+  if (Object.keys(suites).length === 0) throw new UsageError('give at least one --suite open=<file.json> or closed=<file.json>');
+  return suites;
+}
+
+async function logsCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values, positionals } = guard(() => parseArgs({ args, allowPositionals: true, options: { stage: { type: 'string' }, lines: { type: 'string', default: '100' } } }));
+  if (positionals.length !== 1) throw new UsageError('logs takes one submission id: challenge logs <team.submission>');
+  const lines = z.coerce.number().int().min(1).max(10_000).safeParse(values.lines);
+  if (!lines.success) throw new UsageError(`--lines: "${values.lines}" must be a whole number from 1 to 10000`);
+  const logs = stageLogs(config, positionals[0]!, values.stage, lines.data);
+  if (logs.length === 0) {
+    console.error(`no logs for ${positionals[0]}${values.stage ? ` stage ${values.stage}` : ''} in ${config.dataDir}/logs`);
+    return 1;
+  }
+  for (const log of logs) console.log(`===== ${log.file}\n${log.text}`);
+  return 0;
+}
+
+async function cockpitCommand(command: 'cancel' | 'retry' | 'evaluate', config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values, positionals } = guard(() =>
+    parseArgs({ args, allowPositionals: true, options: { suite: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, ...LIMIT_OPTIONS } }),
+  );
+  if (positionals.length !== 1) throw new UsageError(`${command} takes one submission id: challenge ${command} <team.submission>`);
+  const submissionId = positionals[0]!;
+  const limits = limitOptions(values);
+  const client = await connectClient(config);
+  const db = new ResultsDb(config.databasePath);
+  try {
+    if (command === 'cancel') {
+      console.log(`cancel requested for ${await cancelPipeline(client, submissionId)}`);
+      return 0;
+    }
+    if (command === 'retry') {
+      const plan = await retryPipeline(client, config, db, submissionId, Object.keys(limits).length > 0 ? { limits } : {});
+      if (values.json) console.log(JSON.stringify(plan, null, 2));
+      else if (plan.kind === 'nothing-to-retry') console.log(`${submissionId}: nothing to retry (${plan.reason})`);
+      else if (plan.kind === 'reevaluate') console.log(`${submissionId}: re-evaluating ${plan.suites.join(' and ')} with the existing artifact: ${plan.workflowId}\n  Web UI: ${plan.url}`);
+      else console.log(`${submissionId}: pipeline ${plan.result.status}${plan.reuseBuild ? ' (images reused)' : ''}: ${plan.result.workflowId}\n  Web UI: ${plan.result.url}`);
+      return plan.kind === 'nothing-to-retry' ? 3 : 0;
+    }
+    const submission = db.submission(submissionId);
+    if (!submission) throw new UsageError(`no submission "${submissionId}"; list them with: challenge status`);
+    const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackIdType, suites: suiteOptions(values.suite), reason: 'operator', ...(Object.keys(limits).length > 0 ? { limits } : {}) }, 'operator');
+    console.log(values.json ? JSON.stringify(started) : `re-evaluating ${submissionId}: ${started.workflowId}\n  Web UI: ${started.url}`);
+    return 0;
+  } finally {
+    db.close();
+    await client.connection.close();
+  }
+}
+
+async function scheduleCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const [action = '', ...rest] = args;
+  const { values, positionals } = guard(() =>
+    parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        cron: { type: 'string' },
+        suite: { type: 'string', multiple: true },
+        track: { type: 'string' },
+        concurrency: { type: 'string', default: '4' },
+        overlap: { type: 'string', default: 'skip' },
+        json: { type: 'boolean', default: false },
+        ...LIMIT_OPTIONS,
+      },
+    }),
+  );
+  const client = await connectClient(config);
+  try {
+    if (action === 'list') {
+      const schedules = await listSchedules(client);
+      if (values.json) console.log(JSON.stringify(schedules, null, 2));
+      else if (schedules.length === 0) console.log('no schedules yet: challenge schedule create <id> --cron ... --suite closed=<file>');
+      else for (const s of schedules) console.log(`${s.scheduleId.padEnd(24)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRun?.toISOString() ?? '—'}  ${s.note ?? ''}`);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError(`schedule ${action || '<action>'} takes one schedule id; run "challenge schedule --help"`);
+    const scheduleId = positionals[0]!;
+    if (action === 'create') {
+      if (!values.cron) throw new UsageError('schedule create needs --cron, e.g. --cron "0 2 * * *" (02:00 UTC every day)');
+      const track = values.track === undefined ? undefined : TrackId.safeParse(values.track);
+      if (track && !track.success) throw new UsageError(`--track: "${values.track}" is not a track; use one of ${TrackId.options.join(', ')}`);
+      const concurrency = z.coerce.number().int().min(1).max(1000).safeParse(values.concurrency);
+      if (!concurrency.success) throw new UsageError(`--concurrency: "${values.concurrency}" must be a whole number from 1 to 1000`);
+      if (values.overlap !== 'skip' && values.overlap !== 'buffer-one') throw new UsageError(`--overlap: "${values.overlap}" must be skip or buffer-one`);
+      const limits = limitOptions(values);
+      await createSchedule(client, {
+        scheduleId,
+        cron: values.cron,
+        suites: suiteOptions(values.suite),
+        ...(track?.success ? { track: track.data } : {}),
+        concurrency: concurrency.data,
+        overlap: values.overlap,
+        ...(Object.keys(limits).length > 0 ? { limits } : {}),
+      });
+      console.log(`schedule ${scheduleId} created; see ${config.uiUrl}/namespaces/${config.namespace}/schedules/${scheduleId}`);
+      return 0;
+    }
+    if (!['describe', 'pause', 'unpause', 'trigger', 'delete'].includes(action)) throw new UsageError(`unknown schedule action "${action}"; run "challenge schedule --help"`);
+    const result = await scheduleAction(client, scheduleId, action as 'describe' | 'pause' | 'unpause' | 'trigger' | 'delete');
+    console.log(action === 'describe' ? JSON.stringify(result, null, 2) : `schedule ${scheduleId}: ${action} done`);
+    return 0;
+  } finally {
+    await client.connection.close();
+  }
 }
 
 async function checkCommand(config: RuntimeConfig, args: string[]): Promise<number> {

@@ -2,7 +2,7 @@
  * What the `challenge` CLI does, as functions that return data (the demo and the tests call them too);
  * cli/challenge.ts only parses arguments and prints.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig } from '../temporal.config.js';
 import { loadSubmission } from '../domain/submission.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
@@ -19,6 +19,8 @@ export interface SubmitOptions {
   suites?: Record<SuiteKind, string>;
   harness?: Partial<HarnessSettings>;
   heartbeatTimeoutMs?: number;
+  /** Retry of a pipeline whose build succeeded: reuse its images instead of building again. */
+  reuseBuild?: boolean;
 }
 
 export interface SubmitResult {
@@ -47,15 +49,21 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
     ...(options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
   };
   const url = workflowUrl(config, workflowId);
+  // A submission that is running, or that went through to scoring, is not started again; one whose
+  // pipeline failed (or was cancelled) may be submitted again once it is fixed.
+  const previous = await describeIfExists(client, workflowId);
+  if (previous?.status === 'RUNNING') return { status: 'already-running', submissionId, workflowId, runId: previous.runId, url };
+  if (previous?.status === 'COMPLETED' && !options.reuseBuild) {
+    const state = (await client.workflow.getHandle(workflowId).result()) as PipelineState;
+    if (state.outcome === 'completed') return { status: 'already-completed', submissionId, workflowId, runId: previous.runId, url };
+  }
   try {
     const handle = await client.workflow.start('submissionPipeline', {
       taskQueue: TASK_QUEUES.orchestrator,
       workflowId,
-      args: [input],
-      // A second submit of a running or completed submission is reported, not started again;
-      // a failed one may be submitted again once it is fixed.
+      args: [{ ...input, ...(options.reuseBuild ? { reuseBuild: true } : {}) }],
       workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [
         { key: SA.Team, value: manifest.team },
         { key: SA.Submission, value: submissionId },
@@ -63,20 +71,25 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
         { key: SA.Stage, value: 'queued' },
         { key: SA.Outcome, value: 'running' },
       ],
-      staticSummary: `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}`,
+      staticSummary: `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
       staticDetails: `Builds the images, fine-tunes, then runs the open and closed evaluations of ${submissionId}.`,
     });
     return { status: 'started', submissionId, workflowId, runId: handle.firstExecutionRunId, url };
   } catch (error) {
+    // Two submits at the same moment: the second one finds the first running.
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     const description = await client.workflow.getHandle(workflowId).describe();
-    return {
-      status: description.status.name === 'RUNNING' ? 'already-running' : 'already-completed',
-      submissionId,
-      workflowId,
-      runId: description.runId,
-      url,
-    };
+    return { status: 'already-running', submissionId, workflowId, runId: description.runId, url };
+  }
+}
+
+async function describeIfExists(client: Client, workflowId: string) {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return { status: description.status.name, runId: description.runId };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
   }
 }
 

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS stages (
 CREATE TABLE IF NOT EXISTS answers (
   submission_id TEXT NOT NULL,
   suite TEXT NOT NULL,
+  suite_version TEXT NOT NULL,
   scenario TEXT NOT NULL,
   instance_id TEXT NOT NULL,
   completion TEXT,
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS answers (
   attempts INTEGER NOT NULL,
   latency_ms INTEGER NOT NULL,
   answered_at TEXT NOT NULL,
-  PRIMARY KEY (submission_id, suite, scenario, instance_id)
+  PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
 );
 CREATE TABLE IF NOT EXISTS scenario_scores (
   submission_id TEXT NOT NULL,
@@ -118,7 +119,21 @@ export class ResultsDb {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('synchronous = NORMAL');
+    this.migrate();
     this.db.exec(SCHEMA);
+  }
+
+  /** Brings a database written by an earlier version up to date, keeping every row. */
+  private migrate(): void {
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('answers')").all() as { name: string }[];
+    if (columns.length > 0 && !columns.some((c) => c.name === 'suite_version')) {
+      this.db.transaction(() => {
+        this.db.exec('ALTER TABLE answers RENAME TO answers_before_versions');
+        this.db.exec(SCHEMA);
+        this.db.exec(`INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, answered_at FROM answers_before_versions`);
+        this.db.exec('DROP TABLE answers_before_versions');
+      })();
+    }
   }
 
   close(): void {
@@ -204,12 +219,21 @@ export class ResultsDb {
     };
   }
 
-  answerStore(submissionId: string, suite: SuiteKind): AnswerStore {
+  /**
+   * The answers of one submission to one suite. Answers are kept per suite version: a re-evaluation
+   * with a new version of a suite starts empty, and earlier answers stay as history. Without a version,
+   * reads see every version (counts, latencies) and writes go to the unversioned set.
+   */
+  answerStore(submissionId: string, suite: SuiteKind, version?: string): AnswerStore {
     const insert = this.db.prepare(
-      `INSERT INTO answers VALUES (@submissionId, @suite, @scenario, @instanceId, @completion, @score, @errorKind, @error, @attempts, @latencyMs, @answeredAt)
-       ON CONFLICT(submission_id, suite, scenario, instance_id) DO NOTHING`,
+      `INSERT INTO answers VALUES (@submissionId, @suite, @version, @scenario, @instanceId, @completion, @score, @errorKind, @error, @attempts, @latencyMs, @answeredAt)
+       ON CONFLICT(submission_id, suite, suite_version, scenario, instance_id) DO NOTHING`,
     );
-    const select = this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ?');
+    const select =
+      version === undefined
+        ? this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ?')
+        : this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ? AND suite_version = ?');
+    const rows = () => (version === undefined ? select.all(submissionId, suite) : select.all(submissionId, suite, version)) as Record<string, unknown>[];
     const toAnswer = (row: Record<string, unknown>): InstanceAnswer => ({
       scenario: row.scenario as string,
       instanceId: row.instance_id as string,
@@ -221,11 +245,11 @@ export class ResultsDb {
       latencyMs: row.latency_ms as number,
     });
     return {
-      answeredKeys: () => new Set((select.all(submissionId, suite) as Record<string, unknown>[]).map((r) => answerKey(r.scenario as string, r.instance_id as string))),
+      answeredKeys: () => new Set(rows().map((r) => answerKey(r.scenario as string, r.instance_id as string))),
       save: (answer) => {
-        insert.run({ submissionId, suite, ...answer, answeredAt: new Date().toISOString() });
+        insert.run({ submissionId, suite, version: version ?? '', ...answer, answeredAt: new Date().toISOString() });
       },
-      all: () => (select.all(submissionId, suite) as Record<string, unknown>[]).map(toAnswer),
+      all: () => rows().map(toAnswer),
     };
   }
 
@@ -235,7 +259,9 @@ export class ResultsDb {
        ON CONFLICT(submission_id, suite, scenario) DO UPDATE SET metric_column=excluded.metric_column, score=excluded.score,
          instances=excluded.instances, answered=excluded.answered, failed=excluded.failed`,
     );
+    // The latest evaluation of a suite kind replaces its scores (a new suite version may have other scenarios).
     this.db.transaction(() => {
+      this.db.prepare('DELETE FROM scenario_scores WHERE submission_id = ? AND suite = ?').run(submissionId, suite);
       for (const result of results) upsert.run({ submissionId, suite, ...result });
     })();
   }

@@ -47,3 +47,11 @@ export const SA = {
   Outcome: defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD),
   FailureCategory: defineSearchAttributeKey('FailureCategory', SearchAttributeType.KEYWORD),
 };
+
+/** The images a submission's build produces, tagged by submission so later stages and re-evaluations find them. */
+export const submissionImages = (submissionId: string) => ({
+  inferenceImage: `challenge-submissions/${submissionId}:inference`,
+  trainImage: `challenge-submissions/${submissionId}:train`,
+});
+
+export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;

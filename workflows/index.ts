@@ -1,2 +1,3 @@
 // Every workflow the orchestrator worker registers (the bundle's entry point).
 export { submissionPipeline } from './submission-pipeline.js';
+export { batchEvaluation, reevaluateSubmission } from './batch-evaluation.js';

@@ -1,0 +1,322 @@
+/**
+ * Shared helpers of the benchmarks: result rows and their printing, child processes (one per benchmark, so
+ * CPU time and peak RSS belong to that benchmark alone), a Temporal dev server on free ports, a seeded RNG,
+ * statistics, garbage collection, the stub contract server (a worker thread) and synthetic suites.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
+import { ensureDevServer, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
+import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
+
+// ---------------------------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------------------------
+
+/** One measured figure, next to the reference it is judged against (measured in the same run). */
+export interface Row {
+  figure: string;
+  value: number;
+  unit: string;
+  /** what the figure is compared with; measured in the same run unless it says "config" */
+  reference: string;
+  referenceValue: number | null;
+  referenceUnit: string;
+  /** value / referenceValue unless the row says otherwise */
+  ratio: number | null;
+  target: string | null;
+  pass: boolean | null;
+}
+
+export interface BenchResult {
+  id: string;
+  title: string;
+  rows: Row[];
+  /** how the figures were obtained, and the measured cause of every missed target */
+  notes: string[];
+  wallMs: number;
+  /** raw figures a parent benchmark combines (child processes of one benchmark) */
+  data?: Record<string, number>;
+}
+
+export function row(figure: string, value: number, unit: string, reference: string, referenceValue: number | null, referenceUnit = unit, extra: { ratio?: number | null; target?: string; pass?: boolean } = {}): Row {
+  const ratio = extra.ratio !== undefined ? extra.ratio : referenceValue !== null && referenceValue !== 0 ? value / referenceValue : null;
+  return { figure, value, unit, reference, referenceValue, referenceUnit, ratio, target: extra.target ?? null, pass: extra.pass ?? null };
+}
+
+const RESULT_MARK = 'BENCH_RESULT ';
+
+/** A benchmark process hands its result to the driver on one stdout line. */
+export function emitResult(result: BenchResult): void {
+  process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
+}
+
+export function log(message: string): void {
+  const t = new Date().toISOString().slice(11, 19);
+  process.stderr.write(`[${t}] ${message}\n`);
+}
+
+/** Human formatting: 3 significant digits, thousands kept whole. */
+export function fmt(value: number | null, unit = ''): string {
+  if (value === null || !Number.isFinite(value)) return value === null ? '–' : String(value);
+  const abs = Math.abs(value);
+  const text = abs >= 1000 ? Math.round(value).toLocaleString('en-US') : abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : abs >= 1 ? value.toFixed(2) : abs === 0 ? '0' : value.toPrecision(3);
+  return unit ? `${text} ${unit}` : text;
+}
+
+export function printRows(result: BenchResult): void {
+  for (const r of result.rows) {
+    const verdict = r.pass === null ? '' : r.pass ? '  OK' : '  MISSED';
+    const ref = r.referenceValue === null ? r.reference : `${r.reference} = ${fmt(r.referenceValue, r.referenceUnit)}`;
+    const ratio = r.ratio === null ? '' : `  ratio ${fmt(r.ratio)}`;
+    process.stdout.write(`  ${r.figure}: ${fmt(r.value, r.unit)}  | ref: ${ref}${ratio}${r.target ? `  target ${r.target}` : ''}${verdict}\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every benchmark runs in its own node process (with --expose-gc).
+// ---------------------------------------------------------------------------------------------
+
+export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+export async function runChild(script: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<BenchResult> {
+  const file = path.join(BENCH_DIR, script);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let result: BenchResult | null = null;
+    let buffered = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.startsWith(RESULT_MARK)) result = JSON.parse(line.slice(RESULT_MARK.length)) as BenchResult;
+        else process.stderr.write(`${line}\n`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (result) resolve(result);
+      else reject(new Error(`${script} ${args.join(' ')} ended (code ${code}, signal ${signal}) without a result`));
+    });
+  });
+}
+
+/** True when this module is the process entry point. */
+export const isMain = (metaUrl: string): boolean => process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(metaUrl);
+
+/** Runs a benchmark as a process: its result goes to stdout for the driver; failures exit 1. */
+export function mainOf(run: () => Promise<BenchResult>): void {
+  run().then(
+    (result) => {
+      emitResult(result);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------------------------
+
+let gcFn: (() => void) | null = null;
+/** A full garbage collection (works without --expose-gc too). */
+export function gc(): void {
+  if (!gcFn) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (g) gcFn = g;
+    else {
+      setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as () => void;
+    }
+  }
+  gcFn();
+  gcFn();
+}
+
+export const MB = 1024 * 1024;
+
+/** Peak resident set size of this process so far, in bytes. */
+export const maxRss = (): number => process.resourceUsage().maxRSS * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and randomness
+// ---------------------------------------------------------------------------------------------
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const a = sorted[lo] ?? Number.NaN;
+  const b = sorted[hi] ?? Number.NaN;
+  return a + (b - a) * (rank - lo);
+}
+
+export const mean = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0) / values.length;
+
+/** mulberry32: a small seeded generator in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Temporal dev server (the project's own binary, temporary SQLite file, free ports)
+// ---------------------------------------------------------------------------------------------
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BenchTemporal {
+  address: string;
+  stop: () => Promise<void>;
+}
+
+/** Starts a dev server for the benchmarks; stop() ends it and removes its files. */
+export async function startTemporal(): Promise<BenchTemporal> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'challenge-bench-'));
+  const port = await freePort();
+  const uiPort = await freePort();
+  const options: DevServerOptions = { port, uiPort, dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log'), binary: temporalBinary(), startTimeoutMs: 120_000 };
+  const { started } = await ensureDevServer(options);
+  if (!started) throw new Error(`port ${port} already answered; the benchmark needs a server of its own`);
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: async () => {
+      await stopDevServer(options);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The server the driver started (BENCH_TEMPORAL_ADDRESS), or one of our own when a benchmark runs alone. */
+export async function temporalForBenchmark(): Promise<BenchTemporal> {
+  const address = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (address) return { address, stop: async () => undefined };
+  log('starting a Temporal dev server for this benchmark');
+  return startTemporal();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stub contract server: node:http in a worker thread of this process, C slots, service time L.
+// ---------------------------------------------------------------------------------------------
+
+export interface StubOptions {
+  /** service time per request, ms */
+  latencyMs: number;
+  /** parallel slots; requests beyond them queue */
+  slots: number;
+}
+
+export interface StubStats {
+  requests: number;
+  /** most requests in service at once (≤ slots) */
+  maxInService: number;
+  /** most requests waiting for a slot at once */
+  maxQueued: number;
+  /** mean time a request held its slot (timer precision makes it a little more than L), ms */
+  meanHoldMs: number;
+  /** the stub thread's event-loop busy time since the last reset, ms */
+  busyMs: number;
+}
+
+export interface StubServer {
+  url: string;
+  stats: () => Promise<StubStats>;
+  reset: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+export async function startStubServer(options: StubOptions): Promise<StubServer> {
+  const worker = new Worker(new URL('./stub-server.js', import.meta.url), { workerData: options });
+  let elu = worker.performance.eventLoopUtilization();
+  const request = <T>(type: string): Promise<T> =>
+    new Promise((resolve) => {
+      const onMessage = (message: { type: string; payload: T }) => {
+        if (message.type !== type) return;
+        worker.off('message', onMessage);
+        resolve(message.payload);
+      };
+      worker.on('message', onMessage);
+      worker.postMessage({ type });
+    });
+  const port = await request<number>('port');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats: async () => {
+      const stats = await request<Omit<StubStats, 'busyMs'>>('stats');
+      const busyMs = worker.performance.eventLoopUtilization(elu).active;
+      return { ...stats, busyMs };
+    },
+    reset: async () => {
+      await request<null>('reset');
+      elu = worker.performance.eventLoopUtilization();
+    },
+    close: async () => {
+      await request<null>('close');
+      await worker.terminate();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic multiple-choice suites
+// ---------------------------------------------------------------------------------------------
+
+const WORDS = ['river', 'mountain', 'copper', 'violin', 'harbor', 'lantern', 'meadow', 'glacier', 'orchard', 'compass', 'falcon', 'quartz'];
+
+/** `instances` multiple-choice instances over `scenarios` scenarios, each with two in-context examples. */
+export function syntheticSuite(instances: number, scenarios = 4): Suite {
+  const word = (i: number) => WORDS[i % WORDS.length] ?? 'word';
+  const list: MultipleChoiceScenario[] = [];
+  for (let s = 0; s < scenarios; s++) {
+    const count = Math.floor(instances / scenarios) + (s < instances % scenarios ? 1 : 0);
+    const mk = (id: string, i: number) => ({
+      id,
+      question: `Which word is associated with item ${i} of scenario ${s}, the ${word(i)} one?`,
+      choices: [word(i), word(i + 1), word(i + 2), word(i + 3)],
+      answer: 0,
+    });
+    list.push({
+      name: `bench-${s}`,
+      title: `Bench scenario ${s}`,
+      kind: 'multiple_choice',
+      metric: 'exact_match',
+      instructions: 'The following are multiple choice questions (with answers).',
+      inContext: [mk('ctx-0', 1), mk('ctx-1', 2)],
+      instances: Array.from({ length: count }, (_, i) => mk(`i${i}`, i)),
+    });
+  }
+  return { schemaVersion: 1, name: `bench-${instances}`, kind: 'open', version: '1', description: 'synthetic benchmark suite', scenarios: list };
+}

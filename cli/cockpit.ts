@@ -1,0 +1,153 @@
+/**
+ * The rest of an operator's day: logs, cancel, retry, re-evaluation and schedules of batch
+ * re-evaluations. Functions return data; cli/challenge.ts parses and prints.
+ */
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig, type TrackId } from '../temporal.config.js';
+import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
+import type { ResultsDb } from '../infra/results-db.js';
+import { workflowUrl } from '../infra/temporal.js';
+import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
+import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
+import { submit, type SubmitResult } from './operations.js';
+
+/** The last `lines` lines of each stage log of a submission (or one stage), earlier attempts included. */
+export function stageLogs(config: RuntimeConfig, submissionId: string, stage?: string, lines = 100): { file: string; text: string }[] {
+  const dir = path.join(config.dataDir, 'logs', submissionId);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.log') && (stage === undefined || file === `${stage}.log` || file.startsWith(`${stage}.`)))
+    .sort()
+    .map((file) => {
+      const all = readFileSync(path.join(dir, file), 'utf8').split('\n');
+      while (all.length > 0 && all[all.length - 1] === '') all.pop();
+      return { file: path.join(dir, file), text: all.slice(-lines).join('\n') };
+    });
+}
+
+export async function cancelPipeline(client: Client, submissionId: string): Promise<string> {
+  const workflowId = pipelineWorkflowId(submissionId);
+  await client.workflow.getHandle(workflowId).cancel();
+  return workflowId;
+}
+
+export type RetryPlan =
+  | { kind: 'nothing-to-retry'; reason: string }
+  | { kind: 'pipeline'; reuseBuild: boolean; result: SubmitResult }
+  | { kind: 'reevaluate'; suites: SuiteKind[]; workflowId: string; url: string };
+
+/**
+ * Re-runs a submission from its first stage that did not succeed, without redoing the ones that did:
+ * evaluations only (the fine-tuned artifact is kept), fine-tune onwards (the images are kept), or all.
+ */
+export async function retryPipeline(client: Client, config: RuntimeConfig, db: ResultsDb, submissionId: string, options: { suites?: Record<SuiteKind, string>; limits?: PartialStageLimits } = {}): Promise<RetryPlan> {
+  const submission = db.submission(submissionId);
+  if (!submission) throw new Error(`no submission "${submissionId}" in ${db.file}; list them with: challenge status`);
+  const stages = new Map(db.stages(submissionId).map((s) => [s.stage, s]));
+  const ok = (stage: string) => stages.get(stage)?.outcome === 'succeeded';
+  // A retry runs under the limits the submission ran under, unless the operator gives others.
+  const recorded = (stage: string) => stages.get(stage)?.limitMs ?? undefined;
+  const limits: PartialStageLimits = {
+    ...Object.fromEntries(
+      ([['build', 'build'], ['fineTune', 'fine-tune'], ['openEval', 'open-eval'], ['closedEval', 'closed-eval']] as const)
+        .map(([key, stage]) => [key, recorded(stage)])
+        .filter(([, value]) => value !== undefined),
+    ),
+    ...options.limits,
+  };
+  if (['build', 'fine-tune', 'open-eval', 'closed-eval'].every(ok)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded' };
+  if (ok('build') && (ok('fine-tune') || stages.get('fine-tune')?.outcome === 'partial')) {
+    const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(kind === 'open' ? 'open-eval' : 'closed-eval'));
+    const files = options.suites ?? (await import('../infra/paths.js')).defaultSuiteFiles();
+    const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits }, 'retry');
+    return { kind: 'reevaluate', suites, ...started };
+  }
+  const result = await submit(client, config, submission.directory, { reuseBuild: ok('build'), limits });
+  return { kind: 'pipeline', reuseBuild: ok('build'), result };
+}
+
+export async function reevaluate(client: Client, config: RuntimeConfig, input: ReevaluateInput, label: string): Promise<{ workflowId: string; url: string }> {
+  for (const file of Object.values(input.suites)) if (file) loadSuite(file); // a bad suite fails here, not on a GPU
+  const workflowId = reevaluationWorkflowId(input.submissionId, `${label}-${Date.now()}`);
+  await client.workflow.start('reevaluateSubmission', {
+    taskQueue: TASK_QUEUES.orchestrator,
+    workflowId,
+    args: [input],
+    staticSummary: `Re-evaluate ${input.submissionId} against ${Object.keys(input.suites).join(' and ')} (${input.reason})`,
+  });
+  return { workflowId, url: workflowUrl(config, workflowId) };
+}
+
+export interface ScheduleSpec {
+  scheduleId: string;
+  cron: string;
+  suites: Partial<Record<SuiteKind, string>>;
+  track?: TrackId;
+  concurrency: number;
+  /** What happens when the previous batch is still running: skip this one (default) or run it next. */
+  overlap: 'skip' | 'buffer-one';
+  limits?: PartialStageLimits;
+}
+
+export async function createSchedule(client: Client, spec: ScheduleSpec): Promise<void> {
+  for (const file of Object.values(spec.suites)) if (file) loadSuite(file);
+  const input: BatchInput = { suites: spec.suites, ...(spec.track ? { track: spec.track } : {}), concurrency: spec.concurrency, ...(spec.limits ? { limits: spec.limits } : {}) };
+  await client.schedule.create({
+    scheduleId: spec.scheduleId,
+    spec: { cronExpressions: [spec.cron] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'batchEvaluation',
+      taskQueue: TASK_QUEUES.orchestrator,
+      workflowId: `batch-${spec.scheduleId}`,
+      args: [input],
+    },
+    policies: {
+      // Evaluations take hours: never pile batches up on the GPUs.
+      overlap: spec.overlap === 'skip' ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.BUFFER_ONE,
+      // After an outage, run at most the one batch missed in the last hour, not a year of them.
+      catchupWindow: '1h',
+      pauseOnFailure: false,
+    },
+    state: { note: `cron "${spec.cron}": re-evaluates the completed submissions of ${spec.track ?? 'every track'} against ${Object.keys(spec.suites).join(' and ')}` },
+  });
+}
+
+export async function listSchedules(client: Client) {
+  const out: { scheduleId: string; paused: boolean; note: string | undefined; nextRun: Date | undefined; recentRuns: number }[] = [];
+  for await (const schedule of client.schedule.list()) {
+    out.push({
+      scheduleId: schedule.scheduleId,
+      paused: schedule.state.paused,
+      note: schedule.state.note,
+      nextRun: schedule.info.nextActionTimes[0],
+      recentRuns: schedule.info.recentActions.length,
+    });
+  }
+  return out;
+}
+
+export async function scheduleAction(client: Client, scheduleId: string, action: 'pause' | 'unpause' | 'trigger' | 'delete' | 'describe'): Promise<unknown> {
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    switch (action) {
+      case 'pause':
+        return await handle.pause('paused from the challenge CLI');
+      case 'unpause':
+        return await handle.unpause('unpaused from the challenge CLI');
+      case 'trigger':
+        return await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      case 'delete':
+        return await handle.delete();
+      case 'describe': {
+        const d = await handle.describe();
+        return { scheduleId, paused: d.state.paused, note: d.state.note, overlap: d.policies.overlap, catchupWindow: d.policies.catchupWindow, recentActions: d.info.recentActions.map((a) => a.action.workflow.workflowId), nextActionTimes: d.info.nextActionTimes.slice(0, 3) };
+      }
+    }
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) throw new Error(`no schedule "${scheduleId}"; list them with: challenge schedule list`);
+    throw error;
+  }
+}

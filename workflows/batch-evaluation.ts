@@ -1,0 +1,146 @@
+/**
+ * Re-evaluations, e.g. when a new hidden suite arrives:
+ *  - reevaluateSubmission: one submission's existing fine-tuned artifact against the given suite(s),
+ *    under the same limits, sandbox and failure naming as the pipeline's evaluation stages;
+ *  - batchEvaluation: the action of a Schedule; re-evaluates the selected submissions with a sliding
+ *    window of child workflows (bounded concurrency) and continues as new after each page, so its
+ *    history stays small however many submissions there are.
+ */
+import { ParentClosePolicy, condition, continueAsNew, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ACTIVITY_POLICY, HARNESS_DEFAULTS, limitsFor, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
+import type { HarnessSettings } from '../activities/types.js';
+import type { SuiteKind } from '../domain/harness/suite.js';
+import { defineQuery } from '@temporalio/workflow';
+import { reevaluationWorkflowId, stageStartedSignal, submissionImages } from './definitions.js';
+import { bookkeeping, claimActivities, evaluationStage, type StageStarts } from './stages.js';
+
+export interface ReevaluateInput {
+  submissionId: string;
+  track: TrackId;
+  /** Suite files to evaluate against, per kind (one or both). */
+  suites: Partial<Record<SuiteKind, string>>;
+  /** Why: "schedule nightly-closed", "operator", ... (recorded with the stage). */
+  reason: string;
+  limits?: PartialStageLimits;
+  harness?: Partial<HarnessSettings>;
+  heartbeatTimeoutMs?: number;
+}
+
+export interface ReevaluateResult {
+  submissionId: string;
+  stages: { stage: StageName; outcome: string; failureCategory: string | null; answered: number | null }[];
+}
+
+export async function reevaluateSubmission(input: ReevaluateInput): Promise<ReevaluateResult> {
+  const info = workflowInfo();
+  const limits = limitsFor(input.track, input.limits);
+  const starts: StageStarts = {};
+  setHandler(stageStartedSignal, ({ stage, at }) => {
+    starts[stage] ??= { at, workflowAt: Date.now() };
+  });
+  const host = await claimActivities(input.track).claimHost();
+  const result: ReevaluateResult = { submissionId: input.submissionId, stages: [] };
+  for (const suite of ['open', 'closed'] as SuiteKind[]) {
+    const suiteFile = input.suites[suite];
+    if (!suiteFile) continue;
+    const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
+    const startedAt = Date.now();
+    const evaluated = await evaluationStage({
+      submissionId: input.submissionId,
+      workflowId: info.workflowId,
+      track: input.track,
+      suite,
+      suiteFile,
+      inferenceImage: submissionImages(input.submissionId).inferenceImage,
+      limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+      startupLimitMs: limits.startup,
+      harness: { ...HARNESS_DEFAULTS, ...input.harness },
+      gpuQueue: host.gpuQueue,
+      heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
+      starts,
+    });
+    await bookkeeping.recordStage({
+      submissionId: input.submissionId,
+      stage,
+      outcome: evaluated.outcome,
+      failureCategory: evaluated.failure?.category ?? null,
+      reason: evaluated.failure?.reason ?? null,
+      startedAt: new Date(starts[stage]?.workflowAt ?? startedAt).toISOString(),
+      endedAt: new Date().toISOString(),
+      limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+      details: { ...evaluated.details, reevaluation: input.reason, workflowId: info.workflowId },
+    });
+    result.stages.push({ stage, outcome: evaluated.outcome, failureCategory: evaluated.failure?.category ?? null, answered: (evaluated.details.answered as number | undefined) ?? null });
+  }
+  return result;
+}
+
+export interface BatchInput {
+  suites: Partial<Record<SuiteKind, string>>;
+  /** Only this track; all tracks when absent. */
+  track?: TrackId;
+  /** Children running at once (GPU slots bound the real concurrency; this bounds pending work per batch). */
+  concurrency: number;
+  /** Children started before continuing as new. */
+  pageSize?: number;
+  limits?: PartialStageLimits;
+  heartbeatTimeoutMs?: number;
+  /** Carried across continue-as-new. */
+  state?: { batchId: string; pending: { submissionId: string; track: TrackId }[]; done: number; failed: number; selected: number };
+}
+
+export interface BatchProgress {
+  batchId: string;
+  selected: number;
+  done: number;
+  failed: number;
+  running: number;
+  pending: number;
+}
+
+export const batchProgressQuery = defineQuery<BatchProgress>('batchProgress');
+
+export async function batchEvaluation(input: BatchInput): Promise<BatchProgress> {
+  const info = workflowInfo();
+  let state = input.state;
+  if (!state) {
+    const selected = await bookkeeping.selectSubmissions({ ...(input.track ? { track: input.track } : {}), outcome: 'completed' });
+    // Scheduled runs get a timestamped workflow id, so the batch id is unique per run.
+    state = { batchId: info.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), pending: selected, done: 0, failed: 0, selected: selected.length };
+  }
+  const current = state;
+  let running = 0;
+  setHandler(batchProgressQuery, () => ({ batchId: current.batchId, selected: current.selected, done: current.done, failed: current.failed, running, pending: current.pending.length }));
+
+  const pageSize = input.pageSize ?? 50;
+  const children: Promise<void>[] = [];
+  for (let started = 0; started < pageSize && current.pending.length > 0; started++) {
+    await condition(() => running < input.concurrency);
+    const item = current.pending.shift()!;
+    running++;
+    const child = executeChild(reevaluateSubmission, {
+      workflowId: reevaluationWorkflowId(item.submissionId, current.batchId),
+      args: [{ submissionId: item.submissionId, track: item.track, suites: input.suites, reason: `batch ${current.batchId}`, ...(input.limits ? { limits: input.limits } : {}), ...(input.heartbeatTimeoutMs ? { heartbeatTimeoutMs: input.heartbeatTimeoutMs } : {}) }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Re-evaluate ${item.submissionId} (batch ${current.batchId})`,
+    }).then(
+      (result) => {
+        if (result.stages.some((s) => s.outcome === 'failed')) current.failed++;
+        current.done++;
+      },
+      () => {
+        current.failed++;
+        current.done++;
+      },
+    ).finally(() => {
+      running--;
+    });
+    children.push(child);
+  }
+  // Drain the page before continuing as new: no child is left behind by the new run.
+  await Promise.all(children);
+  if (current.pending.length > 0) {
+    await continueAsNew<typeof batchEvaluation>({ ...input, state: current });
+  }
+  return { batchId: current.batchId, selected: current.selected, done: current.done, failed: current.failed, running: 0, pending: 0 };
+}
