@@ -27,7 +27,7 @@ export function createBookkeepingActivities(db: ResultsDb) {
       const previous = db.submission(input.submissionId);
       db.db.transaction(() => {
         if (previous && previous.runId !== input.runId) {
-          for (const table of ['stages', 'answers', 'scenario_scores']) {
+          for (const table of ['stages', 'answers', 'column_scores']) {
             db.db.prepare(`DELETE FROM ${table} WHERE submission_id = ?`).run(input.submissionId);
           }
         }

@@ -351,6 +351,7 @@ export function createHostActivities(deps: HostDeps) {
               requestTimeoutMs: input.harness.requestTimeoutMs,
               maxAttempts: input.harness.maxAttempts,
               retryBackoffMs: input.harness.retryBackoffMs,
+              maxPromptTokens: input.harness.maxPromptTokens,
               signal: stop.signal,
               isServerAlive: isAlive,
               onProgress: (progress) => {

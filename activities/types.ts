@@ -12,6 +12,8 @@ export interface HarnessSettings {
   requestTimeoutMs: number;
   maxAttempts: number;
   retryBackoffMs: number;
+  /** prompt + completion window the prompts are fitted into (2048 in 2023) */
+  maxPromptTokens: number;
 }
 
 export interface PipelineInput {

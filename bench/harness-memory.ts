@@ -218,8 +218,8 @@ export async function runHarnessMemory(): Promise<BenchResult> {
   const started = performance.now();
   const small = (await runChild('harness-memory.js', ['--instances', String(SMALL)])).data ?? {};
   const large = (await runChild('harness-memory.js', ['--instances', String(LARGE)])).data ?? {};
-  log('memory: what one request\'s abort signals keep alive (5,000 bare fetches per variant)');
-  const signals = (await runChild('harness-memory.js', ['--signals', '5000'])).data ?? {};
+  log('memory: what one request\'s abort signals keep alive (2,000 bare fetches per variant)');
+  const signals = (await runChild('harness-memory.js', ['--signals', '2000'])).data ?? {};
   const get = (d: Record<string, number>, key: string): number => d[key] ?? Number.NaN;
   const ratio = (key: string) => get(large, key) / get(small, key);
   const flat = (key: string) => ratio(key) <= 10;

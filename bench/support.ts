@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker, type WorkerOptions } from '@temporalio/worker';
 import { ensureDevServer, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
 import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
 
@@ -319,4 +321,36 @@ export function syntheticSuite(instances: number, scenarios = 4): Suite {
     });
   }
   return { schemaVersion: 1, name: `bench-${instances}`, kind: 'open', version: '1', description: 'synthetic benchmark suite', scenarios: list };
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process Temporal workers
+// ---------------------------------------------------------------------------------------------
+
+let runtimeInstalled = false;
+
+/** The bench workflows' bundle entry point (compiled next to this file). */
+export const BENCH_WORKFLOWS = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+
+/**
+ * Creates the workers on one native connection, runs `body` with a client while they poll, then shuts
+ * them down (Worker.runUntil) and closes the connections.
+ */
+export async function withWorkers<T>(address: string, workers: Omit<WorkerOptions, 'connection'>[], body: (client: Client) => Promise<T>): Promise<T> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection: clientConnection, namespace: 'default' });
+    const created = await Promise.all(workers.map((options) => TemporalWorker.create({ ...options, connection })));
+    const work = body(client);
+    const results = await Promise.all(created.map((worker) => worker.runUntil(work)));
+    return results[0] as T;
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+  }
 }

@@ -4,7 +4,7 @@
  * track is ranked, failed ones included: their missing cells rank as worst, as in 2023.
  */
 import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
-import { scenarioColumn, type Suite, type SuiteKind } from './harness/suite.js';
+import { perturbationColumn, scenarioColumn, type Suite, type SuiteKind } from './harness/suite.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from './failures.js';
 
 export const PROJECT_RULES_VERSION = 'challenge-suites/1 (neurips2023-final win rates)';
@@ -21,7 +21,11 @@ export function rulesForSuites(suites: Record<SuiteKind, Suite>): ScoringRules {
     stageAggregation: base.stageAggregation,
     stages: (['open', 'closed'] as const).map((kind) => ({
       name: kind,
-      scenarios: suites[kind].scenarios.map((scenario) => ({ name: scenario.name, columns: [{ name: scenarioColumn(scenario), lowerIsBetter: false }] })),
+      scenarios: suites[kind].scenarios.map((scenario) => ({
+        name: scenario.name,
+        // The metric, then HELM's robustness and fairness worst cases when the scenario asks for them.
+        columns: [scenarioColumn(scenario), ...(scenario.perturbations ?? []).map((kind) => perturbationColumn(scenario, kind))].map((name) => ({ name, lowerIsBetter: false })),
+      })),
     })),
     stageWeights: base.stageWeights,
   });

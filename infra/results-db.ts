@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS answers (
   answered_at TEXT NOT NULL,
   PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
 );
-CREATE TABLE IF NOT EXISTS scenario_scores (
+CREATE TABLE IF NOT EXISTS column_scores (
   submission_id TEXT NOT NULL,
   suite TEXT NOT NULL,
   scenario TEXT NOT NULL,
@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS scenario_scores (
   instances INTEGER NOT NULL,
   answered INTEGER NOT NULL,
   failed INTEGER NOT NULL,
-  PRIMARY KEY (submission_id, suite, scenario)
+  PRIMARY KEY (submission_id, suite, scenario, metric_column)
 );
 CREATE TABLE IF NOT EXISTS pipelines (
   submission_id TEXT PRIMARY KEY,
@@ -99,6 +99,9 @@ export interface PipelineRecord {
   updatedAt: string;
 }
 
+/** A scenario's result as the harness reports it; `columns` adds robustness and fairness columns. */
+export type ScoredScenario = Pick<ScenarioResult, 'scenario' | 'column' | 'score' | 'instances' | 'answered' | 'failed'> & { columns?: ScenarioResult['columns'] };
+
 export interface ScoreRow {
   submissionId: string;
   suite: SuiteKind;
@@ -125,6 +128,15 @@ export class ResultsDb {
 
   /** Brings a database written by an earlier version up to date, keeping every row. */
   private migrate(): void {
+    const tables = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    if (tables.has('scenario_scores')) {
+      // One row per scenario became one row per metric column (robustness and fairness columns).
+      this.db.transaction(() => {
+        this.db.exec(SCHEMA);
+        this.db.exec('INSERT OR IGNORE INTO column_scores SELECT submission_id, suite, scenario, metric_column, score, instances, answered, failed FROM scenario_scores');
+        this.db.exec('DROP TABLE scenario_scores');
+      })();
+    }
     const columns = this.db.prepare("SELECT name FROM pragma_table_info('answers')").all() as { name: string }[];
     if (columns.length > 0 && !columns.some((c) => c.name === 'suite_version')) {
       this.db.transaction(() => {
@@ -253,23 +265,25 @@ export class ResultsDb {
     };
   }
 
-  saveScenarioScores(submissionId: string, suite: SuiteKind, results: ScenarioResult[]): void {
-    const upsert = this.db.prepare(
-      `INSERT INTO scenario_scores VALUES (@submissionId, @suite, @scenario, @column, @score, @instances, @answered, @failed)
-       ON CONFLICT(submission_id, suite, scenario) DO UPDATE SET metric_column=excluded.metric_column, score=excluded.score,
-         instances=excluded.instances, answered=excluded.answered, failed=excluded.failed`,
+  /** The latest evaluation of a suite kind replaces its scores (a new suite version may have other scenarios). */
+  saveScenarioScores(submissionId: string, suite: SuiteKind, results: ScoredScenario[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO column_scores VALUES (@submissionId, @suite, @scenario, @column, @score, @instances, @answered, @failed)`,
     );
-    // The latest evaluation of a suite kind replaces its scores (a new suite version may have other scenarios).
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM scenario_scores WHERE submission_id = ? AND suite = ?').run(submissionId, suite);
-      for (const result of results) upsert.run({ submissionId, suite, ...result });
+      this.db.prepare('DELETE FROM column_scores WHERE submission_id = ? AND suite = ?').run(submissionId, suite);
+      for (const result of results) {
+        for (const column of result.columns ?? [{ column: result.column, score: result.score }]) {
+          insert.run({ submissionId, suite, scenario: result.scenario, column: column.column, score: column.score, instances: result.instances, answered: result.answered, failed: result.failed });
+        }
+      }
     })();
   }
 
   scenarioScores(submissionId?: string): ScoreRow[] {
     const rows = (submissionId
-      ? this.db.prepare('SELECT * FROM scenario_scores WHERE submission_id = ?').all(submissionId)
-      : this.db.prepare('SELECT * FROM scenario_scores').all()) as Record<string, unknown>[];
+      ? this.db.prepare('SELECT * FROM column_scores WHERE submission_id = ?').all(submissionId)
+      : this.db.prepare('SELECT * FROM column_scores').all()) as Record<string, unknown>[];
     return rows.map((row) => ({
       submissionId: row.submission_id as string,
       suite: row.suite as SuiteKind,

@@ -3,8 +3,21 @@
  * timeout, bounded retries), persists each answer as it arrives, and isolates failures: an instance
  * that still fails scores 0 and never aborts its scenario. A resumed run skips persisted instances.
  */
-import { instancePrompt, requestSettings, scenarioColumn, scoreInstance, type Scenario, type Suite, type SuiteInstance } from './suite.js';
-import { ProcessResponse, READINESS_PROMPT, RequestFailure, cutAtStopSequences, postJson, processRequest, type RequestFailureKind } from './contract.js';
+import {
+  PERTURBATION_KINDS,
+  instancePrompt,
+  perturbationColumn,
+  perturbedVariants,
+  requestSettings,
+  scenarioColumn,
+  scoreInstance,
+  type PerturbationKind,
+  type Scenario,
+  type Suite,
+  type SuiteInstance,
+} from './suite.js';
+import { worstCase } from '../metrics/index.js';
+import { DecodeResponse, ProcessResponse, READINESS_PROMPT, RequestFailure, TokenizeResponse, cutAtStopSequences, postJson, processRequest, type RequestFailureKind } from './contract.js';
 
 export interface InstanceAnswer {
   scenario: string;
@@ -62,6 +75,8 @@ export interface EvaluationOptions {
   onProgress?: (progress: EvaluationProgress) => void;
   /** Consulted after a connection failure: a dead server stops the run instead of zeroing every instance. */
   isServerAlive?: () => Promise<boolean>;
+  /** The model's window (prompt + completion), 2048 in 2023; prompts are fitted into it (see fitPrompt). */
+  maxPromptTokens?: number;
 }
 
 export interface ScenarioResult {
@@ -70,8 +85,10 @@ export interface ScenarioResult {
   instances: number;
   answered: number;
   failed: number;
-  /** mean exact match over all instances; unanswered and failed instances count 0 */
+  /** the scenario's metric averaged over all instances; unanswered and failed instances count 0 */
   score: number;
+  /** every column of the scenario: the metric, then "(Robustness)" / "(Fairness)" worst cases when asked for */
+  columns: { column: string; score: number }[];
 }
 
 export interface EvaluationSummary {
@@ -89,18 +106,58 @@ export interface EvaluationSummary {
 
 interface WorkItem {
   scenario: Scenario;
+  /** the instance as asked: the original, or one of its perturbed variants */
   instance: SuiteInstance;
+  /** the id its answer is stored under: the instance id, or `<id>~<perturbation>` for a variant */
+  answerId: string;
+  /** the original instance id, and the kind of perturbation (null for the original) */
+  instanceId: string;
+  kind: PerturbationKind | null;
+}
+
+/** Everything a suite asks: each instance, then its perturbed variants where the scenario asks for them. */
+export function workItems(suite: Suite): WorkItem[] {
+  const items: WorkItem[] = [];
+  for (const scenario of suite.scenarios) {
+    for (const instance of scenario.instances) {
+      items.push({ scenario, instance, answerId: instance.id, instanceId: instance.id, kind: null });
+      for (const variant of perturbedVariants(scenario, instance)) {
+        items.push({ scenario, instance: variant.instance, answerId: `${instance.id}~${variant.perturbation}`, instanceId: instance.id, kind: variant.category });
+      }
+    }
+  }
+  return items;
+}
+
+/**
+ * Fits a prompt into the model's window as HELM did: drop in-context examples (last first) until prompt
+ * plus completion fit, then cut the prompt from the right with the server's own /tokenize and /decode.
+ * A prompt of at most `budget` UTF-8 bytes is sent as it is without asking the server (a tokenizer
+ * produces at most one token per byte: byte-level BPEs and word-level vocabularies alike).
+ */
+export async function fitPrompt(
+  scenario: Scenario,
+  instance: SuiteInstance,
+  maxPromptTokens: number,
+  tokenize: (text: string, maxLength: number | null) => Promise<number[]>,
+  decode: (tokens: number[]) => Promise<string>,
+): Promise<{ prompt: string; droppedExamples: number; truncated: boolean }> {
+  const budget = maxPromptTokens - requestSettings(scenario).maxNewTokens;
+  for (let keep = scenario.inContext.length; keep >= 0; keep--) {
+    const prompt = instancePrompt({ ...scenario, inContext: scenario.inContext.slice(0, keep) } as Scenario, instance);
+    if (Buffer.byteLength(prompt, 'utf8') <= budget || (await tokenize(prompt, null)).length <= budget) {
+      return { prompt, droppedExamples: scenario.inContext.length - keep, truncated: false };
+    }
+  }
+  const bare = instancePrompt({ ...scenario, inContext: [] } as Scenario, instance);
+  return { prompt: await decode(await tokenize(bare, Math.max(1, budget))), droppedExamples: scenario.inContext.length, truncated: true };
 }
 
 export async function evaluateSuite(options: EvaluationOptions): Promise<EvaluationSummary> {
   const done = options.store.answeredKeys();
-  const pending: WorkItem[] = [];
-  for (const scenario of options.suite.scenarios) {
-    for (const instance of scenario.instances) {
-      if (!done.has(answerKey(scenario.name, instance.id))) pending.push({ scenario, instance });
-    }
-  }
-  const total = options.suite.scenarios.reduce((sum, s) => sum + s.instances.length, 0);
+  const items = workItems(options.suite);
+  const pending = items.filter((item) => !done.has(answerKey(item.scenario.name, item.answerId)));
+  const total = items.length;
   let answered = done.size;
   let failed = options.store.all().filter((a) => a.completion === null).length;
   let requestsSent = 0;
@@ -115,9 +172,14 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
   if (options.signal?.aborted) stop(toStopReason(options.signal.reason));
 
   let next = 0;
+  const call = <T>(endpoint: string, body: unknown, schema: Parameters<typeof postJson<T>>[2]) =>
+    postJson(`${options.baseUrl}${endpoint}`, body, schema, { timeoutMs: options.requestTimeoutMs, signal });
+  const tokenize = async (text: string, maxLength: number | null) =>
+    (await call('/tokenize', { text, truncation: maxLength !== null, max_length: maxLength ?? 1_000_000 }, TokenizeResponse)).tokens;
+  const decode = async (tokens: number[]) => (await call('/decode', { tokens }, DecodeResponse)).text;
+
   const askOne = async (item: WorkItem): Promise<void> => {
-    const prompt = instancePrompt(item.scenario, item.instance);
-    const body = processRequest(prompt, requestSettings(item.scenario));
+    const settings = requestSettings(item.scenario);
     const started = performance.now();
     let lastFailure: RequestFailure | null = null;
     let attempts = 0;
@@ -125,6 +187,10 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
       if (signal.aborted) return;
       requestsSent++;
       try {
+        const prompt = options.maxPromptTokens
+          ? (await fitPrompt(item.scenario, item.instance, options.maxPromptTokens, tokenize, decode)).prompt
+          : instancePrompt(item.scenario, item.instance);
+        const body = processRequest(prompt, settings);
         const response = await postJson(`${options.baseUrl}/process`, body, ProcessResponse, { timeoutMs: options.requestTimeoutMs, signal });
         const completion = cutAtStopSequences(response.text, body.stop_sequences);
         record({ completion, score: scoreInstance(item.scenario, item.instance, completion), errorKind: null, error: null });
@@ -144,7 +210,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     function record(result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error'>): void {
       options.store.save({
         scenario: item.scenario.name,
-        instanceId: item.instance.id,
+        instanceId: item.answerId,
         attempts: Math.min(attempts, options.maxAttempts),
         latencyMs: Math.round(performance.now() - started),
         ...result,
@@ -167,34 +233,42 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
 }
 
 export function summarize(suite: Suite, answers: InstanceAnswer[], requestsSent: number, stopReason: StopReason | null): EvaluationSummary {
-  const byScenario = new Map<string, InstanceAnswer[]>();
-  for (const answer of answers) {
-    const list = byScenario.get(answer.scenario) ?? [];
-    list.push(answer);
-    byScenario.set(answer.scenario, list);
-  }
+  const byKey = new Map(answers.map((a) => [answerKey(a.scenario, a.instanceId), a]));
+  const items = workItems(suite);
   const scenarios = suite.scenarios.map((scenario): ScenarioResult => {
-    const ids = new Set(scenario.instances.map((i) => i.id));
-    const mine = (byScenario.get(scenario.name) ?? []).filter((a) => ids.has(a.instanceId));
-    const points = mine.reduce((sum, a) => sum + a.score, 0);
+    const mine = items.filter((item) => item.scenario === scenario);
+    const answerOf = (item: WorkItem) => byKey.get(answerKey(scenario.name, item.answerId));
+    const scoreOf = (item: WorkItem) => answerOf(item)?.score ?? 0; // unanswered counts 0
+    const originals = mine.filter((item) => item.kind === null);
+    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / scenario.instances.length;
+    const columns = [{ column: scenarioColumn(scenario), score: mean(originals.map(scoreOf)) }];
+    for (const kind of PERTURBATION_KINDS) {
+      if (!(scenario.perturbations ?? []).includes(kind)) continue;
+      // HELM's per-instance worst case over the original and every variant of that kind.
+      const worst = originals.map((original) =>
+        worstCase(scoreOf(original), mine.filter((item) => item.instanceId === original.instanceId && item.kind === kind).map(scoreOf)),
+      );
+      columns.push({ column: perturbationColumn(scenario, kind), score: mean(worst) });
+    }
+    const asked = mine.map(answerOf).filter((a): a is InstanceAnswer => a !== undefined);
     return {
       scenario: scenario.name,
-      column: scenarioColumn(scenario),
+      column: columns[0]!.column,
       instances: scenario.instances.length,
-      answered: mine.length,
-      failed: mine.filter((a) => a.completion === null).length,
-      score: points / scenario.instances.length,
+      answered: asked.length,
+      failed: asked.filter((a) => a.completion === null).length,
+      score: columns[0]!.score,
+      columns,
     };
   });
-  const answered = scenarios.reduce((s, r) => s + r.answered, 0);
-  const total = scenarios.reduce((s, r) => s + r.instances, 0);
   const failuresByKind: Partial<Record<RequestFailureKind, number>> = {};
   for (const answer of answers) if (answer.errorKind) failuresByKind[answer.errorKind] = (failuresByKind[answer.errorKind] ?? 0) + 1;
+  const answered = scenarios.reduce((s, r) => s + r.answered, 0);
   return {
-    total,
+    total: items.length,
     answered,
     failed: scenarios.reduce((s, r) => s + r.failed, 0),
-    unanswered: total - answered,
+    unanswered: items.length - answered,
     requestsSent,
     stopReason,
     failuresByKind,
