@@ -27,16 +27,7 @@ import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { GpuPool } from '../infra/gpu-pool.js';
 import { ResultsDb } from '../infra/results-db.js';
-import type {
-  BuildInput,
-  BuiltImages,
-  EvaluateInput,
-  EvaluateResult,
-  FineTuneInput,
-  FineTuneResult,
-  HostAssignment,
-  TrainingProgress,
-} from './types.js';
+import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, TrainingProgress } from './types.js';
 
 export interface HostDeps {
   config: RuntimeConfig;
@@ -68,7 +59,14 @@ function pause(ctx: Context, ms: number): Promise<void> {
   const signal = ctx.cancellationSignal;
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -88,6 +86,16 @@ async function beginStage(stage: StageName, stageStartedAt: number | null): Prom
     ctx.log.warn('could not signal the stage start', { stage, error: String(error) });
   }
   return at;
+}
+
+/**
+ * Heartbeats `details()` every second for the whole activity, set-up included (creating a network or
+ * removing an earlier attempt's container can take longer than a short heartbeat timeout).
+ */
+function heartbeatEvery(details: () => Record<string, unknown>, everyMs = 1000): { stop: () => void } {
+  heartbeat(details());
+  const timer = setInterval(() => heartbeat(details()), everyMs);
+  return { stop: () => clearInterval(timer) };
 }
 
 export function createHostActivities(deps: HostDeps) {
@@ -127,7 +135,11 @@ export function createHostActivities(deps: HostDeps) {
 
   /** Every way out of a stage that is not a result: shutdown hands the stage back to the workflow. */
   function handBack(): never {
-    throw ApplicationFailure.create({ type: WORKER_SHUTDOWN, message: `worker ${config.hostId} is shutting down; the stage continues from its last checkpoint`, nonRetryable: false });
+    throw ApplicationFailure.create({
+      type: WORKER_SHUTDOWN,
+      message: `worker ${config.hostId} is shutting down; the stage continues from its last checkpoint`,
+      nonRetryable: false,
+    });
   }
 
   async function evaluationNetwork(workflowId: string): Promise<{ name: string; bridge: string | null }> {
@@ -149,20 +161,30 @@ export function createHostActivities(deps: HostDeps) {
     async buildImages(input: BuildInput): Promise<BuiltImages> {
       const started = Date.now();
       const signal = Context.current().cancellationSignal;
-      const stageStartedAt = await beginStage('build', null);
-      // Dockerfile preflight first: unpinned installs and planted secrets stop here, before any build or GPU.
-      const preflight = preflightSubmission(input.directory);
-      if (!preflight.ok) {
-        throw failure('InvalidSubmission', `the Dockerfile preflight found ${preflight.errors.length} error(s): ${preflight.errors.map((f) => `${f.file}:${f.line} ${f.message}`).join('; ')}`, {
-          step: 'preflight',
-          logExcerpt: renderPreflight(preflight),
-        });
-      }
-      const beat = setInterval(() => heartbeat({ phase: 'building', stageStartedAt }), 1000);
+      let beatDetails: Record<string, unknown> = { phase: 'preflight' };
+      const beat = heartbeatEvery(() => beatDetails);
       try {
+        const stageStartedAt = await beginStage('build', null);
+        beatDetails = { phase: 'preflight', stageStartedAt };
+        // Dockerfile preflight first: unpinned installs and planted secrets stop here, before any build or GPU.
+        const preflight = preflightSubmission(input.directory);
+        if (!preflight.ok) {
+          throw failure(
+            'InvalidSubmission',
+            `the Dockerfile preflight found ${preflight.errors.length} error(s): ${preflight.errors.map((f) => `${f.file}:${f.line} ${f.message}`).join('; ')}`,
+            {
+              step: 'preflight',
+              logExcerpt: renderPreflight(preflight),
+            },
+          );
+        }
+        beatDetails = { phase: 'building', stageStartedAt };
         const images = submissionImages(input.submissionId);
         const logs: string[] = [];
-        for (const [dockerfile, tag] of [['Dockerfile.train', images.trainImage], ['Dockerfile', images.inferenceImage]] as const) {
+        for (const [dockerfile, tag] of [
+          ['Dockerfile.train', images.trainImage],
+          ['Dockerfile', images.inferenceImage],
+        ] as const) {
           const result = await dockerRuntime.buildImage({
             context: input.directory,
             dockerfile: path.join(input.directory, dockerfile),
@@ -178,7 +200,8 @@ export function createHostActivities(deps: HostDeps) {
           }
           if (!result.ok) {
             const excerpt = logExcerpt(result.log);
-            if (result.infrastructure) throw failure('BuildInfrastructure', `building ${dockerfile} failed for infrastructure reasons`, { logExcerpt: excerpt });
+            if (result.infrastructure)
+              throw failure('BuildInfrastructure', `building ${dockerfile} failed for infrastructure reasons`, { logExcerpt: excerpt });
             throw failure('BuildFailed', `${dockerfile} did not build${result.failedStep ? ` at "${result.failedStep}"` : ''}`, {
               ...(result.failedStep ? { step: result.failedStep } : {}),
               logExcerpt: excerpt,
@@ -187,7 +210,7 @@ export function createHostActivities(deps: HostDeps) {
         }
         return { ...images, durationMs: Date.now() - started, preflightWarnings: preflight.warnings.map((f) => `${f.file}:${f.line} ${f.message}`) };
       } finally {
-        clearInterval(beat);
+        beat.stop();
       }
     },
 
@@ -199,69 +222,81 @@ export function createHostActivities(deps: HostDeps) {
       if (input.fresh && info.attempt === 1 && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       chmodSync(dir, 0o777);
-      await clearEarlierAttempts(input.submissionId, input.workflowId, 'fine-tune');
-      const stageStartedAt = await beginStage('fine-tune', input.stageStartedAt);
-      const deadline = stageStartedAt + input.limitMs;
       // Resume from the checkpoint the last attempt reported, or failing that the one on disk.
       const reported = (info.heartbeatDetails as { progress?: TrainingProgress | null } | undefined)?.progress ?? null;
-      const resumeFrom = reported?.checkpoint ? reported : input.fresh && info.attempt === 1 ? null : readProgress(dir);
-      const gpu = await deps.gpus.acquire();
-      const log = logFile(input.submissionId, 'fine-tune');
+      let beatDetails: Record<string, unknown> = { phase: 'setting up', progress: reported };
+      const beat = heartbeatEvery(() => beatDetails);
       try {
-        const name = await startContainer('fine-tune', input, '', {
-          image: input.trainImage,
-          memory: spec.containerMemory,
-          cpus: spec.containerCpus,
-          pids: spec.containerPids,
-          network: 'none',
-          mounts: [{ host: dir, container: '/artifacts', readOnly: false }],
-          env: {
-            CHALLENGE_TRACK: track,
-            ...(input.oomRetry ? { CHALLENGE_OOM_RETRY: '1' } : {}),
-            ...(resumeFrom?.checkpoint ? { CHALLENGE_RESUME_FROM: resumeFrom.checkpoint } : {}),
-          },
-          gpu: spec.gpu === null ? null : gpu.index,
-          readOnlyRoot: true,
-        });
-        const memory = dockerRuntime.watchPeakMemory(name);
-        let stop: Stop | null = null;
-        let state = await dockerRuntime.inspectContainer(name);
-        while (state.running) {
-          stop = stopReasonNow(ctx, deadline);
-          if (stop) break;
-          heartbeat({ phase: 'training', container: name, gpu: gpu.index, progress: readProgress(dir), stageStartedAt });
-          await pause(ctx, Math.max(50, Math.min(500, deadline - Date.now())));
-          state = await dockerRuntime.inspectContainer(name);
-        }
-        const stopDelayMs = stop ? await stopContainer(name, deadline, stop) : null;
-        const peakMemoryBytes = await memory.stop();
-        const logs = await dockerRuntime.containerLogs(name, 5000);
-        saveLog(log, logs);
-        const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
-        await dockerRuntime.removeContainer(name);
-        if (stop === 'shutdown') handBack();
-        const result: FineTuneResult = {
-          ending: stop === 'deadline' || stop === 'cancelled' ? stop : 'completed',
-          artifactsDir: dir,
-          artifactFiles: countFiles(dir),
-          progress: readProgress(dir),
-          resumedFrom: resumeFrom,
-          attempt: info.attempt,
-          stopDelayMs,
-          peakMemoryBytes,
-          durationMs: Date.now() - started,
-          logFile: log,
-        };
-        if (stop) return result;
-        if (finalState.oomKilled || dockerRuntime.CUDA_OOM_PATTERN.test(logs)) {
-          throw failure('OutOfMemory', `training was killed for exceeding the ${spec.containerMemory} memory limit of track ${track}${finalState.oomKilled ? ' (OOMKilled)' : ' (CUDA out of memory in the log)'}`, {
-            logExcerpt: logExcerpt(logs),
+        await clearEarlierAttempts(input.submissionId, input.workflowId, 'fine-tune');
+        const stageStartedAt = await beginStage('fine-tune', input.stageStartedAt);
+        beatDetails = { ...beatDetails, stageStartedAt };
+        const deadline = stageStartedAt + input.limitMs;
+        const resumeFrom = reported?.checkpoint ? reported : input.fresh && info.attempt === 1 ? null : readProgress(dir);
+        const gpu = await deps.gpus.acquire();
+        const log = logFile(input.submissionId, 'fine-tune');
+        try {
+          const name = await startContainer('fine-tune', input, '', {
+            image: input.trainImage,
+            memory: spec.containerMemory,
+            cpus: spec.containerCpus,
+            pids: spec.containerPids,
+            network: 'none',
+            mounts: [{ host: dir, container: '/artifacts', readOnly: false }],
+            env: {
+              CHALLENGE_TRACK: track,
+              ...(input.oomRetry ? { CHALLENGE_OOM_RETRY: '1' } : {}),
+              ...(resumeFrom?.checkpoint ? { CHALLENGE_RESUME_FROM: resumeFrom.checkpoint } : {}),
+            },
+            gpu: spec.gpu === null ? null : gpu.index,
+            readOnlyRoot: true,
           });
+          const memory = dockerRuntime.watchPeakMemory(name);
+          let stop: Stop | null = null;
+          let state = await dockerRuntime.inspectContainer(name);
+          while (state.running) {
+            stop = stopReasonNow(ctx, deadline);
+            if (stop) break;
+            beatDetails = { phase: 'training', container: name, gpu: gpu.index, progress: readProgress(dir), stageStartedAt };
+            await pause(ctx, Math.max(50, Math.min(500, deadline - Date.now())));
+            state = await dockerRuntime.inspectContainer(name);
+          }
+          const stopDelayMs = stop ? await stopContainer(name, deadline, stop) : null;
+          const peakMemoryBytes = await memory.stop();
+          const logs = await dockerRuntime.containerLogs(name, 5000);
+          saveLog(log, logs);
+          const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
+          await dockerRuntime.removeContainer(name);
+          if (stop === 'shutdown') handBack();
+          const result: FineTuneResult = {
+            ending: stop === 'deadline' || stop === 'cancelled' ? stop : 'completed',
+            artifactsDir: dir,
+            artifactFiles: countFiles(dir),
+            progress: readProgress(dir),
+            resumedFrom: resumeFrom,
+            attempt: info.attempt,
+            stopDelayMs,
+            peakMemoryBytes,
+            durationMs: Date.now() - started,
+            logFile: log,
+          };
+          if (stop) return result;
+          if (finalState.oomKilled || dockerRuntime.CUDA_OOM_PATTERN.test(logs)) {
+            throw failure(
+              'OutOfMemory',
+              `training was killed for exceeding the ${spec.containerMemory} memory limit of track ${track}${finalState.oomKilled ? ' (OOMKilled)' : ' (CUDA out of memory in the log)'}`,
+              {
+                logExcerpt: logExcerpt(logs),
+              },
+            );
+          }
+          if (finalState.exitCode !== 0)
+            throw failure('ContainerFailed', `training exited with status ${finalState.exitCode}`, { logExcerpt: logExcerpt(logs) });
+          return result;
+        } finally {
+          gpu.release();
         }
-        if (finalState.exitCode !== 0) throw failure('ContainerFailed', `training exited with status ${finalState.exitCode}`, { logExcerpt: logExcerpt(logs) });
-        return result;
       } finally {
-        gpu.release();
+        beat.stop();
       }
     },
 
@@ -273,129 +308,154 @@ export function createHostActivities(deps: HostDeps) {
       const store = deps.db.answerStore(input.submissionId, input.suite, `${suite.name}@${suite.version}`);
       const stage: StageName = input.suite === 'open' ? 'open-eval' : 'closed-eval';
       const log = logFile(input.submissionId, stage);
-      await clearEarlierAttempts(input.submissionId, input.workflowId, stage);
-      const stageStartedAt = await beginStage(stage, input.stageStartedAt);
-      const deadline = stageStartedAt + input.limitMs;
-      const network = await evaluationNetwork(input.workflowId);
-      const gpu = await deps.gpus.acquire();
-      const logs: string[] = [];
-      let current: string | null = null;
-      let memory: { stop: () => Promise<number | null> } | null = null;
-      let peakMemoryBytes: number | null = null;
-      const retire = async (name: string) => {
-        const peak = await memory?.stop();
-        if (peak !== undefined && peak !== null) peakMemoryBytes = Math.max(peakMemoryBytes ?? 0, peak);
-        memory = null;
-        logs.push(`===== ${name} =====\n${await dockerRuntime.containerLogs(name, 5000)}`);
-        saveLog(log, logs.join('\n'));
-        await dockerRuntime.removeContainer(name);
-        current = null;
-      };
-      const result = (ending: EvaluateResult['ending'], reason: string | null, summary: EvaluationSummary, restarts: number, stopDelayMs: number | null): EvaluateResult => ({
-        ending, reason, summary, restarts, stopDelayMs, peakMemoryBytes, durationMs: Date.now() - started, logFile: log,
-      });
-
+      let beatDetails: Record<string, unknown> = { phase: 'setting up' };
+      const beat = heartbeatEvery(() => beatDetails);
       try {
-        for (let restarts = 0; ; restarts++) {
-          const name = await startContainer(stage, input, restarts > 0 ? `-r${restarts}` : '', {
-            image: input.inferenceImage,
-            memory: spec.containerMemory,
-            cpus: spec.containerCpus,
-            pids: spec.containerPids,
-            network: network.name,
-            mounts: [{ host: artifactsDir(input.submissionId), container: '/artifacts', readOnly: true }],
-            env: { CHALLENGE_TRACK: track },
-            gpu: spec.gpu === null ? null : gpu.index,
-            readOnlyRoot: true,
-          });
-          current = name;
-          memory = dockerRuntime.watchPeakMemory(name);
-          const isAlive = async () => (await dockerRuntime.inspectContainer(name)).running;
-          const ip = (await dockerRuntime.inspectContainer(name)).ipAddresses[network.name];
-          if (!ip) throw failure('Infrastructure', `the evaluation server ${name} got no address on network ${network.name}`);
-          const baseUrl = `http://${ip}:80`;
+        await clearEarlierAttempts(input.submissionId, input.workflowId, stage);
+        const stageStartedAt = await beginStage(stage, input.stageStartedAt);
+        beatDetails = { phase: 'setting up', stageStartedAt };
+        const deadline = stageStartedAt + input.limitMs;
+        const network = await evaluationNetwork(input.workflowId);
+        const gpu = await deps.gpus.acquire();
+        const logs: string[] = [];
+        let current: string | null = null;
+        let memory: { stop: () => Promise<number | null> } | null = null;
+        let peakMemoryBytes: number | null = null;
+        const retire = async (name: string) => {
+          const peak = await memory?.stop();
+          if (peak !== undefined && peak !== null) peakMemoryBytes = Math.max(peakMemoryBytes ?? 0, peak);
+          memory = null;
+          logs.push(`===== ${name} =====\n${await dockerRuntime.containerLogs(name, 5000)}`);
+          saveLog(log, logs.join('\n'));
+          await dockerRuntime.removeContainer(name);
+          current = null;
+        };
+        const result = (
+          ending: EvaluateResult['ending'],
+          reason: string | null,
+          summary: EvaluationSummary,
+          restarts: number,
+          stopDelayMs: number | null,
+        ): EvaluateResult => ({
+          ending,
+          reason,
+          summary,
+          restarts,
+          stopDelayMs,
+          peakMemoryBytes,
+          durationMs: Date.now() - started,
+          logFile: log,
+        });
 
-          // One signal for every reason to stop: the workflow's cancel (its limit or an operator), our own
-          // copy of the deadline (no heartbeat round trip needed), or a worker shutdown.
-          const stop = new AbortController();
-          const onCancel = () => stop.abort(ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled');
-          ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-          if (ctx.cancellationSignal.aborted) onCancel();
-          const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, deadline - Date.now()));
-          const beat = setInterval(() => heartbeat({ phase: 'starting', container: name, restarts, stageStartedAt }), 1000);
-          try {
-            const readiness = await waitForReadiness({ baseUrl, deadline: Math.min(deadline, Date.now() + input.startupLimitMs), signal: stop.signal, isAlive });
-            clearInterval(beat);
-            if (!readiness.ready) {
-              const state = await dockerRuntime.inspectContainer(name);
-              const tail = await dockerRuntime.containerLogs(name, 200);
-              if (stop.signal.aborted) {
-                const why = stop.signal.reason as Stop;
-                const delay = await stopContainer(name, deadline, why);
-                await retire(name);
-                if (why === 'shutdown') handBack();
-                return result(why, readiness.reason, summarize(suite, store.all(), 0, null), restarts, delay);
-              }
-              await retire(name);
-              if (state.oomKilled) throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} while starting`, { logExcerpt: logExcerpt(tail) });
-              const status = state.running ? 'still running' : `exited with status ${state.exitCode}`;
-              const answeredWrongly = readiness.lastFailure === 'schema' || readiness.lastFailure === 'invalid-json' || readiness.lastFailure === 'too-large';
-              throw failure(answeredWrongly ? 'ContractViolation' : 'StartupFailed', `${readiness.reason}; the server ${status}`, { logExcerpt: logExcerpt(tail) });
-            }
-            let lastBeat = 0;
-            const summary = await evaluateSuite({
-              baseUrl,
-              suite,
-              store,
-              concurrency: input.harness.concurrency,
-              requestTimeoutMs: input.harness.requestTimeoutMs,
-              maxAttempts: input.harness.maxAttempts,
-              retryBackoffMs: input.harness.retryBackoffMs,
-              maxPromptTokens: input.harness.maxPromptTokens,
-              signal: stop.signal,
-              isServerAlive: isAlive,
-              onProgress: (progress) => {
-                if (Date.now() - lastBeat > 250) {
-                  lastBeat = Date.now();
-                  heartbeat({ phase: 'evaluating', suite: input.suite, restarts, stageStartedAt, ...progress });
-                }
-              },
+        try {
+          for (let restarts = 0; ; restarts++) {
+            const name = await startContainer(stage, input, restarts > 0 ? `-r${restarts}` : '', {
+              image: input.inferenceImage,
+              memory: spec.containerMemory,
+              cpus: spec.containerCpus,
+              pids: spec.containerPids,
+              network: network.name,
+              mounts: [{ host: artifactsDir(input.submissionId), container: '/artifacts', readOnly: true }],
+              env: { CHALLENGE_TRACK: track },
+              gpu: spec.gpu === null ? null : gpu.index,
+              readOnlyRoot: true,
             });
-            const keepAlive = setInterval(() => heartbeat({ phase: 'finishing', stageStartedAt }), 1000);
+            current = name;
+            memory = dockerRuntime.watchPeakMemory(name);
+            const isAlive = async () => (await dockerRuntime.inspectContainer(name)).running;
+            const ip = (await dockerRuntime.inspectContainer(name)).ipAddresses[network.name];
+            if (!ip) throw failure('Infrastructure', `the evaluation server ${name} got no address on network ${network.name}`);
+            const baseUrl = `http://${ip}:80`;
+
+            // One signal for every reason to stop: the workflow's cancel (its limit or an operator), our own
+            // copy of the deadline (no heartbeat round trip needed), or a worker shutdown.
+            const stop = new AbortController();
+            const onCancel = () => stop.abort(ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled');
+            ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+            if (ctx.cancellationSignal.aborted) onCancel();
+            const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, deadline - Date.now()));
+            beatDetails = { phase: 'starting', container: name, restarts, stageStartedAt };
             try {
-              const why = (stop.signal.aborted ? stop.signal.reason : null) as Stop | null;
-              if (why) {
-                const delay = await stopContainer(name, deadline, why);
-                await retire(name);
-                if (why === 'shutdown') handBack();
-                return result(why, null, summary, restarts, delay);
-              }
-              if (summary.stopReason === 'server-crashed') {
+              const readiness = await waitForReadiness({
+                baseUrl,
+                deadline: Math.min(deadline, Date.now() + input.startupLimitMs),
+                signal: stop.signal,
+                isAlive,
+              });
+              if (!readiness.ready) {
                 const state = await dockerRuntime.inspectContainer(name);
                 const tail = await dockerRuntime.containerLogs(name, 200);
+                if (stop.signal.aborted) {
+                  const why = stop.signal.reason as Stop;
+                  const delay = await stopContainer(name, deadline, why);
+                  await retire(name);
+                  if (why === 'shutdown') handBack();
+                  return result(why, readiness.reason, summarize(suite, store.all(), 0, null), restarts, delay);
+                }
                 await retire(name);
-                if (state.oomKilled) throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} during the evaluation`, { logExcerpt: logExcerpt(tail) });
-                if (restarts < input.serverRestarts) continue; // restart once; persisted answers are not asked again
-                const reason = `the inference server exited with status ${state.exitCode} after ${summary.answered} of ${summary.total} answers${restarts > 0 ? `, also after ${restarts} restart(s)` : ''}`;
-                return result('server-crashed', reason, summary, restarts, null);
+                if (state.oomKilled)
+                  throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} while starting`, {
+                    logExcerpt: logExcerpt(tail),
+                  });
+                const status = state.running ? 'still running' : `exited with status ${state.exitCode}`;
+                const answeredWrongly = readiness.lastFailure === 'schema' || readiness.lastFailure === 'invalid-json' || readiness.lastFailure === 'too-large';
+                throw failure(answeredWrongly ? 'ContractViolation' : 'StartupFailed', `${readiness.reason}; the server ${status}`, {
+                  logExcerpt: logExcerpt(tail),
+                });
               }
-              await retire(name);
-              return result('completed', null, summary, restarts, null);
+              const summary = await evaluateSuite({
+                baseUrl,
+                suite,
+                store,
+                concurrency: input.harness.concurrency,
+                requestTimeoutMs: input.harness.requestTimeoutMs,
+                maxAttempts: input.harness.maxAttempts,
+                retryBackoffMs: input.harness.retryBackoffMs,
+                maxPromptTokens: input.harness.maxPromptTokens,
+                signal: stop.signal,
+                isServerAlive: isAlive,
+                onProgress: (progress) => {
+                  beatDetails = { phase: 'evaluating', suite: input.suite, restarts, stageStartedAt, ...progress };
+                },
+              });
+              beatDetails = { ...beatDetails, phase: 'finishing' };
+              {
+                const why = (stop.signal.aborted ? stop.signal.reason : null) as Stop | null;
+                if (why) {
+                  const delay = await stopContainer(name, deadline, why);
+                  await retire(name);
+                  if (why === 'shutdown') handBack();
+                  return result(why, null, summary, restarts, delay);
+                }
+                if (summary.stopReason === 'server-crashed') {
+                  const state = await dockerRuntime.inspectContainer(name);
+                  const tail = await dockerRuntime.containerLogs(name, 200);
+                  await retire(name);
+                  if (state.oomKilled)
+                    throw failure('OutOfMemory', `the inference server was killed for exceeding ${spec.containerMemory} during the evaluation`, {
+                      logExcerpt: logExcerpt(tail),
+                    });
+                  if (restarts < input.serverRestarts) continue; // restart once; persisted answers are not asked again
+                  const reason = `the inference server exited with status ${state.exitCode} after ${summary.answered} of ${summary.total} answers${restarts > 0 ? `, also after ${restarts} restart(s)` : ''}`;
+                  return result('server-crashed', reason, summary, restarts, null);
+                }
+                await retire(name);
+                return result('completed', null, summary, restarts, null);
+              }
             } finally {
-              clearInterval(keepAlive);
+              clearTimeout(deadlineTimer);
+              ctx.cancellationSignal.removeEventListener('abort', onCancel);
             }
-          } finally {
-            clearTimeout(deadlineTimer);
-            clearInterval(beat);
-            ctx.cancellationSignal.removeEventListener('abort', onCancel);
           }
+        } finally {
+          gpu.release();
+          // Nothing an attempt started outlives it, whatever way it ended.
+          if (current) await retire(current).catch(() => undefined);
+          if (network.bridge) await unblockContainersToHost(network.bridge).catch(() => undefined);
+          await dockerRuntime.removeNetwork(network.name).catch(() => undefined);
         }
       } finally {
-        gpu.release();
-        // Nothing an attempt started outlives it, whatever way it ended.
-        if (current) await retire(current).catch(() => undefined);
-        if (network.bridge) await unblockContainersToHost(network.bridge).catch(() => undefined);
-        await dockerRuntime.removeNetwork(network.name).catch(() => undefined);
+        beat.stop();
       }
     },
   };

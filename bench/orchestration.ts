@@ -7,11 +7,11 @@
 import { ACTIVITY_POLICY, TRACKS } from '../temporal.config.js';
 import { createBenchActivities } from './activities.js';
 import type { BenchPipelineResult } from './workflows/index.js';
-import { BENCH_WORKFLOWS, fmt, isMain, log, mainOf, percentile, row, temporalForBenchmark, withWorkers, type BenchResult } from './support.js';
+import { BENCH_WORKFLOWS, fmt, ONE_PARTITION, isMain, log, mainOf, percentile, processCpuMs, row, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
 import type { Client } from '@temporalio/client';
 
 const N = Number(process.env.BENCH_PIPELINES ?? 40);
-const SEQUENTIAL = 10;
+const SEQUENTIAL = 5;
 const ORCH_QUEUE = 'bench-orchestrator';
 const HOST_QUEUE = 'bench-host';
 
@@ -55,38 +55,83 @@ export async function runOrchestration(): Promise<BenchResult> {
         log('orchestration: warm-up');
         for (let i = 0; i < 3; i++) await pipeline(client);
         for (let i = 0; i < 3; i++) await bare(client);
+        const serverCpu = () => processCpuMs(temporal.pid);
         log(`orchestration: reference, ${SEQUENTIAL} one-activity workflows one after another`);
         const bareMs: number[] = [];
+        const c0 = serverCpu();
         for (let i = 0; i < SEQUENTIAL; i++) bareMs.push(await bare(client));
+        const c1 = serverCpu();
         log(`orchestration: ${SEQUENTIAL} pipelines one after another`);
         const sequential: PipelineRun[] = [];
         for (let i = 0; i < SEQUENTIAL; i++) sequential.push(await pipeline(client));
         log(`orchestration: ${N} pipelines at once`);
+        const c2 = serverCpu();
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         const concurrent = await Promise.all(Array.from({ length: N }, () => pipeline(client)));
         const batchMs = performance.now() - t0;
-        return { bareMs, sequential, concurrent, batchMs };
+        const cpu = process.cpuUsage(cpu0);
+        const c3 = serverCpu();
+        const serverCpuPerBare = c0 !== null && c1 !== null ? (c1 - c0) / SEQUENTIAL : null;
+        const serverCpuPerPipeline = c2 !== null && c3 !== null ? (c3 - c2) / N : null;
+        const workerCpuPerPipeline = (cpu.user + cpu.system) / 1000 / N;
+        return { bareMs, sequential, concurrent, batchMs, serverCpuPerBare, serverCpuPerPipeline, workerCpuPerPipeline };
       },
     );
-    const { bareMs, sequential, concurrent, batchMs } = data;
+    // The same batch on the reference server (one partition per task queue).
+    const reference = await temporalForBenchmark('one-partition');
+    let ref: { concurrent: PipelineRun[]; batchMs: number; serverCpuPerPipeline: number | null };
+    try {
+      ref = await withWorkers(
+        reference.address,
+        [
+          { taskQueue: ORCH_QUEUE, workflowsPath: BENCH_WORKFLOWS, activities: { noop: activities.noop } },
+          { taskQueue: HOST_QUEUE, activities: { noop: activities.noop, claimHost: activities.claimHost, stage: activities.stage } },
+        ],
+        async (client) => {
+          log(`orchestration: ${N} pipelines at once on the one-partition reference server`);
+          for (let i = 0; i < 2; i++) await pipeline(client);
+          const c0 = processCpuMs(reference.pid);
+          const t0 = performance.now();
+          const concurrent = await Promise.all(Array.from({ length: N }, () => pipeline(client)));
+          const batchMs = performance.now() - t0;
+          const c1 = processCpuMs(reference.pid);
+          return { concurrent, batchMs, serverCpuPerPipeline: c0 !== null && c1 !== null ? (c1 - c0) / N : null };
+        },
+      );
+    } finally {
+      await reference.stop();
+    }
+    const { bareMs, sequential, concurrent, batchMs, serverCpuPerBare, serverCpuPerPipeline, workerCpuPerPipeline } = data;
     const over = (runs: PipelineRun[]) => runs.map((r) => r.overheadMs);
     const perActivity = (runs: PipelineRun[]) => runs.map((r) => r.overheadMs / r.result.activities);
     const bareP50 = percentile(bareMs, 50);
     const first = concurrent[0]?.result ?? sequential[0]!.result;
     const shortestLimit = Math.min(...Object.values(TRACKS).flatMap((t) => [t.limits.build, t.limits.fineTune, t.limits.openEval, t.limits.closedEval]));
-    const rows = [
+    const rows: Row[] = [
       row('overhead per pipeline, one at a time, p50', percentile(over(sequential), 50), 'ms', `one-activity workflow wall time p50 × ${first.activities} activities`, bareP50 * first.activities, 'ms'),
       row('overhead per pipeline, one at a time, p95', percentile(over(sequential), 95), 'ms', 'one-activity workflow wall time p50', bareP50, 'ms'),
       row(`overhead per pipeline, ${N} at once, p50`, percentile(over(concurrent), 50), 'ms', `one at a time, p50`, percentile(over(sequential), 50), 'ms'),
       row(`overhead per pipeline, ${N} at once, p95`, percentile(over(concurrent), 95), 'ms', `shortest stage limit in temporal.config.ts (cpu track)`, shortestLimit, 'ms'),
       row(`pipelines per second, ${N} at once`, N / (batchMs / 1000), '/s', 'one at a time (1 / mean wall time)', 1000 / (sequential.reduce((s, r) => s + r.wallMs, 0) / sequential.length), '/s'),
+      row(`pipelines per second, ${N} at once`, N / (batchMs / 1000), '/s', 'same on the one-partition reference server', N / (ref.batchMs / 1000), '/s'),
+      row(`overhead per pipeline, ${N} at once, p50, one-partition reference server`, percentile(over(ref.concurrent), 50), 'ms', `project dev server`, percentile(over(concurrent), 50), 'ms'),
       row('overhead per activity (incl. its share of signals, timers, search attributes), one at a time, p50', percentile(perActivity(sequential), 50), 'ms', 'one-activity workflow wall time p50', bareP50, 'ms'),
+      row(`worker process CPU per pipeline (${N} at once; workflows + activities + client)`, workerCpuPerPipeline, 'ms', `batch wall time per pipeline`, batchMs / N, 'ms'),
     ];
+    if (serverCpuPerPipeline !== null && serverCpuPerBare !== null) {
+      rows.push(row(`Temporal dev server CPU per pipeline (${N} at once)`, serverCpuPerPipeline, 'ms', `batch wall time per pipeline`, batchMs / N, 'ms'));
+      rows.push(row('Temporal dev server CPU per one-activity workflow', serverCpuPerBare, 'ms', 'its wall time p50', bareP50, 'ms'));
+    }
+    if (ref.serverCpuPerPipeline !== null) {
+      rows.push(row(`reference server CPU per pipeline (${N} at once)`, ref.serverCpuPerPipeline, 'ms', 'batch wall time per pipeline there', ref.batchMs / N, 'ms'));
+    }
     const work = concurrent.reduce((s, r) => s + r.result.workMs, 0) / concurrent.length;
     const signals = concurrent.reduce((s, r) => s + r.result.signalMs, 0) / concurrent.length;
     const notes = [
       `Real dev server (temporal CLI, SQLite file, free ports), two in-process workers on one NativeConnection: workflows + bookkeeping activities on ${ORCH_QUEUE}, host activities on ${HOST_QUEUE}; default worker slots. Each pipeline: ${first.activities} activities, 5 stage-start signals, 5 durable timers (started and cancelled), 7 search-attribute updates; limit 1 h, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s as in production.`,
       `Activities' own time averaged ${fmt(work)} ms per pipeline; the stage-start signals (sent from inside the stage activities, counted as overhead) took ${fmt(signals)} ms per pipeline when ${N} ran at once. ${N} pipelines finished in ${fmt(batchMs / 1000)} s.`,
+      `Reference server: the same dev server and arguments plus --dynamic-config-value ${Object.entries(ONE_PARTITION).map(([k, v]) => `${k}=${v}`).join(', ')}; there ${N} pipelines finished in ${fmt(ref.batchMs / 1000)} s.`,
       `Wall time is measured by the client from workflow.execute() to its result, so it includes the start RPC and the result long-poll.`,
     ];
     return { id: 'orchestration', title: '2. Orchestration overhead', rows, notes, wallMs: performance.now() - started };

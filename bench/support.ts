@@ -4,7 +4,7 @@
  * statistics, garbage collection, the stub contract server (a worker thread) and synthetic suites.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker, type WorkerOptions } from '@temporalio/worker';
-import { ensureDevServer, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
+import { devServerArgs, ensureDevServer, portOpen, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
 import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -202,32 +202,89 @@ export async function freePort(): Promise<number> {
 
 export interface BenchTemporal {
   address: string;
+  /** the dev server's process id (null when unknown) */
+  pid: number | null;
   stop: () => Promise<void>;
 }
 
-/** Starts a dev server for the benchmarks; stop() ends it and removes its files. */
-export async function startTemporal(): Promise<BenchTemporal> {
+/** CPU time (user + system) a process has used so far, ms; null where /proc cannot tell. */
+export function processCpuMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : null; // USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Dynamic config of the reference server: one partition per task queue (the dev server's default is 4
+ * read/write partitions, and infra/dev-server.ts sets none).
+ */
+export const ONE_PARTITION: Record<string, number> = { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 };
+
+export type ServerKind = 'project' | 'one-partition';
+
+/**
+ * Starts a dev server for the benchmarks; stop() ends it and removes its files. `project`: exactly as the
+ * project starts it (ensureDevServer, infra/dev-server.ts). `one-partition`: the same arguments
+ * (devServerArgs) plus ONE_PARTITION, as a reference.
+ */
+export async function startTemporal(kind: ServerKind = 'project'): Promise<BenchTemporal> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'challenge-bench-'));
   const port = await freePort();
   const uiPort = await freePort();
   const options: DevServerOptions = { port, uiPort, dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log'), binary: temporalBinary(), startTimeoutMs: 120_000 };
-  const { started } = await ensureDevServer(options);
-  if (!started) throw new Error(`port ${port} already answered; the benchmark needs a server of its own`);
+  if (kind === 'project') {
+    const { started, pid } = await ensureDevServer(options);
+    if (!started) throw new Error(`port ${port} already answered; the benchmark needs a server of its own`);
+    return {
+      address: `127.0.0.1:${port}`,
+      pid,
+      stop: async () => {
+        await stopDevServer(options);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const extra = Object.entries(ONE_PARTITION).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+  const log = openSync(options.logFile, 'a');
+  const child = spawn(options.binary ?? temporalBinary(), [...devServerArgs(options), ...extra], { stdio: ['ignore', log, log] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 120_000;
+  while (!((await portOpen(port)) && (await portOpen(uiPort)))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the reference dev server did not start; see ${options.logFile}`);
+    await sleep(200);
+  }
   return {
     address: `127.0.0.1:${port}`,
+    pid: child.pid ?? null,
     stop: async () => {
-      await stopDevServer(options);
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** The server the driver started (BENCH_TEMPORAL_ADDRESS), or one of our own when a benchmark runs alone. */
-export async function temporalForBenchmark(): Promise<BenchTemporal> {
-  const address = process.env.BENCH_TEMPORAL_ADDRESS;
-  if (address) return { address, stop: async () => undefined };
-  log('starting a Temporal dev server for this benchmark');
-  return startTemporal();
+const ADDRESS_ENV: Record<ServerKind, string> = { project: 'BENCH_TEMPORAL', 'one-partition': 'BENCH_TEMPORAL_1P' };
+
+/** Environment that hands a started server to a benchmark process. */
+export const temporalEnv = (kind: ServerKind, server: BenchTemporal): Record<string, string> => ({
+  [`${ADDRESS_ENV[kind]}_ADDRESS`]: server.address,
+  [`${ADDRESS_ENV[kind]}_PID`]: String(server.pid ?? ''),
+});
+
+/** The server the driver started (see temporalEnv), or one of our own when a benchmark runs alone. */
+export async function temporalForBenchmark(kind: ServerKind = 'project'): Promise<BenchTemporal> {
+  const address = process.env[`${ADDRESS_ENV[kind]}_ADDRESS`];
+  if (address) return { address, pid: Number(process.env[`${ADDRESS_ENV[kind]}_PID`]) || null, stop: async () => undefined };
+  log(`starting a Temporal dev server (${kind}) for this benchmark`);
+  return startTemporal(kind);
 }
 
 // ---------------------------------------------------------------------------------------------

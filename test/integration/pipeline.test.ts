@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '../../infra/paths.js';
 import { submit, leaderboard, listPipelines, type SubmitResult } from '../../cli/operations.js';
 import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { launchBrowser, screenshot } from '../support/browser.js';
+import type { PageFacts } from '../support/page-facts.js';
 import { startWebServer } from '../../web/server.js';
 
 const LIMITS = { fineTune: 90_000, openEval: 20_000, closedEval: 20_000, startup: 15_000 };
@@ -130,31 +130,22 @@ describe('submissionPipeline on Temporal and Docker', () => {
 
   it('shows the real run on the web page in a real browser', async () => {
     const web = await startWebServer({ db, dataDir: stack.config.dataDir, webUiUrl: stack.config.uiUrl });
-    const browser = await launchBrowser();
     try {
-      const page = await browser.newPage();
-      await page.goto(`${web.url}/tracks/cpu`);
-      const ranked = await page.locator('[data-testid="leaderboard-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-submission')));
-      expect(ranked).toEqual(leaderboard(db, 'cpu').rows.map((r) => r.submissionId));
-      expect(await page.locator('[data-testid="scatter-point"]').count()).toBe(4);
-      expect(await page.locator('[data-testid="correlation"]').textContent()).toMatch(/^-?\d\.\d{3}$|^n\/a$/);
-      const failureBars = await page.locator('[data-testid="failure-bar"]').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-key')));
-      expect(failureBars.sort()).toEqual(['BuildFailed', 'OutOfMemory', 'TimeLimit']);
-      await screenshot(page, 'real-run-track-cpu');
-
-      await page.goto(`${web.url}/submissions/broken-builds.missing-dependency`);
-      expect(await page.locator('[data-testid="failure-reason"]').textContent()).toMatch(/import transformers/);
-      expect(await page.locator('[data-testid="log-excerpt"]').first().textContent()).toMatch(/No module named 'transformers'/);
-      await screenshot(page, 'real-run-build-failed');
-
-      await page.goto(`${web.url}/submissions/sleepy-inference.one-at-a-time`);
-      const openBar = page.locator('[data-testid="timeline-bar"][data-stage="open-eval"]');
-      expect(Number(await openBar.getAttribute('data-limit-ms'))).toBe(LIMITS.openEval);
-      expect(Number(await openBar.getAttribute('data-elapsed-ms'))).toBeGreaterThanOrEqual(LIMITS.openEval);
-      expect(await page.locator('[data-testid="temporal-link"]').getAttribute('href')).toBe(`${stack.config.uiUrl}/namespaces/default/workflows/submission-sleepy-inference.one-at-a-time`);
-      await screenshot(page, 'real-run-time-limit');
+      const browsed = await execa('node', [path.join(PROJECT_ROOT, 'dist/test/support/page-facts.js'), web.url, 'broken-builds.missing-dependency', 'sleepy-inference.one-at-a-time']);
+      const facts = JSON.parse(browsed.stdout) as PageFacts;
+      expect(facts.track.ranked).toEqual(leaderboard(db, 'cpu').rows.map((r) => r.submissionId));
+      expect(facts.track.scatterPoints).toBe(4);
+      expect(facts.track.correlation).toMatch(/^-?\d\.\d{3}$|^n\/a$/);
+      expect([...facts.track.failureBars].sort()).toEqual(['BuildFailed', 'OutOfMemory', 'TimeLimit']);
+      const broken = facts.submissions['broken-builds.missing-dependency']!;
+      expect(broken.failureReason).toMatch(/import transformers/);
+      expect(broken.logExcerpt).toMatch(/No module named 'transformers'/);
+      const slow = facts.submissions['sleepy-inference.one-at-a-time']!;
+      const openBar = slow.timeline.find((t) => t.stage === 'open-eval')!;
+      expect(Number(openBar.limitMs)).toBe(LIMITS.openEval);
+      expect(Number(openBar.elapsedMs)).toBeGreaterThanOrEqual(LIMITS.openEval);
+      expect(slow.temporalLink).toBe(`${stack.config.uiUrl}/namespaces/default/workflows/submission-sleepy-inference.one-at-a-time`);
     } finally {
-      await browser.close();
       await web.close();
     }
   }, 120_000);
