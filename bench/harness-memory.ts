@@ -49,7 +49,11 @@ async function measureOne(n: number): Promise<BenchResult> {
     const suite = syntheticSuite(n);
     const inner = db.answerStore('bench-memory', 'open');
     // Like the real evaluate activity: one long-lived stop signal for the whole run.
-    const stop = new AbortController();
+    const holder: { stop: AbortController | null } = { stop: new AbortController() };
+    const stopSignal = (): AbortSignal => {
+      if (!holder.stop) throw new Error('the stop signal was released');
+      return holder.stop.signal;
+    };
     let liveNearEnd = 0;
     let liveInFinalAll = 0;
     let dependantsNearEnd = 0;
@@ -82,14 +86,14 @@ async function measureOne(n: number): Promise<BenchResult> {
       ...options,
       suite,
       store,
-      signal: stop.signal,
+      signal: stopSignal(),
       onProgress: ({ answered }) => {
         if (answered % 1000 === 0) sample();
         if (liveNearEnd === 0 && answered >= Math.floor(n * 0.98)) {
           sample();
           gc();
           liveNearEnd = heap() - base.heapUsed;
-          dependantsNearEnd = dependants(stop.signal)?.size ?? 0;
+          dependantsNearEnd = dependants(stopSignal())?.size ?? 0;
         }
         if (answered % 10_000 === 0) log(`memory: ${n} instances: ${answered} answered`);
       },
@@ -110,13 +114,21 @@ async function measureOne(n: number): Promise<BenchResult> {
     const retainedSettled = heap() - base.heapUsed;
 
     // Attribution, each structure by itself.
-    const deps = dependants(stop.signal);
+    const deps = dependants(stopSignal());
     const dependantCount = deps?.size ?? 0;
     gc();
     const withDeps = heap();
     deps?.clear();
     gc();
     const dependantBytes = withDeps - heap();
+    // Drop the caller's signal: whatever is freed now was reachable only through it.
+    const withSignal = heap();
+    holder.stop = null;
+    for (let i = 0; i < 3; i++) {
+      await sleep(50);
+      gc();
+    }
+    const freedWithSignal = withSignal - heap();
     const allRows = held(() => inner.all());
     const keys = held(() => inner.answeredKeys());
     const pending = held(() => suite.scenarios.flatMap((scenario) => scenario.instances.map((instance) => ({ scenario, instance }))));
@@ -149,6 +161,7 @@ async function measureOne(n: number): Promise<BenchResult> {
       dependantCount,
       dependantsNearEnd,
       dependantBytes,
+      freedWithSignal,
       allRowsBytes: allRows.bytes,
       answeredKeysBytes: keys.bytes,
       pendingBytes: pending.bytes,
@@ -190,7 +203,7 @@ async function measureSignals(count: number): Promise<BenchResult> {
       any: () => AbortSignal.any([AbortSignal.timeout(HARNESS_DEFAULTS.requestTimeoutMs), longLived.signal]),
     };
     const data: Record<string, number> = {};
-    for (const name of ['none', 'timeout', 'any', 'none', 'timeout', 'any']) {
+    for (const name of ['none', 'any', 'none', 'timeout', 'any']) {
       await settle();
       const before = heap();
       let next = 0;
@@ -204,7 +217,7 @@ async function measureSignals(count: number): Promise<BenchResult> {
         }),
       );
       gc();
-      data[`${name}AfterGc`] = (heap() - before) / count; // the second round overwrites the warm-up
+      data[`${name}AfterGc`] = (heap() - before) / count; // a later round overwrites the warm-up round
       await settle();
       data[`${name}Settled`] = (heap() - before) / count;
     }
@@ -218,8 +231,8 @@ export async function runHarnessMemory(): Promise<BenchResult> {
   const started = performance.now();
   const small = (await runChild('harness-memory.js', ['--instances', String(SMALL)])).data ?? {};
   const large = (await runChild('harness-memory.js', ['--instances', String(LARGE)])).data ?? {};
-  log('memory: what one request\'s abort signals keep alive (2,000 bare fetches per variant)');
-  const signals = (await runChild('harness-memory.js', ['--signals', '2000'])).data ?? {};
+  log('memory: what one request\'s abort signals keep alive (3,000 bare fetches per variant)');
+  const signals = (await runChild('harness-memory.js', ['--signals', '3000'])).data ?? {};
   const get = (d: Record<string, number>, key: string): number => d[key] ?? Number.NaN;
   const ratio = (key: string) => get(large, key) / get(small, key);
   const flat = (key: string) => ratio(key) <= 10;
@@ -239,18 +252,21 @@ export async function runHarnessMemory(): Promise<BenchResult> {
     row('  of which: AbortSignal.any() WeakRefs left on the run signal (kept after return)', perInstance('dependantBytes'), 'B', 'the suite instance itself', perInstance('suiteBytes'), 'B'),
     row(`heap still held after return and finalizers (after GC), ${LARGE.toLocaleString('en-US')}`, get(large, 'retainedSettled') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')}`, get(small, 'retainedSettled') / MB, 'MB'),
     row("per request, live after a full GC: fetch + postJson's AbortSignal.any([AbortSignal.timeout(60 s), long-lived])", get(signals, 'anyAfterGc'), 'B', 'same fetch without a signal', get(signals, 'noneAfterGc'), 'B'),
-    row('  same, after FinalizationRegistry callbacks ran (stays while the long-lived signal lives)', get(signals, 'anySettled'), 'B', 'same fetch without a signal', get(signals, 'noneSettled'), 'B'),
-    row('  same with AbortSignal.timeout(60 s) alone, after a full GC', get(signals, 'timeoutAfterGc'), 'B', 'after finalizers', get(signals, 'timeoutSettled'), 'B'),
+    row('  same, after FinalizationRegistry callbacks ran (stays while the long-lived signal lives)', get(signals, 'anySettled'), 'B', 'same fetch without a signal', get(signals, 'noneSettled'), 'B', { ratio: null }),
+    row('  same with AbortSignal.timeout(60 s) alone, after a full GC', get(signals, 'timeoutAfterGc'), 'B', 'after finalizers', get(signals, 'timeoutSettled'), 'B', { ratio: null }),
     row('answeredKeys() Set (what a resumed run loads first)', perInstance('answeredKeysBytes'), 'B', 'the suite instance itself', perInstance('suiteBytes'), 'B'),
     row(`harness instances/s during the ${LARGE.toLocaleString('en-US')} run (SQLite)`, get(large, 'perSecond'), '/s', `stub capacity C/L (C=${C}, L=${L} ms)`, (C / L) * 1000, '/s'),
   ];
+  const mb = (d: Record<string, number>, key: string) => fmt(get(d, key) / MB);
   const notes = [
-    `Each size runs in a fresh process (peak RSS = getrusage maxRSS − RSS at the baseline), after a 512-instance warm-up, with the SQLite ResultsDb answer store in a temp file and one long-lived stop signal passed as \`signal\`, as the evaluate activity does. Baseline = heap after a full GC with the suite already built (the suite is input: ${fmt(perInstance('suiteBytes'))} B/instance).`,
-    `Growth is linear in the suite: ${fmt(slope('liveInFinalAll'))} B of live heap per extra instance at the end of the run, ${fmt(slope('liveNearEnd'))} B per instance while requests are running, and ${fmt(slope('retainedAfter'))} B per instance still held after evaluateSuite returned.`,
+    `Each size runs in a fresh process (peak RSS = getrusage maxRSS − RSS at the baseline), after a 512-instance warm-up, with the SQLite ResultsDb answer store in a temp file and one long-lived stop signal passed as \`signal\`, as the evaluate activity does. Baseline = heap after full GCs (finalizers settled) with the suite already built (the suite is input: ${fmt(perInstance('suiteBytes'))} B/instance). ${LARGE.toLocaleString('en-US')} instances took ${fmt(get(large, 'wallMs') / 1000)} s.`,
+    `Not flat: the live heap grows linearly with the suite, ${fmt(slope('liveInFinalAll'))} B per extra instance at the end of the run, ${fmt(slope('liveNearEnd'))} B while requests run, ${fmt(slope('retainedAfter'))} B still held after evaluateSuite returned; and the garbage between major GCs grows with the number of requests (peak heap +${mb(large, 'peakHeapGrowth')} MB, peak RSS +${mb(large, 'peakRssAbsoluteGrowth')} MB).`,
     `Which structure holds what (${LARGE.toLocaleString('en-US')} instances): ` +
-      `(1) domain/harness/evaluate.ts evaluateSuite → \`summarize(options.suite, options.store.all(), …)\`: ResultsDb.answerStore().all() (infra/results-db.ts) materialises every answer row as an InstanceAnswer object, ${fmt(get(large, 'allRowsBytes') / MB)} MB, plus summarize()'s byScenario lists and per-scenario id Sets, ${fmt(get(large, 'summarizeBytes') / MB)} MB. The same all() runs at the start of every run (\`failed = options.store.all().filter(...)\`), so a resumed run holds them too, next to answeredKeys() (${fmt(get(large, 'answeredKeysBytes') / MB)} MB of key strings). ` +
-      `(2) evaluateSuite's \`pending\` array of {scenario, instance} WorkItems, built up front: ${fmt(get(large, 'pendingBytes') / MB)} MB, alive for the whole run. ` +
-      `(3) domain/harness/contract.ts postJson: \`AbortSignal.any([timeout, options.signal])\` per request; Node ${process.versions.node} keeps a WeakRef to every composite in the long-lived source signal's kDependantSignals Set and never prunes it (nodejs/node#55351): ${get(large, 'dependantCount')} entries (${get(large, 'dependantsNearEnd')} at 98%), ${fmt(get(large, 'dependantBytes') / MB)} MB that outlive evaluateSuite as long as the activity's stop signal lives. The harness's own stopController signal collects the same entries.`,
+      `(1) evaluateSuite ends with \`summarize(options.suite, options.store.all(), …)\` (domain/harness/evaluate.ts): ResultsDb.answerStore().all() (infra/results-db.ts) materialises every answer row as an InstanceAnswer, ${mb(large, 'allRowsBytes')} MB, and summarize() adds per-scenario answer lists and id Sets, ${mb(large, 'summarizeBytes')} MB; the start of every run calls all() too (\`failed = options.store.all().filter(…)\`) besides answeredKeys() (${mb(large, 'answeredKeysBytes')} MB of key strings), so a resumed run holds both up front. ` +
+      `(2) the \`pending\` WorkItem array ({scenario, instance} per instance), built up front and alive for the whole run: ${mb(large, 'pendingBytes')} MB. ` +
+      `(3) after evaluateSuite returned, ${mb(large, 'retainedSettled')} MB stay reachable; dropping the caller's signal frees ${fmt((get(large, 'freedWithSignal') + get(large, 'dependantBytes')) / MB)} MB of it (heap snapshot retainer path: signal → abort Listener → the arrow \`() => stop(toStopReason(…))\` that evaluateSuite adds with \`options.signal?.addEventListener('abort', …, { once: true })\` and never removes → evaluateSuite's closure context → \`pending\`, \`done\`, \`stopController\`). ` +
+      `(4) postJson (domain/harness/contract.ts) combines \`AbortSignal.any([AbortSignal.timeout(requestTimeoutMs), signal])\` per request; Node ${process.versions.node} adds one WeakRef per call to every source signal's kDependantSignals Set and never prunes it (nodejs/node#55351): ${get(large, 'dependantCount')} entries on the caller's signal at the end (${mb(large, 'dependantBytes')} MB of Set entries; evaluateSuite's stopController signal holds the same WeakRefs). ` +
+      `(5) the peak (garbage): each request's fetch + AbortSignal.timeout(60 s) + AbortSignal.any objects, ${fmt(get(signals, 'anyAfterGc'))} B per request, stay reachable until a full GC and a later FinalizationRegistry turn (the 60 s timer keeps them on the timer list, so they are promoted to old space); old space fills with them between major GCs, which is what the sampled peak heap and RSS show.`,
   ];
   return { id: 'memory', title: '5. Harness memory', rows, notes, wallMs: performance.now() - started };
 }

@@ -105,6 +105,9 @@ export async function runLimitPrecision(): Promise<BenchResult> {
           `endings ${[...new Set(m.reasons)].map((r) => `${r} ×${m.reasons.filter((x) => x === r).length}`).join(', ')}; timer fired in ${m.timersFired} of ${RUNS}; children left running: ${m.childrenLeft}. Delays: ${m.delays.map((d) => Math.round(d)).join(', ')} ms.`,
       );
     }
+    notes.push(
+      `Reading: with cancellation only, the delay is set by the heartbeat throttle, not by the timer: the worker sends the first heartbeat at once and the next one a throttle interval later, so a cancellation requested at the limit (1 s) reaches the activity only at ≈ 0.8 × heartbeatTimeout after the stage start (delay ≈ throttle − limit; with a limit longer than the throttle, anywhere up to one throttle interval). At the production heartbeatTimeout (${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s) that is up to ${fmt(0.8 * ACTIVITY_POLICY.heartbeatTimeoutMs)} ms. An activity that also stops at its own copy of the deadline (fineTune and evaluate in activities/host.ts) stops within a few ms; buildImages has no such deadline and relies on the cancellation.`,
+    );
     notes.unshift(
       `The activity heartbeats every ${HEARTBEAT_EVERY_MS} ms; the worker forwards a heartbeat to the server at most once per throttle interval (0.8 × heartbeatTimeout), and a cancellation reaches the activity only in the server's answer to one. The limit instant is the stage start the activity reported plus ${LIMIT_MS} ms (runWithLimit starts its timer when the start signal arrives, so the signal's latency is part of the delay). Children are execa('sleep', ['30']) with cancelSignal (SIGTERM); "gone" = the child's exit was observed and kill(pid, 0) fails.`,
     );

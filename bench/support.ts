@@ -395,7 +395,7 @@ export const BENCH_WORKFLOWS = fileURLToPath(new URL('./workflows/index.js', imp
  */
 export async function withWorkers<T>(address: string, workers: Omit<WorkerOptions, 'connection'>[], body: (client: Client) => Promise<T>): Promise<T> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({ address });

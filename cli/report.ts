@@ -52,8 +52,14 @@ export async function trackReport(db: ResultsDb, track: string, options: { suite
   const suites = [loadSuite(suiteFiles.open), loadSuite(suiteFiles.closed)];
   const board = leaderboard(db, track, suiteFiles);
   // Only submissions that were evaluated say anything about generalization; failed ones would sit at (0, 0).
+  // Each stage is measured by the mean of its scenario metrics (accuracy, not win rates): a win rate
+  // depends on the field, so in a small track an overfitter's open-closed gap would hide in ties.
   const evaluated = board.rows.filter((row) => row.outcome === 'completed');
-  const generalization = generalizationReport(track, evaluated.map((row) => ({ submissionId: row.submissionId, open: row.open, closed: row.closed })));
+  const meanOf = (row: (typeof evaluated)[number], suite: SuiteKind) => {
+    const values = board.columns.filter((c) => c.suite === suite && !/\((Robustness|Fairness)\)$/.test(c.column)).map((c) => row.metrics[c.column] ?? 0);
+    return values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length;
+  };
+  const generalization = generalizationReport(track, evaluated.map((row) => ({ submissionId: row.submissionId, open: meanOf(row, 'open'), closed: meanOf(row, 'closed') })));
   const submissions: SubmissionReport[] = [];
   for (const submission of db.submissions(track)) {
     let contamination: ContaminationReport | null = null;

@@ -18,11 +18,11 @@
  *   scores share the best rank they span. shift = closedRank − openRank (positive: fell on closed).
  *
  * Overfit rule (one submission among n ranked ones of a track):
- *   overfit ⇔ closed < median(closed of the track)
+ *   overfit ⇔ closed ≤ median(closed of the track)
  *             AND ( openRank ≤ closedRank − G   with G = overfitRankGap, default max(2, ⌈n/3⌉)
  *                   OR open − closed ≥ S          with S = overfitScoreGap, default 0.25 )
  * The median condition keeps a submission that is strong on both stages (e.g. first on both with a
- * stage-score gap) from being flagged. Stage scores are the leaderboard's `open` / `closed` values
+ * stage-score gap) from being flagged; "≤" lets the middle one of three be flagged. Stage scores are the leaderboard's `open` / `closed` values
  * (geometric means of scenario mean win rates, in [0, 1]); they are relative to the field, so the
  * report only means something for submissions that were actually evaluated: leave failed ones (all
  * zeros) out of `rows`, or they dilute the correlations. With n < 3 nothing is flagged by rank
@@ -266,14 +266,14 @@ export function generalizationReport(track: string, rows: readonly StageScores[]
 
   const submissions = shifts.map((shift, i): GeneralizationEntry => {
     const row = rows[i]!;
-    const belowMedian = closedMedian !== null && row.closed < closedMedian;
+    const belowMedian = closedMedian !== null && row.closed <= closedMedian;
     const byRank = shift.shift >= rankGap;
     const gap = row.open - row.closed;
     const byScore = gap >= scoreGap;
     const overfit = belowMedian && (byRank || byScore);
     const rankText = `open rank ${shift.openRank} → closed rank ${shift.closedRank} (gap ${shift.shift} ${byRank ? '≥' : '<'} ${rankGap})`;
     const scoreText = `open − closed = ${f4(gap)} ${byScore ? '≥' : '<'} ${scoreGap}`;
-    const medianText = `closed ${f4(row.closed)} ${belowMedian ? '<' : '≥'} track median ${closedMedian === null ? '—' : f4(closedMedian)}`;
+    const medianText = `closed ${f4(row.closed)} ${belowMedian ? '≤' : '>'} track median ${closedMedian === null ? '—' : f4(closedMedian)}`;
     let reason: string;
     if (overfit) reason = `${[byRank ? rankText : null, byScore ? scoreText : null].filter((s) => s !== null).join(' and ')}, and ${medianText}`;
     else if (!belowMedian) reason = medianText;
@@ -304,7 +304,7 @@ const fmtCorrelation = (name: string, estimate: CorrelationEstimate, confidence:
 /** Plain text for the CLI. */
 export function renderGeneralizationReport(report: GeneralizationReport): string {
   const lines = [
-    `Generalization — track ${report.track}: open vs closed stage scores, ${report.n} submission${report.n === 1 ? '' : 's'}`,
+    `Generalization — track ${report.track}: open vs closed scores, ${report.n} submission${report.n === 1 ? '' : 's'}`,
     '(2023 reference: −0.08 on the 4090 track, 0.18 on A100)',
     fmtCorrelation('pearson', report.pearson, report.confidence),
     fmtCorrelation('spearman', report.spearman, report.confidence),
