@@ -6,7 +6,10 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
 import type { Leaderboard } from '../domain/leaderboard.js';
-import { pearson } from '../domain/reports/generalization.js';
+import { pearson, type GeneralizationReport } from '../domain/reports/generalization.js';
+import { generalizationOfBoard } from '../domain/reports/track.js';
+import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
+import { submissionEfficiency } from '../infra/efficiency.js';
 import { STAGES, TRACKS, type StageLimits, type TrackId } from '../temporal.config.js';
 import { leaderboard } from '../cli/operations.js';
 import type { PipelineRecord, ResultsDb, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-db.js';
@@ -94,6 +97,8 @@ export interface TrackView {
   correlation: number | null;
   /** Failure categories of the track's submissions (submissions without one are not counted). */
   failures: Partial<Record<FailureCategory, number>>;
+  /** Open vs closed correlations with intervals, rank shifts and overfit flags (evaluated submissions). */
+  generalization: GeneralizationReport;
 }
 
 /** Tracks that exist: the configured ones and any that has submissions. */
@@ -112,6 +117,7 @@ export function trackViewOf(board: Leaderboard): TrackView {
     board,
     correlation: board.rows.length >= 3 ? pearson(opens, closeds) : null,
     failures,
+    generalization: generalizationOfBoard(board),
   };
 }
 
@@ -159,6 +165,7 @@ export interface SubmissionView {
   logs: LogView[];
   standing: Standing | null;
   workflowUrl: string | null;
+  efficiency: EfficiencyFigures;
 }
 
 const LIMIT_KEYS: Partial<Record<string, keyof StageLimits>> = { build: 'build', 'fine-tune': 'fineTune', 'open-eval': 'openEval', 'closed-eval': 'closedEval' };
@@ -280,6 +287,7 @@ export function submissionView(db: ResultsDb, submissionId: string, options: Sub
     logs: stageLogs(options.dataDir, submissionId, stages),
     standing,
     workflowUrl: options.webUiUrl ? temporalWorkflowUrl(options.webUiUrl, submission.workflowId || `submission-${submissionId}`) : null,
+    efficiency: submissionEfficiency(db, submissionId, submission.track),
   };
 }
 

@@ -210,7 +210,8 @@ ${bars.length === 0 ? html`<p class="none" data-testid="failure-none">none — e
   const body = html`<h1>Leaderboard — ${view.title}</h1>
 <p class="sub">track <code>${view.track}</code> · ${board.rows.length} submission${board.rows.length === 1 ? '' : 's'}</p>
 <section class="card">${table}</section>
-<div class="cards">${scatter}${failures}</div>`;
+<div class="cards">${scatter}${failures}</div>
+${generalizationCard(view.generalization)}`;
   return layout(`Leaderboard ${view.track}`, body, [{ href: trackHref(view.track), label: `track ${view.track}` }]);
 }
 
@@ -296,6 +297,34 @@ function logSection(logs: LogView[], stages: StageView[]): SafeHtml {
   })}`;
 }
 
+/** Open vs closed on the mean scenario metric of evaluated submissions: correlations, rank shifts, overfit flags. */
+function generalizationCard(report: TrackView['generalization']): SafeHtml {
+  const estimate = (name: string, e: TrackView['generalization']['pearson']) =>
+    html`<tr><td>${name}</td><td class="num" data-testid="generalization-${name.toLowerCase()}">${e.value === null ? 'n/a' : e.value.toFixed(3)}</td><td class="num">${e.ci ? `[${e.ci.low.toFixed(3)}, ${e.ci.high.toFixed(3)}]` : 'n/a'}</td></tr>`;
+  const rows = report.submissions.map(
+    (s) => html`<tr data-testid="generalization-row" data-submission="${s.submissionId}" data-overfit="${s.overfit ? 'yes' : 'no'}">
+<td class="id"><a href="${submissionHref(s.submissionId)}">${s.submissionId}</a></td><td class="num">${formatScore(s.open)}</td><td class="num">${formatScore(s.closed)}</td>
+<td class="num">${s.openRank} → ${s.closedRank}</td><td>${s.overfit ? html`<span class="badge tone-bad">overfit</span> ` : null}<span class="muted">${s.reason}</span></td></tr>`,
+  );
+  return html`<section class="card" data-testid="generalization"><h2>Generalization: open vs closed</h2>
+<p class="legend">Mean scenario metric per stage over the ${report.n} evaluated submission${report.n === 1 ? '' : 's'}; ${Math.round(report.confidence * 100)}% bootstrap intervals (${report.resamples} resamples). In 2023: −0.08 on the 4090 track, 0.18 on A100.</p>
+<table><thead><tr><th>correlation</th><th class="num">value</th><th class="num">interval</th></tr></thead><tbody>${estimate('Pearson', report.pearson)}${estimate('Spearman', report.spearman)}${estimate('Kendall', report.kendall)}</tbody></table>
+${report.submissions.length === 0 ? html`<p class="muted">No evaluated submission yet.</p>` : html`<div class="scroll"><table><thead><tr><th>submission</th><th class="num">open</th><th class="num">closed</th><th class="num">rank open → closed</th><th>overfit check</th></tr></thead><tbody>${rows}</tbody></table></div>`}</section>`;
+}
+
+function efficiencyCard(figures: SubmissionView['efficiency']): SafeHtml {
+  const t = figures.training;
+  const e = figures.evaluation;
+  const l = figures.latency;
+  const row = (label: string, value: string) => html`<tr><td>${label}</td><td data-testid="efficiency-${label.split(' ')[0]}">${value}</td></tr>`;
+  return html`<section class="card" data-testid="efficiency"><h2>Efficiency</h2><table><tbody>
+${row('training wall time', t ? `${formatElapsed(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} (${t.gpuHours.toFixed(3)} GPU-hours)` : '—')}
+${row('evaluation throughput', e ? `${e.instances} instances in ${formatElapsed(e.wallTimeSeconds * 1000)}${e.instancesPerSecond === null ? '' : ` = ${e.instancesPerSecond.toFixed(2)} instances/s`}` : '—')}
+${row('latency p50 / p95', l ? `${l.p50Ms.toFixed(0)} ms / ${l.p95Ms.toFixed(0)} ms over ${l.count} requests` : '—')}
+${row('peak container memory', figures.peakMemory?.formatted ?? '—')}
+</tbody></table></section>`;
+}
+
 export function renderSubmission(view: SubmissionView): string {
   const { submission: s, pipeline } = view;
   const failedStage = view.stages.find((st) => st.failureCategory !== null && st.failureCategory !== 'Cancelled') ?? view.stages.find((st) => st.failureCategory !== null);
@@ -318,6 +347,7 @@ ${failure}
 <section class="card">${standing}${link}${standing || link ? null : html`<p class="muted">Not ranked yet.</p>`}</section>
 <section class="card"><h2>Stages: time used against each limit</h2>${timeline(view.stages)}<h3>Stage details</h3>${stageTable(view.stages)}</section>
 <section class="card"><h2>Scenario scores</h2>${metricsTable(view)}</section>
+${efficiencyCard(view.efficiency)}
 <section class="card"><h2>Logs</h2>${logSection(view.logs, view.stages)}</section>`;
   return layout(`Submission ${s.submissionId}`, body, [
     { href: trackHref(s.track), label: `track ${s.track}` },

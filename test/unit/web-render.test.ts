@@ -16,6 +16,7 @@ import { escapeHtml, formatCorrelation, formatElapsed, formatScore, html, truste
 import { horizontalBarsSvg, scatterSvg } from '../../web/svg.js';
 import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTrack, statusOf } from '../../web/render.js';
 import { logFileOf, stageLogs, stageViews, tailFile, temporalWorkflowUrl, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { efficiencyFigures } from '../../domain/reports/efficiency.js';
 import { route } from '../../web/server.js';
 
 const XSS = '<script>alert(1)</script>';
@@ -139,6 +140,14 @@ describe('track page', () => {
     expect(page).toContain(`title="BuildFailed: ${FAILURE_CATEGORIES.BuildFailed.meaning}"`);
   });
 
+  it('shows the generalization check of the evaluated submissions only', () => {
+    expect([...page.matchAll(/data-testid="generalization-row" data-submission="([^"]+)" data-overfit="(yes|no)"/g)].map((m) => [m[1], m[2]])).toEqual([
+      ['a.one', 'no'],
+      ['b.two', 'no'],
+    ]);
+    expect(page).toMatch(/data-testid="generalization-pearson">(n\/a|-?\d\.\d{3})</);
+  });
+
   it('escapes the failure reason and contains no script', () => {
     expect(page).not.toContain(XSS);
     expect(page).toContain('docker said &lt;script&gt;alert(1)&lt;/script&gt;');
@@ -216,8 +225,15 @@ describe('submission page', () => {
     logs: stageLogs('/nonexistent', 'x.y', stages),
     standing: null,
     workflowUrl: temporalWorkflowUrl('http://ui:8233/', 'submission-x.y'),
+    efficiency: efficiencyFigures({ training: { wallTimeMs: 150_000, gpus: 1 }, evaluation: { wallTimeMs: 720_000, instances: 3 }, latenciesMs: [10, 20, 30, 400], peakMemoryBytes: 3 * 1024 ** 3 }),
   };
   const page = renderSubmission(view);
+
+  it('shows the efficiency figures: training GPU-hours, throughput, latency percentiles, peak memory', () => {
+    expect(page).toMatch(/data-testid="efficiency-training">2m 30s on 1 GPU \(0\.042 GPU-hours\)/);
+    expect(page).toMatch(/data-testid="efficiency-latency">20 ms \/ 400 ms over 4 requests/);
+    expect(page).toMatch(/data-testid="efficiency-peak">3(\.0)? GiB/);
+  });
 
   it('orders stages as the pipeline runs them, filling in stages not recorded yet', () => {
     expect(stages.map((s) => [s.stage, s.outcome, s.elapsedMs, s.limitMs])).toEqual([

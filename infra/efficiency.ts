@@ -1,0 +1,30 @@
+/** Efficiency figures of one submission from what its stages recorded and its answers' latencies. */
+import { TRACKS, type TrackId } from '../temporal.config.js';
+import type { SuiteKind } from '../domain/harness/suite.js';
+import { efficiencyFigures, type EfficiencyFigures } from '../domain/reports/efficiency.js';
+import type { ResultsDb } from './results-db.js';
+
+const numberOf = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+export function submissionEfficiency(db: ResultsDb, submissionId: string, track: string): EfficiencyFigures {
+  const stages = new Map(db.stages(submissionId).map((s) => [s.stage, s]));
+  const fineTune = stages.get('fine-tune')?.details ?? null;
+  const evals = ['open-eval', 'closed-eval'].map((s) => stages.get(s)?.details ?? null).filter((d): d is Record<string, unknown> => d !== null);
+  const evalMs = evals.reduce((sum, d) => sum + (numberOf(d.durationMs) ?? 0), 0);
+  const answered = evals.reduce((sum, d) => sum + (numberOf(d.answered) ?? 0), 0);
+  const peaks = [numberOf(fineTune?.peakMemoryBytes), ...evals.map((d) => numberOf(d.peakMemoryBytes))].filter((v): v is number => v !== null);
+  const latencies = (['open', 'closed'] as SuiteKind[]).flatMap((suite) =>
+    db
+      .answerStore(submissionId, suite)
+      .all()
+      .filter((a) => a.completion !== null)
+      .map((a) => a.latencyMs),
+  );
+  const trainingMs = numberOf(fineTune?.durationMs);
+  return efficiencyFigures({
+    training: trainingMs === null ? null : { wallTimeMs: trainingMs, gpus: TRACKS[track as TrackId]?.gpu ? 1 : 0 },
+    evaluation: evals.length === 0 ? null : { wallTimeMs: evalMs, instances: answered },
+    latenciesMs: latencies,
+    peakMemoryBytes: peaks.length === 0 ? null : Math.max(...peaks),
+  });
+}
