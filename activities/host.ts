@@ -222,7 +222,7 @@ export function createHostActivities(deps: HostDeps) {
       if (input.fresh && info.attempt === 1 && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       chmodSync(dir, 0o777);
-      // Resume from the checkpoint the last attempt reported, or failing that the one on disk.
+      // Resume from the newest checkpoint: the one the last attempt reported, or the one on disk.
       const reported = (info.heartbeatDetails as { progress?: TrainingProgress | null } | undefined)?.progress ?? null;
       let beatDetails: Record<string, unknown> = { phase: 'setting up', progress: reported };
       const beat = heartbeatEvery(() => beatDetails);
@@ -231,7 +231,9 @@ export function createHostActivities(deps: HostDeps) {
         const stageStartedAt = await beginStage('fine-tune', input.stageStartedAt);
         beatDetails = { ...beatDetails, stageStartedAt };
         const deadline = stageStartedAt + input.limitMs;
-        const resumeFrom = reported?.checkpoint ? reported : input.fresh && info.attempt === 1 ? null : readProgress(dir);
+        // The newer of the two: a hard crash loses up to one heartbeat interval of reported checkpoints.
+        const onDisk = input.fresh && info.attempt === 1 ? null : readProgress(dir);
+        const resumeFrom = [reported, onDisk].filter((p): p is TrainingProgress => p?.checkpoint != null).sort((a, b) => (b.step ?? 0) - (a.step ?? 0))[0] ?? null;
         const gpu = await deps.gpus.acquire();
         const log = logFile(input.submissionId, 'fine-tune');
         try {

@@ -55,7 +55,7 @@ function markdown(results: BenchResult[], failures: { id: string; error: string 
     lines.push(`| ${cell(result.title)} | ${cell(row.figure)} | ${fmt(row.value, row.unit)} | ${fmt(row.referenceValue, row.referenceUnit)} | ${ratioText(row)} | ${cell(row.target ?? '')} | ${verdict(row)} |`);
   }
   for (const failure of failures) lines.push(`| ${failure.id} | did not complete | – | – | – | – | **failed**: ${cell(failure.error)} |`);
-  lines.push('');
+  lines.push('', 'The measured cause of every missed target is in the notes of its section ("Causes of the missed targets", "Which structure holds what").', '');
   for (const result of results) {
     lines.push(`## ${result.title}`, '', '| Figure | Measured | Reference (same run) | Ratio | Target | Verdict |', '|---|---|---|---|---|---|');
     for (const row of result.rows) {

@@ -7,9 +7,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/ensure-tools.sh || { echo "0 passed, 1 failed"; exit 1; }
 mkdir -p test-artifacts
-node --experimental-vm-modules node_modules/jest/bin/jest.js --runInBand --json --outputFile=test-artifacts/jest-results.json "$@" \
-  2> >(grep -v -E 'ExperimentalWarning: VM Modules|--trace-warnings' >&2)
-rc=$?
+# One pipe (not a process substitution), so every line of jest is out before the closing line below.
+node --experimental-vm-modules node_modules/jest/bin/jest.js --runInBand --json --outputFile=test-artifacts/jest-results.json "$@" 2>&1 \
+  | grep --line-buffered -v -E 'ExperimentalWarning: VM Modules|--trace-warnings'
+rc=${PIPESTATUS[0]}
 node -e '
   const r = JSON.parse(require("fs").readFileSync("test-artifacts/jest-results.json", "utf8"));
   const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;
