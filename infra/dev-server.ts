@@ -48,6 +48,10 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--db-filename', options.dbFile,
     '--namespace', 'default',
     '--log-level', 'error',
+    // One partition per task queue: with the default four, a freed GPU slot's poller can wait up to a
+    // second for a task queued in another partition (bench/RESULTS.md, GPU pool utilisation).
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
 }

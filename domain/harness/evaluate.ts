@@ -168,7 +168,8 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     stopReason ??= reason;
     if (!stopController.signal.aborted) stopController.abort(reason);
   };
-  options.signal?.addEventListener('abort', () => stop(toStopReason(options.signal?.reason)), { once: true });
+  const onAbort = () => stop(toStopReason(options.signal?.reason));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop(toStopReason(options.signal.reason));
 
   let next = 0;
@@ -229,6 +230,8 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, worker));
+  // A caller's long-lived signal must not keep this run's closure (the work list) alive.
+  options.signal?.removeEventListener('abort', onAbort);
   return summarize(options.suite, options.store.all(), requestsSent, stopReason);
 }
 
