@@ -3,7 +3,6 @@
  * Answers, logs and artifacts stay in the database and on disk.
  */
 import type { PartialStageLimits, TrackId } from '../temporal.config.js';
-import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 
@@ -122,14 +121,5 @@ export interface EvaluateResult {
   logFile: string;
 }
 
-export interface StageReport {
-  submissionId: string;
-  stage: string;
-  outcome: StageOutcome;
-  failureCategory: FailureCategory | null;
-  reason: string | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  limitMs: number | null;
-  details: Record<string, unknown> | null;
-}
+/** A stage's outcome as the workflow reports it to the results database. */
+export type { StageRecord as StageReport } from '../infra/results-db.js';

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +13,7 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker, type WorkerOptions } from '@temporalio/worker';
-import { devServerArgs, ensureDevServer, portOpen, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
+import { devServerArgs, ensureDevServer, freePort, portOpen, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
 import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -171,17 +170,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const mean = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0) / values.length;
 
-/** mulberry32: a small seeded generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seededRandom } from '../domain/random.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -189,16 +178,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 // Temporal dev server (the project's own binary, temporary SQLite file, free ports)
 // ---------------------------------------------------------------------------------------------
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface BenchTemporal {
   address: string;

@@ -9,31 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Suite, type MultipleChoiceInstance, type Scenario } from '../domain/harness/suite.js';
+import { mulberry32, shuffle } from '../domain/random.js';
 
 const Pairs = z.array(z.tuple([z.string().min(1), z.string().min(1)])).min(8);
 export const Facts = z.object({ opposites: Pairs, capitals: Pairs, animal_sounds: Pairs, colors: Pairs });
 export type Facts = z.infer<typeof Facts>;
-
-/** mulberry32: small, fast, and identical on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 const article = (noun: string) => (/^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`);
 
@@ -68,7 +48,7 @@ function buildScenario(recipe: ScenarioRecipe, random: () => number, inContextCo
 }
 
 export function generateSuites(facts: Facts, seed = 2023): { open: Suite; closed: Suite } {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const bothWays = facts.opposites.flatMap(([a, b]) => [[a, b] as [string, string], [b, a] as [string, string]]);
   const open: Suite = {
     schemaVersion: 1,

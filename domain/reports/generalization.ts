@@ -115,17 +115,9 @@ export function kendallTauB(xs: readonly number[], ys: readonly number[]): numbe
   return Math.max(-1, Math.min(1, (concordant - discordant) / denominator));
 }
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random.js';
+
+export { mulberry32 };
 
 /** Quantile of sorted values, linear interpolation between order statistics (type 7). */
 export function quantileSorted(sorted: readonly number[], p: number): number {

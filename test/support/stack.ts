@@ -4,25 +4,15 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../temporal.config.js';
-import { ensureDevServer, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
+import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
 import { connectClient } from '../../infra/temporal.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface WorkerProcess {
   name: string;
