@@ -14,7 +14,7 @@ import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { ResultsDb } from '../infra/results-db.js';
 import { startWebServer } from '../web/server.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { CHALLENGE_2023_FINAL_RULES, parseFixture, parseScoringRules, scoreCompetition } from '../domain/scoring/index.js';
 import { checkDirectory, checkUrl } from './check.js';
@@ -457,7 +457,7 @@ async function scoreCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -9,6 +9,7 @@ import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig, type TrackId 
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { ResultsDb } from '../infra/results-db.js';
 import { workflowUrl } from '../infra/temporal.js';
+import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
 import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
 import { submit, type SubmitResult } from './operations.js';
@@ -60,7 +61,7 @@ export async function retryPipeline(client: Client, config: RuntimeConfig, db: R
   if (['build', 'fine-tune', 'open-eval', 'closed-eval'].every(ok)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded' };
   if (ok('build') && (ok('fine-tune') || stages.get('fine-tune')?.outcome === 'partial')) {
     const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(kind === 'open' ? 'open-eval' : 'closed-eval'));
-    const files = options.suites ?? (await import('../infra/paths.js')).defaultSuiteFiles();
+    const files = options.suites ?? defaultSuiteFiles();
     const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits }, 'retry');
     return { kind: 'reevaluate', suites, ...started };
   }

@@ -16,7 +16,11 @@ function labelArgs(labels: Labels): string[] {
 
 /** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]; workflow ids are mapped onto that. */
 export function containerName(...parts: string[]): string {
-  return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '_').replace(/^[^a-zA-Z0-9]+/, '').slice(0, 200);
+  return parts
+    .join('-')
+    .replace(/[^a-zA-Z0-9_.-]/g, '_')
+    .replace(/^[^a-zA-Z0-9]+/, '')
+    .slice(0, 200);
 }
 
 export async function docker(args: string[], options: { signal?: AbortSignal; input?: string } = {}) {
@@ -27,15 +31,6 @@ export async function docker(args: string[], options: { signal?: AbortSignal; in
     ...(options.input !== undefined ? { input: options.input } : {}),
     env: { DOCKER_BUILDKIT: '0' },
   });
-}
-
-export async function engineAvailable(): Promise<boolean> {
-  const result = await docker(['version', '--format', '{{.Server.Version}}']);
-  return result.exitCode === 0;
-}
-
-export async function imageExists(tag: string): Promise<boolean> {
-  return (await docker(['image', 'inspect', tag])).exitCode === 0;
 }
 
 export interface BuildResult {
@@ -59,13 +54,7 @@ const INFRASTRUCTURE_PATTERNS = [
   /context deadline exceeded/i,
 ];
 
-export async function buildImage(options: {
-  context: string;
-  dockerfile: string;
-  tag: string;
-  labels: Labels;
-  signal?: AbortSignal;
-}): Promise<BuildResult> {
+export async function buildImage(options: { context: string; dockerfile: string; tag: string; labels: Labels; signal?: AbortSignal }): Promise<BuildResult> {
   const result = await docker(
     ['build', '--force-rm', '-f', options.dockerfile, '-t', options.tag, ...labelArgs(options.labels), options.context],
     options.signal ? { signal: options.signal } : {},
@@ -97,12 +86,27 @@ export interface RunSpec {
 /** The sandbox every submission container runs in. */
 export function runArgs(spec: RunSpec): string[] {
   const args = [
-    'run', '-d', '--name', spec.name, ...labelArgs(spec.labels),
-    '--memory', spec.memory, '--memory-swap', spec.memory,
-    '--cpus', String(spec.cpus), '--pids-limit', String(spec.pids),
-    '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-    '--network', spec.network,
-    '--tmpfs', '/tmp:rw,size=256m',
+    'run',
+    '-d',
+    '--name',
+    spec.name,
+    ...labelArgs(spec.labels),
+    '--memory',
+    spec.memory,
+    '--memory-swap',
+    spec.memory,
+    '--cpus',
+    String(spec.cpus),
+    '--pids-limit',
+    String(spec.pids),
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--network',
+    spec.network,
+    '--tmpfs',
+    '/tmp:rw,size=256m',
   ];
   if (spec.readOnlyRoot) args.push('--read-only');
   for (const mount of spec.mounts) args.push('-v', `${mount.host}:${mount.container}:${mount.readOnly ? 'ro' : 'rw'}`);
@@ -162,25 +166,12 @@ export async function removeContainer(name: string): Promise<void> {
   await docker(['rm', '-f', '-v', name]);
 }
 
-/** Removes every container carrying all of the given labels (e.g. a stage's earlier attempts). */
-export async function removeContainersLabelled(labels: Labels): Promise<string[]> {
-  const filters = Object.entries(labels).flatMap(([key, value]) => ['--filter', `label=${LABEL_PREFIX}.${key}=${value}`]);
-  const listed = await docker(['ps', '-aq', ...filters]);
-  const ids = (listed.stdout ?? '').split('\n').map((s) => s.trim()).filter(Boolean);
-  if (ids.length > 0) await docker(['rm', '-f', '-v', ...ids]);
-  return ids;
-}
-
 export async function ensureNetwork(name: string, internal: boolean): Promise<void> {
   if ((await docker(['network', 'inspect', name])).exitCode === 0) return;
   const created = await docker(['network', 'create', ...(internal ? ['--internal'] : []), '--label', `${LABEL_PREFIX}.managed=true`, name]);
   if (created.exitCode !== 0 && !/already exists/.test(created.all ?? '')) {
     throw new Error(`cannot create docker network ${name}: ${logExcerpt(created.all ?? '', 5)}`);
   }
-}
-
-export async function removeImage(tag: string): Promise<void> {
-  await docker(['rmi', '-f', tag]);
 }
 
 /** A CUDA or PyTorch out-of-memory message in a container's log. */
@@ -190,7 +181,10 @@ export const CUDA_OOM_PATTERN = /CUDA out of memory|torch\.(cuda\.)?OutOfMemoryE
 export async function containersLabelled(labels: Labels): Promise<string[]> {
   const filters = Object.entries(labels).flatMap(([key, value]) => ['--filter', `label=${LABEL_PREFIX}.${key}=${value}`]);
   const listed = await docker(['ps', '-a', '--format', '{{.Names}}', ...filters]);
-  return (listed.stdout ?? '').split('\n').map((s) => s.trim()).filter(Boolean);
+  return (listed.stdout ?? '')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export async function removeNetwork(name: string): Promise<void> {
@@ -216,7 +210,11 @@ export function watchPeakMemory(name: string, everyMs = 1000): { stop: () => Pro
     if (files === null) {
       const id = ((await docker(['inspect', '--format', '{{.Id}}', name])).stdout ?? '').trim();
       files = id
-        ? [`/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.peak`, `/sys/fs/cgroup/docker/${id}/memory.peak`]
+        ? [
+            `/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`,
+            `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.peak`,
+            `/sys/fs/cgroup/docker/${id}/memory.peak`,
+          ]
         : [];
     }
     for (const file of files) {
