@@ -173,6 +173,14 @@ export const SEARCH_ATTRIBUTES = {
 export const ACTIVITY_POLICY = {
   /** A GPU worker that dies is noticed within this window (not hours later). */
   heartbeatTimeoutMs: 10_000,
+  /**
+   * How long a host-pinned stage waits in its host's queue before the orchestrator asks whether the host
+   * is still there (pollers on its queue). A busy host keeps the stage; a host that is gone loses it to
+   * another host of the track.
+   */
+  hostScheduleToStartMs: 2 * UNIT_MS.m,
+  /** A host whose workers have not polled its queue for this long is gone. */
+  hostGoneAfterMs: 90_000,
   /** Safety net beyond each stage limit; the durable timer is the real limit. */
   startToCloseMarginMs: 10 * UNIT_MS.m,
   infrastructureRetry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
@@ -191,13 +199,68 @@ export const HARNESS_DEFAULTS = {
 // ---------------------------------------------------------------------------------------------
 // Runtime configuration of a process (CLI, workers, demo), from the environment.
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * How to reach the Temporal cluster. Plain TCP to the embedded dev server by default; TLS (server
+ * verification with an optional private CA), mTLS (client certificate and key) for a self-hosted
+ * cluster, or an API key for Temporal Cloud. Variable names follow the Temporal CLI's.
+ */
+const TemporalConnectionSchema = z
+  .object({
+    address: z.string().regex(/^[^\s:]+:\d+$/, 'write host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233'),
+    namespace: z.string().min(1),
+    tls: z
+      .object({
+        /** PEM file of the CA that signed the server's certificate (a private CA); system roots otherwise. */
+        serverRootCACertPath: z.string().min(1).optional(),
+        /** Overrides the name checked against the server's certificate. */
+        serverName: z.string().min(1).optional(),
+        /** mTLS: the client certificate chain and its private key, PEM files. */
+        clientCertPath: z.string().min(1).optional(),
+        clientKeyPath: z.string().min(1).optional(),
+      })
+      .nullable(),
+    apiKey: z.string().min(1).nullable(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.tls && Boolean(c.tls.clientCertPath) !== Boolean(c.tls.clientKeyPath)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (PEM files); set both or neither' });
+    }
+    if (c.apiKey && !c.tls) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'an API key is only sent over TLS: unset TEMPORAL_TLS=false' });
+  });
+export type TemporalConnectionConfig = z.infer<typeof TemporalConnectionSchema>;
+
+/** Where what must outlive a GPU host is kept: checkpoints, training output, logs, answer exports, reports. */
+const ArtifactStoreSchema = z.discriminatedUnion('kind', [
+  /** A directory every host mounts (NFS, CephFS, ...); on one machine, a folder of the data directory. */
+  z.object({ kind: z.literal('fs'), root: z.string().min(1) }),
+  /** An S3-compatible object store (AWS S3, MinIO, Ceph RGW, ...); credentials from the AWS SDK's usual sources. */
+  z.object({
+    kind: z.literal('s3'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and dashes'),
+    prefix: z.string(),
+    endpoint: z.string().url().nullable(),
+    region: z.string().min(1),
+    forcePathStyle: z.boolean(),
+  }),
+]);
+export type ArtifactStoreConfig = z.infer<typeof ArtifactStoreSchema>;
+
 const RuntimeConfigSchema = z.object({
   temporalAddress: z.string().min(1),
   namespace: z.string().min(1),
+  temporal: TemporalConnectionSchema,
   uiUrl: z.string().url(),
-  /** Where the results database, artifacts and logs live on this host. */
+  /** Where this host keeps its working files (local artifacts, logs, the SQLite results database). */
   dataDir: z.string().min(1),
+  /** SQLite results database (the default, on the orchestrator host). */
   databasePath: z.string().min(1),
+  /** PostgreSQL results database when set (DATABASE_URL); every process of the deployment uses it. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database')
+    .nullable(),
+  artifactStore: ArtifactStoreSchema,
   hostId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'host ids are lowercase letters, digits and dashes'),
   /** Number of GPU slots of this host for its track (for the cpu track: parallel container slots). */
   gpuSlots: z.coerce.number().int().min(1).max(64),
@@ -206,24 +269,61 @@ const RuntimeConfigSchema = z.object({
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
+const flag = (value: string | undefined): boolean | undefined => (value === undefined || value === '' ? undefined : !/^(0|false|no|off)$/i.test(value));
+
+/** s3://bucket/prefix → bucket and prefix (the prefix without leading or trailing slashes). */
+function artifactStoreFrom(env: Record<string, string | undefined>, dataDir: string): unknown {
+  const url = env.CHALLENGE_ARTIFACT_STORE;
+  if (!url) return { kind: 'fs', root: `${dataDir}/store` };
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (s3) {
+    return {
+      kind: 's3',
+      bucket: s3[1],
+      prefix: s3[2]!.replace(/^\/+|\/+$/g, ''),
+      endpoint: env.CHALLENGE_S3_ENDPOINT || null,
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      // MinIO and most self-hosted stores want path-style addressing; AWS takes either.
+      forcePathStyle: flag(env.CHALLENGE_S3_FORCE_PATH_STYLE) ?? Boolean(env.CHALLENGE_S3_ENDPOINT),
+    };
+  }
+  if (url.startsWith('file://')) return { kind: 'fs', root: url.slice('file://'.length) };
+  if (url.startsWith('/')) return { kind: 'fs', root: url };
+  return { kind: 'invalid', url };
+}
+
 export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): RuntimeConfig {
   const dataDir = env.CHALLENGE_DATA_DIR ?? `${cwd}/.data`;
   const port = env.CHALLENGE_TEMPORAL_PORT ?? '7233';
   const uiPort = env.CHALLENGE_TEMPORAL_UI_PORT ?? String(Number(port) + 1000);
+  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${port}`;
+  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
+  const apiKey = env.TEMPORAL_API_KEY || null;
+  // TLS is on when asked for, when any TLS file is given, or with an API key (Temporal Cloud); TEMPORAL_TLS=false turns it off.
+  const tlsFiles = {
+    ...(env.TEMPORAL_TLS_CA ? { serverRootCACertPath: env.TEMPORAL_TLS_CA } : {}),
+    ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
+    ...(env.TEMPORAL_TLS_CERT ? { clientCertPath: env.TEMPORAL_TLS_CERT } : {}),
+    ...(env.TEMPORAL_TLS_KEY ? { clientKeyPath: env.TEMPORAL_TLS_KEY } : {}),
+  };
+  const tlsOn = flag(env.TEMPORAL_TLS) ?? (Object.keys(tlsFiles).length > 0 || apiKey !== null);
   const parsed = RuntimeConfigSchema.safeParse({
-    temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${port}`,
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporalAddress: address,
+    namespace,
+    temporal: { address, namespace, tls: tlsOn ? tlsFiles : null, apiKey },
     uiUrl: env.CHALLENGE_TEMPORAL_UI_URL ?? `http://127.0.0.1:${uiPort}`,
     dataDir,
     databasePath: env.CHALLENGE_DATABASE ?? `${dataDir}/results.sqlite`,
+    databaseUrl: env.DATABASE_URL || null,
+    artifactStore: artifactStoreFrom(env, dataDir),
     hostId: env.CHALLENGE_HOST_ID ?? 'host-1',
     gpuSlots: env.CHALLENGE_GPU_SLOTS ?? '2',
     baseImage: env.CHALLENGE_BASE_IMAGE ?? 'challenge/base:bookworm-python3',
     evalNetwork: env.CHALLENGE_EVAL_NETWORK ?? 'challenge-eval',
   });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid runtime configuration (environment variables CHALLENGE_*, TEMPORAL_*):\n${lines.join('\n')}`);
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}${issue.path[0] === 'artifactStore' ? ' (CHALLENGE_ARTIFACT_STORE is s3://bucket/prefix, file:///path or /path)' : ''}`);
+    throw new Error(`invalid runtime configuration (environment variables CHALLENGE_*, TEMPORAL_*, DATABASE_URL):\n${lines.join('\n')}`);
   }
   return parsed.data;
 }

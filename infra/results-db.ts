@@ -1,14 +1,23 @@
 /**
- * The results database (SQLite, WAL): submissions, stage outcomes, per-instance answers and scenario
- * scores. Every write is an upsert keyed by what it describes, so a retried activity never duplicates.
+ * The results database in SQLite (WAL), the default (see results-store.ts for the contract and the
+ * PostgreSQL twin). Every write is an upsert keyed by what it describes, so a retried activity never
+ * duplicates. Several processes of one machine may share the file (WAL, busy timeout).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { AnswerStore, InstanceAnswer, ScenarioResult } from '../domain/harness/evaluate.js';
+import type { InstanceAnswer } from '../domain/harness/evaluate.js';
 import { answerKey } from '../domain/harness/evaluate.js';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
+import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
+
+/** The SQLite store answers synchronously: callers holding this class (tests, the bench) need no await. */
+export interface SyncAnswerStore {
+  answeredKeys(): Set<string>;
+  save(answer: InstanceAnswer): void;
+  all(): InstanceAnswer[];
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS submissions (
@@ -59,6 +68,13 @@ CREATE TABLE IF NOT EXISTS column_scores (
   failed INTEGER NOT NULL,
   PRIMARY KEY (submission_id, suite, scenario, metric_column)
 );
+CREATE TABLE IF NOT EXISTS hosts (
+  host_id TEXT PRIMARY KEY,
+  track TEXT NOT NULL,
+  slots INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pipelines (
   submission_id TEXT PRIMARY KEY,
   outcome TEXT NOT NULL,
@@ -68,56 +84,15 @@ CREATE TABLE IF NOT EXISTS pipelines (
 );
 `;
 
-export interface StageRecord {
-  submissionId: string;
-  stage: string;
-  outcome: StageOutcome;
-  failureCategory: FailureCategory | null;
-  reason: string | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  limitMs: number | null;
-  details: Record<string, unknown> | null;
-}
+export type { HostRecord, PipelineRecord, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
-export interface SubmissionRecord {
-  submissionId: string;
-  team: string;
-  name: string;
-  track: string;
-  directory: string;
-  workflowId: string;
-  runId: string;
-  submittedAt: string;
-}
-
-export interface PipelineRecord {
-  submissionId: string;
-  outcome: 'running' | 'completed' | 'failed' | 'cancelled';
-  failureCategory: FailureCategory | null;
-  reason: string | null;
-  updatedAt: string;
-}
-
-/** A scenario's result as the harness reports it; `columns` adds robustness and fairness columns. */
-export type ScoredScenario = Pick<ScenarioResult, 'scenario' | 'column' | 'score' | 'instances' | 'answered' | 'failed'> & { columns?: ScenarioResult['columns'] };
-
-export interface ScoreRow {
-  submissionId: string;
-  suite: SuiteKind;
-  scenario: string;
-  column: string;
-  score: number;
-  instances: number;
-  answered: number;
-  failed: number;
-}
-
-export class ResultsDb {
+export class ResultsDb implements ResultsStore {
   readonly db: Database.Database;
+  readonly location: string;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.location = file;
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 10000');
@@ -150,6 +125,40 @@ export class ResultsDb {
 
   close(): void {
     this.db.close();
+  }
+
+  registerRun(record: SubmissionRecord): void {
+    this.db.transaction(() => {
+      const previous = this.submission(record.submissionId);
+      if (previous?.runId === record.runId) return;
+      if (previous) {
+        for (const table of ['stages', 'answers', 'column_scores']) this.db.prepare(`DELETE FROM ${table} WHERE submission_id = ?`).run(record.submissionId);
+      }
+      this.upsertSubmission(record);
+      this.recordPipeline({ submissionId: record.submissionId, outcome: 'running', failureCategory: null, reason: null, updatedAt: record.submittedAt });
+    })();
+  }
+
+  recordHostSeen(host: { hostId: string; track: string; slots: number; at: string }): void {
+    this.db
+      .prepare(
+        `INSERT INTO hosts VALUES (@hostId, @track, @slots, @at, @at)
+         ON CONFLICT(host_id) DO UPDATE SET track=excluded.track, slots=excluded.slots, last_seen=excluded.last_seen`,
+      )
+      .run(host);
+  }
+
+  hosts(track?: string): HostRecord[] {
+    const rows = (track
+      ? this.db.prepare('SELECT * FROM hosts WHERE track = ? ORDER BY host_id').all(track)
+      : this.db.prepare('SELECT * FROM hosts ORDER BY host_id').all()) as Record<string, string | number>[];
+    return rows.map((row) => ({
+      hostId: row.host_id as string,
+      track: row.track as string,
+      slots: row.slots as number,
+      startedAt: row.started_at as string,
+      lastSeen: row.last_seen as string,
+    }));
   }
 
   upsertSubmission(record: SubmissionRecord): void {
@@ -236,7 +245,7 @@ export class ResultsDb {
    * with a new version of a suite starts empty, and earlier answers stay as history. Without a version,
    * reads see every version (counts, latencies) and writes go to the unversioned set.
    */
-  answerStore(submissionId: string, suite: SuiteKind, version?: string): AnswerStore {
+  answerStore(submissionId: string, suite: SuiteKind, version?: string): SyncAnswerStore {
     const insert = this.db.prepare(
       `INSERT INTO answers VALUES (@submissionId, @suite, @version, @scenario, @instanceId, @completion, @score, @errorKind, @error, @attempts, @latencyMs, @answeredAt)
        ON CONFLICT(submission_id, suite, suite_version, scenario, instance_id) DO NOTHING`,

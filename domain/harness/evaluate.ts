@@ -31,12 +31,15 @@ export interface InstanceAnswer {
   latencyMs: number;
 }
 
-/** Where answers live between attempts of an evaluation (the results database in production). */
+/**
+ * Where answers live between attempts of an evaluation (the results database in production: SQLite
+ * answers at once, PostgreSQL with a promise). An answer counts as kept once `save` has resolved.
+ */
 export interface AnswerStore {
   /** keys `${scenario}/${instanceId}` of instances already answered (successfully or not) */
-  answeredKeys(): Set<string>;
-  save(answer: InstanceAnswer): void;
-  all(): InstanceAnswer[];
+  answeredKeys(): Set<string> | Promise<Set<string>>;
+  save(answer: InstanceAnswer): void | Promise<void>;
+  all(): InstanceAnswer[] | Promise<InstanceAnswer[]>;
 }
 
 export class MemoryAnswerStore implements AnswerStore {
@@ -154,12 +157,12 @@ export async function fitPrompt(
 }
 
 export async function evaluateSuite(options: EvaluationOptions): Promise<EvaluationSummary> {
-  const done = options.store.answeredKeys();
+  const done = await options.store.answeredKeys();
   const items = workItems(options.suite);
   const pending = items.filter((item) => !done.has(answerKey(item.scenario.name, item.answerId)));
   const total = items.length;
   let answered = done.size;
-  let failed = options.store.all().filter((a) => a.completion === null).length;
+  let failed = (await options.store.all()).filter((a) => a.completion === null).length;
   let requestsSent = 0;
   let stopReason: StopReason | null = null;
   const stopController = new AbortController();
@@ -184,6 +187,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     const started = performance.now();
     let lastFailure: RequestFailure | null = null;
     let attempts = 0;
+    let answer: string | null = null;
     for (attempts = 1; attempts <= options.maxAttempts; attempts++) {
       if (signal.aborted) return;
       requestsSent++;
@@ -193,9 +197,8 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
           : instancePrompt(item.scenario, item.instance);
         const body = processRequest(prompt, settings);
         const response = await postJson(`${options.baseUrl}/process`, body, ProcessResponse, { timeoutMs: options.requestTimeoutMs, signal });
-        const completion = cutAtStopSequences(response.text, body.stop_sequences);
-        record({ completion, score: scoreInstance(item.scenario, item.instance, completion), errorKind: null, error: null });
-        return;
+        answer = cutAtStopSequences(response.text, body.stop_sequences);
+        break;
       } catch (error) {
         if (signal.aborted) return; // stopped: leave the instance unanswered so a later run asks it
         lastFailure = error instanceof RequestFailure ? error : new RequestFailure('connection', String(error));
@@ -206,10 +209,12 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
         if (attempts < options.maxAttempts) await delay(options.retryBackoffMs * 2 ** (attempts - 1), signal);
       }
     }
-    record({ completion: null, score: 0, errorKind: lastFailure?.kind ?? 'connection', error: lastFailure?.message ?? 'no answer' });
+    // Saved outside the request's try: a store that fails is our failure, not the submission's answer.
+    if (answer !== null) return await record({ completion: answer, score: scoreInstance(item.scenario, item.instance, answer), errorKind: null, error: null });
+    await record({ completion: null, score: 0, errorKind: lastFailure?.kind ?? 'connection', error: lastFailure?.message ?? 'no answer' });
 
-    function record(result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error'>): void {
-      options.store.save({
+    async function record(result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error'>): Promise<void> {
+      await options.store.save({
         scenario: item.scenario.name,
         instanceId: item.answerId,
         attempts: Math.min(attempts, options.maxAttempts),
@@ -232,7 +237,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, worker));
   // A caller's long-lived signal must not keep this run's closure (the work list) alive.
   options.signal?.removeEventListener('abort', onAbort);
-  return summarize(options.suite, options.store.all(), requestsSent, stopReason);
+  return summarize(options.suite, await options.store.all(), requestsSent, stopReason);
 }
 
 export function summarize(suite: Suite, answers: InstanceAnswer[], requestsSent: number, stopReason: StopReason | null): EvaluationSummary {
