@@ -179,8 +179,10 @@ export const ACTIVITY_POLICY = {
    * another host of the track.
    */
   hostScheduleToStartMs: 2 * UNIT_MS.m,
-  /** A host whose workers have not polled its queue for this long is gone. */
+  /** A host that has not recorded itself alive (hosts table) for this long is gone. */
   hostGoneAfterMs: 90_000,
+  /** How often a GPU host records itself alive. */
+  hostBeatMs: 2_000,
   /** Safety net beyond each stage limit; the durable timer is the real limit. */
   startToCloseMarginMs: 10 * UNIT_MS.m,
   infrastructureRetry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },

@@ -2,7 +2,7 @@
  * Bookkeeping activities on the orchestrator: the results database is written only from here and from
  * the evaluation harness (answers), never from workflow code.
  */
-import type { ResultsDb } from '../infra/results-db.js';
+import type { ResultsStore, SubmissionRecord } from '../infra/results-store.js';
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { FailureCategory } from '../domain/failures.js';
@@ -20,45 +20,54 @@ export interface RegisterInput {
   submittedAt: string;
 }
 
-export function createBookkeepingActivities(db: ResultsDb) {
+export function createBookkeepingActivities(db: ResultsStore) {
   return {
     /** Registers a pipeline run; a new run of the same submission starts from a clean slate of results. */
     async registerSubmission(input: RegisterInput): Promise<void> {
-      const previous = db.submission(input.submissionId);
-      db.db.transaction(() => {
-        if (previous && previous.runId !== input.runId) {
-          for (const table of ['stages', 'answers', 'column_scores']) {
-            db.db.prepare(`DELETE FROM ${table} WHERE submission_id = ?`).run(input.submissionId);
-          }
-        }
-        db.upsertSubmission({
-          submissionId: input.submissionId,
-          team: input.team,
-          name: input.submission,
-          track: input.track,
-          directory: input.directory,
-          workflowId: input.workflowId,
-          runId: input.runId,
-          submittedAt: input.submittedAt,
-        });
-        db.recordPipeline({ submissionId: input.submissionId, outcome: 'running', failureCategory: null, reason: null, updatedAt: input.submittedAt });
-      })();
+      await db.registerRun({
+        submissionId: input.submissionId,
+        team: input.team,
+        name: input.submission,
+        track: input.track,
+        directory: input.directory,
+        workflowId: input.workflowId,
+        runId: input.runId,
+        submittedAt: input.submittedAt,
+      });
     },
 
     async recordStage(report: StageReport): Promise<void> {
-      db.recordStage(report);
+      await db.recordStage(report);
     },
 
     async recordScores(input: { submissionId: string; suite: SuiteKind; summary: EvaluationSummary }): Promise<void> {
-      db.saveScenarioScores(input.submissionId, input.suite, input.summary.scenarios);
+      await db.saveScenarioScores(input.submissionId, input.suite, input.summary.scenarios);
+    },
+
+    /**
+     * Whether a GPU host still shows signs of life: its workers record themselves every few seconds.
+     * A host that is busy (every GPU slot taken, so it polls no new work) is alive; one that stopped
+     * recording for `goneAfterMs` is gone and its submissions move to another host.
+     */
+    async hostStatus(input: { hostId: string; goneAfterMs: number }): Promise<{ alive: boolean; lastSeen: string | null; silentForMs: number | null }> {
+      const host = (await db.hosts()).find((h) => h.hostId === input.hostId);
+      if (!host) return { alive: false, lastSeen: null, silentForMs: null };
+      const silentForMs = Date.now() - Date.parse(host.lastSeen);
+      return { alive: silentForMs < input.goneAfterMs, lastSeen: host.lastSeen, silentForMs };
+    },
+
+    /** One submission as registered (a re-evaluation builds its images from `directory` on a host that lacks them). */
+    async submissionRecord(input: { submissionId: string }): Promise<SubmissionRecord | null> {
+      return (await db.submission(input.submissionId)) ?? null;
     },
 
     /** Submissions a batch re-evaluates: those whose pipeline completed (they have an artifact to serve). */
     async selectSubmissions(input: { track?: string; outcome: 'completed' }): Promise<{ submissionId: string; track: TrackId }[]> {
-      return db
-        .submissions(input.track)
-        .filter((s) => db.pipeline(s.submissionId)?.outcome === input.outcome)
-        .map((s) => ({ submissionId: s.submissionId, track: s.track as TrackId }));
+      const selected: { submissionId: string; track: TrackId }[] = [];
+      for (const s of await db.submissions(input.track)) {
+        if ((await db.pipeline(s.submissionId))?.outcome === input.outcome) selected.push({ submissionId: s.submissionId, track: s.track as TrackId });
+      }
+      return selected;
     },
 
     async recordPipelineEnd(input: {
@@ -68,7 +77,7 @@ export function createBookkeepingActivities(db: ResultsDb) {
       reason: string | null;
       at: string;
     }): Promise<void> {
-      db.recordPipeline({ submissionId: input.submissionId, outcome: input.outcome, failureCategory: input.failureCategory, reason: input.reason, updatedAt: input.at });
+      await db.recordPipeline({ submissionId: input.submissionId, outcome: input.outcome, failureCategory: input.failureCategory, reason: input.reason, updatedAt: input.at });
     },
   };
 }

@@ -10,30 +10,36 @@
  *  - evaluation answers are persisted per instance, so a new attempt or a restarted server asks
  *    only what is still unanswered;
  *  - a routine worker shutdown stops the container and hands the stage back (type WorkerShutdown),
- *    which the workflow reschedules without spending a retry.
+ *    which the workflow reschedules without spending a retry;
+ *  - what must outlive this host goes to the artifact store: the training output whenever the
+ *    submission declares a new checkpoint (and at the end), stage logs, answer exports. Another host
+ *    that takes a submission over pulls the training output from there.
  */
 import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES, TRACKS, type RuntimeConfig, type StageName, type TrackId } from '../temporal.config.js';
 import { stageStartedSignal, submissionImages } from '../workflows/definitions.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
-import { evaluateSuite, summarize, waitForReadiness, type EvaluationSummary } from '../domain/harness/evaluate.js';
+import { evaluateSuite, summarize, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
 import { preflightSubmission, renderPreflight } from '../domain/preflight/dockerfile.js';
 import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { GpuPool } from '../infra/gpu-pool.js';
-import { ResultsDb } from '../infra/results-db.js';
+import type { ResultsStore } from '../infra/results-store.js';
+import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
+import { sourceDigest } from '../infra/source-digest.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, TrainingProgress } from './types.js';
 
 export interface HostDeps {
   config: RuntimeConfig;
   track: TrackId;
   gpus: GpuPool;
-  db: ResultsDb;
+  db: ResultsStore;
+  artifacts: ArtifactStore;
 }
 
 /** The type Core gives an attempt that a shutting-down worker cancelled; the workflow reschedules it. */
@@ -120,6 +126,38 @@ export function createHostActivities(deps: HostDeps) {
     return stale;
   }
 
+  /** Copies this submission's logs to the artifact store (the web page reads them there); never fails a stage. */
+  async function publishLogs(submissionId: string): Promise<void> {
+    try {
+      if (existsSync(logDir(submissionId))) await deps.artifacts.pushDirectory(logDir(submissionId), artifactKeys.logs(submissionId));
+    } catch (error) {
+      Context.current().log.warn('could not copy the logs to the artifact store', { submissionId, store: deps.artifacts.location, error: String(error) });
+    }
+  }
+
+  /**
+   * The training output on this host: kept when it is here, else pulled from the artifact store (another
+   * host trained, or began training, and was lost). Returns the checkpoint the store holds completely.
+   */
+  async function localTrainingOutput(submissionId: string): Promise<{ restoredFiles: number; durable: TrainingProgress | null }> {
+    const dir = artifactsDir(submissionId);
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o777);
+    if (countFiles(dir) > 0) return { restoredFiles: 0, durable: null };
+    const pulled = await deps.artifacts.pullDirectory(artifactKeys.trainingOutput(submissionId), dir);
+    // The training container runs as an unprivileged user: it must be able to rewrite what it wrote before.
+    openUp(dir);
+    const stored = await deps.artifacts.getText(artifactKeys.checkpoint(submissionId));
+    return { restoredFiles: pulled.files, durable: stored ? progressFrom(JSON.parse(stored) as Record<string, unknown>) : null };
+  }
+
+  /** Pushes the training output, then records the checkpoint it holds (in this order: the record never runs ahead). */
+  async function storeTrainingOutput(submissionId: string, progress: TrainingProgress | null, prune: boolean): Promise<number> {
+    const pushed = await deps.artifacts.pushDirectory(artifactsDir(submissionId), artifactKeys.trainingOutput(submissionId), { prune });
+    if (progress) await deps.artifacts.putText(artifactKeys.checkpoint(submissionId), JSON.stringify(progress));
+    return pushed.files;
+  }
+
   async function startContainer(stage: string, input: { workflowId: string }, suffix: string, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
     const attempt = Context.current().info.attempt; // called in the activity's own async flow
     const name = dockerRuntime.containerName('ch', input.workflowId, stage, `a${attempt}${suffix}`);
@@ -178,8 +216,14 @@ export function createHostActivities(deps: HostDeps) {
             },
           );
         }
-        beatDetails = { phase: 'building', stageStartedAt };
         const images = submissionImages(input.submissionId);
+        const digest = await sourceDigest(input.directory);
+        const built = { ...images, preflightWarnings: preflight.warnings.map((f) => `${f.file}:${f.line} ${f.message}`), sourceDigest: digest, hostId: config.hostId };
+        if (input.reuseIfPresent) {
+          const present = await Promise.all([images.trainImage, images.inferenceImage].map((image) => dockerRuntime.imageLabel(image, 'source-digest')));
+          if (present.every((label) => label === digest)) return { ...built, reused: true, durationMs: Date.now() - started };
+        }
+        beatDetails = { phase: 'building', stageStartedAt };
         const logs: string[] = [];
         for (const [dockerfile, tag] of [
           ['Dockerfile.train', images.trainImage],
@@ -189,7 +233,7 @@ export function createHostActivities(deps: HostDeps) {
             context: input.directory,
             dockerfile: path.join(input.directory, dockerfile),
             tag,
-            labels: { workflow: input.workflowId, stage: 'build', submission: input.submissionId },
+            labels: { workflow: input.workflowId, stage: 'build', submission: input.submissionId, 'source-digest': digest },
             signal,
           });
           logs.push(`===== docker build -f ${dockerfile} =====\n${result.log}`);
@@ -208,9 +252,10 @@ export function createHostActivities(deps: HostDeps) {
             });
           }
         }
-        return { ...images, durationMs: Date.now() - started, preflightWarnings: preflight.warnings.map((f) => `${f.file}:${f.line} ${f.message}`) };
+        return { ...built, reused: false, durationMs: Date.now() - started };
       } finally {
         beat.stop();
+        await publishLogs(input.submissionId);
       }
     },
 
@@ -219,21 +264,49 @@ export function createHostActivities(deps: HostDeps) {
       const ctx = Context.current();
       const info = ctx.info;
       const dir = artifactsDir(input.submissionId);
-      if (input.fresh && info.attempt === 1 && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      chmodSync(dir, 0o777);
+      const fresh = input.fresh && info.attempt === 1;
+      if (fresh && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       // Resume from the newest checkpoint: the one the last attempt reported, or the one on disk.
       const reported = (info.heartbeatDetails as { progress?: TrainingProgress | null } | undefined)?.progress ?? null;
       let beatDetails: Record<string, unknown> = { phase: 'setting up', progress: reported };
       const beat = heartbeatEvery(() => beatDetails);
       try {
+        if (fresh) await deps.artifacts.deletePrefix(artifactKeys.training(input.submissionId));
+        if (fresh) await deps.artifacts.deletePrefix(artifactKeys.trainingOutput(input.submissionId));
+        // On a host that has no training output (another one was lost), the store's copy is the starting point.
+        const restored = fresh ? { restoredFiles: 0, durable: null } : await localTrainingOutput(input.submissionId);
+        mkdirSync(dir, { recursive: true });
+        chmodSync(dir, 0o777);
         await clearEarlierAttempts(input.submissionId, input.workflowId, 'fine-tune');
         const stageStartedAt = await beginStage('fine-tune', input.stageStartedAt);
         beatDetails = { ...beatDetails, stageStartedAt };
         const deadline = stageStartedAt + input.limitMs;
-        // The newer of the two: a hard crash loses up to one heartbeat interval of reported checkpoints.
-        const onDisk = input.fresh && info.attempt === 1 ? null : readProgress(dir);
-        const resumeFrom = [reported, onDisk].filter((p): p is TrainingProgress => p?.checkpoint != null).sort((a, b) => (b.step ?? 0) - (a.step ?? 0))[0] ?? null;
+        // The newest of them: a hard crash loses up to one heartbeat interval of reported checkpoints. Restored
+        // files may include a checkpoint whose push was cut off: the store's own record says which one is whole.
+        const onDisk = fresh || restored.restoredFiles > 0 ? null : readProgress(dir);
+        const candidates: [TrainingProgress | null, NonNullable<FineTuneResult['resumedFromSource']>][] = [
+          [reported, 'heartbeat'],
+          [onDisk, 'disk'],
+          [restored.durable, 'artifact-store'],
+        ];
+        const [resumeFrom, resumedFromSource] =
+          candidates.filter((c): c is [TrainingProgress, NonNullable<FineTuneResult['resumedFromSource']>] => c[0]?.checkpoint != null).sort((a, b) => (b[0].step ?? 0) - (a[0].step ?? 0))[0] ?? [null, null];
+        // Each checkpoint the submission declares goes to the artifact store while training goes on.
+        let storedCheckpoint = resumeFrom?.checkpoint ?? null;
+        let storing: Promise<void> | null = null;
+        const storeNewCheckpoint = (progress: TrainingProgress | null) => {
+          if (storing || !progress?.checkpoint || progress.checkpoint === storedCheckpoint) return;
+          storing = storeTrainingOutput(input.submissionId, progress, false)
+            .then(
+              () => {
+                storedCheckpoint = progress.checkpoint;
+              },
+              (error: unknown) => ctx.log.warn('could not store a checkpoint', { checkpoint: progress.checkpoint, store: deps.artifacts.location, error: String(error) }),
+            )
+            .finally(() => {
+              storing = null;
+            });
+        };
         const gpu = await deps.gpus.acquire();
         const log = logFile(input.submissionId, 'fine-tune');
         try {
@@ -258,7 +331,9 @@ export function createHostActivities(deps: HostDeps) {
           while (state.running) {
             stop = stopReasonNow(ctx, deadline);
             if (stop) break;
-            beatDetails = { phase: 'training', container: name, gpu: gpu.index, progress: readProgress(dir), stageStartedAt };
+            const progress = readProgress(dir);
+            storeNewCheckpoint(progress);
+            beatDetails = { phase: 'training', container: name, gpu: gpu.index, progress, stageStartedAt };
             await pause(ctx, Math.max(50, Math.min(500, deadline - Date.now())));
             state = await dockerRuntime.inspectContainer(name);
           }
@@ -268,6 +343,14 @@ export function createHostActivities(deps: HostDeps) {
           saveLog(log, logs);
           const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
           await dockerRuntime.removeContainer(name);
+          // Whatever the ending, what the training wrote outlives this host (a shutdown too: another host resumes).
+          await storing;
+          let storedFiles = 0;
+          try {
+            storedFiles = await storeTrainingOutput(input.submissionId, readProgress(dir), true);
+          } catch (error) {
+            ctx.log.warn('could not store the training output; it is only on this host', { store: deps.artifacts.location, error: String(error) });
+          }
           if (stop === 'shutdown') handBack();
           const result: FineTuneResult = {
             ending: stop === 'deadline' || stop === 'cancelled' ? stop : 'completed',
@@ -275,6 +358,9 @@ export function createHostActivities(deps: HostDeps) {
             artifactFiles: countFiles(dir),
             progress: readProgress(dir),
             resumedFrom: resumeFrom,
+            resumedFromSource,
+            storedFiles,
+            hostId: config.hostId,
             attempt: info.attempt,
             stopDelayMs,
             peakMemoryBytes,
@@ -299,6 +385,7 @@ export function createHostActivities(deps: HostDeps) {
         }
       } finally {
         beat.stop();
+        await publishLogs(input.submissionId);
       }
     },
 
@@ -317,6 +404,7 @@ export function createHostActivities(deps: HostDeps) {
         const stageStartedAt = await beginStage(stage, input.stageStartedAt);
         beatDetails = { phase: 'setting up', stageStartedAt };
         const deadline = stageStartedAt + input.limitMs;
+        await localTrainingOutput(input.submissionId);
         const network = await evaluationNetwork(input.workflowId);
         const gpu = await deps.gpus.acquire();
         const logs: string[] = [];
@@ -347,6 +435,7 @@ export function createHostActivities(deps: HostDeps) {
           peakMemoryBytes,
           durationMs: Date.now() - started,
           logFile: log,
+          hostId: config.hostId,
         });
 
         try {
@@ -392,7 +481,7 @@ export function createHostActivities(deps: HostDeps) {
                   const delay = await stopContainer(name, deadline, why);
                   await retire(name);
                   if (why === 'shutdown') handBack();
-                  return result(why, readiness.reason, summarize(suite, store.all(), 0, null), restarts, delay);
+                  return result(why, readiness.reason, summarize(suite, await store.all(), 0, null), restarts, delay);
                 }
                 await retire(name);
                 if (state.oomKilled)
@@ -458,20 +547,44 @@ export function createHostActivities(deps: HostDeps) {
         }
       } finally {
         beat.stop();
+        await exportAnswers(input.submissionId, input.suite, store);
+        await publishLogs(input.submissionId);
       }
     },
   };
+
+  /** One JSON line per persisted answer, for audits and appeals; the database stays the source of truth. */
+  async function exportAnswers(submissionId: string, suite: string, store: AnswerStore): Promise<void> {
+    try {
+      const lines = (await store.all()).map((answer) => JSON.stringify(answer));
+      await deps.artifacts.putText(artifactKeys.answers(submissionId, suite), lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    } catch (error) {
+      Context.current().log.warn('could not export the answers to the artifact store', { submissionId, suite, error: String(error) });
+    }
+  }
 }
 
 export type HostActivities = ReturnType<typeof createHostActivities>;
 
+function progressFrom(raw: Record<string, unknown>): TrainingProgress {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return { step: num(raw.step), totalSteps: num(raw.totalSteps), checkpoint: typeof raw.checkpoint === 'string' ? raw.checkpoint : null };
+}
+
 function readProgress(dir: string): TrainingProgress | null {
   try {
-    const raw = JSON.parse(readFileSync(path.join(dir, 'progress.json'), 'utf8')) as Record<string, unknown>;
-    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-    return { step: num(raw.step), totalSteps: num(raw.totalSteps), checkpoint: typeof raw.checkpoint === 'string' ? raw.checkpoint : null };
+    return progressFrom(JSON.parse(readFileSync(path.join(dir, 'progress.json'), 'utf8')) as Record<string, unknown>);
   } catch {
     return null;
+  }
+}
+
+/** Folders 0777 and files 0666 under `dir` (restored files belong to the worker; the container's user rewrites them). */
+function openUp(dir: string): void {
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name);
+    if (entry.isDirectory()) chmodSync(full, 0o777);
+    else if (entry.isFile()) chmodSync(full, statSync(full).mode | 0o666);
   }
 }
 

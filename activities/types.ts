@@ -29,8 +29,27 @@ export interface PipelineInput {
   harness?: Partial<HarnessSettings>;
   /** Overrides ACTIVITY_POLICY.heartbeatTimeoutMs (tests shorten it). */
   heartbeatTimeoutMs?: number;
-  /** A retry whose earlier run built the images: skip the build and use them. */
+  /** A retry whose earlier run built the images: use them where the claimed host has them, else build. */
   reuseBuild?: boolean;
+  /** Overrides of ACTIVITY_POLICY's host failure detection (tests shorten it). */
+  hostPolicy?: HostPolicy;
+}
+
+export interface HostPolicy {
+  /** How long a host-pinned stage waits in its host's queue before the host's liveness is checked. */
+  scheduleToStartMs?: number;
+  /** A host without a sign of life for this long is gone. */
+  goneAfterMs?: number;
+}
+
+/** A stage that left a lost host for another one. */
+export interface Failover {
+  stage: string;
+  from: string;
+  to: string;
+  /** How long the lost host had been silent when it was given up (not charged to the stage's limit). */
+  creditedMs: number;
+  at: string;
 }
 
 export interface HostAssignment {
@@ -43,6 +62,8 @@ export interface BuildInput {
   submissionId: string;
   workflowId: string;
   directory: string;
+  /** Keep images already on this host when they were built from the same sources (same digest). */
+  reuseIfPresent?: boolean;
 }
 
 /** What every stage activity reports in its heartbeats besides its progress. */
@@ -56,6 +77,11 @@ export interface BuiltImages {
   durationMs: number;
   /** Dockerfile preflight warnings, shown to the participant (errors stop the build). */
   preflightWarnings: string[];
+  /** Digest of the submission's sources the images were built from. */
+  sourceDigest: string;
+  /** true when images built from the same sources were already on the host. */
+  reused: boolean;
+  hostId: string;
 }
 
 export interface FineTuneInput {
@@ -86,6 +112,11 @@ export interface FineTuneResult {
   progress: TrainingProgress | null;
   /** the checkpoint this attempt resumed from, if any */
   resumedFrom: TrainingProgress | null;
+  /** where that checkpoint came from: this host's disk, the last heartbeat, or the artifact store (another host's) */
+  resumedFromSource: 'disk' | 'heartbeat' | 'artifact-store' | null;
+  /** files the training output has in the artifact store after the final push */
+  storedFiles: number;
+  hostId: string;
   attempt: number;
   /** how long after the deadline the container was gone (when the deadline stopped it) */
   stopDelayMs: number | null;
@@ -119,7 +150,8 @@ export interface EvaluateResult {
   peakMemoryBytes: number | null;
   durationMs: number;
   logFile: string;
+  hostId: string;
 }
 
 /** A stage's outcome as the workflow reports it to the results database. */
-export type { StageRecord as StageReport } from '../infra/results-db.js';
+export type { StageRecord as StageReport } from '../infra/results-store.js';

@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { Duration, TrackId, loadRuntimeConfig, type RuntimeConfig, type TrackId as TrackIdType } from '../temporal.config.js';
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
-import { ResultsDb } from '../infra/results-db.js';
+import { openResultsStore } from '../infra/results-store.js';
+import { openArtifactStore } from '../infra/artifact-store.js';
 import { startWebServer } from '../web/server.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -227,13 +228,13 @@ async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promis
   );
   const track = z.enum(TrackId.options).safeParse(values.track);
   if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
-  const db = new ResultsDb(config.databasePath);
+  const db = await openResultsStore(config);
   try {
-    const board = leaderboard(db, track.data);
+    const board = await leaderboard(db, track.data);
     console.log(values.json ? JSON.stringify(board, null, 2) : values.csv ? leaderboardCsv(board) : leaderboardTable(board));
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -241,15 +242,16 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
   const { values } = guard(() => parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } }));
   const port = z.coerce.number().int().min(0).max(65535).safeParse(values.port);
   if (!port.success) throw new UsageError(`--port: "${values.port}" is not a port number (0-65535)`);
-  const db = new ResultsDb(config.databasePath);
-  const server = await startWebServer({ db, dataDir: config.dataDir, host: values.host, port: port.data, webUiUrl: config.uiUrl });
+  const db = await openResultsStore(config);
+  const artifacts = await openArtifactStore(config.artifactStore);
+  const server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, webUiUrl: config.uiUrl });
   console.log(`leaderboard web page: ${server.url}  (Ctrl-C stops it)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await server.close();
-  db.close();
+  await db.close();
   return 0;
 }
 
@@ -290,9 +292,9 @@ async function logsCommand(config: RuntimeConfig, args: string[]): Promise<numbe
   if (positionals.length !== 1) throw new UsageError('logs takes one submission id: challenge logs <team.submission>');
   const lines = z.coerce.number().int().min(1).max(10_000).safeParse(values.lines);
   if (!lines.success) throw new UsageError(`--lines: "${values.lines}" must be a whole number from 1 to 10000`);
-  const logs = stageLogs(config, positionals[0]!, values.stage, lines.data);
+  const logs = await stageLogs(config, positionals[0]!, values.stage, lines.data);
   if (logs.length === 0) {
-    console.error(`no logs for ${positionals[0]}${values.stage ? ` stage ${values.stage}` : ''} in ${config.dataDir}/logs`);
+    console.error(`no logs for ${positionals[0]}${values.stage ? ` stage ${values.stage}` : ''} in ${config.dataDir}/logs nor in the artifact store`);
     return 1;
   }
   for (const log of logs) console.log(`===== ${log.file}\n${log.text}`);
@@ -307,7 +309,7 @@ async function cockpitCommand(command: 'cancel' | 'retry' | 'evaluate', config: 
   const submissionId = positionals[0]!;
   const limits = limitOptions(values);
   const client = await connectClient(config);
-  const db = new ResultsDb(config.databasePath);
+  const db = await openResultsStore(config);
   try {
     if (command === 'cancel') {
       console.log(`cancel requested for ${await cancelPipeline(client, submissionId)}`);
@@ -321,13 +323,13 @@ async function cockpitCommand(command: 'cancel' | 'retry' | 'evaluate', config: 
       else console.log(`${submissionId}: pipeline ${plan.result.status}${plan.reuseBuild ? ' (images reused)' : ''}: ${plan.result.workflowId}\n  Web UI: ${plan.result.url}`);
       return plan.kind === 'nothing-to-retry' ? 3 : 0;
     }
-    const submission = db.submission(submissionId);
+    const submission = await db.submission(submissionId);
     if (!submission) throw new UsageError(`no submission "${submissionId}"; list them with: challenge status`);
     const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackIdType, suites: suiteOptions(values.suite), reason: 'operator', ...(Object.keys(limits).length > 0 ? { limits } : {}) }, 'operator');
     console.log(values.json ? JSON.stringify(started) : `re-evaluating ${submissionId}: ${started.workflowId}\n  Web UI: ${started.url}`);
     return 0;
   } finally {
-    db.close();
+    await db.close();
     await client.connection.close();
   }
 }
@@ -408,13 +410,13 @@ async function reportCommand(config: RuntimeConfig, args: string[]): Promise<num
   if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
   const n = z.coerce.number().int().min(1).max(64).safeParse(values.ngram);
   if (!n.success) throw new UsageError(`--ngram: "${values.ngram}" must be a whole number from 1 to 64`);
-  const db = new ResultsDb(config.databasePath);
+  const db = await openResultsStore(config);
   try {
     const report = await trackReport(db, track.data, { n: n.data });
     console.log(values.json ? JSON.stringify(report, null, 2) : renderTrackReport(report));
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

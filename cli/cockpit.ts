@@ -7,25 +7,40 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig, type TrackId } from '../temporal.config.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import type { ResultsDb } from '../infra/results-db.js';
+import type { ResultsStore } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
 import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
 import { submit, type SubmitResult } from './operations.js';
+import { artifactKeys, openArtifactStore } from '../infra/artifact-store.js';
 
-/** The last `lines` lines of each stage log of a submission (or one stage), earlier attempts included. */
-export function stageLogs(config: RuntimeConfig, submissionId: string, stage?: string, lines = 100): { file: string; text: string }[] {
+/**
+ * The last `lines` lines of each stage log of a submission (or one stage), earlier attempts included:
+ * from this host's data folder when the stages ran here, else from the artifact store (the GPU hosts
+ * copy their logs there).
+ */
+export async function stageLogs(config: RuntimeConfig, submissionId: string, stage?: string, lines = 100): Promise<{ file: string; text: string }[]> {
+  const wanted = (file: string) => file.endsWith('.log') && (stage === undefined || file === `${stage}.log` || file.startsWith(`${stage}.`));
+  const tail = (text: string) => {
+    const all = text.split('\n');
+    while (all.length > 0 && all[all.length - 1] === '') all.pop();
+    return all.slice(-lines).join('\n');
+  };
   const dir = path.join(config.dataDir, 'logs', submissionId);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.log') && (stage === undefined || file === `${stage}.log` || file.startsWith(`${stage}.`)))
-    .sort()
-    .map((file) => {
-      const all = readFileSync(path.join(dir, file), 'utf8').split('\n');
-      while (all.length > 0 && all[all.length - 1] === '') all.pop();
-      return { file: path.join(dir, file), text: all.slice(-lines).join('\n') };
-    });
+  if (existsSync(dir)) {
+    const local = readdirSync(dir).filter(wanted).sort();
+    if (local.length > 0) return local.map((file) => ({ file: path.join(dir, file), text: tail(readFileSync(path.join(dir, file), 'utf8')) }));
+  }
+  const store = await openArtifactStore(config.artifactStore);
+  const prefix = artifactKeys.logs(submissionId);
+  const out: { file: string; text: string }[] = [];
+  for (const { key } of await store.list(prefix)) {
+    if (!wanted(key.slice(prefix.length + 1))) continue;
+    const text = await store.getText(key);
+    if (text !== null) out.push({ file: `${store.location}/${key}`, text: tail(text) });
+  }
+  return out;
 }
 
 export async function cancelPipeline(client: Client, submissionId: string): Promise<string> {
@@ -43,10 +58,10 @@ export type RetryPlan =
  * Re-runs a submission from its first stage that did not succeed, without redoing the ones that did:
  * evaluations only (the fine-tuned artifact is kept), fine-tune onwards (the images are kept), or all.
  */
-export async function retryPipeline(client: Client, config: RuntimeConfig, db: ResultsDb, submissionId: string, options: { suites?: Record<SuiteKind, string>; limits?: PartialStageLimits } = {}): Promise<RetryPlan> {
-  const submission = db.submission(submissionId);
-  if (!submission) throw new Error(`no submission "${submissionId}" in ${db.file}; list them with: challenge status`);
-  const stages = new Map(db.stages(submissionId).map((s) => [s.stage, s]));
+export async function retryPipeline(client: Client, config: RuntimeConfig, db: ResultsStore, submissionId: string, options: { suites?: Record<SuiteKind, string>; limits?: PartialStageLimits } = {}): Promise<RetryPlan> {
+  const submission = await db.submission(submissionId);
+  if (!submission) throw new Error(`no submission "${submissionId}" in ${db.location}; list them with: challenge status`);
+  const stages = new Map((await db.stages(submissionId)).map((s) => [s.stage, s]));
   const ok = (stage: string) => stages.get(stage)?.outcome === 'succeeded';
   // A retry runs under the limits the submission ran under, unless the operator gives others.
   const recorded = (stage: string) => stages.get(stage)?.limitMs ?? undefined;

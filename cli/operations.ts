@@ -9,7 +9,7 @@ import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import { buildLeaderboard, rulesForSuites, type Leaderboard } from '../domain/leaderboard.js';
 import type { HarnessSettings, PipelineInput } from '../activities/types.js';
 import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
-import type { ResultsDb } from '../infra/results-db.js';
+import type { ResultsStore } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { workflowUrl } from '../infra/temporal.js';
 
@@ -147,20 +147,21 @@ export async function listPipelines(client: Client, query = "WorkflowType = 'sub
   return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
 }
 
-export function leaderboard(db: ResultsDb, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles()): Leaderboard {
+export async function leaderboard(db: ResultsStore, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles()): Promise<Leaderboard> {
   const rules = rulesForSuites({ open: loadSuite(suites.open), closed: loadSuite(suites.closed) });
-  const submissions = db.submissions(track).map((s) => {
-    const pipeline = db.pipeline(s.submissionId);
-    const failedStage = db.stages(s.submissionId).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
-    return {
+  const submissions = [];
+  for (const s of await db.submissions(track)) {
+    const pipeline = await db.pipeline(s.submissionId);
+    const failedStage = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
+    submissions.push({
       submissionId: s.submissionId,
       team: s.team,
       track: s.track,
       outcome: pipeline?.outcome ?? 'unknown',
       failureCategory: pipeline?.failureCategory ?? failedStage?.failureCategory ?? null,
       failureReason: failedStage?.reason ?? pipeline?.reason ?? null,
-    };
-  });
-  const scores = db.scenarioScores().map((s) => ({ submissionId: s.submissionId, suite: s.suite, column: s.column, score: s.score }));
+    });
+  }
+  const scores = (await db.scenarioScores()).map((s) => ({ submissionId: s.submissionId, suite: s.suite, column: s.column, score: s.score }));
   return buildLeaderboard(track, rules, submissions, scores);
 }

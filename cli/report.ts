@@ -12,7 +12,7 @@ import { generalizationOfBoard } from '../domain/reports/track.js';
 import { renderContaminationReport, scanContamination, type ContaminationReport } from '../domain/reports/contamination.js';
 import { renderEfficiency, type EfficiencyFigures } from '../domain/reports/efficiency.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
-import type { ResultsDb } from '../infra/results-db.js';
+import type { ResultsStore } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { leaderboard } from './operations.js';
 
@@ -28,19 +28,19 @@ export interface TrackReport {
   submissions: SubmissionReport[];
 }
 
-export async function trackReport(db: ResultsDb, track: string, options: { suites?: Record<SuiteKind, string>; n?: number; revealClosedExamples?: boolean } = {}): Promise<TrackReport> {
+export async function trackReport(db: ResultsStore, track: string, options: { suites?: Record<SuiteKind, string>; n?: number; revealClosedExamples?: boolean } = {}): Promise<TrackReport> {
   const suiteFiles = options.suites ?? defaultSuiteFiles();
   const suites = [loadSuite(suiteFiles.open), loadSuite(suiteFiles.closed)];
-  const generalization = generalizationOfBoard(leaderboard(db, track, suiteFiles));
+  const generalization = generalizationOfBoard(await leaderboard(db, track, suiteFiles));
   const submissions: SubmissionReport[] = [];
-  for (const submission of db.submissions(track)) {
+  for (const submission of await db.submissions(track)) {
     let contamination: ContaminationReport | null = null;
     if (existsSync(submission.directory)) {
       const { manifest, directory } = loadSubmission(submission.directory);
       const files = manifest.trainingData.map((d) => path.resolve(directory, d.path));
       if (files.length > 0) contamination = await scanContamination({ files, suites, ...(options.n ? { n: options.n } : {}), revealClosedExamples: options.revealClosedExamples ?? false });
     }
-    submissions.push({ submissionId: submission.submissionId, contamination, efficiency: submissionEfficiency(db, submission.submissionId, track) });
+    submissions.push({ submissionId: submission.submissionId, contamination, efficiency: await submissionEfficiency(db, submission.submissionId, track) });
   }
   return { track, generalization, submissions };
 }

@@ -64,6 +64,10 @@ export async function openArtifactStore(config: ArtifactStoreConfig): Promise<Ar
 export const artifactKeys = {
   /** The training output folder (/artifacts in the containers): checkpoints, progress.json, the final model. */
   trainingOutput: (submissionId: string) => `submissions/${submissionId}/artifacts`,
+  /** The newest checkpoint whose files are all in the store (written after they are): where another host resumes. */
+  training: (submissionId: string) => `submissions/${submissionId}/training`,
+  checkpoint: (submissionId: string) => `submissions/${submissionId}/training/checkpoint.json`,
+  logs: (submissionId: string) => `submissions/${submissionId}/logs`,
   log: (submissionId: string, file: string) => `submissions/${submissionId}/logs/${file}`,
   /** One JSON line per answer, written after each evaluation attempt. */
   answers: (submissionId: string, suite: string) => `submissions/${submissionId}/answers/${suite}.jsonl`,

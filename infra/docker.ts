@@ -187,6 +187,13 @@ export async function containersLabelled(labels: Labels): Promise<string[]> {
     .filter(Boolean);
 }
 
+/** One label of a local image; null when the image is not on this engine (or lacks the label). */
+export async function imageLabel(image: string, key: string): Promise<string | null> {
+  const inspected = await docker(['image', 'inspect', '--format', `{{ index .Config.Labels "${LABEL_PREFIX}.${key}" }}`, image]);
+  const value = (inspected.stdout ?? '').trim();
+  return inspected.exitCode === 0 && value !== '' && value !== '<no value>' ? value : null;
+}
+
 export async function removeNetwork(name: string): Promise<void> {
   await docker(['network', 'rm', name]);
 }

@@ -2,24 +2,21 @@
 import { TRACKS, type TrackId } from '../temporal.config.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { efficiencyFigures, type EfficiencyFigures } from '../domain/reports/efficiency.js';
-import type { ResultsDb } from './results-db.js';
+import type { ResultsStore } from './results-store.js';
 
 const numberOf = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
-export function submissionEfficiency(db: ResultsDb, submissionId: string, track: string): EfficiencyFigures {
-  const stages = new Map(db.stages(submissionId).map((s) => [s.stage, s]));
+export async function submissionEfficiency(db: ResultsStore, submissionId: string, track: string): Promise<EfficiencyFigures> {
+  const stages = new Map((await db.stages(submissionId)).map((s) => [s.stage, s]));
   const fineTune = stages.get('fine-tune')?.details ?? null;
   const evals = ['open-eval', 'closed-eval'].map((s) => stages.get(s)?.details ?? null).filter((d): d is Record<string, unknown> => d !== null);
   const evalMs = evals.reduce((sum, d) => sum + (numberOf(d.durationMs) ?? 0), 0);
   const answered = evals.reduce((sum, d) => sum + (numberOf(d.answered) ?? 0), 0);
   const peaks = [numberOf(fineTune?.peakMemoryBytes), ...evals.map((d) => numberOf(d.peakMemoryBytes))].filter((v): v is number => v !== null);
-  const latencies = (['open', 'closed'] as SuiteKind[]).flatMap((suite) =>
-    db
-      .answerStore(submissionId, suite)
-      .all()
-      .filter((a) => a.completion !== null)
-      .map((a) => a.latencyMs),
-  );
+  const latencies: number[] = [];
+  for (const suite of ['open', 'closed'] as SuiteKind[]) {
+    for (const answer of await db.answerStore(submissionId, suite).all()) if (answer.completion !== null) latencies.push(answer.latencyMs);
+  }
   const trainingMs = numberOf(fineTune?.durationMs);
   return efficiencyFigures({
     training: trainingMs === null ? null : { wallTimeMs: trainingMs, gpus: TRACKS[track as TrackId]?.gpu ? 1 : 0 },

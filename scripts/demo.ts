@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadRuntimeConfig } from '../temporal.config.js';
 import { ensureDevServer, stopDevServer } from '../infra/dev-server.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
-import { ResultsDb } from '../infra/results-db.js';
+import { openResultsStore } from '../infra/results-store.js';
 import { connectClient } from '../infra/temporal.js';
 import { leaderboardTable } from '../domain/leaderboard.js';
 import { leaderboard, pipelineStatus, submit, type SubmitResult } from '../cli/operations.js';
@@ -84,13 +84,13 @@ try {
     await new Promise((r) => setTimeout(r, 5000));
   }
 
-  const db = new ResultsDb(config.databasePath);
-  console.log(`\n${leaderboardTable(leaderboard(db, 'cpu'))}\n`);
+  const db = await openResultsStore(config);
+  console.log(`\n${leaderboardTable(await leaderboard(db, 'cpu'))}\n`);
   for (const s of submitted) {
-    const failed = db.stages(s.submissionId).find((stage) => stage.failureCategory);
+    const failed = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory);
     if (failed) console.log(`${s.submissionId}: ${failed.stage} ${failed.failureCategory} — ${failed.reason}`);
   }
-  db.close();
+  await db.close();
   console.log(`
 Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows
   filters an operator uses:  Track="cpu" AND FailureCategory="TimeLimit"

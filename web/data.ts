@@ -12,7 +12,8 @@ import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
 import { STAGES, TRACKS, type StageLimits, type TrackId } from '../temporal.config.js';
 import { leaderboard } from '../cli/operations.js';
-import type { PipelineRecord, ResultsDb, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-db.js';
+import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
+import type { PipelineRecord, ResultsStore, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-store.js';
 
 export type SuiteFiles = Record<'open' | 'closed', string>;
 
@@ -47,9 +48,9 @@ export interface OverviewView {
 
 export const trackTitle = (track: string): string => (Object.hasOwn(TRACKS, track) ? TRACKS[track as TrackId].title : track);
 
-function summaryOf(db: ResultsDb, s: SubmissionRecord): SubmissionSummary {
-  const pipeline = db.pipeline(s.submissionId);
-  const failedStage = db.stages(s.submissionId).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
+async function summaryOf(db: ResultsStore, s: SubmissionRecord): Promise<SubmissionSummary> {
+  const pipeline = await db.pipeline(s.submissionId);
+  const failedStage = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
   return {
     submissionId: s.submissionId,
     team: s.team,
@@ -67,8 +68,9 @@ const count = (keys: string[]): Record<string, number> => {
   return out;
 };
 
-export function overviewView(db: ResultsDb): OverviewView {
-  const all = db.submissions().map((s) => summaryOf(db, s));
+export async function overviewView(db: ResultsStore): Promise<OverviewView> {
+  const all: SubmissionSummary[] = [];
+  for (const s of await db.submissions()) all.push(await summaryOf(db, s));
   const trackIds = [...new Set(all.map((s) => s.track))].sort((a, b) => {
     const order = (t: string) => {
       const i = Object.keys(TRACKS).indexOf(t);
@@ -102,8 +104,8 @@ export interface TrackView {
 }
 
 /** Tracks that exist: the configured ones and any that has submissions. */
-export function knownTrack(db: ResultsDb, track: string): boolean {
-  return Object.hasOwn(TRACKS, track) || db.submissions(track).length > 0;
+export async function knownTrack(db: ResultsStore, track: string): Promise<boolean> {
+  return Object.hasOwn(TRACKS, track) || (await db.submissions(track)).length > 0;
 }
 
 export function trackViewOf(board: Leaderboard): TrackView {
@@ -121,8 +123,8 @@ export function trackViewOf(board: Leaderboard): TrackView {
   };
 }
 
-export function trackView(db: ResultsDb, track: string, suites?: SuiteFiles): TrackView {
-  return trackViewOf(leaderboard(db, track, suites));
+export async function trackView(db: ResultsStore, track: string, suites?: SuiteFiles): Promise<TrackView> {
+  return trackViewOf(await leaderboard(db, track, suites));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +206,13 @@ export function stageViews(records: StageRecord[], track: string): StageView[] {
   });
 }
 
+/** The last `lines` lines of a text (without trailing blank lines). */
+export function tailText(text: string, lines = LOG_TAIL_LINES): string {
+  const all = text.replace(/\r/g, '').split('\n');
+  while (all.length > 0 && all[all.length - 1]!.trim() === '') all.pop();
+  return all.slice(-lines).join('\n');
+}
+
 /** The last `lines` lines of a file, reading at most its last `maxBytes` bytes. */
 export function tailFile(file: string, lines = LOG_TAIL_LINES, maxBytes = 256 * 1024): string | null {
   let fd: number;
@@ -234,7 +243,11 @@ export function logFileOf(dataDir: string, submissionId: string, stage: string):
   return file.startsWith(root + path.sep) && path.dirname(path.dirname(file)) === root ? file : null;
 }
 
-export function stageLogs(dataDir: string, submissionId: string, stages: StageView[]): LogView[] {
+/**
+ * A log excerpt per stage: the one the failure recorded, else the tail of the stage's log file on this
+ * host, else the tail of the copy in the artifact store (the stage ran on another GPU host).
+ */
+export async function stageLogs(dataDir: string, submissionId: string, stages: StageView[], artifacts?: ArtifactStore): Promise<LogView[]> {
   const out: LogView[] = [];
   for (const stage of stages) {
     const excerpt = stage.details?.logExcerpt;
@@ -243,11 +256,20 @@ export function stageLogs(dataDir: string, submissionId: string, stages: StageVi
       continue;
     }
     const file = logFileOf(dataDir, submissionId, stage.stage);
-    if (!file || !existsSync(file)) continue;
-    const text = tailFile(file);
+    let text = file && existsSync(file) ? tailFile(file) : null;
+    if (text === null && artifacts && file) text = await storedLog(artifacts, submissionId, stage.stage);
     if (text !== null && text.trim() !== '') out.push({ stage: stage.stage, source: 'file', text });
   }
   return out;
+}
+
+async function storedLog(artifacts: ArtifactStore, submissionId: string, stage: string): Promise<string | null> {
+  try {
+    const text = await artifacts.getText(artifactKeys.log(submissionId, `${stage}.log`));
+    return text === null ? null : tailText(text);
+  } catch {
+    return null; // an unreachable store must not take the page down: the stages and scores still show
+  }
 }
 
 export function temporalWorkflowUrl(webUiUrl: string, workflowId: string): string {
@@ -256,18 +278,20 @@ export function temporalWorkflowUrl(webUiUrl: string, workflowId: string): strin
 
 export interface SubmissionViewOptions {
   dataDir: string;
+  /** Where the GPU hosts copy their logs (read when a log is not on this host). */
+  artifacts?: ArtifactStore;
   suites?: SuiteFiles;
   webUiUrl?: string;
 }
 
-export function submissionView(db: ResultsDb, submissionId: string, options: SubmissionViewOptions): SubmissionView | null {
-  const submission = db.submission(submissionId);
+export async function submissionView(db: ResultsStore, submissionId: string, options: SubmissionViewOptions): Promise<SubmissionView | null> {
+  const submission = await db.submission(submissionId);
   if (!submission) return null;
-  const stages = stageViews(db.stages(submissionId), submission.track);
+  const stages = stageViews(await db.stages(submissionId), submission.track);
   let standing: Standing | null = null;
   let columns: string[] = [];
   try {
-    const board = leaderboard(db, submission.track, options.suites);
+    const board = await leaderboard(db, submission.track, options.suites);
     columns = board.columns.map((c) => `${c.suite}/${c.column}`);
     const row = board.rows.find((r) => r.submissionId === submissionId);
     if (row) standing = { rank: row.rank, of: board.rows.length, open: row.open, closed: row.closed, final: row.final };
@@ -281,13 +305,13 @@ export function submissionView(db: ResultsDb, submissionId: string, options: Sub
   };
   return {
     submission,
-    pipeline: db.pipeline(submissionId) ?? null,
+    pipeline: (await db.pipeline(submissionId)) ?? null,
     stages,
-    scores: db.scenarioScores(submissionId).sort((a, b) => position(a) - position(b) || a.scenario.localeCompare(b.scenario)),
-    logs: stageLogs(options.dataDir, submissionId, stages),
+    scores: (await db.scenarioScores(submissionId)).sort((a, b) => position(a) - position(b) || a.scenario.localeCompare(b.scenario)),
+    logs: await stageLogs(options.dataDir, submissionId, stages, options.artifacts),
     standing,
     workflowUrl: options.webUiUrl ? temporalWorkflowUrl(options.webUiUrl, submission.workflowId || `submission-${submissionId}`) : null,
-    efficiency: submissionEfficiency(db, submissionId, submission.track),
+    efficiency: await submissionEfficiency(db, submissionId, submission.track),
   };
 }
 

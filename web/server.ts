@@ -11,14 +11,17 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ResultsDb } from '../infra/results-db.js';
+import type { ResultsStore } from '../infra/results-store.js';
+import type { ArtifactStore } from '../infra/artifact-store.js';
 import { knownTrack, overviewView, submissionView, trackView, type SuiteFiles } from './data.js';
 import { renderError, renderNotFound, renderOverview, renderSubmission, renderTrack } from './render.js';
 
 export interface WebServerOptions {
-  db: ResultsDb;
+  db: ResultsStore;
   /** Where `logs/<submissionId>/<stage>.log` are. */
   dataDir: string;
+  /** The artifact store, for logs of stages that ran on other hosts. */
+  artifacts?: ArtifactStore;
   /** Interface to listen on; loopback by default. */
   host?: string;
   /** 0 (default): any free port. */
@@ -61,24 +64,24 @@ function decodeSegment(segment: string): string | null {
 }
 
 /** Routes one GET request; exported for tests that do not want a socket. */
-export function route(options: WebServerOptions, method: string, rawUrl: string): Reply {
+export async function route(options: WebServerOptions, method: string, rawUrl: string): Promise<Reply> {
   const url = new URL(rawUrl, 'http://cockpit.invalid');
   const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   if (method !== 'GET' && method !== 'HEAD') return pathname.startsWith('/api/') ? json(405, { error: `method ${method} not allowed` }) : page(405, renderError(`Method ${method} is not allowed: the cockpit is read-only.`));
   const { db } = options;
   const segments = pathname.split('/').slice(1);
 
-  if (pathname === '/') return page(200, renderOverview(overviewView(db)));
+  if (pathname === '/') return page(200, renderOverview(await overviewView(db)));
 
   if (segments[0] === 'tracks' && segments.length === 2) {
     const track = decodeSegment(segments[1]!);
-    if (track === null || !knownTrack(db, track)) return page(404, renderNotFound(`There is no track "${track ?? segments[1]}".`));
-    return page(200, renderTrack(trackView(db, track, options.suites)));
+    if (track === null || !(await knownTrack(db, track))) return page(404, renderNotFound(`There is no track "${track ?? segments[1]}".`));
+    return page(200, renderTrack(await trackView(db, track, options.suites)));
   }
 
   if (segments[0] === 'submissions' && segments.length === 2) {
     const id = decodeSegment(segments[1]!);
-    const view = id === null ? null : submissionView(db, id, { dataDir: options.dataDir, suites: options.suites, webUiUrl: options.webUiUrl });
+    const view = id === null ? null : await submissionView(db, id, { dataDir: options.dataDir, suites: options.suites, webUiUrl: options.webUiUrl, ...(options.artifacts ? { artifacts: options.artifacts } : {}) });
     if (!view) return page(404, renderNotFound(`There is no submission "${id ?? segments[1]}" in the results database.`));
     return page(200, renderSubmission(view));
   }
@@ -86,13 +89,13 @@ export function route(options: WebServerOptions, method: string, rawUrl: string)
   if (pathname === '/api/leaderboard') {
     const track = url.searchParams.get('track');
     if (!track) return json(400, { error: 'give the track: /api/leaderboard?track=<track>' });
-    if (!knownTrack(db, track)) return json(404, { error: `there is no track "${track}"` });
-    return json(200, trackView(db, track, options.suites));
+    if (!(await knownTrack(db, track))) return json(404, { error: `there is no track "${track}"` });
+    return json(200, await trackView(db, track, options.suites));
   }
 
   if (segments[0] === 'api' && segments[1] === 'submissions' && segments.length === 3) {
     const id = decodeSegment(segments[2]!);
-    const view = id === null ? null : submissionView(db, id, { dataDir: options.dataDir, suites: options.suites, webUiUrl: options.webUiUrl });
+    const view = id === null ? null : await submissionView(db, id, { dataDir: options.dataDir, suites: options.suites, webUiUrl: options.webUiUrl, ...(options.artifacts ? { artifacts: options.artifacts } : {}) });
     if (!view) return json(404, { error: `there is no submission "${id ?? segments[2]}"` });
     return json(200, view);
   }
@@ -103,16 +106,19 @@ export function route(options: WebServerOptions, method: string, rawUrl: string)
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
-  const server = http.createServer((request, response) => {
+  const answer = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     let reply: Reply;
     try {
-      reply = route(options, request.method ?? 'GET', request.url ?? '/');
+      reply = await route(options, request.method ?? 'GET', request.url ?? '/');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       reply = (request.url ?? '').startsWith('/api/') ? json(500, { error: message }) : page(500, renderError(message));
     }
     response.writeHead(reply.status, { 'content-type': CONTENT_TYPES[reply.type], 'content-length': Buffer.byteLength(reply.body), ...SECURITY_HEADERS });
     response.end(request.method === 'HEAD' ? undefined : reply.body);
+  };
+  const server = http.createServer((request, response) => {
+    answer(request, response).catch((error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error))));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

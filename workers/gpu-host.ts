@@ -3,6 +3,8 @@
  *  - the shared track queue answers `claimHost` (any host of the track may take a new submission);
  *  - the host GPU queue runs fine-tuning and evaluation, with as many slots as the host has GPUs;
  *  - the host CPU queue runs docker builds next to the images they produce.
+ * While the workers run, the host records itself in the results database every few seconds: that is how
+ * the orchestrator tells a busy host (keeps its submissions) from a lost one (they move to another host).
  * Activity-only: no workflow bundle is built here.
  *
  * Usage: node dist/workers/gpu-host.js --track <a100-40gb|4090-24gb|cpu>  (slots: CHALLENGE_GPU_SLOTS)
@@ -10,17 +12,19 @@
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TASK_QUEUES, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { ACTIVITY_POLICY, TASK_QUEUES, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createHostActivities } from '../activities/host.js';
 import { GpuPool } from '../infra/gpu-pool.js';
-import { ResultsDb } from '../infra/results-db.js';
+import { openResultsStore, type ResultsStore } from '../infra/results-store.js';
+import { openArtifactStore } from '../infra/artifact-store.js';
 import { connectWorker } from '../infra/temporal.js';
 import { runUntilSignalled } from './lifecycle.js';
 
-export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId): Promise<{ workers: Worker[]; db: ResultsDb }> {
+export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId): Promise<{ workers: Worker[]; db: ResultsStore }> {
   const connection = await connectWorker(config);
-  const db = new ResultsDb(config.databasePath);
-  const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db });
+  const db = await openResultsStore(config);
+  const artifacts = await openArtifactStore(config.artifactStore);
+  const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db, artifacts });
   // On SIGTERM a stage gets this long to finish; after that it is handed back and resumes elsewhere.
   const graceMs = Number(process.env.CHALLENGE_SHUTDOWN_GRACE_MS ?? 20_000);
   const common = { connection, namespace: config.namespace, shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 15_000 } as const;
@@ -49,6 +53,24 @@ export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId
   return { workers, db };
 }
 
+/** Records the host as alive at once and every ACTIVITY_POLICY.hostBeatMs; a failed write is retried at the next beat. */
+export function recordLiveness(db: ResultsStore, config: RuntimeConfig, track: TrackId): { stop: () => Promise<void> } {
+  let last: Promise<void> = Promise.resolve();
+  const beat = () => {
+    last = Promise.resolve(db.recordHostSeen({ hostId: config.hostId, track, slots: config.gpuSlots, at: new Date().toISOString() })).catch((error: unknown) => {
+      console.error(`host ${config.hostId}: could not record liveness in ${db.location}: ${String(error)}`);
+    });
+  };
+  beat();
+  const timer = setInterval(beat, ACTIVITY_POLICY.hostBeatMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await last;
+    },
+  };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { track: { type: 'string', default: 'cpu' } } });
   const track = TrackId.safeParse(values.track);
@@ -58,7 +80,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const config = loadRuntimeConfig();
   const { workers, db } = await createGpuHostWorkers(config, track.data);
+  const liveness = recordLiveness(db, config, track.data);
   console.log(`gpu host ${config.hostId} (${track.data}, ${config.gpuSlots} slots) on ${config.temporalAddress}`);
-  await runUntilSignalled(workers);
-  db.close();
+  try {
+    await runUntilSignalled(workers);
+  } finally {
+    await liveness.stop();
+    await db.close();
+  }
 }

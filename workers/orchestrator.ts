@@ -6,12 +6,12 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createBookkeepingActivities } from '../activities/bookkeeping.js';
-import { ResultsDb } from '../infra/results-db.js';
+import { openResultsStore, type ResultsStore } from '../infra/results-store.js';
 import { connectWorker } from '../infra/temporal.js';
 import { runUntilSignalled } from './lifecycle.js';
 
-export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{ worker: Worker; db: ResultsDb }> {
-  const db = new ResultsDb(config.databasePath);
+export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{ worker: Worker; db: ResultsStore }> {
+  const db = await openResultsStore(config);
   const worker = await Worker.create({
     connection: await connectWorker(config),
     namespace: config.namespace,
@@ -27,7 +27,7 @@ export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadRuntimeConfig();
   const { worker, db } = await createOrchestratorWorker(config);
-  console.log(`orchestrator worker on ${config.temporalAddress} (${TASK_QUEUES.orchestrator}), results in ${config.databasePath}`);
+  console.log(`orchestrator worker on ${config.temporalAddress} (${TASK_QUEUES.orchestrator}), results in ${db.location}`);
   await runUntilSignalled([worker]);
-  db.close();
+  await db.close();
 }

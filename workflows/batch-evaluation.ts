@@ -6,13 +6,13 @@
  *    window of child workflows (bounded concurrency) and continues as new after each page, so its
  *    history stays small however many submissions there are.
  */
-import { ParentClosePolicy, condition, continueAsNew, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, condition, continueAsNew, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, HARNESS_DEFAULTS, limitsFor, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
-import type { HarnessSettings } from '../activities/types.js';
+import type { HarnessSettings, HostPolicy } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { defineQuery } from '@temporalio/workflow';
 import { reevaluationWorkflowId, stageStartedSignal, submissionImages } from './definitions.js';
-import { bookkeeping, claimActivities, evaluationStage, type StageStarts } from './stages.js';
+import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 
 export interface ReevaluateInput {
   submissionId: string;
@@ -24,6 +24,7 @@ export interface ReevaluateInput {
   limits?: PartialStageLimits;
   harness?: Partial<HarnessSettings>;
   heartbeatTimeoutMs?: number;
+  hostPolicy?: HostPolicy;
 }
 
 export interface ReevaluateResult {
@@ -38,14 +39,33 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
   setHandler(stageStartedSignal, ({ stage, at }) => {
     starts[stage] ??= { at, workflowAt: Date.now() };
   });
-  const host = await claimActivities(input.track).claimHost();
+  const record = await bookkeeping.submissionRecord({ submissionId: input.submissionId });
+  if (!record) throw ApplicationFailure.nonRetryable(`no submission "${input.submissionId}" in the results database`, 'InvalidSubmission');
+  const guard = new HostGuard(await claimActivities(input.track).claimHost(), {
+    track: input.track,
+    submissionId: input.submissionId,
+    workflowId: info.workflowId,
+    directory: record.directory,
+    buildLimitMs: limits.build,
+    heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
+    policy: input.hostPolicy,
+    starts,
+    onMove: () => undefined,
+  });
+  // The claimed host may not be the one that built the images: it keeps them when it has them, else builds them.
+  const { outcome: prepared } = await withHandovers('build', limits.build, starts, guard, () =>
+    guard
+      .activities('cpu', limits.build, `Images of ${input.submissionId} on ${guard.current.hostId}`)
+      .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: record.directory, reuseIfPresent: true }),
+  );
   const result: ReevaluateResult = { submissionId: input.submissionId, stages: [] };
   for (const suite of ['open', 'closed'] as SuiteKind[]) {
     const suiteFile = input.suites[suite];
     if (!suiteFile) continue;
     const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
     const startedAt = Date.now();
-    const evaluated = await evaluationStage({
+    const evaluated = prepared.ok
+      ? await evaluationStage({
       submissionId: input.submissionId,
       workflowId: info.workflowId,
       track: input.track,
@@ -55,10 +75,10 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
       limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
       startupLimitMs: limits.startup,
       harness: { ...HARNESS_DEFAULTS, ...input.harness },
-      gpuQueue: host.gpuQueue,
-      heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
+      guard,
       starts,
-    });
+    })
+      : { outcome: 'failed' as const, failure: failureOf(prepared.error), details: { step: 'images' } };
     await bookkeeping.recordStage({
       submissionId: input.submissionId,
       stage,

@@ -3,6 +3,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
+import type { Failover } from '../activities/types.js';
 
 export interface StageState {
   stage: StageName;
@@ -18,6 +19,8 @@ export interface PipelineState {
   submissionId: string;
   track: string;
   host: string | null;
+  /** Stages that moved from a lost GPU host to another one, in order. */
+  failovers: Failover[];
   currentStage: StageName | 'done';
   outcome: 'running' | 'completed' | 'failed' | 'cancelled';
   failureCategory: FailureCategory | null;

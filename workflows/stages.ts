@@ -3,12 +3,12 @@
  * hand-overs, how an activity failure becomes a named failure, and the evaluation stage itself (used by
  * the pipeline and by re-evaluations).
  */
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, formatDuration, type StageName, type TrackId } from '../temporal.config.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
-import type { EvaluateResult, HarnessSettings, StageReport } from '../activities/types.js';
+import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { runWithLimit, type LimitedResult } from './run-with-limit.js';
 
@@ -37,24 +37,134 @@ export function isWorkerShutdown(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'WorkerShutdown';
 }
 
+/** A host-pinned activity that no worker of its host picked up in time, or whose worker stopped heartbeating. */
+export function isHostSilent(error: unknown): boolean {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof TimeoutFailure)) return false;
+  return error.cause.timeoutType === 'SCHEDULE_TO_START' || error.cause.timeoutType === 'HEARTBEAT';
+}
+
 /** When each stage really started: on the activity host's clock, and in workflow time. */
 export type StageStarts = Partial<Record<StageName, { at: number; workflowAt: number }>>;
 
 /**
- * Runs a stage until it ends for a reason other than a worker shutdown. A shutdown hands the stage back;
- * it is scheduled again (a new activity, so no retry attempt is spent) and continues from its checkpoint
- * or persisted answers. The limit runs from the stage's first real start and spans every hand-over.
+ * The GPU host a submission's stages are pinned to (its images and training output are local there),
+ * and what happens when that host stops answering: a host that still shows signs of life (busy, every
+ * GPU slot taken) keeps the stage; a host that is gone loses it to another host of the track, which
+ * is prepared first (images built from the same sources; the training output comes from the artifact
+ * store when the stage starts there). The time the lost host had been silent is not charged to the
+ * stage's limit.
+ */
+export class HostGuard {
+  readonly failovers: Failover[] = [];
+  /** Executions of each stage so far, on any host: only the very first one starts from nothing. */
+  private readonly executions: Partial<Record<StageName, number>> = {};
+
+  constructor(
+    private host: HostAssignment,
+    private readonly options: {
+      track: TrackId;
+      submissionId: string;
+      workflowId: string;
+      /** The submission's sources: a new host builds its images from them. */
+      directory: string;
+      buildLimitMs: number;
+      heartbeatTimeoutMs: number;
+      policy: HostPolicy | undefined;
+      starts: StageStarts;
+      /** Told about every move, e.g. to show the new host in the query and the Web UI. */
+      onMove: (failover: Failover, host: HostAssignment) => void;
+    },
+  ) {}
+
+  get current(): HostAssignment {
+    return this.host;
+  }
+
+  get scheduleToStartMs(): number {
+    return this.options.policy?.scheduleToStartMs ?? ACTIVITY_POLICY.hostScheduleToStartMs;
+  }
+
+  /** Activities on the current host's GPU or CPU queue, for a stage whose limit is `limitMs`. */
+  activities(queue: 'gpu' | 'cpu', limitMs: number, summary: string) {
+    return hostActivities(queue === 'gpu' ? this.host.gpuQueue : this.host.cpuQueue, limitMs, this.options.heartbeatTimeoutMs, summary, this.scheduleToStartMs);
+  }
+
+  /** true the first time a stage runs anywhere; false for a hand-over, a move or a retry. */
+  firstExecution(stage: StageName): boolean {
+    const count = this.executions[stage] ?? 0;
+    this.executions[stage] = count + 1;
+    return count === 0;
+  }
+
+  /**
+   * Called when the current host did not pick up a stage or stopped heartbeating. Returns once the stage
+   * can be scheduled again: on the same host when it is alive, else on a new one, prepared.
+   */
+  async recover(stage: StageName): Promise<void> {
+    const goneAfterMs = this.options.policy?.goneAfterMs ?? ACTIVITY_POLICY.hostGoneAfterMs;
+    for (;;) {
+      const status = await bookkeeping.hostStatus({ hostId: this.host.hostId, goneAfterMs });
+      if (status.alive) return;
+      const lost = this.host;
+      const creditedMs = status.silentForMs ?? 0;
+      this.host = await claimActivities(this.options.track).claimHost();
+      const failover: Failover = { stage, from: lost.hostId, to: this.host.hostId, creditedMs, at: new Date().toISOString() };
+      this.failovers.push(failover);
+      this.options.onMove(failover, this.host);
+      const start = this.options.starts[stage];
+      if (start) this.options.starts[stage] = { at: start.at + creditedMs, workflowAt: start.workflowAt + creditedMs };
+      if (stage === 'build') return;
+      try {
+        // The images are local to the host that built them: build them here from the same sources.
+        await this.activities('cpu', this.options.buildLimitMs, `Build the images of ${this.options.submissionId} on ${this.host.hostId} (moved from ${lost.hostId})`).buildImages({
+          submissionId: this.options.submissionId,
+          workflowId: this.options.workflowId,
+          directory: this.options.directory,
+          reuseIfPresent: true,
+        });
+        return;
+      } catch (error) {
+        if (!isHostSilent(error)) throw error;
+        // The new host went silent too: check it like the first one.
+      }
+    }
+  }
+}
+
+/**
+ * Runs a stage until it ends for a reason other than a worker shutdown or a silent host. A shutdown
+ * hands the stage back; it is scheduled again (a new activity, so no retry attempt is spent) and
+ * continues from its checkpoint or persisted answers. A silent host is checked and, when gone, replaced
+ * (see HostGuard). The limit runs from the stage's first real start and spans every hand-over.
  */
 export async function withHandovers<T>(
   stage: StageName,
   limitMs: number,
   starts: StageStarts,
+  guard: HostGuard,
   run: (fresh: boolean, stageStartedAt: number | null) => Promise<T>,
-): Promise<{ outcome: LimitedResult<T>; handovers: number }> {
-  for (let handovers = 0; ; handovers++) {
-    const outcome = await runWithLimit(limitMs, `The ${stage} stage reaches its limit of ${formatDuration(limitMs)}`, () => starts[stage]?.workflowAt, () => run(handovers === 0, starts[stage]?.at ?? null));
-    if (!outcome.ok && !outcome.timerFired && isWorkerShutdown(outcome.error)) continue;
-    return { outcome, handovers };
+): Promise<{ outcome: LimitedResult<T>; handovers: number; failovers: number }> {
+  let handovers = 0;
+  const movesBefore = guard.failovers.length;
+  for (;;) {
+    const fresh = guard.firstExecution(stage);
+    const outcome = await runWithLimit(limitMs, `The ${stage} stage reaches its limit of ${formatDuration(limitMs)}`, () => starts[stage]?.workflowAt, () => run(fresh, starts[stage]?.at ?? null));
+    if (!outcome.ok && !outcome.timerFired) {
+      if (isWorkerShutdown(outcome.error)) {
+        handovers++;
+        continue;
+      }
+      if (isHostSilent(outcome.error)) {
+        try {
+          await guard.recover(stage);
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          return { outcome: { ok: false, error, timerFired: false }, handovers, failovers: guard.failovers.length - movesBefore };
+        }
+        continue;
+      }
+    }
+    return { outcome, handovers, failovers: guard.failovers.length - movesBefore };
   }
 }
 
@@ -63,10 +173,12 @@ export async function withHandovers<T>(
 const CHARGED: FailureCategory[] = (Object.keys(FAILURE_CATEGORIES) as FailureCategory[]).filter((c) => !FAILURE_CATEGORIES[c].retryable);
 
 /** Activities of one host's queue, for a stage whose limit is `limitMs` (the timeout is only a backstop). */
-export const hostActivities = (queue: string, limitMs: number, heartbeatTimeoutMs: number, summary?: string) =>
+export const hostActivities = (queue: string, limitMs: number, heartbeatTimeoutMs: number, summary: string, scheduleToStartMs: number) =>
   proxyActivities<HostActivities>({
     taskQueue: queue,
-    ...(summary ? { summary } : {}),
+    summary,
+    // Only the pinned host polls this queue: waiting longer than this means it is busy or gone (HostGuard decides).
+    scheduleToStartTimeout: scheduleToStartMs,
     startToCloseTimeout: limitMs + ACTIVITY_POLICY.startToCloseMarginMs,
     heartbeatTimeout: heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -91,8 +203,7 @@ export interface EvaluationStageInput {
   limitMs: number;
   startupLimitMs: number;
   harness: HarnessSettings;
-  gpuQueue: string;
-  heartbeatTimeoutMs: number;
+  guard: HostGuard;
   starts: StageStarts;
 }
 
@@ -108,8 +219,8 @@ export interface EvaluationStageResult {
  */
 export async function evaluationStage(input: EvaluationStageInput): Promise<EvaluationStageResult> {
   const stage: StageName = input.suite === 'open' ? 'open-eval' : 'closed-eval';
-  const { outcome: evaluated, handovers } = await withHandovers(stage, input.limitMs, input.starts, (_fresh, stageStartedAt) =>
-    hostActivities(input.gpuQueue, input.limitMs, input.heartbeatTimeoutMs, `Evaluate ${input.submissionId} on the ${input.suite} suite (limit ${formatDuration(input.limitMs)})`).evaluate({
+  const { outcome: evaluated, handovers, failovers } = await withHandovers(stage, input.limitMs, input.starts, input.guard, (_fresh, stageStartedAt) =>
+    input.guard.activities('gpu', input.limitMs, `Evaluate ${input.submissionId} on the ${input.suite} suite on ${input.guard.current.hostId} (limit ${formatDuration(input.limitMs)})`).evaluate({
       submissionId: input.submissionId,
       workflowId: input.workflowId,
       track: input.track,
@@ -127,7 +238,7 @@ export async function evaluationStage(input: EvaluationStageInput): Promise<Eval
     const failure = evaluated.timerFired
       ? { category: 'TimeLimit' as const, reason: `the evaluation reached its limit of ${formatDuration(input.limitMs)} before the server was ready` }
       : failureOf(evaluated.error);
-    return { outcome: 'failed', failure, details: { handovers } };
+    return { outcome: 'failed', failure, details: { handovers, failovers } };
   }
   const result: EvaluateResult = evaluated.value;
   if (result.ending === 'cancelled' && !evaluated.timerFired) throw new CancelledFailure(`${stage} cancelled by an operator`);
@@ -155,6 +266,8 @@ export async function evaluationStage(input: EvaluationStageInput): Promise<Eval
       failuresByKind: s.failuresByKind,
       restarts: result.restarts,
       handovers,
+      failovers,
+      hostId: result.hostId,
       stopDelayMs: result.stopDelayMs,
       peakMemoryBytes: result.peakMemoryBytes,
       scenarios: s.scenarios,

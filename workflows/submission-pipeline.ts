@@ -8,8 +8,8 @@ import { ACTIVITY_POLICY, HARNESS_DEFAULTS, TRACKS, formatDuration, limitsFor, t
 import type { FailureDetails } from '../domain/failures.js';
 import type { HarnessSettings, PipelineInput, StageReport } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
-import { SA, progressQuery, stageStartedSignal, submissionImages, type PipelineState, type StageState } from './definitions.js';
-import { bookkeeping, claimActivities, evaluationStage, failureOf, hostActivities, withHandovers, type StageStarts } from './stages.js';
+import { SA, progressQuery, stageStartedSignal, type PipelineState, type StageState } from './definitions.js';
+import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 
 
 export async function submissionPipeline(input: PipelineInput): Promise<PipelineState> {
@@ -29,6 +29,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
     submissionId: input.submissionId,
     track: input.track,
     host: null,
+    failovers: [],
     currentStage: 'build',
     outcome: 'running',
     failureCategory: null,
@@ -114,39 +115,56 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
 
   try {
     // ---- host: any GPU host of the track; later stages are pinned to it (images and artifacts are local).
-    const host = await claimActivities(input.track).claimHost();
-    state.host = host.hostId;
+    const claimed = await claimActivities(input.track).claimHost();
+    state.host = claimed.hostId;
+    const guard = new HostGuard(claimed, {
+      track: input.track,
+      submissionId: input.submissionId,
+      workflowId: info.workflowId,
+      directory: input.directory,
+      buildLimitMs: limits.build,
+      heartbeatTimeoutMs: heartbeatTimeout,
+      policy: input.hostPolicy,
+      starts,
+      onMove: (failover, host) => {
+        state.host = host.hostId;
+        state.failovers.push(failover);
+        setCurrentDetails(`**${input.submissionId}** moved from the lost host ${failover.from} to ${failover.to} in stage **${failover.stage}**.`);
+      },
+    });
 
-    const pinned = (queue: string, limitMs: number, summary: string) => hostActivities(queue, limitMs, heartbeatTimeout, summary);
-
-    // ---- build (a retry of a pipeline whose build succeeded reuses its images)
+    // ---- build (a retry of a pipeline whose build succeeded keeps images built from the same sources)
     startStage('build');
-    let images: { inferenceImage: string; trainImage: string };
-    if (input.reuseBuild) {
-      stageState('build').startedAt = Date.now();
-      images = submissionImages(input.submissionId);
-      await endStage('build', 'succeeded', null, { reused: true, ...images });
-    } else {
-      const { outcome: built } = await withHandovers('build', limits.build, starts, () =>
-        pinned(host.cpuQueue, limits.build, `Build the images of ${input.submissionId} on ${host.hostId}`).buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory }),
-      );
-      if (!built.ok) {
-        const failure = built.timerFired ? { category: 'TimeLimit' as const, reason: `the build did not finish within its limit of ${formatDuration(limits.build)}` } : failureOf(built.error);
-        await endStage('build', 'failed', failure);
-        await skipRemaining('the build failed');
-        return await finish('failed', failure.reason);
-      }
-      images = built.value;
-      await endStage('build', 'succeeded', null, { durationMs: built.value.durationMs, ...images, preflightWarnings: built.value.preflightWarnings });
+    const { outcome: built, failovers: buildFailovers } = await withHandovers('build', limits.build, starts, guard, () =>
+      guard
+        .activities('cpu', limits.build, `Build the images of ${input.submissionId} on ${guard.current.hostId}`)
+        .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory, reuseIfPresent: input.reuseBuild ?? false }),
+    );
+    if (!built.ok) {
+      const failure = built.timerFired ? { category: 'TimeLimit' as const, reason: `the build did not finish within its limit of ${formatDuration(limits.build)}` } : failureOf(built.error);
+      await endStage('build', 'failed', failure, { failovers: buildFailovers });
+      await skipRemaining('the build failed');
+      return await finish('failed', failure.reason);
     }
+    const images = { inferenceImage: built.value.inferenceImage, trainImage: built.value.trainImage };
+    await endStage('build', 'succeeded', null, {
+      durationMs: built.value.durationMs,
+      ...images,
+      reused: built.value.reused,
+      sourceDigest: built.value.sourceDigest,
+      hostId: built.value.hostId,
+      failovers: buildFailovers,
+      preflightWarnings: built.value.preflightWarnings,
+    });
 
     // ---- fine-tune: an OOM kill gets the track's retries with CHALLENGE_OOM_RETRY=1 so the submission can
     // shrink its batch. The deadline spans every attempt: the limit is for the stage, not for each try.
     startStage('fine-tune');
     let fineTuneHandovers = 0;
+    let fineTuneFailovers = 0;
     for (let oomRetries = 0; ; oomRetries++) {
-      const { outcome: trained, handovers } = await withHandovers('fine-tune', limits.fineTune, starts, (fresh, stageStartedAt) =>
-        pinned(host.gpuQueue, limits.fineTune, `Fine-tune ${input.submissionId} on ${host.hostId} (limit ${formatDuration(limits.fineTune)})`).fineTune({
+      const { outcome: trained, handovers, failovers } = await withHandovers('fine-tune', limits.fineTune, starts, guard, (fresh, stageStartedAt) =>
+        guard.activities('gpu', limits.fineTune, `Fine-tune ${input.submissionId} on ${guard.current.hostId} (limit ${formatDuration(limits.fineTune)})`).fineTune({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
           track: input.track,
@@ -158,6 +176,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         }),
       );
       fineTuneHandovers += handovers;
+      fineTuneFailovers += failovers;
       if (trained.ok) {
         const result = trained.value;
         if (result.ending === 'cancelled' && !trained.timerFired) throw new CancelledFailure('fine-tune cancelled by an operator');
@@ -170,8 +189,12 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
           artifactFiles: result.artifactFiles,
           progress: result.progress,
           resumedFrom: result.resumedFrom,
+          resumedFromSource: result.resumedFromSource,
+          storedFiles: result.storedFiles,
+          hostId: result.hostId,
           attempt: result.attempt,
           handovers: fineTuneHandovers,
+          failovers: fineTuneFailovers,
           oomRetries,
           stopDelayMs: result.stopDelayMs,
           peakMemoryBytes: result.peakMemoryBytes,
@@ -180,7 +203,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       }
       const failure = trained.timerFired ? { category: 'TimeLimit' as const, reason: `training reached its limit of ${formatDuration(limits.fineTune)} before it could be stopped cleanly` } : failureOf(trained.error);
       if (failure.category === 'OutOfMemory' && oomRetries < TRACKS[input.track].retries.outOfMemory && !trained.timerFired) continue;
-      await endStage('fine-tune', 'failed', failure, { oomRetries, handovers: fineTuneHandovers });
+      await endStage('fine-tune', 'failed', failure, { oomRetries, handovers: fineTuneHandovers, failovers: fineTuneFailovers });
       await skipRemaining('fine-tuning failed');
       return await finish('failed', failure.reason);
     }
@@ -199,8 +222,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
         startupLimitMs: limits.startup,
         harness,
-        gpuQueue: host.gpuQueue,
-        heartbeatTimeoutMs: heartbeatTimeout,
+        guard,
         starts,
       });
       await endStage(stage, evaluated.outcome, evaluated.failure, evaluated.details);

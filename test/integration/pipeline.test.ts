@@ -90,8 +90,8 @@ describe('submissionPipeline on Temporal and Docker', () => {
     expect(answered).toBe((stage('slow-server', 'open-eval').details as { answered: number }).answered);
   });
 
-  it('ranks every submission of the track, failures included, by the challenge rules', () => {
-    const board = leaderboard(db, 'cpu');
+  it('ranks every submission of the track, failures included, by the challenge rules', async () => {
+    const board = await leaderboard(db, 'cpu');
     expect(board.rows.map((r) => r.submissionId)[0]).toBe('ngram-lab.cooccurrence-v1');
     expect(board.rows).toHaveLength(4);
     const byId = Object.fromEntries(board.rows.map((r) => [r.submissionId, r]));
@@ -133,7 +133,7 @@ describe('submissionPipeline on Temporal and Docker', () => {
     try {
       const browsed = await execa('node', [path.join(PROJECT_ROOT, 'dist/test/support/page-facts.js'), web.url, 'broken-builds.missing-dependency', 'sleepy-inference.one-at-a-time']);
       const facts = JSON.parse(browsed.stdout) as PageFacts;
-      expect(facts.track.ranked).toEqual(leaderboard(db, 'cpu').rows.map((r) => r.submissionId));
+      expect(facts.track.ranked).toEqual((await leaderboard(db, 'cpu')).rows.map((r) => r.submissionId));
       expect(facts.track.scatterPoints).toBe(4);
       expect(facts.track.correlation).toMatch(/^-?\d\.\d{3}$|^n\/a$/);
       expect([...facts.track.failureBars].sort()).toEqual(['BuildFailed', 'OutOfMemory', 'TimeLimit']);

@@ -189,7 +189,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'cockpit-'));
   db = new ResultsDb(path.join(dir, 'results.sqlite'));
   populate();
-  board = leaderboard(db, 'cpu');
+  board = await leaderboard(db, 'cpu');
   server = await startWebServer({ db, dataDir: dir, webUiUrl: WEB_UI });
   browser = await launchBrowser();
   page = await browser.newPage();

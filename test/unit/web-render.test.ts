@@ -222,12 +222,16 @@ describe('submission page', () => {
     pipeline: { submissionId: 'x.y', outcome: 'failed', failureCategory: 'ContractViolation', reason: 'ignored: the stage reason wins', updatedAt: '2024-01-01T00:20:00.000Z' },
     stages,
     scores: [],
-    logs: stageLogs('/nonexistent', 'x.y', stages),
+    logs: [],
     standing: null,
     workflowUrl: temporalWorkflowUrl('http://ui:8233/', 'submission-x.y'),
     efficiency: efficiencyFigures({ training: { wallTimeMs: 150_000, gpus: 1 }, evaluation: { wallTimeMs: 720_000, instances: 3 }, latenciesMs: [10, 20, 30, 400], peakMemoryBytes: 3 * 1024 ** 3 }),
   };
-  const page = renderSubmission(view);
+  let page = '';
+  beforeAll(async () => {
+    view.logs = await stageLogs('/nonexistent', 'x.y', stages);
+    page = renderSubmission(view);
+  });
 
   it('shows the efficiency figures: training GPU-hours, throughput, latency percentiles, peak memory', () => {
     expect(page).toMatch(/data-testid="efficiency-training">2m 30s on 1 GPU \(0\.042 GPU-hours\)/);
@@ -336,20 +340,20 @@ describe('router', () => {
   db.upsertSubmission({ submissionId: 'a.b', team: 'a', name: 'b', track: 'cpu', directory: '/d', workflowId: 'submission-a.b', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' });
   const options = { db, dataDir: '/nonexistent' };
 
-  it('serves the pages and the API, and 404s what does not exist', () => {
-    expect(route(options, 'GET', '/').status).toBe(200);
-    expect(route(options, 'GET', '/tracks/cpu').status).toBe(200);
-    expect(route(options, 'GET', '/tracks/a100-40gb').status).toBe(200); // a configured track without submissions
-    expect(route(options, 'GET', '/tracks/mars').status).toBe(404);
-    expect(route(options, 'GET', '/submissions/a.b').status).toBe(200);
-    expect(route(options, 'GET', '/submissions/a.b/').status).toBe(200);
-    const missing = route(options, 'GET', `/submissions/${encodeURIComponent(XSS)}`);
+  it('serves the pages and the API, and 404s what does not exist', async () => {
+    expect((await route(options, 'GET', '/')).status).toBe(200);
+    expect((await route(options, 'GET', '/tracks/cpu')).status).toBe(200);
+    expect((await route(options, 'GET', '/tracks/a100-40gb')).status).toBe(200); // a configured track without submissions
+    expect((await route(options, 'GET', '/tracks/mars')).status).toBe(404);
+    expect((await route(options, 'GET', '/submissions/a.b')).status).toBe(200);
+    expect((await route(options, 'GET', '/submissions/a.b/')).status).toBe(200);
+    const missing = await route(options, 'GET', `/submissions/${encodeURIComponent(XSS)}`);
     expect(missing.status).toBe(404);
     expect(missing.body).not.toContain(XSS);
-    expect(route(options, 'GET', '/submissions/%E0%A4%A').status).toBe(404); // malformed escape
-    expect(route(options, 'GET', '/api/leaderboard?track=cpu')).toMatchObject({ status: 200, type: 'json' });
-    expect(route(options, 'GET', '/api/submissions/a.b')).toMatchObject({ status: 200, type: 'json' });
-    expect(route(options, 'GET', '/api/nothing')).toMatchObject({ status: 404, type: 'json' });
-    expect(route(options, 'DELETE', '/submissions/a.b').status).toBe(405);
+    expect((await route(options, 'GET', '/submissions/%E0%A4%A')).status).toBe(404); // malformed escape
+    expect(await route(options, 'GET', '/api/leaderboard?track=cpu')).toMatchObject({ status: 200, type: 'json' });
+    expect(await route(options, 'GET', '/api/submissions/a.b')).toMatchObject({ status: 200, type: 'json' });
+    expect(await route(options, 'GET', '/api/nothing')).toMatchObject({ status: 404, type: 'json' });
+    expect((await route(options, 'DELETE', '/submissions/a.b')).status).toBe(405);
   });
 });
