@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the project needs on this machine, reusing what is there:
 #   Docker engine (Debian docker.io; dockerd started when no engine answers), debootstrap, iptables,
-#   the Temporal CLI (go install …@v1.5.1, cached), the submission base image, node_modules and dist/.
+#   the Temporal CLI (go install …@v1.5.1, cached), docker-compose (to check docker/compose.yaml), the
+#   submission base image, an S3-compatible test server (moto), PostgreSQL for the results-store tests,
+#   node_modules and dist/.
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,11 +37,13 @@ if [[ ! -x "$temporal_bin" ]]; then
 fi
 say "temporal CLI $("$temporal_bin" --version 2>/dev/null | head -n1)"
 
+bash "$root/scripts/ensure-compose.sh" >/dev/null
 bash "$root/scripts/build-base-image.sh"
 
 if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing node modules (npm ci)"
   npm ci --no-audit --no-fund >/dev/null
 fi
+say "S3 test server $(bash "$root/scripts/ensure-s3.sh" | tail -n1)"
 say "compiling TypeScript"
 npx tsc -p tsconfig.json

@@ -18,6 +18,8 @@ import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTr
 import { logFileOf, stageLogs, stageViews, tailFile, temporalWorkflowUrl, trackViewOf, type SubmissionView } from '../../web/data.js';
 import { efficiencyFigures } from '../../domain/reports/efficiency.js';
 import { route } from '../../web/server.js';
+import { FsArtifactStore } from '../../infra/artifact-store-fs.js';
+import { artifactKeys } from '../../infra/artifact-store.js';
 
 const XSS = '<script>alert(1)</script>';
 const count = (haystack: string, needle: RegExp) => (haystack.match(new RegExp(needle.source, 'g')) ?? []).length;
@@ -316,7 +318,7 @@ describe('logs on disk', () => {
     expect(logFileOf(dir, '..', 'build')).toBeNull();
   });
 
-  it('prefers the excerpt a stage recorded over its log file', () => {
+  it('prefers the excerpt a stage recorded over its log file', async () => {
     mkdirSync(path.join(dir, 'logs', 't.s'), { recursive: true });
     writeFileSync(path.join(dir, 'logs', 't.s', 'build.log'), 'from the file\n');
     writeFileSync(path.join(dir, 'logs', 't.s', 'fine-tune.log'), 'training\n');
@@ -327,10 +329,24 @@ describe('logs on disk', () => {
       ],
       'cpu',
     );
-    expect(stageLogs(dir, 't.s', stages)).toEqual([
+    expect(await stageLogs(dir, 't.s', stages)).toEqual([
       { stage: 'build', source: 'details', text: 'recorded' },
       { stage: 'fine-tune', source: 'file', text: 'training' },
     ]);
+  });
+
+  it('reads a log from the artifact store when the stage ran on another host', async () => {
+    const store = new FsArtifactStore(path.join(dir, 'store'));
+    await store.putText(artifactKeys.log('o.h', 'open-eval.log'), `${Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n')}\n\n`);
+    const stages = stageViews(
+      [{ submissionId: 'o.h', stage: 'open-eval', outcome: 'succeeded', failureCategory: null, reason: null, startedAt: null, endedAt: null, limitMs: null, details: {} }],
+      'cpu',
+    );
+    expect(await stageLogs(dir, 'o.h', stages)).toEqual([]); // not on this host, no store given
+    const [log] = await stageLogs(dir, 'o.h', stages, store);
+    expect(log).toMatchObject({ stage: 'open-eval', source: 'file' });
+    expect(log!.text.split('\n').at(-1)).toBe('line 299');
+    expect(log!.text.split('\n').length).toBeLessThan(300); // a tail, not the whole log
   });
 });
 
