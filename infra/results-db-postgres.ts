@@ -1,0 +1,422 @@
+/**
+ * The results database in PostgreSQL, used when DATABASE_URL is set (see results-store.ts for the
+ * contract and infra/results-db.ts for the SQLite twin, whose schema, upserts and read order this
+ * mirrors). GPU hosts on several machines write to one server; every write is an upsert keyed by what
+ * it describes, so a retried activity never duplicates a row.
+ */
+import pg from 'pg';
+import type { InstanceAnswer, AnswerStore } from '../domain/harness/evaluate.js';
+import { answerKey } from '../domain/harness/evaluate.js';
+import type { FailureCategory, StageOutcome } from '../domain/failures.js';
+import type { SuiteKind } from '../domain/harness/suite.js';
+import { redactedUrl } from './results-store.js';
+import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
+
+/** The SQLite schema with PostgreSQL types: REAL is double precision (SQLite's REAL is 8 bytes), INTEGER is BIGINT. */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS submissions (
+  submission_id TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  name TEXT NOT NULL,
+  track TEXT NOT NULL,
+  directory TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  submitted_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stages (
+  submission_id TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  failure_category TEXT,
+  reason TEXT,
+  started_at TEXT,
+  ended_at TEXT,
+  limit_ms BIGINT,
+  details TEXT,
+  PRIMARY KEY (submission_id, stage)
+);
+CREATE TABLE IF NOT EXISTS answers (
+  submission_id TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  suite_version TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  completion TEXT,
+  score DOUBLE PRECISION NOT NULL,
+  error_kind TEXT,
+  error TEXT,
+  attempts BIGINT NOT NULL,
+  latency_ms BIGINT NOT NULL,
+  answered_at TEXT NOT NULL,
+  PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
+);
+CREATE TABLE IF NOT EXISTS column_scores (
+  submission_id TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  metric_column TEXT NOT NULL,
+  score DOUBLE PRECISION NOT NULL,
+  instances BIGINT NOT NULL,
+  answered BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  PRIMARY KEY (submission_id, suite, scenario, metric_column)
+);
+CREATE TABLE IF NOT EXISTS hosts (
+  host_id TEXT PRIMARY KEY,
+  track TEXT NOT NULL,
+  slots BIGINT NOT NULL,
+  started_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pipelines (
+  submission_id TEXT PRIMARY KEY,
+  outcome TEXT NOT NULL,
+  failure_category TEXT,
+  reason TEXT,
+  updated_at TEXT NOT NULL
+);
+`;
+
+/**
+ * Any constant: CREATE TABLE IF NOT EXISTS is not safe against itself (two sessions may both see no
+ * table and one fails on the catalog's unique index), so schema creation is serialized on this lock.
+ */
+const SCHEMA_LOCK = 7_305_114_214;
+
+/** BIGINT comes back from pg as a string (it may exceed 2^53); the values here (counts, milliseconds) never do. */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * PostgreSQL sorts NULLs last and text by the database's collation; SQLite sorts NULLs first and text
+ * bytewise. The reads below say NULLS FIRST and COLLATE "C" so both stores list rows in the same order.
+ */
+const C = 'COLLATE "C"';
+
+/** PostgreSQL text cannot hold NUL (SQLite can): a model may answer one, and the answer must still be kept. */
+const storable = (text: string | null): string | null => (text === null ? null : text.replaceAll('\u0000', '\uFFFD'));
+
+type Row = Record<string, unknown>;
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+const toSubmission = (row: Row): SubmissionRecord => ({
+  submissionId: row.submission_id as string,
+  team: row.team as string,
+  name: row.name as string,
+  track: row.track as string,
+  directory: row.directory as string,
+  workflowId: row.workflow_id as string,
+  runId: row.run_id as string,
+  submittedAt: row.submitted_at as string,
+});
+
+const toAnswer = (row: Row): InstanceAnswer => ({
+  scenario: row.scenario as string,
+  instanceId: row.instance_id as string,
+  completion: (row.completion as string | null) ?? null,
+  score: row.score as number,
+  errorKind: (row.error_kind as InstanceAnswer['errorKind']) ?? null,
+  error: (row.error as string | null) ?? null,
+  attempts: row.attempts as number,
+  latencyMs: row.latency_ms as number,
+});
+
+export class PostgresResultsDb implements ResultsStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly location: string,
+  ) {}
+
+  /** Connects and creates the schema; fails with the (redacted) URL named when the server cannot be reached. */
+  static async connect(url: string): Promise<PostgresResultsDb> {
+    const location = redactedUrl(url);
+    const pool = new pg.Pool({ connectionString: url, types: TYPES, connectionTimeoutMillis: 10_000 });
+    // An idle client losing its server (restart, network) must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new Error(
+        `cannot connect to the results database at ${location}: ${withoutPassword(error instanceof Error ? error.message : String(error), url)}. ` +
+          'Check DATABASE_URL (host, port, user, password, database) and that the PostgreSQL server runs and accepts connections from this machine.',
+      );
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await client.query(SCHEMA);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release();
+      await pool.end().catch(() => {});
+      // 42501 insufficient_privilege: since PostgreSQL 15 not every role may create tables in public.
+      const hint =
+        (error as { code?: unknown }).code === '42501' ? ' (the role in DATABASE_URL needs CREATE on the schema public, or to own the database)' : '';
+      throw new Error(`cannot create the results schema in ${location}: ${error instanceof Error ? error.message : String(error)}${hint}`);
+    }
+    client.release();
+    return new PostgresResultsDb(pool, location);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async registerRun(record: SubmissionRecord): Promise<void> {
+    await this.transaction(async (client) => {
+      // The row lock makes two registrations of one submission take turns (SQLite's transactions are serial anyway).
+      const { rows } = await client.query('SELECT run_id FROM submissions WHERE submission_id = $1 FOR UPDATE', [record.submissionId]);
+      const previous = rows[0] as Row | undefined;
+      if (previous?.run_id === record.runId) return;
+      if (previous) {
+        for (const table of ['stages', 'answers', 'column_scores']) await client.query(`DELETE FROM ${table} WHERE submission_id = $1`, [record.submissionId]);
+      }
+      await this.upsertSubmissionWith(client, record);
+      await this.recordPipelineWith(client, {
+        submissionId: record.submissionId,
+        outcome: 'running',
+        failureCategory: null,
+        reason: null,
+        updatedAt: record.submittedAt,
+      });
+    });
+  }
+
+  async recordHostSeen(host: { hostId: string; track: string; slots: number; at: string }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO hosts VALUES ($1, $2, $3, $4, $4)
+       ON CONFLICT (host_id) DO UPDATE SET track = excluded.track, slots = excluded.slots, last_seen = excluded.last_seen`,
+      [host.hostId, host.track, host.slots, host.at],
+    );
+  }
+
+  async hosts(track?: string): Promise<HostRecord[]> {
+    const { rows } = track
+      ? await this.pool.query(`SELECT * FROM hosts WHERE track = $1 ORDER BY host_id ${C}`, [track])
+      : await this.pool.query(`SELECT * FROM hosts ORDER BY host_id ${C}`);
+    return (rows as Row[]).map((row) => ({
+      hostId: row.host_id as string,
+      track: row.track as string,
+      slots: row.slots as number,
+      startedAt: row.started_at as string,
+      lastSeen: row.last_seen as string,
+    }));
+  }
+
+  async upsertSubmission(record: SubmissionRecord): Promise<void> {
+    await this.upsertSubmissionWith(this.pool, record);
+  }
+
+  private async upsertSubmissionWith(db: Queryable, record: SubmissionRecord): Promise<void> {
+    await db.query(
+      `INSERT INTO submissions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (submission_id) DO UPDATE SET team = excluded.team, name = excluded.name, track = excluded.track,
+         directory = excluded.directory, workflow_id = excluded.workflow_id, run_id = excluded.run_id,
+         submitted_at = excluded.submitted_at`,
+      [record.submissionId, record.team, record.name, record.track, record.directory, record.workflowId, record.runId, record.submittedAt],
+    );
+  }
+
+  async submission(submissionId: string): Promise<SubmissionRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM submissions WHERE submission_id = $1', [submissionId]);
+    const row = rows[0] as Row | undefined;
+    return row ? toSubmission(row) : undefined;
+  }
+
+  async submissions(track?: string): Promise<SubmissionRecord[]> {
+    const { rows } = track
+      ? await this.pool.query(`SELECT * FROM submissions WHERE track = $1 ORDER BY submission_id ${C}`, [track])
+      : await this.pool.query(`SELECT * FROM submissions ORDER BY submission_id ${C}`);
+    return (rows as Row[]).map(toSubmission);
+  }
+
+  async recordStage(record: StageRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO stages VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (submission_id, stage) DO UPDATE SET outcome = excluded.outcome, failure_category = excluded.failure_category,
+         reason = excluded.reason, started_at = COALESCE(excluded.started_at, stages.started_at), ended_at = excluded.ended_at,
+         limit_ms = excluded.limit_ms, details = excluded.details`,
+      [
+        record.submissionId,
+        record.stage,
+        record.outcome,
+        record.failureCategory,
+        storable(record.reason),
+        record.startedAt,
+        record.endedAt,
+        record.limitMs,
+        record.details === null ? null : JSON.stringify(record.details),
+      ],
+    );
+  }
+
+  async stages(submissionId: string): Promise<StageRecord[]> {
+    const { rows } = await this.pool.query(`SELECT * FROM stages WHERE submission_id = $1 ORDER BY started_at ${C} NULLS FIRST, stage ${C}`, [submissionId]);
+    return (rows as Row[]).map((row) => ({
+      submissionId: row.submission_id as string,
+      stage: row.stage as string,
+      outcome: row.outcome as StageOutcome,
+      failureCategory: (row.failure_category as FailureCategory | null) ?? null,
+      reason: (row.reason as string | null) ?? null,
+      startedAt: (row.started_at as string | null) ?? null,
+      endedAt: (row.ended_at as string | null) ?? null,
+      limitMs: (row.limit_ms as number | null) ?? null,
+      details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : null,
+    }));
+  }
+
+  async recordPipeline(record: PipelineRecord): Promise<void> {
+    await this.recordPipelineWith(this.pool, record);
+  }
+
+  private async recordPipelineWith(db: Queryable, record: PipelineRecord): Promise<void> {
+    await db.query(
+      `INSERT INTO pipelines VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (submission_id) DO UPDATE SET outcome = excluded.outcome, failure_category = excluded.failure_category,
+         reason = excluded.reason, updated_at = excluded.updated_at`,
+      [record.submissionId, record.outcome, record.failureCategory, storable(record.reason), record.updatedAt],
+    );
+  }
+
+  async pipeline(submissionId: string): Promise<PipelineRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM pipelines WHERE submission_id = $1', [submissionId]);
+    const row = rows[0] as Row | undefined;
+    if (!row) return undefined;
+    return {
+      submissionId: row.submission_id as string,
+      outcome: row.outcome as PipelineRecord['outcome'],
+      failureCategory: (row.failure_category as FailureCategory | null) ?? null,
+      reason: (row.reason as string | null) ?? null,
+      updatedAt: row.updated_at as string,
+    };
+  }
+
+  /**
+   * The answers of one submission to one suite, kept per suite version (see ResultsStore.answerStore).
+   * Reads list answers in key order (version, scenario, instance), as SQLite's primary-key index does.
+   */
+  answerStore(submissionId: string, suite: SuiteKind, version?: string): AnswerStore {
+    const rows = async (): Promise<Row[]> => {
+      const { rows } =
+        version === undefined
+          ? await this.pool.query(
+              `SELECT * FROM answers WHERE submission_id = $1 AND suite = $2 ORDER BY suite_version ${C}, scenario ${C}, instance_id ${C}`,
+              [submissionId, suite],
+            )
+          : await this.pool.query(
+              `SELECT * FROM answers WHERE submission_id = $1 AND suite = $2 AND suite_version = $3 ORDER BY scenario ${C}, instance_id ${C}`,
+              [submissionId, suite, version],
+            );
+      return rows as Row[];
+    };
+    return {
+      answeredKeys: async () => new Set((await rows()).map((r) => answerKey(r.scenario as string, r.instance_id as string))),
+      save: async (answer) => {
+        await this.pool.query(
+          `INSERT INTO answers VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (submission_id, suite, suite_version, scenario, instance_id) DO NOTHING`,
+          [
+            submissionId,
+            suite,
+            version ?? '',
+            answer.scenario,
+            answer.instanceId,
+            storable(answer.completion),
+            answer.score,
+            answer.errorKind,
+            storable(answer.error),
+            answer.attempts,
+            answer.latencyMs,
+            new Date().toISOString(),
+          ],
+        );
+      },
+      all: async () => (await rows()).map(toAnswer),
+    };
+  }
+
+  /** Per-instance request counts are on the server side; this counts persisted answers. */
+  async answerCount(submissionId: string, suite: SuiteKind): Promise<number> {
+    const { rows } = await this.pool.query('SELECT COUNT(*)::integer AS n FROM answers WHERE submission_id = $1 AND suite = $2', [submissionId, suite]);
+    return (rows[0] as { n: number }).n;
+  }
+
+  /** The latest evaluation of a suite kind replaces its scores (a new suite version may have other scenarios). */
+  async saveScenarioScores(submissionId: string, suite: SuiteKind, results: ScoredScenario[]): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query('DELETE FROM column_scores WHERE submission_id = $1 AND suite = $2', [submissionId, suite]);
+      for (const result of results) {
+        for (const column of result.columns ?? [{ column: result.column, score: result.score }]) {
+          await client.query('INSERT INTO column_scores VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+            submissionId,
+            suite,
+            result.scenario,
+            column.column,
+            column.score,
+            result.instances,
+            result.answered,
+            result.failed,
+          ]);
+        }
+      }
+    });
+  }
+
+  /** In key order (submission, suite, scenario, column): what SQLite's index gives for one submission. */
+  async scenarioScores(submissionId?: string): Promise<ScoreRow[]> {
+    const order = `ORDER BY submission_id ${C}, suite ${C}, scenario ${C}, metric_column ${C}`;
+    const { rows } = submissionId
+      ? await this.pool.query(`SELECT * FROM column_scores WHERE submission_id = $1 ${order}`, [submissionId])
+      : await this.pool.query(`SELECT * FROM column_scores ${order}`);
+    return (rows as Row[]).map((row) => ({
+      submissionId: row.submission_id as string,
+      suite: row.suite as SuiteKind,
+      scenario: row.scenario as string,
+      column: row.metric_column as string,
+      score: row.score as number,
+      instances: row.instances as number,
+      answered: row.answered as number,
+      failed: row.failed as number,
+    }));
+  }
+}
+
+/** An error message with the URL's password (as written and decoded) replaced by ***: pg may quote what it was given. */
+function withoutPassword(message: string, url: string): string {
+  let password: string;
+  try {
+    password = new URL(url).password;
+  } catch {
+    return message;
+  }
+  if (!password) return message;
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // a malformed %-escape: only the password as written can appear
+  }
+  return message.replaceAll(password, '***').replaceAll(decoded, '***');
+}
