@@ -7,7 +7,7 @@ import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig } from '../tem
 import { loadSubmission } from '../domain/submission.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import { buildLeaderboard, rulesForSuites, type Leaderboard } from '../domain/leaderboard.js';
-import type { HarnessSettings, PipelineInput } from '../activities/types.js';
+import type { HarnessSettings, HostPolicy, PipelineInput } from '../activities/types.js';
 import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
@@ -19,6 +19,8 @@ export interface SubmitOptions {
   suites?: Record<SuiteKind, string>;
   harness?: Partial<HarnessSettings>;
   heartbeatTimeoutMs?: number;
+  /** Host failure detection overrides (tests shorten it). */
+  hostPolicy?: HostPolicy;
   /** Retry of a pipeline whose build succeeded: reuse its images instead of building again. */
   reuseBuild?: boolean;
 }
@@ -47,6 +49,7 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.harness ? { harness: options.harness } : {}),
     ...(options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
+    ...(options.hostPolicy ? { hostPolicy: options.hostPolicy } : {}),
   };
   const url = workflowUrl(config, workflowId);
   // A submission that is running, or that went through to scoring, is not started again; one whose

@@ -45,5 +45,6 @@ if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund >/dev/null
 fi
 say "S3 test server $(bash "$root/scripts/ensure-s3.sh" | tail -n1)"
+say "postgres $(bash "$root/scripts/ensure-postgres.sh" | tail -n1)"
 say "compiling TypeScript"
 npx tsc -p tsconfig.json

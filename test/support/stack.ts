@@ -31,7 +31,8 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-export async function startStack(options: { hostWorkers?: { hostId: string; track: string; slots?: number }[] } = {}): Promise<Stack> {
+/** `env`: more variables for every process of the stack (e.g. DATABASE_URL, CHALLENGE_ARTIFACT_STORE). */
+export async function startStack(options: { hostWorkers?: { hostId: string; track: string; slots?: number }[]; env?: Record<string, string> } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'challenge-it-'));
   const port = await freePort();
   const uiPort = await freePort();
@@ -40,6 +41,7 @@ export async function startStack(options: { hostWorkers?: { hostId: string; trac
     CHALLENGE_TEMPORAL_PORT: String(port),
     CHALLENGE_TEMPORAL_UI_PORT: String(uiPort),
     CHALLENGE_EVAL_NETWORK: 'challenge-eval-test',
+    ...options.env,
   };
   const config = loadRuntimeConfig(env);
   const server: DevServerOptions = { port, uiPort, dbFile: path.join(dataDir, 'temporal.sqlite'), logFile: path.join(dataDir, 'logs', 'temporal-server.log') };
