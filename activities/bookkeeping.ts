@@ -2,7 +2,7 @@
  * Bookkeeping activities on the orchestrator: the results database is written only from here and from
  * the evaluation harness (answers), never from workflow code.
  */
-import type { ResultsStore, SubmissionRecord } from '../infra/results-store.js';
+import { hostLiveness, type ResultsStore, type SubmissionRecord } from '../infra/results-store.js';
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { FailureCategory } from '../domain/failures.js';
@@ -52,8 +52,7 @@ export function createBookkeepingActivities(db: ResultsStore) {
     async hostStatus(input: { hostId: string; goneAfterMs: number }): Promise<{ alive: boolean; lastSeen: string | null; silentForMs: number | null }> {
       const host = (await db.hosts()).find((h) => h.hostId === input.hostId);
       if (!host) return { alive: false, lastSeen: null, silentForMs: null };
-      const silentForMs = Date.now() - Date.parse(host.lastSeen);
-      return { alive: silentForMs < input.goneAfterMs, lastSeen: host.lastSeen, silentForMs };
+      return { ...hostLiveness(host, Date.now(), input.goneAfterMs), lastSeen: host.lastSeen };
     },
 
     /** One submission as registered (a re-evaluation builds its images from `directory` on a host that lacks them). */

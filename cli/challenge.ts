@@ -9,10 +9,10 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { Duration, TrackId, loadRuntimeConfig, type RuntimeConfig, type TrackId as TrackIdType } from '../temporal.config.js';
+import { ACTIVITY_POLICY, Duration, TrackId, formatDuration, loadRuntimeConfig, type RuntimeConfig, type TrackId as TrackIdType } from '../temporal.config.js';
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
-import { openResultsStore } from '../infra/results-store.js';
+import { hostLiveness, openResultsStore } from '../infra/results-store.js';
 import { openArtifactStore } from '../infra/artifact-store.js';
 import { startWebServer } from '../web/server.js';
 import { readFileSync, realpathSync } from 'node:fs';
@@ -39,13 +39,19 @@ Commands:
   evaluate <id>         re-evaluate an existing fine-tuned submission against a suite
   schedule ...          scheduled batch re-evaluations (create, list, describe, pause, unpause, trigger, delete)
   leaderboard           rank the submissions of a track
+  hosts                 the GPU hosts, their slots, and whether each is alive
   serve                 the leaderboard web page (loopback by default)
   check <dir|url>       preflight a submission before it costs GPU time (format, Dockerfile, contamination, contract)
   report                generalization, contamination and efficiency report of a track
   score                 score a metrics table (2023 fixture format) by the challenge rules
 
 Run "challenge <command> --help" for the options of a command.
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL.`,
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, DATABASE_URL,
+CHALLENGE_ARTIFACT_STORE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL (see the README's production section).`,
+  hosts: `challenge hosts [--track <id>] [--gone-after 90s] [--json]
+Every GPU host that has run a worker: its track, GPU slots, when it last recorded itself alive, and
+whether it counts as alive. A host silent for --gone-after (default ACTIVITY_POLICY.hostGoneAfterMs,
+what pipelines use) loses its submissions to another host.`,
   submit: `challenge submit <dir> [options]
   --track <id>                 override the track of submission.json (a100-40gb, 4090-24gb, cpu)
   --fine-tune-limit <dur>      override the stage limit, e.g. 30s, 20m, 24h (also --build-limit,
@@ -112,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       return statusCommand(config, rest);
     case 'leaderboard':
       return leaderboardCommand(config, rest);
+    case 'hosts':
+      return hostsCommand(config, rest);
     case 'serve':
       return serveCommand(config, rest);
     case 'check':
@@ -232,6 +240,38 @@ async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promis
   try {
     const board = await leaderboard(db, track.data);
     console.log(values.json ? JSON.stringify(board, null, 2) : values.csv ? leaderboardCsv(board) : leaderboardTable(board));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+async function hostsCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values } = guard(() =>
+    parseArgs({ args, options: { track: { type: 'string' }, 'gone-after': { type: 'string', default: formatDuration(ACTIVITY_POLICY.hostGoneAfterMs) }, json: { type: 'boolean', default: false } } }),
+  );
+  if (values.track !== undefined && !TrackId.safeParse(values.track).success) {
+    throw new UsageError(`--track: "${values.track}" is not a track; use one of ${TrackId.options.join(', ')}`);
+  }
+  const goneAfter = Duration.safeParse(values['gone-after']);
+  if (!goneAfter.success) throw new UsageError(`--gone-after: "${values['gone-after']}" is not a duration; write e.g. 90s or 5m`);
+  const db = await openResultsStore(config);
+  try {
+    const now = Date.now();
+    const hosts = (await db.hosts(values.track)).map((host) => ({ ...host, ...hostLiveness(host, now, goneAfter.data) }));
+    if (values.json) {
+      console.log(JSON.stringify(hosts, null, 2));
+      return 0;
+    }
+    if (hosts.length === 0) {
+      console.log(`no GPU host has recorded itself in ${db.location}${values.track ? ` for track ${values.track}` : ''}; start one with: node dist/workers/gpu-host.js --track <id>`);
+      return 0;
+    }
+    console.log(`${'host'.padEnd(24)} ${'track'.padEnd(10)} slots  ${'last seen'.padEnd(24)} state`);
+    for (const h of hosts) {
+      const state = h.alive ? 'alive' : `gone (silent ${formatDuration(Math.round(h.silentForMs / 1000) * 1000 || 1000)})`;
+      console.log(`${h.hostId.padEnd(24)} ${h.track.padEnd(10)} ${String(h.slots).padStart(5)}  ${h.lastSeen.padEnd(24)} ${state}`);
+    }
     return 0;
   } finally {
     await db.close();

@@ -48,7 +48,9 @@ export interface PipelineRecord {
 }
 
 /** A scenario's result as the harness reports it; `columns` adds robustness and fairness columns. */
-export type ScoredScenario = Pick<ScenarioResult, 'scenario' | 'column' | 'score' | 'instances' | 'answered' | 'failed'> & { columns?: ScenarioResult['columns'] };
+export type ScoredScenario = Pick<ScenarioResult, 'scenario' | 'column' | 'score' | 'instances' | 'answered' | 'failed'> & {
+  columns?: ScenarioResult['columns'];
+};
 
 export interface ScoreRow {
   submissionId: string;
@@ -105,6 +107,12 @@ export interface ResultsStore {
   /** A GPU host says it is alive (every few seconds while its workers run). */
   recordHostSeen(host: { hostId: string; track: string; slots: number; at: string }): Awaitable<void>;
   hosts(track?: string): Awaitable<HostRecord[]>;
+}
+
+/** Whether a host is alive at `now`: it recorded itself less than `goneAfterMs` ago. */
+export function hostLiveness(host: HostRecord, now: number, goneAfterMs: number): { alive: boolean; silentForMs: number } {
+  const silentForMs = Math.max(0, now - Date.parse(host.lastSeen));
+  return { alive: silentForMs < goneAfterMs, silentForMs };
 }
 
 /** The results database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */

@@ -20,6 +20,7 @@ import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { adversarySubmission, type AdversaryMode } from '../support/adversaries.js';
 import { FaultReport } from '../support/fault-report.js';
+import { until } from '../support/until.js';
 
 const report = new FaultReport();
 const CHECKPOINTING = path.join(PROJECT_ROOT, 'examples', 'checkpointing-trainer');
@@ -42,15 +43,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const gpuHost = (): WorkerProcess => stack.workers.filter((w) => w.name === 'gpu-host' && w.process.exitCode === null).at(-1)!;
 const stepsLog = (): number[] =>

@@ -22,6 +22,7 @@ import { progressQuery, type PipelineState } from '../../workflows/definitions.j
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { startPostgres } from '../support/postgres.js';
 import { startS3 } from '../support/s3-server.js';
+import { until } from '../support/until.js';
 
 const HOSTS = ['rack1-a', 'rack1-b', 'rack2-a'] as const;
 const VICTIM_ID = 'steady-pace.checkpointed';
@@ -72,15 +73,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${diagnostics()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits like support/until, with the workers' last output in the error when it times out. */
+const waitFor = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 180_000) =>
+  until(what, probe, timeoutMs, () => diagnostics());
 
 /** What the workers printed last: the first thing to read when a wait times out. */
 const diagnostics = (): string => stack.workers.map((w) => `----- ${w.name} (exit ${w.process.exitCode ?? 'running'})\n${w.output().slice(-2500)}`).join('\n');
@@ -95,25 +90,37 @@ const progressStep = (hostId: string): number => {
 
 describe('several GPU hosts on one Temporal cluster', () => {
   it('every host records itself alive in PostgreSQL', async () => {
-    const hosts = await until('three live hosts', async () => {
-      const seen = await db.hosts('cpu');
-      return seen.length === HOSTS.length && seen;
-    }, 30_000);
+    const hosts = await waitFor(
+      'three live hosts',
+      async () => {
+        const seen = await db.hosts('cpu');
+        return seen.length === HOSTS.length && seen;
+      },
+      30_000,
+    );
     expect(hosts.map((h) => h.hostId).sort()).toEqual([...HOSTS].sort());
     for (const host of hosts) expect(Date.now() - Date.parse(host.lastSeen)).toBeLessThan(10_000);
   });
 
   it('a host lost mid fine-tune: the pipeline moves to another host, resumes from the stored checkpoint, and the leaderboard is complete', async () => {
-    const victim = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', 'checkpointing-trainer'), { limits: LIMITS, heartbeatTimeoutMs: 3000, hostPolicy: HOST_POLICY });
-    const other = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', 'good-cooccurrence'), { limits: LIMITS, heartbeatTimeoutMs: 3000, hostPolicy: HOST_POLICY });
+    const victim = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', 'checkpointing-trainer'), {
+      limits: LIMITS,
+      heartbeatTimeoutMs: 3000,
+      hostPolicy: HOST_POLICY,
+    });
+    const other = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', 'good-cooccurrence'), {
+      limits: LIMITS,
+      heartbeatTimeoutMs: 3000,
+      hostPolicy: HOST_POLICY,
+    });
     expect([victim.status, other.status]).toEqual(['started', 'started']);
     const handle = stack.client.workflow.getHandle(victim.workflowId);
 
     // The host that claimed the submission trains it; wait until a checkpoint of it is in the store.
-    const lostHost = await until('the victim claimed by a host', async () => (await handle.query(progressQuery)).host);
+    const lostHost = await waitFor('the victim claimed by a host', async () => (await handle.query(progressQuery)).host);
     expect(HOSTS).toContain(lostHost);
-    await until('training step 6 on the claimed host', () => progressStep(lostHost) >= 6, 100_000);
-    const stored = await until('a checkpoint in the artifact store', async () => {
+    await waitFor('training step 6 on the claimed host', () => progressStep(lostHost) >= 6, 100_000);
+    const stored = await waitFor('a checkpoint in the artifact store', async () => {
       const text = await store.getText(artifactKeys.checkpoint(VICTIM_ID));
       return text ? (JSON.parse(text) as { step: number }) : null;
     });
@@ -123,7 +130,11 @@ describe('several GPU hosts on one Temporal cluster', () => {
     const lostAt = Date.now();
     hostWorkers.get(lostHost)!.process.kill('SIGKILL');
     await hostWorkers.get(lostHost)!.process.catch(() => undefined);
-    await execa('docker', ['rm', '-f', ...(await execa('docker', ['ps', '-aq', '--filter', `label=challenge.host=${lostHost}`])).stdout.split('\n').filter(Boolean)], { reject: false });
+    await execa(
+      'docker',
+      ['rm', '-f', ...(await execa('docker', ['ps', '-aq', '--filter', `label=challenge.host=${lostHost}`])).stdout.split('\n').filter(Boolean)],
+      { reject: false },
+    );
 
     const state = (await handle.result()) as PipelineState;
     const otherState = (await stack.client.workflow.getHandle(other.workflowId).result()) as PipelineState;
@@ -147,7 +158,10 @@ describe('several GPU hosts on one Temporal cluster', () => {
     expect(resumedFrom.step).toBeLessThanOrEqual(stepAtLoss);
     // steps.log came from the store and the new host appended to it: every step once, at most the
     // steps after the last stored checkpoint twice.
-    const steps = readFileSync(path.join(hostDirs.get(move!.to)!, 'artifacts', VICTIM_ID, 'steps.log'), 'utf8').split('\n').filter(Boolean).map(Number);
+    const steps = readFileSync(path.join(hostDirs.get(move!.to)!, 'artifacts', VICTIM_ID, 'steps.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     expect(new Set(steps)).toEqual(new Set(Array.from({ length: 24 }, (_, i) => i + 1)));
     expect(steps.length - new Set(steps).size).toBeLessThanOrEqual(stepAtLoss - resumedFrom.step + 1);
     // Both evaluations ran on the new host with the restored output; the final output is in the store.
@@ -173,10 +187,16 @@ describe('several GPU hosts on one Temporal cluster', () => {
       expect(Object.values(row.metrics).every((value) => value !== null)).toBe(true);
       expect(Number.isFinite(row.final)).toBe(true);
     }
-    // The lost host is recorded as silent since the kill; the others are alive.
+    // The lost host is recorded as silent since the kill; the others are alive (what operators see).
     const hosts = await db.hosts('cpu');
     const silent = hosts.find((h) => h.hostId === lostHost)!;
     expect(Date.parse(silent.lastSeen)).toBeLessThanOrEqual(lostAt + 2500);
+    const listed = await stack.cli(['hosts', '--track', 'cpu', '--gone-after', '6s', '--json']);
+    expect(listed.exitCode).toBe(0);
+    const states = Object.fromEntries((JSON.parse(listed.stdout) as { hostId: string; alive: boolean }[]).map((h) => [h.hostId, h.alive]));
+    expect(states).toEqual(Object.fromEntries(HOSTS.map((h) => [h, h !== lostHost])));
+    const table = await stack.cli(['hosts', '--gone-after', '6s']);
+    expect(table.stdout).toMatch(new RegExp(`^${lostHost}\\s+cpu\\s+1\\s+\\S+\\s+gone \\(silent \\d+[smh]\\)$`, 'm'));
     console.log(
       `multi-host: ${lostHost} lost at training step ${stepAtLoss} (store held step ${stored.step}); moved to ${move!.to} ${((Date.parse(move!.at) - lostAt) / 1000).toFixed(1)} s after the loss ` +
         `(${(move!.creditedMs / 1000).toFixed(1)} s credited to the limit), resumed from step ${resumedFrom.step}; ${steps.length - new Set(steps).size} step(s) ran twice; ` +
