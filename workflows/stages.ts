@@ -56,8 +56,6 @@ export type StageStarts = Partial<Record<StageName, { at: number; workflowAt: nu
  */
 export class HostGuard {
   readonly failovers: Failover[] = [];
-  /** Executions of each stage so far, on any host: only the very first one starts from nothing. */
-  private readonly executions: Partial<Record<StageName, number>> = {};
 
   constructor(
     private host: HostAssignment,
@@ -87,13 +85,6 @@ export class HostGuard {
   /** Activities on the current host's GPU or CPU queue, for a stage whose limit is `limitMs`. */
   activities(queue: 'gpu' | 'cpu', limitMs: number, summary: string) {
     return hostActivities(queue === 'gpu' ? this.host.gpuQueue : this.host.cpuQueue, limitMs, this.options.heartbeatTimeoutMs, summary, this.scheduleToStartMs);
-  }
-
-  /** true the first time a stage runs anywhere; false for a hand-over, a move or a retry. */
-  firstExecution(stage: StageName): boolean {
-    const count = this.executions[stage] ?? 0;
-    this.executions[stage] = count + 1;
-    return count === 0;
   }
 
   /**
@@ -147,7 +138,9 @@ export async function withHandovers<T>(
   let handovers = 0;
   const movesBefore = guard.failovers.length;
   for (;;) {
-    const fresh = guard.firstExecution(stage);
+    // Fresh until the stage has really started somewhere (its start signal): a stage that only waited in a
+    // busy host's queue has nothing to resume; one that ran on a lost host continues from its checkpoint.
+    const fresh = starts[stage] === undefined;
     const outcome = await runWithLimit(limitMs, `The ${stage} stage reaches its limit of ${formatDuration(limitMs)}`, () => starts[stage]?.workflowAt, () => run(fresh, starts[stage]?.at ?? null));
     if (!outcome.ok && !outcome.timerFired) {
       if (isWorkerShutdown(outcome.error)) {
