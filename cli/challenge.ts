@@ -13,7 +13,7 @@ import { ACTIVITY_POLICY, Duration, TrackId, formatDuration, loadRuntimeConfig, 
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { hostLiveness, openResultsStore } from '../infra/results-store.js';
-import { openArtifactStore } from '../infra/artifact-store.js';
+import { artifactKeys, openArtifactStore } from '../infra/artifact-store.js';
 import { startWebServer } from '../web/server.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -86,6 +86,7 @@ with --serve also builds and serves its inference image (sandboxed) and checks i
 A URL: checks the server there against the contract (every endpoint, field types, logprob sums).
 Exit code 0 when nothing blocks the submission, 1 otherwise.`,
   report: `challenge report [--track <id>] [--ngram 13] [--json]
+A copy is kept in the artifact store under reports/<track>/ (dated, and latest.json / latest.txt).
 Open vs closed correlation (Pearson, Spearman, Kendall with bootstrap intervals), rank shifts and
 overfit flags; n-gram contamination of each submission's declared training data; efficiency figures.`,
   score: `challenge score --metrics <file.json> [--rules <file.json>] [--json | --csv]
@@ -453,7 +454,17 @@ async function reportCommand(config: RuntimeConfig, args: string[]): Promise<num
   const db = await openResultsStore(config);
   try {
     const report = await trackReport(db, track.data, { n: n.data });
-    console.log(values.json ? JSON.stringify(report, null, 2) : renderTrackReport(report));
+    const json = JSON.stringify(report, null, 2);
+    const text = renderTrackReport(report);
+    console.log(values.json ? json : text);
+    // Kept in the artifact store (dated, and as latest), so a report outlives the machine that made it.
+    const store = await openArtifactStore(config.artifactStore);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    for (const name of [stamp, 'latest']) {
+      await store.putText(artifactKeys.report(track.data, `${name}.json`), `${json}\n`);
+      await store.putText(artifactKeys.report(track.data, `${name}.txt`), `${text}\n`);
+    }
+    console.error(`report kept in ${store.location}/${artifactKeys.report(track.data, `${stamp}.json`)} (and .txt, and latest.*)`);
     return 0;
   } finally {
     await db.close();

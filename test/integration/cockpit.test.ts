@@ -51,7 +51,7 @@ afterAll(async () => {
 
 describe('challenge CLI for operators', () => {
   it('answers --help for every command and exits 2 on bad input', async () => {
-    for (const command of ['submit', 'status', 'logs', 'cancel', 'retry', 'evaluate', 'leaderboard', 'report', 'check', 'score', 'serve', 'schedule']) {
+    for (const command of ['submit', 'status', 'logs', 'cancel', 'retry', 'evaluate', 'leaderboard', 'hosts', 'report', 'check', 'score', 'serve', 'schedule']) {
       const help = await stack.cli([command, '--help']);
       expect(help.exitCode).toBe(0);
       expect(help.stdout).toContain(`challenge ${command}`);
@@ -63,6 +63,9 @@ describe('challenge CLI for operators', () => {
     const badSuite = await stack.cli(['evaluate', GOOD, '--suite', 'hidden=x.json']);
     expect(badSuite.exitCode).toBe(2);
     expect(badSuite.stderr).toMatch(/write open=<file.json> or closed=<file.json>/);
+    const badGoneAfter = await stack.cli(['hosts', '--gone-after', 'soon']);
+    expect(badGoneAfter.exitCode).toBe(2);
+    expect(badGoneAfter.stderr).toMatch(/--gone-after: "soon" is not a duration/);
   }, 120_000);
 
   it('shows container logs of a stage, capped', async () => {
@@ -147,6 +150,12 @@ describe('challenge CLI for operators', () => {
     expect(good.efficiency.latency?.p95Ms).toBeGreaterThanOrEqual(good.efficiency.latency?.p50Ms ?? Infinity);
     const text = await stack.cli(['report', '--track', 'cpu']);
     expect(text.stdout).toMatch(/leaky-lab\.memorized-open/);
+    // A copy outlives this machine: the artifact store keeps the latest (and each dated) report.
+    expect(text.stderr).toMatch(/report kept in .*reports\/cpu\/.*\.json/);
+    if (stack.config.artifactStore.kind !== 'fs') throw new Error('the cockpit stack uses the default folder store');
+    const kept = JSON.parse(readFileSync(path.join(stack.config.artifactStore.root, 'reports', 'cpu', 'latest.json'), 'utf8')) as typeof report;
+    expect(kept.generalization.submissions.filter((s) => s.overfit).map((s) => s.submissionId)).toEqual(['leaky-lab.memorized-open']);
+    expect(readFileSync(path.join(stack.config.artifactStore.root, 'reports', 'cpu', 'latest.txt'), 'utf8')).toMatch(/leaky-lab\.memorized-open/);
   }, 120_000);
 
   it('cancels a running pipeline: the stage stops, the pipeline ends as cancelled, nothing is left running', async () => {
