@@ -249,8 +249,7 @@ const ArtifactStoreSchema = z.discriminatedUnion('kind', [
 export type ArtifactStoreConfig = z.infer<typeof ArtifactStoreSchema>;
 
 const RuntimeConfigSchema = z.object({
-  temporalAddress: z.string().min(1),
-  namespace: z.string().min(1),
+  /** The cluster: address, namespace, TLS and API key (one copy, read by every connection and message). */
   temporal: TemporalConnectionSchema,
   uiUrl: z.string().url(),
   /** Where this host keeps its working files (local artifacts, logs, the SQLite results database). */
@@ -310,8 +309,6 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   };
   const tlsOn = flag(env.TEMPORAL_TLS) ?? (Object.keys(tlsFiles).length > 0 || apiKey !== null);
   const parsed = RuntimeConfigSchema.safeParse({
-    temporalAddress: address,
-    namespace,
     temporal: { address, namespace, tls: tlsOn ? tlsFiles : null, apiKey },
     uiUrl: env.CHALLENGE_TEMPORAL_UI_URL ?? `http://127.0.0.1:${uiPort}`,
     dataDir,

@@ -420,7 +420,7 @@ async function scheduleCommand(config: RuntimeConfig, args: string[]): Promise<n
         overlap: values.overlap,
         ...(Object.keys(limits).length > 0 ? { limits } : {}),
       });
-      console.log(`schedule ${scheduleId} created; see ${config.uiUrl}/namespaces/${config.namespace}/schedules/${scheduleId}`);
+      console.log(`schedule ${scheduleId} created; see ${config.uiUrl}/namespaces/${config.temporal.namespace}/schedules/${scheduleId}`);
       return 0;
     }
     if (!['describe', 'pause', 'unpause', 'trigger', 'delete'].includes(action)) throw new UsageError(`unknown schedule action "${action}"; run "challenge schedule --help"`);

@@ -100,5 +100,5 @@ export async function connectWorker(config: RuntimeConfig): Promise<NativeConnec
 
 /** The Web UI page of one workflow. */
 export function workflowUrl(config: RuntimeConfig, workflowId: string): string {
-  return `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return `${config.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

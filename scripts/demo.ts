@@ -33,7 +33,7 @@ if (values.fresh) {
   rmSync(path.join(config.dataDir, 'artifacts'), { recursive: true, force: true });
 }
 const { started } = await ensureDevServer(serverOptions);
-console.log(`Temporal dev server ${started ? 'started' : 'already running'} at ${config.temporalAddress} (Web UI ${config.uiUrl})`);
+console.log(`Temporal dev server ${started ? 'started' : 'already running'} at ${config.temporal.address} (Web UI ${config.uiUrl})`);
 
 const logsDir = path.join(config.dataDir, 'logs');
 mkdirSync(logsDir, { recursive: true });
@@ -92,7 +92,7 @@ try {
   }
   await db.close();
   console.log(`
-Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows
+Web UI: ${config.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   filters an operator uses:  Track="cpu" AND FailureCategory="TimeLimit"
                              Stage="open-eval"      Outcome="failed"
 CLI:    node dist/cli/challenge.js status | leaderboard --track cpu | status <team.submission>

@@ -9,7 +9,7 @@ import { loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../infra/dev-server.js';
 
 export function devServerOptionsFor(config: RuntimeConfig): DevServerOptions {
-  const port = Number(config.temporalAddress.split(':').pop());
+  const port = Number(config.temporal.address.split(':').pop());
   const uiPort = Number(new URL(config.uiUrl).port);
   return { port, uiPort, dbFile: path.join(config.dataDir, 'temporal.sqlite'), logFile: path.join(config.dataDir, 'logs', 'temporal-server.log') };
 }
@@ -20,7 +20,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const command = process.argv[2] ?? 'up';
   if (command === 'up') {
     const { started } = await ensureDevServer(options);
-    console.log(`Temporal dev server ${started ? 'started' : 'already running'} on ${config.temporalAddress}; Web UI ${config.uiUrl}; history in ${options.dbFile}`);
+    console.log(`Temporal dev server ${started ? 'started' : 'already running'} on ${config.temporal.address}; Web UI ${config.uiUrl}; history in ${options.dbFile}`);
   } else if (command === 'down') {
     await stopDevServer(options);
     console.log('Temporal dev server stopped');

@@ -27,7 +27,7 @@ export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId
   const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db, artifacts });
   // On SIGTERM a stage gets this long to finish; after that it is handed back and resumes elsewhere.
   const graceMs = Number(process.env.CHALLENGE_SHUTDOWN_GRACE_MS ?? 20_000);
-  const common = { connection, namespace: config.namespace, shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 15_000 } as const;
+  const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 15_000 } as const;
   const workers = await Promise.all([
     Worker.create({
       ...common,
@@ -81,7 +81,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadRuntimeConfig();
   const { workers, db } = await createGpuHostWorkers(config, track.data);
   const liveness = recordLiveness(db, config, track.data);
-  console.log(`gpu host ${config.hostId} (${track.data}, ${config.gpuSlots} slots) on ${config.temporalAddress}`);
+  console.log(`gpu host ${config.hostId} (${track.data}, ${config.gpuSlots} slots) on ${config.temporal.address}`);
   try {
     await runUntilSignalled(workers);
   } finally {

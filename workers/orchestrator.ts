@@ -14,7 +14,7 @@ export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{
   const db = await openResultsStore(config);
   const worker = await Worker.create({
     connection: await connectWorker(config),
-    namespace: config.namespace,
+    namespace: config.temporal.namespace,
     taskQueue: TASK_QUEUES.orchestrator,
     workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
     activities: createBookkeepingActivities(db),
@@ -27,7 +27,7 @@ export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadRuntimeConfig();
   const { worker, db } = await createOrchestratorWorker(config);
-  console.log(`orchestrator worker on ${config.temporalAddress} (${TASK_QUEUES.orchestrator}), results in ${db.location}`);
+  console.log(`orchestrator worker on ${config.temporal.address} (${TASK_QUEUES.orchestrator}), results in ${db.location}`);
   await runUntilSignalled([worker]);
   await db.close();
 }
