@@ -53,7 +53,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
     onMove: () => undefined,
   });
   // The claimed host may not be the one that built the images: it keeps them when it has them, else builds them.
-  const { outcome: prepared } = await withHandovers('build', limits.build, starts, guard, () =>
+  const { outcome: prepared } = await withHandovers('build', limits.build, guard, () =>
     guard
       .activities('cpu', limits.build, `Images of ${input.submissionId} on ${guard.current.hostId}`)
       .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: record.directory, reuseIfPresent: true }),
@@ -66,18 +66,17 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
     const startedAt = Date.now();
     const evaluated = prepared.ok
       ? await evaluationStage({
-      submissionId: input.submissionId,
-      workflowId: info.workflowId,
-      track: input.track,
-      suite,
-      suiteFile,
-      inferenceImage: submissionImages(input.submissionId).inferenceImage,
-      limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
-      startupLimitMs: limits.startup,
-      harness: { ...HARNESS_DEFAULTS, ...input.harness },
-      guard,
-      starts,
-    })
+          submissionId: input.submissionId,
+          workflowId: info.workflowId,
+          track: input.track,
+          suite,
+          suiteFile,
+          inferenceImage: submissionImages(input.submissionId).inferenceImage,
+          limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+          startupLimitMs: limits.startup,
+          harness: { ...HARNESS_DEFAULTS, ...input.harness },
+          guard,
+        })
       : { outcome: 'failed' as const, failure: failureOf(prepared.error), details: { step: 'images' } };
     await bookkeeping.recordStage({
       submissionId: input.submissionId,

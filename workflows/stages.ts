@@ -78,6 +78,11 @@ export class HostGuard {
     return this.host;
   }
 
+  /** When each stage really started; a move shifts the moved stage's start by the credited silence. */
+  get starts(): StageStarts {
+    return this.options.starts;
+  }
+
   get scheduleToStartMs(): number {
     return this.options.policy?.scheduleToStartMs ?? ACTIVITY_POLICY.hostScheduleToStartMs;
   }
@@ -131,12 +136,12 @@ export class HostGuard {
 export async function withHandovers<T>(
   stage: StageName,
   limitMs: number,
-  starts: StageStarts,
   guard: HostGuard,
   run: (fresh: boolean, stageStartedAt: number | null) => Promise<T>,
 ): Promise<{ outcome: LimitedResult<T>; handovers: number; failovers: number }> {
   let handovers = 0;
   const movesBefore = guard.failovers.length;
+  const starts = guard.starts;
   for (;;) {
     // Fresh until the stage has really started somewhere (its start signal): a stage that only waited in a
     // busy host's queue has nothing to resume; one that ran on a lost host continues from its checkpoint.
@@ -197,7 +202,6 @@ export interface EvaluationStageInput {
   startupLimitMs: number;
   harness: HarnessSettings;
   guard: HostGuard;
-  starts: StageStarts;
 }
 
 export interface EvaluationStageResult {
@@ -212,7 +216,7 @@ export interface EvaluationStageResult {
  */
 export async function evaluationStage(input: EvaluationStageInput): Promise<EvaluationStageResult> {
   const stage: StageName = input.suite === 'open' ? 'open-eval' : 'closed-eval';
-  const { outcome: evaluated, handovers, failovers } = await withHandovers(stage, input.limitMs, input.starts, input.guard, (_fresh, stageStartedAt) =>
+  const { outcome: evaluated, handovers, failovers } = await withHandovers(stage, input.limitMs, input.guard, (_fresh, stageStartedAt) =>
     input.guard.activities('gpu', input.limitMs, `Evaluate ${input.submissionId} on the ${input.suite} suite on ${input.guard.current.hostId} (limit ${formatDuration(input.limitMs)})`).evaluate({
       submissionId: input.submissionId,
       workflowId: input.workflowId,

@@ -135,7 +135,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
 
     // ---- build (a retry of a pipeline whose build succeeded keeps images built from the same sources)
     startStage('build');
-    const { outcome: built, failovers: buildFailovers } = await withHandovers('build', limits.build, starts, guard, () =>
+    const { outcome: built, failovers: buildFailovers } = await withHandovers('build', limits.build, guard, () =>
       guard
         .activities('cpu', limits.build, `Build the images of ${input.submissionId} on ${guard.current.hostId}`)
         .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory, reuseIfPresent: input.reuseBuild ?? false }),
@@ -163,7 +163,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
     let fineTuneHandovers = 0;
     let fineTuneFailovers = 0;
     for (let oomRetries = 0; ; oomRetries++) {
-      const { outcome: trained, handovers, failovers } = await withHandovers('fine-tune', limits.fineTune, starts, guard, (fresh, stageStartedAt) =>
+      const { outcome: trained, handovers, failovers } = await withHandovers('fine-tune', limits.fineTune, guard, (fresh, stageStartedAt) =>
         guard.activities('gpu', limits.fineTune, `Fine-tune ${input.submissionId} on ${guard.current.hostId} (limit ${formatDuration(limits.fineTune)})`).fineTune({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
@@ -223,7 +223,6 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
         startupLimitMs: limits.startup,
         harness,
         guard,
-        starts,
       });
       await endStage(stage, evaluated.outcome, evaluated.failure, evaluated.details);
     }
