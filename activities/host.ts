@@ -126,6 +126,14 @@ export function createHostActivities(deps: HostDeps) {
     return stale;
   }
 
+  /** The submission's training output folder, created writable for the training container's user. */
+  function artifactsFolder(submissionId: string): string {
+    const dir = artifactsDir(submissionId);
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o777);
+    return dir;
+  }
+
   /** Copies this submission's logs to the artifact store (the web page reads them there); never fails a stage. */
   async function publishLogs(submissionId: string): Promise<void> {
     try {
@@ -140,9 +148,7 @@ export function createHostActivities(deps: HostDeps) {
    * host trained, or began training, and was lost). Returns the checkpoint the store holds completely.
    */
   async function localTrainingOutput(submissionId: string): Promise<{ restoredFiles: number; durable: TrainingProgress | null }> {
-    const dir = artifactsDir(submissionId);
-    mkdirSync(dir, { recursive: true });
-    chmodSync(dir, 0o777);
+    const dir = artifactsFolder(submissionId);
     if (countFiles(dir) > 0) return { restoredFiles: 0, durable: null };
     const pulled = await deps.artifacts.pullDirectory(artifactKeys.trainingOutput(submissionId), dir);
     // The training container runs as an unprivileged user: it must be able to rewrite what it wrote before.
@@ -271,12 +277,15 @@ export function createHostActivities(deps: HostDeps) {
       let beatDetails: Record<string, unknown> = { phase: 'setting up', progress: reported };
       const beat = heartbeatEvery(() => beatDetails);
       try {
-        if (fresh) await deps.artifacts.deletePrefix(artifactKeys.training(input.submissionId));
-        if (fresh) await deps.artifacts.deletePrefix(artifactKeys.trainingOutput(input.submissionId));
-        // On a host that has no training output (another one was lost), the store's copy is the starting point.
-        const restored = fresh ? { restoredFiles: 0, durable: null } : await localTrainingOutput(input.submissionId);
-        mkdirSync(dir, { recursive: true });
-        chmodSync(dir, 0o777);
+        let restored: { restoredFiles: number; durable: TrainingProgress | null } = { restoredFiles: 0, durable: null };
+        if (fresh) {
+          await deps.artifacts.deletePrefix(artifactKeys.training(input.submissionId));
+          await deps.artifacts.deletePrefix(artifactKeys.trainingOutput(input.submissionId));
+          artifactsFolder(input.submissionId);
+        } else {
+          // On a host that has no training output (another one was lost), the store's copy is the starting point.
+          restored = await localTrainingOutput(input.submissionId);
+        }
         await clearEarlierAttempts(input.submissionId, input.workflowId, 'fine-tune');
         const stageStartedAt = await beginStage('fine-tune', input.stageStartedAt);
         beatDetails = { ...beatDetails, stageStartedAt };
