@@ -5,78 +5,15 @@
  * it describes, so a retried activity never duplicates a row.
  */
 import pg from 'pg';
-import type { InstanceAnswer, AnswerStore } from '../domain/harness/evaluate.js';
+import type { AnswerStore } from '../domain/harness/evaluate.js';
 import { answerKey } from '../domain/harness/evaluate.js';
-import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { redactedUrl } from './results-store.js';
+import { resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
-/** The SQLite schema with PostgreSQL types: REAL is double precision (SQLite's REAL is 8 bytes), INTEGER is BIGINT. */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS submissions (
-  submission_id TEXT PRIMARY KEY,
-  team TEXT NOT NULL,
-  name TEXT NOT NULL,
-  track TEXT NOT NULL,
-  directory TEXT NOT NULL,
-  workflow_id TEXT NOT NULL,
-  run_id TEXT NOT NULL,
-  submitted_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS stages (
-  submission_id TEXT NOT NULL,
-  stage TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  failure_category TEXT,
-  reason TEXT,
-  started_at TEXT,
-  ended_at TEXT,
-  limit_ms BIGINT,
-  details TEXT,
-  PRIMARY KEY (submission_id, stage)
-);
-CREATE TABLE IF NOT EXISTS answers (
-  submission_id TEXT NOT NULL,
-  suite TEXT NOT NULL,
-  suite_version TEXT NOT NULL,
-  scenario TEXT NOT NULL,
-  instance_id TEXT NOT NULL,
-  completion TEXT,
-  score DOUBLE PRECISION NOT NULL,
-  error_kind TEXT,
-  error TEXT,
-  attempts BIGINT NOT NULL,
-  latency_ms BIGINT NOT NULL,
-  answered_at TEXT NOT NULL,
-  PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
-);
-CREATE TABLE IF NOT EXISTS column_scores (
-  submission_id TEXT NOT NULL,
-  suite TEXT NOT NULL,
-  scenario TEXT NOT NULL,
-  metric_column TEXT NOT NULL,
-  score DOUBLE PRECISION NOT NULL,
-  instances BIGINT NOT NULL,
-  answered BIGINT NOT NULL,
-  failed BIGINT NOT NULL,
-  PRIMARY KEY (submission_id, suite, scenario, metric_column)
-);
-CREATE TABLE IF NOT EXISTS hosts (
-  host_id TEXT PRIMARY KEY,
-  track TEXT NOT NULL,
-  slots BIGINT NOT NULL,
-  started_at TEXT NOT NULL,
-  last_seen TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pipelines (
-  submission_id TEXT PRIMARY KEY,
-  outcome TEXT NOT NULL,
-  failure_category TEXT,
-  reason TEXT,
-  updated_at TEXT NOT NULL
-);
-`;
+/** The shared schema with PostgreSQL's names: SQLite's INTEGER is 64-bit (BIGINT), its REAL is a double. */
+const SCHEMA = resultsSchema({ integer: 'BIGINT', real: 'DOUBLE PRECISION' });
 
 /**
  * Any constant: CREATE TABLE IF NOT EXISTS is not safe against itself (two sessions may both see no
@@ -99,30 +36,9 @@ const C = 'COLLATE "C"';
 /** PostgreSQL text cannot hold NUL (SQLite can): a model may answer one, and the answer must still be kept. */
 const storable = (text: string | null): string | null => (text === null ? null : text.replaceAll('\u0000', '\uFFFD'));
 
-type Row = Record<string, unknown>;
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
-const toSubmission = (row: Row): SubmissionRecord => ({
-  submissionId: row.submission_id as string,
-  team: row.team as string,
-  name: row.name as string,
-  track: row.track as string,
-  directory: row.directory as string,
-  workflowId: row.workflow_id as string,
-  runId: row.run_id as string,
-  submittedAt: row.submitted_at as string,
-});
 
-const toAnswer = (row: Row): InstanceAnswer => ({
-  scenario: row.scenario as string,
-  instanceId: row.instance_id as string,
-  completion: (row.completion as string | null) ?? null,
-  score: row.score as number,
-  errorKind: (row.error_kind as InstanceAnswer['errorKind']) ?? null,
-  error: (row.error as string | null) ?? null,
-  attempts: row.attempts as number,
-  latencyMs: row.latency_ms as number,
-});
 
 export class PostgresResultsDb implements ResultsStore {
   private constructor(
@@ -216,13 +132,7 @@ export class PostgresResultsDb implements ResultsStore {
     const { rows } = track
       ? await this.pool.query(`SELECT * FROM hosts WHERE track = $1 ORDER BY host_id ${C}`, [track])
       : await this.pool.query(`SELECT * FROM hosts ORDER BY host_id ${C}`);
-    return (rows as Row[]).map((row) => ({
-      hostId: row.host_id as string,
-      track: row.track as string,
-      slots: row.slots as number,
-      startedAt: row.started_at as string,
-      lastSeen: row.last_seen as string,
-    }));
+    return (rows as Row[]).map(toHost);
   }
 
   async upsertSubmission(record: SubmissionRecord): Promise<void> {
@@ -274,17 +184,7 @@ export class PostgresResultsDb implements ResultsStore {
 
   async stages(submissionId: string): Promise<StageRecord[]> {
     const { rows } = await this.pool.query(`SELECT * FROM stages WHERE submission_id = $1 ORDER BY started_at ${C} NULLS FIRST, stage ${C}`, [submissionId]);
-    return (rows as Row[]).map((row) => ({
-      submissionId: row.submission_id as string,
-      stage: row.stage as string,
-      outcome: row.outcome as StageOutcome,
-      failureCategory: (row.failure_category as FailureCategory | null) ?? null,
-      reason: (row.reason as string | null) ?? null,
-      startedAt: (row.started_at as string | null) ?? null,
-      endedAt: (row.ended_at as string | null) ?? null,
-      limitMs: (row.limit_ms as number | null) ?? null,
-      details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : null,
-    }));
+    return (rows as Row[]).map(toStage);
   }
 
   async recordPipeline(record: PipelineRecord): Promise<void> {
@@ -303,14 +203,7 @@ export class PostgresResultsDb implements ResultsStore {
   async pipeline(submissionId: string): Promise<PipelineRecord | undefined> {
     const { rows } = await this.pool.query('SELECT * FROM pipelines WHERE submission_id = $1', [submissionId]);
     const row = rows[0] as Row | undefined;
-    if (!row) return undefined;
-    return {
-      submissionId: row.submission_id as string,
-      outcome: row.outcome as PipelineRecord['outcome'],
-      failureCategory: (row.failure_category as FailureCategory | null) ?? null,
-      reason: (row.reason as string | null) ?? null,
-      updatedAt: row.updated_at as string,
-    };
+    return row ? toPipeline(row) : undefined;
   }
 
   /**
@@ -390,16 +283,7 @@ export class PostgresResultsDb implements ResultsStore {
     const { rows } = submissionId
       ? await this.pool.query(`SELECT * FROM column_scores WHERE submission_id = $1 ${order}`, [submissionId])
       : await this.pool.query(`SELECT * FROM column_scores ${order}`);
-    return (rows as Row[]).map((row) => ({
-      submissionId: row.submission_id as string,
-      suite: row.suite as SuiteKind,
-      scenario: row.scenario as string,
-      column: row.metric_column as string,
-      score: row.score as number,
-      instances: row.instances as number,
-      answered: row.answered as number,
-      failed: row.failed as number,
-    }));
+    return (rows as Row[]).map(toScore);
   }
 }
 

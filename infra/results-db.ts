@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { InstanceAnswer } from '../domain/harness/evaluate.js';
 import { answerKey } from '../domain/harness/evaluate.js';
-import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
+import { resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
 
 /** The SQLite store answers synchronously: callers holding this class (tests, the bench) need no await. */
 export interface SyncAnswerStore {
@@ -19,70 +19,7 @@ export interface SyncAnswerStore {
   all(): InstanceAnswer[];
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS submissions (
-  submission_id TEXT PRIMARY KEY,
-  team TEXT NOT NULL,
-  name TEXT NOT NULL,
-  track TEXT NOT NULL,
-  directory TEXT NOT NULL,
-  workflow_id TEXT NOT NULL,
-  run_id TEXT NOT NULL,
-  submitted_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS stages (
-  submission_id TEXT NOT NULL,
-  stage TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  failure_category TEXT,
-  reason TEXT,
-  started_at TEXT,
-  ended_at TEXT,
-  limit_ms INTEGER,
-  details TEXT,
-  PRIMARY KEY (submission_id, stage)
-);
-CREATE TABLE IF NOT EXISTS answers (
-  submission_id TEXT NOT NULL,
-  suite TEXT NOT NULL,
-  suite_version TEXT NOT NULL,
-  scenario TEXT NOT NULL,
-  instance_id TEXT NOT NULL,
-  completion TEXT,
-  score REAL NOT NULL,
-  error_kind TEXT,
-  error TEXT,
-  attempts INTEGER NOT NULL,
-  latency_ms INTEGER NOT NULL,
-  answered_at TEXT NOT NULL,
-  PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
-);
-CREATE TABLE IF NOT EXISTS column_scores (
-  submission_id TEXT NOT NULL,
-  suite TEXT NOT NULL,
-  scenario TEXT NOT NULL,
-  metric_column TEXT NOT NULL,
-  score REAL NOT NULL,
-  instances INTEGER NOT NULL,
-  answered INTEGER NOT NULL,
-  failed INTEGER NOT NULL,
-  PRIMARY KEY (submission_id, suite, scenario, metric_column)
-);
-CREATE TABLE IF NOT EXISTS hosts (
-  host_id TEXT PRIMARY KEY,
-  track TEXT NOT NULL,
-  slots INTEGER NOT NULL,
-  started_at TEXT NOT NULL,
-  last_seen TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pipelines (
-  submission_id TEXT PRIMARY KEY,
-  outcome TEXT NOT NULL,
-  failure_category TEXT,
-  reason TEXT,
-  updated_at TEXT NOT NULL
-);
-`;
+const SCHEMA = resultsSchema({ integer: 'INTEGER', real: 'REAL' });
 
 export type { HostRecord, PipelineRecord, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
@@ -152,13 +89,7 @@ export class ResultsDb implements ResultsStore {
     const rows = (track
       ? this.db.prepare('SELECT * FROM hosts WHERE track = ? ORDER BY host_id').all(track)
       : this.db.prepare('SELECT * FROM hosts ORDER BY host_id').all()) as Record<string, string | number>[];
-    return rows.map((row) => ({
-      hostId: row.host_id as string,
-      track: row.track as string,
-      slots: row.slots as number,
-      startedAt: row.started_at as string,
-      lastSeen: row.last_seen as string,
-    }));
+    return rows.map(toHost);
   }
 
   upsertSubmission(record: SubmissionRecord): void {
@@ -180,16 +111,7 @@ export class ResultsDb implements ResultsStore {
     const rows = (track
       ? this.db.prepare('SELECT * FROM submissions WHERE track = ? ORDER BY submission_id').all(track)
       : this.db.prepare('SELECT * FROM submissions ORDER BY submission_id').all()) as Record<string, string>[];
-    return rows.map((row) => ({
-      submissionId: row.submission_id!,
-      team: row.team!,
-      name: row.name!,
-      track: row.track!,
-      directory: row.directory!,
-      workflowId: row.workflow_id!,
-      runId: row.run_id!,
-      submittedAt: row.submitted_at!,
-    }));
+    return rows.map(toSubmission);
   }
 
   recordStage(record: StageRecord): void {
@@ -205,17 +127,7 @@ export class ResultsDb implements ResultsStore {
 
   stages(submissionId: string): StageRecord[] {
     const rows = this.db.prepare('SELECT * FROM stages WHERE submission_id = ? ORDER BY started_at, stage').all(submissionId) as Record<string, unknown>[];
-    return rows.map((row) => ({
-      submissionId: row.submission_id as string,
-      stage: row.stage as string,
-      outcome: row.outcome as StageOutcome,
-      failureCategory: (row.failure_category as FailureCategory | null) ?? null,
-      reason: (row.reason as string | null) ?? null,
-      startedAt: (row.started_at as string | null) ?? null,
-      endedAt: (row.ended_at as string | null) ?? null,
-      limitMs: (row.limit_ms as number | null) ?? null,
-      details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : null,
-    }));
+    return rows.map(toStage);
   }
 
   recordPipeline(record: PipelineRecord): void {
@@ -229,15 +141,8 @@ export class ResultsDb implements ResultsStore {
   }
 
   pipeline(submissionId: string): PipelineRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM pipelines WHERE submission_id = ?').get(submissionId) as Record<string, string | null> | undefined;
-    if (!row) return undefined;
-    return {
-      submissionId: row.submission_id!,
-      outcome: row.outcome as PipelineRecord['outcome'],
-      failureCategory: (row.failure_category as FailureCategory | null) ?? null,
-      reason: row.reason ?? null,
-      updatedAt: row.updated_at!,
-    };
+    const row = this.db.prepare('SELECT * FROM pipelines WHERE submission_id = ?').get(submissionId) as Row | undefined;
+    return row ? toPipeline(row) : undefined;
   }
 
   /**
@@ -255,16 +160,6 @@ export class ResultsDb implements ResultsStore {
         ? this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ?')
         : this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ? AND suite_version = ?');
     const rows = () => (version === undefined ? select.all(submissionId, suite) : select.all(submissionId, suite, version)) as Record<string, unknown>[];
-    const toAnswer = (row: Record<string, unknown>): InstanceAnswer => ({
-      scenario: row.scenario as string,
-      instanceId: row.instance_id as string,
-      completion: (row.completion as string | null) ?? null,
-      score: row.score as number,
-      errorKind: (row.error_kind as InstanceAnswer['errorKind']) ?? null,
-      error: (row.error as string | null) ?? null,
-      attempts: row.attempts as number,
-      latencyMs: row.latency_ms as number,
-    });
     return {
       answeredKeys: () => new Set(rows().map((r) => answerKey(r.scenario as string, r.instance_id as string))),
       save: (answer) => {
@@ -293,16 +188,7 @@ export class ResultsDb implements ResultsStore {
     const rows = (submissionId
       ? this.db.prepare('SELECT * FROM column_scores WHERE submission_id = ?').all(submissionId)
       : this.db.prepare('SELECT * FROM column_scores').all()) as Record<string, unknown>[];
-    return rows.map((row) => ({
-      submissionId: row.submission_id as string,
-      suite: row.suite as SuiteKind,
-      scenario: row.scenario as string,
-      column: row.metric_column as string,
-      score: row.score as number,
-      instances: row.instances as number,
-      answered: row.answered as number,
-      failed: row.failed as number,
-    }));
+    return rows.map(toScore);
   }
 
   /** Per-instance request counts are on the server side; this counts persisted answers. */

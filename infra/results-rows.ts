@@ -1,0 +1,138 @@
+/**
+ * What the two results stores share: the schema (the same tables and columns; only the integer and real
+ * types are named differently) and the mapping of a row to its record, so SQLite and PostgreSQL cannot
+ * drift apart.
+ */
+import type { InstanceAnswer } from '../domain/harness/evaluate.js';
+import type { FailureCategory, StageOutcome } from '../domain/failures.js';
+import type { SuiteKind } from '../domain/harness/suite.js';
+import type { HostRecord, PipelineRecord, ScoreRow, StageRecord, SubmissionRecord } from './results-store.js';
+
+/** The schema, with each engine's names for a 64-bit integer and a double. */
+export const resultsSchema = (types: { integer: string; real: string }): string => `
+CREATE TABLE IF NOT EXISTS submissions (
+  submission_id TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  name TEXT NOT NULL,
+  track TEXT NOT NULL,
+  directory TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  submitted_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stages (
+  submission_id TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  failure_category TEXT,
+  reason TEXT,
+  started_at TEXT,
+  ended_at TEXT,
+  limit_ms ${types.integer},
+  details TEXT,
+  PRIMARY KEY (submission_id, stage)
+);
+CREATE TABLE IF NOT EXISTS answers (
+  submission_id TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  suite_version TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  completion TEXT,
+  score ${types.real} NOT NULL,
+  error_kind TEXT,
+  error TEXT,
+  attempts ${types.integer} NOT NULL,
+  latency_ms ${types.integer} NOT NULL,
+  answered_at TEXT NOT NULL,
+  PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
+);
+CREATE TABLE IF NOT EXISTS column_scores (
+  submission_id TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  metric_column TEXT NOT NULL,
+  score ${types.real} NOT NULL,
+  instances ${types.integer} NOT NULL,
+  answered ${types.integer} NOT NULL,
+  failed ${types.integer} NOT NULL,
+  PRIMARY KEY (submission_id, suite, scenario, metric_column)
+);
+CREATE TABLE IF NOT EXISTS hosts (
+  host_id TEXT PRIMARY KEY,
+  track TEXT NOT NULL,
+  slots ${types.integer} NOT NULL,
+  started_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pipelines (
+  submission_id TEXT PRIMARY KEY,
+  outcome TEXT NOT NULL,
+  failure_category TEXT,
+  reason TEXT,
+  updated_at TEXT NOT NULL
+);
+`;
+
+export type Row = Record<string, unknown>;
+
+export const toSubmission = (row: Row): SubmissionRecord => ({
+  submissionId: row.submission_id as string,
+  team: row.team as string,
+  name: row.name as string,
+  track: row.track as string,
+  directory: row.directory as string,
+  workflowId: row.workflow_id as string,
+  runId: row.run_id as string,
+  submittedAt: row.submitted_at as string,
+});
+
+export const toStage = (row: Row): StageRecord => ({
+  submissionId: row.submission_id as string,
+  stage: row.stage as string,
+  outcome: row.outcome as StageOutcome,
+  failureCategory: (row.failure_category as FailureCategory | null) ?? null,
+  reason: (row.reason as string | null) ?? null,
+  startedAt: (row.started_at as string | null) ?? null,
+  endedAt: (row.ended_at as string | null) ?? null,
+  limitMs: (row.limit_ms as number | null) ?? null,
+  details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : null,
+});
+
+export const toPipeline = (row: Row): PipelineRecord => ({
+  submissionId: row.submission_id as string,
+  outcome: row.outcome as PipelineRecord['outcome'],
+  failureCategory: (row.failure_category as FailureCategory | null) ?? null,
+  reason: (row.reason as string | null) ?? null,
+  updatedAt: row.updated_at as string,
+});
+
+export const toAnswer = (row: Row): InstanceAnswer => ({
+  scenario: row.scenario as string,
+  instanceId: row.instance_id as string,
+  completion: (row.completion as string | null) ?? null,
+  score: row.score as number,
+  errorKind: (row.error_kind as InstanceAnswer['errorKind']) ?? null,
+  error: (row.error as string | null) ?? null,
+  attempts: row.attempts as number,
+  latencyMs: row.latency_ms as number,
+});
+
+export const toScore = (row: Row): ScoreRow => ({
+  submissionId: row.submission_id as string,
+  suite: row.suite as SuiteKind,
+  scenario: row.scenario as string,
+  column: row.metric_column as string,
+  score: row.score as number,
+  instances: row.instances as number,
+  answered: row.answered as number,
+  failed: row.failed as number,
+});
+
+export const toHost = (row: Row): HostRecord => ({
+  hostId: row.host_id as string,
+  track: row.track as string,
+  slots: row.slots as number,
+  startedAt: row.started_at as string,
+  lastSeen: row.last_seen as string,
+});
