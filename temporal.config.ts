@@ -186,8 +186,37 @@ export const ACTIVITY_POLICY = {
   /** Safety net beyond each stage limit; the durable timer is the real limit. */
   startToCloseMarginMs: 10 * UNIT_MS.m,
   infrastructureRetry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+  /**
+   * The build activity's attempts. A build that fails for the platform's reasons (BuildInfrastructure: a package
+   * index or mirror unreachable, the engine, the disk; see domain/build-failures.ts) is tried again after 15 s,
+   * 30 s and 1 min: an index outage outlasts the seconds a host hiccup needs. When the attempts are used up the
+   * pipeline ends in BuildInfrastructure, which is not charged. A charged failure (BuildFailed) is not retried.
+   * Tests shorten it per run (PipelineInput's `buildRetry`, see retryPolicyWith).
+   */
+  buildRetry: { initialInterval: '15s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 4 },
   bookkeepingRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 } as const;
+
+/** Per-run overrides of a retry policy of ACTIVITY_POLICY (tests shorten the backoff); durations in milliseconds. */
+export interface RetryOverride {
+  initialIntervalMs?: number;
+  backoffCoefficient?: number;
+  maximumIntervalMs?: number;
+  maximumAttempts?: number;
+}
+
+/** A retry policy of ACTIVITY_POLICY with a run's overrides applied (the defaults stay the one source of truth). */
+export function retryPolicyWith(
+  base: { initialInterval: string; backoffCoefficient: number; maximumInterval: string; maximumAttempts: number },
+  override: RetryOverride = {},
+): { initialInterval: string | number; backoffCoefficient: number; maximumInterval: string | number; maximumAttempts: number } {
+  return {
+    initialInterval: override.initialIntervalMs ?? base.initialInterval,
+    backoffCoefficient: override.backoffCoefficient ?? base.backoffCoefficient,
+    maximumInterval: override.maximumIntervalMs ?? base.maximumInterval,
+    maximumAttempts: override.maximumAttempts ?? base.maximumAttempts,
+  };
+}
 
 /** Evaluation harness defaults (2023 used 30 parallel requests). */
 export const HARNESS_DEFAULTS = {

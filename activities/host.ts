@@ -26,6 +26,7 @@ import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetai
 import { evaluateSuite, summarize, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
 import { preflightSubmission, renderPreflight } from '../domain/preflight/dockerfile.js';
+import { buildFailureCategory, buildFailureReason, classifyBuildFailure, cleanBuildLog } from '../domain/build-failures.js';
 import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { GpuPool } from '../infra/gpu-pool.js';
@@ -249,12 +250,12 @@ export function createHostActivities(deps: HostDeps) {
             throw failure('Cancelled', `build of ${dockerfile} was stopped`);
           }
           if (!result.ok) {
-            const excerpt = logExcerpt(result.log);
-            if (result.infrastructure)
-              throw failure('BuildInfrastructure', `building ${dockerfile} failed for infrastructure reasons`, { logExcerpt: excerpt });
-            throw failure('BuildFailed', `${dockerfile} did not build${result.failedStep ? ` at "${result.failedStep}"` : ''}`, {
-              ...(result.failedStep ? { step: result.failedStep } : {}),
-              logExcerpt: excerpt,
+            // The domain names the cause and the decisive line (domain/build-failures.ts): the platform's
+            // (BuildInfrastructure, retried by ACTIVITY_POLICY.buildRetry, not charged) or the participant's.
+            const classification = result.classification ?? classifyBuildFailure(result.log);
+            throw failure(buildFailureCategory(classification), buildFailureReason(dockerfile, classification), {
+              ...(classification.step ? { step: classification.step } : {}),
+              logExcerpt: logExcerpt(cleanBuildLog(result.log)),
             });
           }
         }

@@ -2,7 +2,7 @@
  * What crosses the workflow/activity boundary: small, serializable values only (ids, paths, summaries).
  * Answers, logs and artifacts stay in the database and on disk.
  */
-import type { PartialStageLimits, TrackId } from '../temporal.config.js';
+import type { PartialStageLimits, RetryOverride, TrackId } from '../temporal.config.js';
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 
@@ -33,6 +33,8 @@ export interface PipelineInput {
   reuseBuild?: boolean;
   /** Overrides of ACTIVITY_POLICY's host failure detection (tests shorten it). */
   hostPolicy?: HostPolicy;
+  /** Overrides of ACTIVITY_POLICY.buildRetry, the backoff of builds that failed for the platform's reasons (tests shorten it). */
+  buildRetry?: RetryOverride;
 }
 
 export interface HostPolicy {

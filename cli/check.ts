@@ -62,7 +62,7 @@ export async function checkDirectory(config: RuntimeConfig, directory: string, o
   const loaded = loadSubmission(directory); // throws SubmissionError listing every format problem
   const preflight = preflightSubmission(loaded.directory);
   const files = loaded.manifest.trainingData.map((d) => path.resolve(loaded.directory, d.path));
-  const suites = defaultSuiteFiles();
+  const suites = defaultSuiteFiles(loaded.manifest.track);
   const contamination = files.length > 0 ? await scanContamination({ files, suites: [loadSuite(suites.open), loadSuite(suites.closed)] }) : null;
   const conformance = options.serve
     ? await serveAndCheck(config, loaded.directory, options.artifacts ?? mkdtempSync(path.join(os.tmpdir(), 'check-artifacts-')), loaded.manifest.track)

@@ -76,7 +76,7 @@ export async function retryPipeline(client: Client, config: RuntimeConfig, db: R
   if (['build', 'fine-tune', 'open-eval', 'closed-eval'].every(ok)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded' };
   if (ok('build') && (ok('fine-tune') || stages.get('fine-tune')?.outcome === 'partial')) {
     const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(kind === 'open' ? 'open-eval' : 'closed-eval'));
-    const files = options.suites ?? defaultSuiteFiles();
+    const files = options.suites ?? defaultSuiteFiles(submission.track);
     const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits }, 'retry');
     return { kind: 'reevaluate', suites, ...started };
   }

@@ -3,7 +3,7 @@
  * cli/challenge.ts only parses arguments and prints.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig } from '../temporal.config.js';
+import { TASK_QUEUES, type PartialStageLimits, type RetryOverride, type RuntimeConfig } from '../temporal.config.js';
 import { loadSubmission } from '../domain/submission.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import { buildLeaderboard, rulesForSuites, type Leaderboard } from '../domain/leaderboard.js';
@@ -21,6 +21,8 @@ export interface SubmitOptions {
   heartbeatTimeoutMs?: number;
   /** Host failure detection overrides (tests shorten it). */
   hostPolicy?: HostPolicy;
+  /** Backoff overrides for builds that failed for the platform's reasons (tests shorten it). */
+  buildRetry?: RetryOverride;
   /** Retry of a pipeline whose build succeeded: reuse its images instead of building again. */
   reuseBuild?: boolean;
 }
@@ -37,7 +39,7 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
   const loaded = loadSubmission(directory, options.track);
   const { manifest, submissionId } = loaded;
   const workflowId = pipelineWorkflowId(submissionId);
-  const suites = options.suites ?? defaultSuiteFiles();
+  const suites = options.suites ?? defaultSuiteFiles(manifest.track);
   for (const kind of ['open', 'closed'] as const) loadSuite(suites[kind]); // fail here, not in a GPU stage
   const input: PipelineInput = {
     submissionId,
@@ -50,6 +52,7 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
     ...(options.harness ? { harness: options.harness } : {}),
     ...(options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
     ...(options.hostPolicy ? { hostPolicy: options.hostPolicy } : {}),
+    ...(options.buildRetry ? { buildRetry: options.buildRetry } : {}),
   };
   const url = workflowUrl(config, workflowId);
   // A submission that is running, or that went through to scoring, is not started again; one whose
@@ -150,7 +153,7 @@ export async function listPipelines(client: Client, query = "WorkflowType = 'sub
   return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
 }
 
-export async function leaderboard(db: ResultsStore, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles()): Promise<Leaderboard> {
+export async function leaderboard(db: ResultsStore, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles(track)): Promise<Leaderboard> {
   const rules = rulesForSuites({ open: loadSuite(suites.open), closed: loadSuite(suites.closed) });
   const submissions = [];
   for (const s of await db.submissions(track)) {

@@ -29,7 +29,7 @@ export interface TrackReport {
 }
 
 export async function trackReport(db: ResultsStore, track: string, options: { suites?: Record<SuiteKind, string>; n?: number; revealClosedExamples?: boolean } = {}): Promise<TrackReport> {
-  const suiteFiles = options.suites ?? defaultSuiteFiles();
+  const suiteFiles = options.suites ?? defaultSuiteFiles(track);
   const suites = [loadSuite(suiteFiles.open), loadSuite(suiteFiles.closed)];
   const generalization = generalizationOfBoard(await leaderboard(db, track, suiteFiles));
   const submissions: SubmissionReport[] = [];

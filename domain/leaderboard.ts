@@ -4,12 +4,17 @@
  * track is ranked, failed ones included: their missing cells rank as worst, as in 2023.
  */
 import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
-import { perturbationColumn, scenarioColumn, type Suite, type SuiteKind } from './harness/suite.js';
+import { groupColumns, perturbationColumn, scenarioColumn, scenarioGroups, type Suite, type SuiteKind } from './harness/suite.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from './failures.js';
 
 export const PROJECT_RULES_VERSION = 'challenge-suites/1 (neurips2023-final win rates)';
 
-/** Rules for the shipped suites: every scenario has one exact-match column, higher is better. */
+/**
+ * Rules for the project's suites, every column higher is better: an ungrouped scenario is a ranking scenario
+ * of its own (its metric, then its robustness and fairness columns when it asks for them); the scenarios of a
+ * group form one ranking scenario named after the group, with the group's columns (e.g. MMLU: "MMLU - EM",
+ * "MMLU - EM (Robustness)", "MMLU - EM (Fairness)"), placed where the group's first scenario is.
+ */
 export function rulesForSuites(suites: Record<SuiteKind, Suite>): ScoringRules {
   const base = CHALLENGE_2023_FINAL_RULES;
   return parseScoringRules({
@@ -21,14 +26,34 @@ export function rulesForSuites(suites: Record<SuiteKind, Suite>): ScoringRules {
     stageAggregation: base.stageAggregation,
     stages: (['open', 'closed'] as const).map((kind) => ({
       name: kind,
-      scenarios: suites[kind].scenarios.map((scenario) => ({
+      scenarios: rankingScenarios(suites[kind]).map((scenario) => ({
         name: scenario.name,
-        // The metric, then HELM's robustness and fairness worst cases when the scenario asks for them.
-        columns: [scenarioColumn(scenario), ...(scenario.perturbations ?? []).map((kind) => perturbationColumn(scenario, kind))].map((name) => ({ name, lowerIsBetter: false })),
+        columns: scenario.columns.map((name) => ({ name, lowerIsBetter: false })),
       })),
     })),
     stageWeights: base.stageWeights,
   });
+}
+
+/** A suite's ranking scenarios in suite order: ungrouped scenarios as they are, each group once. */
+function rankingScenarios(suite: Suite): { name: string; columns: string[] }[] {
+  const groups = new Map(scenarioGroups(suite.scenarios).map((group) => [group.name, group]));
+  const ranked: { name: string; columns: string[] }[] = [];
+  for (const scenario of suite.scenarios) {
+    if (scenario.group === undefined) {
+      // The metric, then HELM's robustness and fairness worst cases when the scenario asks for them.
+      ranked.push({
+        name: scenario.name,
+        columns: [scenarioColumn(scenario), ...(scenario.perturbations ?? []).map((kind) => perturbationColumn(scenario, kind))],
+      });
+      continue;
+    }
+    const group = groups.get(scenario.group);
+    if (group === undefined) continue; // already placed
+    ranked.push({ name: group.name, columns: groupColumns(group) });
+    groups.delete(scenario.group);
+  }
+  return ranked;
 }
 
 export interface LeaderboardSubmission {

@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { logExcerpt } from '../domain/failures.js';
+import { classifyBuildFailure, type BuildFailureClassification } from '../domain/build-failures.js';
 
 export const LABEL_PREFIX = 'challenge';
 
@@ -38,21 +39,12 @@ export interface BuildResult {
   log: string;
   /** The Dockerfile step that failed, e.g. `Step 3/4 : RUN pip install transformers` */
   failedStep?: string;
-  /** True when the failure lies with the engine or host, not the Dockerfile. */
+  /** True when the failure lies with the platform (engine, host, network to a package index), not the Dockerfile. */
   infrastructure: boolean;
+  /** Why a failed build failed (domain/build-failures.ts); absent when it succeeded or was cancelled. */
+  classification?: BuildFailureClassification;
   cancelled: boolean;
 }
-
-const INFRASTRUCTURE_PATTERNS = [
-  /Cannot connect to the Docker daemon/i,
-  /error during connect/i,
-  /no space left on device/i,
-  /connection reset by peer/i,
-  /TLS handshake timeout/i,
-  /i\/o timeout/i,
-  /failed to register layer/i,
-  /context deadline exceeded/i,
-];
 
 export async function buildImage(options: { context: string; dockerfile: string; tag: string; labels: Labels; signal?: AbortSignal }): Promise<BuildResult> {
   const result = await docker(
@@ -61,10 +53,16 @@ export async function buildImage(options: { context: string; dockerfile: string;
   );
   const log = result.all ?? '';
   if (result.exitCode === 0) return { ok: true, log, infrastructure: false, cancelled: false };
-  const steps = [...log.matchAll(/^Step \d+\/\d+ : .*$/gm)].map((m) => m[0]);
-  const failedStep = steps.length > 0 ? steps[steps.length - 1] : undefined;
-  const infrastructure = INFRASTRUCTURE_PATTERNS.some((pattern) => pattern.test(log));
-  return { ok: false, log, ...(failedStep ? { failedStep } : {}), infrastructure, cancelled: result.isCanceled === true };
+  if (result.isCanceled === true) return { ok: false, log, infrastructure: false, cancelled: true };
+  const classification = classifyBuildFailure(log);
+  return {
+    ok: false,
+    log,
+    ...(classification.step ? { failedStep: classification.step } : {}),
+    infrastructure: classification.category === 'infrastructure',
+    classification,
+    cancelled: false,
+  };
 }
 
 export interface RunSpec {

@@ -14,13 +14,19 @@ export async function submissionEfficiency(db: ResultsStore, submissionId: strin
   const answered = evals.reduce((sum, d) => sum + (numberOf(d.answered) ?? 0), 0);
   const peaks = [numberOf(fineTune?.peakMemoryBytes), ...evals.map((d) => numberOf(d.peakMemoryBytes))].filter((v): v is number => v !== null);
   const latencies: number[] = [];
+  // Tokens the model generated, as its server reported them (answers stored before that was kept have none).
+  let completionTokens: number | null = null;
   for (const suite of ['open', 'closed'] as SuiteKind[]) {
-    for (const answer of await db.answerStore(submissionId, suite).all()) if (answer.completion !== null) latencies.push(answer.latencyMs);
+    for (const answer of await db.answerStore(submissionId, suite).all()) {
+      if (answer.completion === null) continue;
+      latencies.push(answer.latencyMs);
+      if (answer.completionTokens !== undefined && answer.completionTokens !== null) completionTokens = (completionTokens ?? 0) + answer.completionTokens;
+    }
   }
   const trainingMs = numberOf(fineTune?.durationMs);
   return efficiencyFigures({
     training: trainingMs === null ? null : { wallTimeMs: trainingMs, gpus: TRACKS[track as TrackId]?.gpu ? 1 : 0 },
-    evaluation: evals.length === 0 ? null : { wallTimeMs: evalMs, instances: answered },
+    evaluation: evals.length === 0 ? null : { wallTimeMs: evalMs, instances: answered, completionTokens },
     latenciesMs: latencies,
     peakMemoryBytes: peaks.length === 0 ? null : Math.max(...peaks),
   });

@@ -9,7 +9,7 @@ import type { AnswerStore } from '../domain/harness/evaluate.js';
 import { answerKey } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { redactedUrl } from './results-store.js';
-import { resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
+import { ANSWER_COLUMNS_ADDED, resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
 /** The shared schema with PostgreSQL's names: SQLite's INTEGER is 64-bit (BIGINT), its REAL is a double. */
@@ -66,6 +66,9 @@ export class PostgresResultsDb implements ResultsStore {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await client.query(SCHEMA);
+      for (const [name, type] of ANSWER_COLUMNS_ADDED) {
+        await client.query(`ALTER TABLE answers ADD COLUMN IF NOT EXISTS ${name} ${type === 'real' ? 'DOUBLE PRECISION' : 'BIGINT'}`);
+      }
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -228,7 +231,7 @@ export class PostgresResultsDb implements ResultsStore {
       answeredKeys: async () => new Set((await rows()).map((r) => answerKey(r.scenario as string, r.instance_id as string))),
       save: async (answer) => {
         await this.pool.query(
-          `INSERT INTO answers VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+          `INSERT INTO answers VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            ON CONFLICT (submission_id, suite, suite_version, scenario, instance_id) DO NOTHING`,
           [
             submissionId,
@@ -243,6 +246,9 @@ export class PostgresResultsDb implements ResultsStore {
             answer.attempts,
             answer.latencyMs,
             new Date().toISOString(),
+            answer.logprob ?? null,
+            answer.completionTokens ?? null,
+            answer.serverMs ?? null,
           ],
         );
       },

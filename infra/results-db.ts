@@ -10,7 +10,7 @@ import type { InstanceAnswer } from '../domain/harness/evaluate.js';
 import { answerKey } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
-import { resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
+import { ANSWER_COLUMNS_ADDED, resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
 
 /** The SQLite store answers synchronously: callers holding this class (tests, the bench) need no await. */
 export interface SyncAnswerStore {
@@ -50,11 +50,16 @@ export class ResultsDb implements ResultsStore {
       })();
     }
     const columns = this.db.prepare("SELECT name FROM pragma_table_info('answers')").all() as { name: string }[];
+    if (columns.length > 0 && columns.some((c) => c.name === 'suite_version')) {
+      for (const [name, type] of ANSWER_COLUMNS_ADDED) {
+        if (!columns.some((c) => c.name === name)) this.db.exec(`ALTER TABLE answers ADD COLUMN ${name} ${type === 'real' ? 'REAL' : 'INTEGER'}`);
+      }
+    }
     if (columns.length > 0 && !columns.some((c) => c.name === 'suite_version')) {
       this.db.transaction(() => {
         this.db.exec('ALTER TABLE answers RENAME TO answers_before_versions');
         this.db.exec(SCHEMA);
-        this.db.exec(`INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, answered_at FROM answers_before_versions`);
+        this.db.exec(`INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, answered_at, NULL, NULL, NULL FROM answers_before_versions`);
         this.db.exec('DROP TABLE answers_before_versions');
       })();
     }
@@ -152,7 +157,8 @@ export class ResultsDb implements ResultsStore {
    */
   answerStore(submissionId: string, suite: SuiteKind, version?: string): SyncAnswerStore {
     const insert = this.db.prepare(
-      `INSERT INTO answers VALUES (@submissionId, @suite, @version, @scenario, @instanceId, @completion, @score, @errorKind, @error, @attempts, @latencyMs, @answeredAt)
+      `INSERT INTO answers VALUES (@submissionId, @suite, @version, @scenario, @instanceId, @completion, @score, @errorKind, @error, @attempts, @latencyMs, @answeredAt,
+         @logprob, @completionTokens, @serverMs)
        ON CONFLICT(submission_id, suite, suite_version, scenario, instance_id) DO NOTHING`,
     );
     const select =
@@ -163,7 +169,7 @@ export class ResultsDb implements ResultsStore {
     return {
       answeredKeys: () => new Set(rows().map((r) => answerKey(r.scenario as string, r.instance_id as string))),
       save: (answer) => {
-        insert.run({ submissionId, suite, version: version ?? '', ...answer, answeredAt: new Date().toISOString() });
+        insert.run({ submissionId, suite, version: version ?? '', logprob: null, completionTokens: null, serverMs: null, ...answer, answeredAt: new Date().toISOString() });
       },
       all: () => rows().map(toAnswer),
     };

@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS answers (
   attempts ${types.integer} NOT NULL,
   latency_ms ${types.integer} NOT NULL,
   answered_at TEXT NOT NULL,
+  logprob ${types.real},
+  completion_tokens ${types.integer},
+  server_ms ${types.real},
   PRIMARY KEY (submission_id, suite, suite_version, scenario, instance_id)
 );
 CREATE TABLE IF NOT EXISTS column_scores (
@@ -116,7 +119,18 @@ export const toAnswer = (row: Row): InstanceAnswer => ({
   error: (row.error as string | null) ?? null,
   attempts: row.attempts as number,
   latencyMs: row.latency_ms as number,
+  // Answers stored before these columns existed (or failed ones) have none: the fields stay absent.
+  ...(row.logprob !== null && row.logprob !== undefined ? { logprob: Number(row.logprob) } : {}),
+  ...(row.completion_tokens !== null && row.completion_tokens !== undefined ? { completionTokens: Number(row.completion_tokens) } : {}),
+  ...(row.server_ms !== null && row.server_ms !== undefined ? { serverMs: Number(row.server_ms) } : {}),
 });
+
+/** Columns added to `answers` after its first release, for stores created before them (oldest first). */
+export const ANSWER_COLUMNS_ADDED: readonly (readonly [name: string, type: 'integer' | 'real'])[] = [
+  ['logprob', 'real'],
+  ['completion_tokens', 'integer'],
+  ['server_ms', 'real'],
+];
 
 export const toScore = (row: Row): ScoreRow => ({
   submissionId: row.submission_id as string,

@@ -1,6 +1,6 @@
 /**
  * The demo competition (`npm run demo`): starts the Temporal dev server if none answers, starts the
- * orchestrator and one CPU-track host worker, submits the four sample submissions, shows their progress,
+ * orchestrator and one CPU-track host worker, submits the real LLM sample and three failing samples, shows their progress,
  * then prints the leaderboard and where to look in the Web UI. The server keeps running afterwards so
  * the Web UI stays browsable (`node dist/scripts/temporal-server.js down` stops it).
  *
@@ -11,7 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadRuntimeConfig } from '../temporal.config.js';
+import { loadRuntimeConfig, type PartialStageLimits } from '../temporal.config.js';
 import { ensureDevServer, stopDevServer } from '../infra/dev-server.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
 import { openResultsStore } from '../infra/results-store.js';
@@ -20,9 +20,18 @@ import { leaderboardTable } from '../domain/leaderboard.js';
 import { leaderboard, pipelineStatus, submit, type SubmitResult } from '../cli/operations.js';
 import { devServerOptionsFor } from './temporal-server.js';
 
-const SAMPLES = ['good-cooccurrence', 'slow-server', 'oom-train', 'build-fails'];
-/** Short limits so the demo takes about two minutes; the slow server still runs out of time. */
-const DEMO_LIMITS = { fineTune: 120_000, openEval: 30_000, closedEval: 30_000, startup: 20_000 };
+/**
+ * The real LLM sample (a LoRA fine-tune of the platform's base model, scored on the small real suites:
+ * MMLU, TruthfulQA, GSM8K, BBQ open; corr2cause and held-out MMLU subjects closed) next to the samples
+ * that fail in instructive ways. Limits in minutes for the real model on 2 cores; the slow server gets
+ * seconds, so it still runs out of time.
+ */
+const SAMPLES: { name: string; limits: PartialStageLimits }[] = [
+  { name: 'llm-lora', limits: { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 60_000, startup: 3 * 60_000 } },
+  { name: 'slow-server', limits: { fineTune: 120_000, openEval: 30_000, closedEval: 30_000, startup: 20_000 } },
+  { name: 'oom-train', limits: { fineTune: 120_000 } },
+  { name: 'build-fails', limits: {} },
+];
 
 const { values } = parseArgs({ options: { fresh: { type: 'boolean', default: false } } });
 const config = loadRuntimeConfig();
@@ -62,7 +71,7 @@ try {
 
   const submitted: SubmitResult[] = [];
   for (const sample of SAMPLES) {
-    const result = await submit(client, config, path.join(PROJECT_ROOT, 'examples', sample), { limits: DEMO_LIMITS });
+    const result = await submit(client, config, path.join(PROJECT_ROOT, 'examples', sample.name), { limits: sample.limits });
     submitted.push(result);
     console.log(`${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
   }

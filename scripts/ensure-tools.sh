@@ -2,7 +2,7 @@
 # Installs and starts what the project needs on this machine, reusing what is there:
 #   Docker engine (Debian docker.io; dockerd started when no engine answers), debootstrap, iptables,
 #   the Temporal CLI (go install …@v1.5.1, cached), docker-compose (to check docker/compose.yaml), the
-#   submission base image, an S3-compatible test server (moto), PostgreSQL for the results-store tests,
+#   submission base images (CA bundle; PyTorch stack and base model), the NVIDIA runtime on GPU hosts, an S3-compatible test server (moto), PostgreSQL for the results-store tests,
 #   node_modules and dist/.
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
@@ -38,7 +38,6 @@ fi
 say "temporal CLI $("$temporal_bin" --version 2>/dev/null | head -n1)"
 
 bash "$root/scripts/ensure-compose.sh" >/dev/null
-bash "$root/scripts/build-base-image.sh"
 
 if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing node modules (npm ci)"
@@ -46,5 +45,9 @@ if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules
 fi
 say "S3 test server $(bash "$root/scripts/ensure-s3.sh" | tail -n1)"
 say "postgres $(bash "$root/scripts/ensure-postgres.sh" | tail -n1)"
+# The submissions' base images: Debian + the CA bundle (CHALLENGE_CA_BUNDLE), then the PyTorch stack and
+# the base model (challenge/llm-base, several minutes and ~5.5 GB the first time, cached by Docker after).
+bash "$root/scripts/build-base-image.sh"
+bash "$root/scripts/ensure-gpu.sh" || say "GPU tracks cannot run on this machine until the above is fixed (the cpu track can)"
 say "compiling TypeScript"
 npx tsc -p tsconfig.json

@@ -1,15 +1,18 @@
 /**
- * Generates the shipped evaluation suites from suites/source/facts.json with a seeded PRNG, so the
- * files in suites/ are reproducible byte for byte (a unit test regenerates and compares them).
+ * Generates the shipped evaluation suites, reproducible byte for byte (unit tests regenerate and compare them):
+ * - the toy suites suites/open.json and suites/closed.json from suites/source/facts.json with a seeded PRNG;
+ * - the NeurIPS 2023 suites suites/neurips2023/{open,closed,open-small,closed-small}.json from the datasets
+ *   in suites/data (domain/suites/neurips2023.ts builds them; this script only reads and writes files).
  *
- *   npm run suites            # rewrite suites/open.json and suites/closed.json
+ *   npm run suites            # rewrite all six
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Suite, type MultipleChoiceInstance, type Scenario } from '../domain/harness/suite.js';
 import { mulberry32, shuffle } from '../domain/random.js';
+import { buildNeurips2023Suites, NEURIPS2023_FILES, type Neurips2023Suites } from '../domain/suites/neurips2023.js';
 
 const Pairs = z.array(z.tuple([z.string().min(1), z.string().min(1)])).min(8);
 export const Facts = z.object({ opposites: Pairs, capitals: Pairs, animal_sounds: Pairs, colors: Pairs });
@@ -78,6 +81,10 @@ export function generateSuites(facts: Facts, seed = 2023): { open: Suite; closed
 export const suitesDir = (root: string) => path.join(root, 'suites');
 export const serializeSuite = (suite: Suite) => `${JSON.stringify(suite, null, 1)}\n`;
 
+/** The NeurIPS 2023 suites built from the data files under `dataDir` (suites/data). */
+export const generateNeurips2023Suites = (dataDir: string): Neurips2023Suites =>
+  buildNeurips2023Suites((relativePath) => readFileSync(path.join(dataDir, relativePath), 'utf8'));
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = process.cwd();
   const facts = Facts.parse(JSON.parse(readFileSync(path.join(suitesDir(root), 'source', 'facts.json'), 'utf8')));
@@ -86,5 +93,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const file = path.join(suitesDir(root), `${kind}.json`);
     writeFileSync(file, serializeSuite(suites[kind]));
     console.log(`${file}: ${suites[kind].scenarios.map((s) => `${s.name} (${s.instances.length})`).join(', ')}`);
+  }
+  const real = generateNeurips2023Suites(path.join(suitesDir(root), 'data'));
+  mkdirSync(path.join(suitesDir(root), 'neurips2023'), { recursive: true });
+  for (const key of Object.keys(NEURIPS2023_FILES) as (keyof Neurips2023Suites)[]) {
+    const file = path.join(suitesDir(root), 'neurips2023', NEURIPS2023_FILES[key]);
+    writeFileSync(file, serializeSuite(real[key]));
+    const total = real[key].scenarios.reduce((sum, s) => sum + s.instances.length, 0);
+    console.log(`${file}: ${real[key].scenarios.length} scenarios, ${total} instances`);
   }
 }

@@ -12,12 +12,13 @@
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ACTIVITY_POLICY, TASK_QUEUES, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createHostActivities } from '../activities/host.js';
 import { GpuPool } from '../infra/gpu-pool.js';
 import { openResultsStore, type ResultsStore } from '../infra/results-store.js';
 import { openArtifactStore } from '../infra/artifact-store.js';
 import { connectWorker } from '../infra/temporal.js';
+import { docker } from '../infra/docker.js';
 import { runUntilSignalled } from './lifecycle.js';
 
 export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId): Promise<{ workers: Worker[]; db: ResultsStore }> {
@@ -79,6 +80,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   const config = loadRuntimeConfig();
+  if (TRACKS[track.data].gpu !== null) {
+    // A GPU track host whose containers cannot see a GPU would fail every stage it takes: refuse to start.
+    const probe = await docker(['run', '--rm', '--gpus', 'device=0', config.baseImage, 'true']);
+    if (probe.exitCode !== 0) {
+      console.error(
+        `gpu host ${config.hostId}: track ${track.data} needs GPUs in containers, but \`docker run --gpus device=0\` failed:\n${(probe.all ?? '').trim()}\n` +
+          'Run scripts/ensure-gpu.sh: it sets up the NVIDIA container runtime or prints what to install.',
+      );
+      process.exit(3);
+    }
+  }
   const { workers, db } = await createGpuHostWorkers(config, track.data);
   const liveness = recordLiveness(db, config, track.data);
   console.log(`gpu host ${config.hostId} (${track.data}, ${config.gpuSlots} slots) on ${config.temporal.address}`);

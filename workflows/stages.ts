@@ -4,7 +4,7 @@
  * the pipeline and by re-evaluations).
  */
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, formatDuration, type StageName, type TrackId } from '../temporal.config.js';
+import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, formatDuration, retryPolicyWith, type RetryOverride, type StageName, type TrackId } from '../temporal.config.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
@@ -68,6 +68,8 @@ export class HostGuard {
       buildLimitMs: number;
       heartbeatTimeoutMs: number;
       policy: HostPolicy | undefined;
+      /** Overrides of ACTIVITY_POLICY.buildRetry for this run (tests shorten it). */
+      buildRetry?: RetryOverride | undefined;
       starts: StageStarts;
       /** Told about every move, e.g. to show the new host in the query and the Web UI. */
       onMove: (failover: Failover, host: HostAssignment) => void;
@@ -92,6 +94,16 @@ export class HostGuard {
     return hostActivities(queue === 'gpu' ? this.host.gpuQueue : this.host.cpuQueue, limitMs, this.options.heartbeatTimeoutMs, summary, this.scheduleToStartMs);
   }
 
+  /** The build activity on the current host's CPU queue, retried by ACTIVITY_POLICY.buildRetry (and the run's overrides). */
+  builder(summary: string) {
+    return hostActivities(this.host.cpuQueue, this.options.buildLimitMs, this.options.heartbeatTimeoutMs, summary, this.scheduleToStartMs, this.buildRetryPolicy);
+  }
+
+  /** The build's retry policy for this run: ACTIVITY_POLICY.buildRetry with the run's overrides. */
+  get buildRetryPolicy() {
+    return retryPolicyWith(ACTIVITY_POLICY.buildRetry, this.options.buildRetry);
+  }
+
   /**
    * Called when the current host did not pick up a stage or stopped heartbeating. Returns once the stage
    * can be scheduled again: on the same host when it is alive, else on a new one, prepared.
@@ -112,7 +124,7 @@ export class HostGuard {
       if (stage === 'build') return;
       try {
         // The images are local to the host that built them: build them here from the same sources.
-        await this.activities('cpu', this.options.buildLimitMs, `Build the images of ${this.options.submissionId} on ${this.host.hostId} (moved from ${lost.hostId})`).buildImages({
+        await this.builder(`Build the images of ${this.options.submissionId} on ${this.host.hostId} (moved from ${lost.hostId})`).buildImages({
           submissionId: this.options.submissionId,
           workflowId: this.options.workflowId,
           directory: this.options.directory,
@@ -170,8 +182,18 @@ export async function withHandovers<T>(
 /** Failures charged to the participant are final: the server does not retry them. */
 const CHARGED: FailureCategory[] = (Object.keys(FAILURE_CATEGORIES) as FailureCategory[]).filter((c) => !FAILURE_CATEGORIES[c].retryable);
 
-/** Activities of one host's queue, for a stage whose limit is `limitMs` (the timeout is only a backstop). */
-export const hostActivities = (queue: string, limitMs: number, heartbeatTimeoutMs: number, summary: string, scheduleToStartMs: number) =>
+/**
+ * Activities of one host's queue, for a stage whose limit is `limitMs` (the timeout is only a backstop). Failures
+ * of our infrastructure are retried by `retry` (ACTIVITY_POLICY.infrastructureRetry unless given); charged ones are final.
+ */
+export const hostActivities = (
+  queue: string,
+  limitMs: number,
+  heartbeatTimeoutMs: number,
+  summary: string,
+  scheduleToStartMs: number,
+  retry: ReturnType<typeof retryPolicyWith> = ACTIVITY_POLICY.infrastructureRetry,
+) =>
   proxyActivities<HostActivities>({
     taskQueue: queue,
     summary,
@@ -180,7 +202,7 @@ export const hostActivities = (queue: string, limitMs: number, heartbeatTimeoutM
     startToCloseTimeout: limitMs + ACTIVITY_POLICY.startToCloseMarginMs,
     heartbeatTimeout: heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { ...ACTIVITY_POLICY.infrastructureRetry, nonRetryableErrorTypes: [...CHARGED, 'WorkerShutdown'] },
+    retry: { ...retry, nonRetryableErrorTypes: [...CHARGED, 'WorkerShutdown'] },
   });
 
 export const claimActivities = (track: TrackId) =>

@@ -3,7 +3,7 @@
  * Orchestration only: every side effect is an activity; every limit is a durable timer; every failure
  * ends up as a named category in the results database, the Web UI (search attributes) and the query.
  */
-import { CancellationScope, CancelledFailure, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, CancelledFailure, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, HARNESS_DEFAULTS, TRACKS, formatDuration, limitsFor, type StageName } from '../temporal.config.js';
 import type { FailureDetails } from '../domain/failures.js';
 import type { HarnessSettings, PipelineInput, StageReport } from '../activities/types.js';
@@ -11,8 +11,10 @@ import type { SuiteKind } from '../domain/harness/suite.js';
 import { SA, progressQuery, stageStartedSignal, type PipelineState, type StageState } from './definitions.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 
+/** The pipeline's input (PipelineInput carries the run's overrides of ACTIVITY_POLICY.buildRetry too). */
+export type SubmissionPipelineInput = PipelineInput;
 
-export async function submissionPipeline(input: PipelineInput): Promise<PipelineState> {
+export async function submissionPipeline(input: SubmissionPipelineInput): Promise<PipelineState> {
   const info = workflowInfo();
   const limits = limitsFor(input.track, input.limits);
   const harness: HarnessSettings = { ...HARNESS_DEFAULTS, ...input.harness };
@@ -125,6 +127,7 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
       buildLimitMs: limits.build,
       heartbeatTimeoutMs: heartbeatTimeout,
       policy: input.hostPolicy,
+      buildRetry: input.buildRetry,
       starts,
       onMove: (failover, host) => {
         state.host = host.hostId;
@@ -137,12 +140,14 @@ export async function submissionPipeline(input: PipelineInput): Promise<Pipeline
     startStage('build');
     const { outcome: built, failovers: buildFailovers } = await withHandovers('build', limits.build, guard, () =>
       guard
-        .activities('cpu', limits.build, `Build the images of ${input.submissionId} on ${guard.current.hostId}`)
+        .builder(`Build the images of ${input.submissionId} on ${guard.current.hostId}`)
         .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory, reuseIfPresent: input.reuseBuild ?? false }),
     );
     if (!built.ok) {
       const failure = built.timerFired ? { category: 'TimeLimit' as const, reason: `the build did not finish within its limit of ${formatDuration(limits.build)}` } : failureOf(built.error);
-      await endStage('build', 'failed', failure, { failovers: buildFailovers });
+      // A failure of ours (BuildInfrastructure) was retried by ACTIVITY_POLICY.buildRetry until its attempts ran out.
+      const attemptsUsedUp = built.error instanceof ActivityFailure && built.error.retryState === 'MAXIMUM_ATTEMPTS_REACHED';
+      await endStage('build', 'failed', failure, { failovers: buildFailovers, ...(attemptsUsedUp ? { attempts: guard.buildRetryPolicy.maximumAttempts } : {}) });
       await skipRemaining('the build failed');
       return await finish('failed', failure.reason);
     }

@@ -5,11 +5,14 @@
  */
 import {
   PERTURBATION_KINDS,
+  groupColumns,
+  groupPerturbations,
   instancePrompt,
   perturbationColumn,
   perturbedVariants,
   requestSettings,
   scenarioColumn,
+  scenarioGroups,
   scoreInstance,
   type PerturbationKind,
   type Scenario,
@@ -29,6 +32,12 @@ export interface InstanceAnswer {
   error: string | null;
   attempts: number;
   latencyMs: number;
+  /** the completion's log-probability (sum over its tokens) as the server reported it; null without an answer */
+  logprob?: number | null;
+  /** tokens the server generated for the completion (before our stop-sequence cut) */
+  completionTokens?: number | null;
+  /** the server's own `request_time`, in ms: the model's share of latencyMs */
+  serverMs?: number | null;
 }
 
 /**
@@ -92,6 +101,11 @@ export interface ScenarioResult {
   score: number;
   /** every column of the scenario: the metric, then "(Robustness)" / "(Fairness)" worst cases when asked for */
   columns: { column: string; score: number }[];
+  /**
+   * Set on a group's result only (`scenario` is then the group's name): the scenarios it averages. Its
+   * counts are sums over those scenarios, already counted in their own results: never add them again.
+   */
+  members?: string[];
 }
 
 export interface EvaluationSummary {
@@ -104,6 +118,7 @@ export interface EvaluationSummary {
   stopReason: StopReason | null;
   /** failed instances by why their last request failed (schema, timeout, ...) */
   failuresByKind: Partial<Record<RequestFailureKind, number>>;
+  /** one result per scenario of the suite, in suite order, then one per scenario group (with `members`) */
   scenarios: ScenarioResult[];
 }
 
@@ -188,6 +203,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     let lastFailure: RequestFailure | null = null;
     let attempts = 0;
     let answer: string | null = null;
+    let reported: Pick<InstanceAnswer, 'logprob' | 'completionTokens' | 'serverMs'> = {};
     for (attempts = 1; attempts <= options.maxAttempts; attempts++) {
       if (signal.aborted) return;
       requestsSent++;
@@ -198,6 +214,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
         const body = processRequest(prompt, settings);
         const response = await postJson(`${options.baseUrl}/process`, body, ProcessResponse, { timeoutMs: options.requestTimeoutMs, signal });
         answer = cutAtStopSequences(response.text, body.stop_sequences);
+        reported = { logprob: response.logprob, completionTokens: response.tokens.length, serverMs: Math.round(response.request_time * 1e6) / 1e3 };
         break;
       } catch (error) {
         if (signal.aborted) return; // stopped: leave the instance unanswered so a later run asks it
@@ -210,10 +227,10 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
       }
     }
     // Saved outside the request's try: a store that fails is our failure, not the submission's answer.
-    if (answer !== null) return await record({ completion: answer, score: scoreInstance(item.scenario, item.instance, answer), errorKind: null, error: null });
+    if (answer !== null) return await record({ completion: answer, score: scoreInstance(item.scenario, item.instance, answer), errorKind: null, error: null, ...reported });
     await record({ completion: null, score: 0, errorKind: lastFailure?.kind ?? 'connection', error: lastFailure?.message ?? 'no answer' });
 
-    async function record(result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error'>): Promise<void> {
+    async function record(result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error' | 'logprob' | 'completionTokens' | 'serverMs'>): Promise<void> {
       await options.store.save({
         scenario: item.scenario.name,
         instanceId: item.answerId,
@@ -280,8 +297,40 @@ export function summarize(suite: Suite, answers: InstanceAnswer[], requestsSent:
     requestsSent,
     stopReason,
     failuresByKind,
-    scenarios,
+    scenarios: [...scenarios, ...groupResults(suite, scenarios)],
   };
+}
+
+/**
+ * One result per scenario group: each column is the unweighted mean over the group's scenarios of that
+ * column (HELM's macro-average over run specs); a perturbation column averages the scenarios that ask for it.
+ */
+function groupResults(suite: Suite, results: readonly ScenarioResult[]): ScenarioResult[] {
+  return scenarioGroups(suite.scenarios).map((group): ScenarioResult => {
+    const mine = group.scenarios.map((scenario) => ({ scenario, result: results[suite.scenarios.indexOf(scenario)]! }));
+    const average = (pick: (entry: (typeof mine)[number]) => number | undefined): number => {
+      const values = mine.map(pick).filter((v): v is number => v !== undefined);
+      return values.reduce((sum, v) => sum + v, 0) / values.length;
+    };
+    const named = groupColumns(group);
+    const columns = [
+      { column: named[0]!, score: average((entry) => entry.result.score) },
+      ...groupPerturbations(group).map((kind, i) => ({
+        column: named[i + 1]!,
+        score: average((entry) => entry.result.columns.find((c) => c.column === perturbationColumn(entry.scenario, kind))?.score),
+      })),
+    ];
+    return {
+      scenario: group.name,
+      column: columns[0]!.column,
+      instances: mine.reduce((sum, entry) => sum + entry.result.instances, 0),
+      answered: mine.reduce((sum, entry) => sum + entry.result.answered, 0),
+      failed: mine.reduce((sum, entry) => sum + entry.result.failed, 0),
+      score: columns[0]!.score,
+      columns,
+      members: group.scenarios.map((scenario) => scenario.name),
+    };
+  });
 }
 
 function toStopReason(reason: unknown): StopReason {

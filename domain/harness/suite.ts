@@ -8,6 +8,8 @@
  * - `generation` scenarios use HELM's generation adapter with explicit prefixes/suffixes and request
  *   settings (GSM8K: "Q: "/"\nA: ", 400 tokens, stop "\n\n", `exact_match_indicator`; summaries: `rouge_2`).
  * - Optional `perturbations` replay HELM's canonical robustness/fairness augmentation per instance.
+ * - Optional `group` names the ranking scenario a scenario belongs to (HELM's metric groups: the 55 MMLU
+ *   subject run specs form one "MMLU" column set, macro-averaged); see `scenarioGroups` / `groupColumns`.
  *
  * A suite file written before generation scenarios existed parses unchanged: every new field is optional.
  */
@@ -60,6 +62,11 @@ export type Sampling = z.infer<typeof Sampling>;
 const nameFields = {
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   title: z.string(),
+  /**
+   * The ranking scenario this scenario belongs to (e.g. "MMLU" for each of its subjects): its columns are
+   * the unweighted mean over the group's scenarios, named after the group. Absent: the scenario ranks alone.
+   */
+  group: z.string().min(1).optional(),
 };
 const textFields = {
   /** without a trailing newline; the prompt adds one (HELM `format_instructions`) */
@@ -145,15 +152,59 @@ export type ScenarioMetric = Scenario['metric'];
 export const SUITE_KINDS = ['open', 'closed'] as const;
 export type SuiteKind = (typeof SUITE_KINDS)[number];
 
-export const Suite = z.object({
-  schemaVersion: z.literal(1),
-  name: z.string().min(1),
-  kind: z.enum(SUITE_KINDS),
-  version: z.string().min(1),
-  description: z.string(),
-  scenarios: z.array(Scenario).min(1),
-});
+export const Suite = z
+  .object({
+    schemaVersion: z.literal(1),
+    name: z.string().min(1),
+    kind: z.enum(SUITE_KINDS),
+    version: z.string().min(1),
+    description: z.string(),
+    scenarios: z.array(Scenario).min(1),
+  })
+  .superRefine((suite, ctx) => {
+    const names = new Set(suite.scenarios.map((scenario) => scenario.name));
+    for (const group of scenarioGroups(suite.scenarios)) {
+      const at = suite.scenarios.indexOf(group.scenarios[0]!);
+      // A group's results are stored next to its scenarios' (keyed by scenario name and column): keep them apart.
+      if (names.has(group.name)) ctx.addIssue({ code: 'custom', path: ['scenarios', at, 'group'], message: `group ${group.name} has the name of a scenario` });
+      const labels = new Set(group.scenarios.map((scenario) => METRIC_LABEL[scenario.metric]));
+      if (labels.size > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scenarios', at, 'group'],
+          message: `the scenarios of group ${group.name} mix metrics (${[...labels].join(', ')})`,
+        });
+      }
+    }
+  });
 export type Suite = z.infer<typeof Suite>;
+
+export interface ScenarioGroup {
+  name: string;
+  scenarios: Scenario[];
+}
+
+/** The groups of a suite's scenarios, in order of first appearance (ungrouped scenarios are left out). */
+export function scenarioGroups(scenarios: readonly Scenario[]): ScenarioGroup[] {
+  const groups = new Map<string, Scenario[]>();
+  for (const scenario of scenarios) {
+    if (scenario.group === undefined) continue;
+    const members = groups.get(scenario.group) ?? [];
+    members.push(scenario);
+    groups.set(scenario.group, members);
+  }
+  return [...groups].map(([name, members]) => ({ name, scenarios: members }));
+}
+
+/** The perturbation kinds any scenario of the group asks for, in PERTURBATION_KINDS order. */
+export const groupPerturbations = (group: ScenarioGroup): PerturbationKind[] =>
+  PERTURBATION_KINDS.filter((kind) => group.scenarios.some((scenario) => (scenario.perturbations ?? []).includes(kind)));
+
+/** A group's columns, named after the group: "MMLU - EM", then "MMLU - EM (Robustness)" / "(Fairness)" where asked for. */
+export function groupColumns(group: ScenarioGroup): string[] {
+  const named = { name: group.name, metric: group.scenarios[0]!.metric };
+  return [scenarioColumn(named), ...groupPerturbations(group).map((kind) => perturbationColumn(named, kind))];
+}
 
 /** Zod issues as "path: message" lines, the path naming the field (e.g. `scenarios.1.instances.4.answer`). */
 export function describeIssues(error: z.ZodError, limit = 10): string[] {

@@ -7,3 +7,4 @@ export { bbqScenario, bbqLetters } from './bbq.js';
 export { mmluScenario, type MmluOptions } from './mmlu.js';
 export { truthfulqaScenario, TRUTHFULQA_COLUMNS, type TruthfulqaOptions } from './truthfulqa.js';
 export { readDatasetFile, loadGsm8kFile, loadBbqFile, loadBbqFiles, loadMmluFile, loadTruthfulqaFile } from './files.js';
+export { corr2causeScenario, helmSampleExamples, CORR2CAUSE_CHOICES, CORR2CAUSE_INSTRUCTIONS, type Corr2causeOptions } from './corr2cause.js';

@@ -211,10 +211,47 @@ describe('shipped samples against the shipped suites', () => {
     expect(text).toMatch(/60 evaluation instances share text/);
   });
 
-  it('finds no 13-gram contamination in examples/good-cooccurrence', async () => {
-    const report = await scanContamination({ files: [path.join(PROJECT_ROOT, 'examples/good-cooccurrence/data/corpus.txt')], suites });
+  it('good-cooccurrence: no 13-gram overlap, yet its corpus states the answer of every toy instance, closed ones included', async () => {
+    // The scan sees no shared 13-gram because every toy question is shorter than 13 tokens ...
+    const corpusFile = path.join(PROJECT_ROOT, 'examples/good-cooccurrence/data/corpus.txt');
+    const report = await scanContamination({ files: [corpusFile], suites });
+    expect(report.totalContaminated).toBe(0);
+    expect(Math.max(...suites.flatMap((suite) => suite.scenarios.flatMap((scenario) => scenario.instances.map((i) => tokenize(instanceText(i)!.text).length))))).toBeLessThan(13);
+    // ... but the corpus is written from the facts.json both toy suites are generated from: for every
+    // instance, one corpus line names the question's subject and the gold answer. Its closed tasks are not
+    // held out, so its closed score says nothing about generalization (the README says so).
+    const lines = readFileSync(corpusFile, 'utf8').toLowerCase().split('\n');
+    const generic = new Set('what is the of does a an make sound color colour capital opposite'.split(' '));
+    for (const suite of suites) {
+      for (const scenario of suite.scenarios) {
+        for (const instance of scenario.instances as { id: string; question: string; choices: string[]; answer: number }[]) {
+          const subject = tokenize(instance.question.toLowerCase()).filter((w) => /^[a-z]/.test(w) && !generic.has(w));
+          const gold = instance.choices[instance.answer]!.toLowerCase();
+          const stated = lines.some((line) => line.includes(gold) && subject.every((w) => line.includes(w)));
+          if (!stated) throw new Error(`${suite.kind}/${scenario.name}/${instance.id}: no corpus line states "${instance.question}" → ${gold}`);
+        }
+      }
+    }
+  });
+});
+
+describe('the real LLM sample against the real suites', () => {
+  const real = ['open', 'closed', 'open-small', 'closed-small'].map((name) => loadSuite(path.join(PROJECT_ROOT, 'suites/neurips2023', `${name}.json`)));
+
+  it('examples/llm-lora: its training text shares no 13-gram with any instance of the real suites', async () => {
+    const report = await scanContamination({ files: [path.join(PROJECT_ROOT, 'examples/llm-lora/data/train.jsonl')], suites: real });
+    expect(report.trainingFiles[0]!.tokens).toBeGreaterThan(50_000);
+    expect(report.suites.reduce((n, s) => n + s.instances, 0)).toBeGreaterThan(3000);
     expect(report.totalContaminated).toBe(0);
     expect(renderContaminationReport(report)).toContain('No evaluation instance shares a 13-gram');
+  });
+
+  it('the scan would see a real instance planted in that text', async () => {
+    const mmlu = real[0]!.scenarios.find((s) => s.name.startsWith('mmlu-'))!;
+    const planted = instanceText(mmlu.instances[0]!)!.text;
+    const file = trainingFile(`${readFileSync(path.join(PROJECT_ROOT, 'examples/llm-lora/data/train.jsonl'), 'utf8')}${JSON.stringify({ text: planted })}\n`);
+    const report = await scanContamination({ files: [file], suites: [real[0]!] });
+    expect(report.totalContaminated).toBeGreaterThanOrEqual(1);
   });
 });
 

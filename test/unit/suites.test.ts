@@ -60,6 +60,15 @@ describe('shipped suites', () => {
     }
   });
 
+  it('have no scenario groups, and parse and serialize back to the same bytes (the optional `group` adds nothing)', () => {
+    for (const kind of ['open', 'closed'] as const) {
+      const file = path.join(PROJECT_ROOT, 'suites', `${kind}.json`);
+      const suite = loadSuite(file);
+      expect(suite.scenarios.every((scenario) => !('group' in scenario))).toBe(true);
+      expect(serializeSuite(suite)).toBe(readFileSync(file, 'utf8'));
+    }
+  });
+
   it('reject a malformed suite file with the file and field named', () => {
     const file = path.join(PROJECT_ROOT, 'package.json');
     expect(() => loadSuite(file)).toThrow(/package\.json does not follow the suite format/);

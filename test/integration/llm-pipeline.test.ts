@@ -1,0 +1,172 @@
+/**
+ * The real LLM sample (examples/llm-lora: PyTorch + transformers + peft on challenge/llm-base) through the
+ * whole pipeline on the real Temporal dev server and Docker, on the CPU track and the small real suites
+ * (MMLU, TruthfulQA, GSM8K, BBQ open; corr2cause and held-out MMLU subjects closed):
+ * build → fine-tune (a LoRA run that really trains; the host worker is killed with SIGKILL mid-run and
+ * started again) → open → closed → score.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execa } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { leaderboard, submit, type SubmitResult } from '../../cli/operations.js';
+import { artifactKeys, openArtifactStore, type ArtifactStore } from '../../infra/artifact-store.js';
+import { submissionEfficiency } from '../../infra/efficiency.js';
+import { PROJECT_ROOT } from '../../infra/paths.js';
+import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
+import { countInstances, loadSuite, type SuiteKind } from '../../domain/harness/suite.js';
+import { workItems } from '../../domain/harness/evaluate.js';
+import type { PipelineState } from '../../workflows/definitions.js';
+import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
+import { until } from '../support/until.js';
+
+const SAMPLE = path.join(PROJECT_ROOT, 'examples', 'llm-lora');
+const SUITES: Record<SuiteKind, string> = {
+  open: path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'open-small.json'),
+  closed: path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'closed-small.json'),
+};
+const LLM_BASE = readFileSync(path.join(PROJECT_ROOT, 'docker', 'llm-base', 'TAG'), 'utf8').trim();
+/** Limits in minutes, as the issue asks: the CPU track's 2 cores carry a real model. */
+const LIMITS = { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 60_000, startup: 3 * 60_000 };
+
+interface LossLine {
+  step: number;
+  loss: number;
+  resumed: boolean;
+}
+
+let stack: Stack;
+let db: ResultsDb;
+let store: ArtifactStore;
+let submitted: SubmitResult;
+let state: PipelineState;
+let stages: Map<string, StageRecord>;
+let killedAtStep = 0;
+let storedAtKill = 0;
+
+const hostOutput = () => stack.workers.map((w) => `--- ${w.name}\n${w.output().slice(-3000)}`).join('\n');
+const readLoss = (dir: string): LossLine[] =>
+  readFileSync(path.join(dir, 'loss.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LossLine);
+
+beforeAll(async () => {
+  const image = await execa('docker', ['image', 'inspect', LLM_BASE], { reject: false });
+  if (image.exitCode !== 0) throw new Error(`the LLM base image ${LLM_BASE} is missing: run scripts/build-base-image.sh (npm test does)`);
+  stack = await startStack({ hostWorkers: [{ hostId: 'llm-host', track: 'cpu', slots: 2 }] });
+  db = new ResultsDb(stack.config.databasePath);
+  store = await openArtifactStore(stack.config.artifactStore);
+  submitted = await submit(stack.client, stack.config, SAMPLE, { suites: SUITES, limits: LIMITS, heartbeatTimeoutMs: 5000 });
+  const handle = stack.client.workflow.getHandle(submitted.workflowId);
+  const artifacts = path.join(stack.config.dataDir, 'artifacts', submitted.submissionId);
+
+  // Kill the host worker with SIGKILL once training is past its first stored checkpoint, then start it again.
+  await until('training past step 25 with a checkpoint in the artifact store', async () => {
+    const stored = await store.getText(artifactKeys.checkpoint(submitted.submissionId));
+    const progress = existsSync(path.join(artifacts, 'progress.json')) ? readLoss(artifacts).length : 0;
+    return stored && progress >= 25 ? true : null;
+  }, 8 * 60_000, hostOutput);
+  const host = stack.workers.find((w) => w.name === 'gpu-host llm-host') as WorkerProcess;
+  killedAtStep = readLoss(artifacts).at(-1)!.step;
+  storedAtKill = (JSON.parse((await store.getText(artifactKeys.checkpoint(submitted.submissionId)))!) as { step: number }).step;
+  host.process.kill('SIGKILL');
+  await host.process.catch(() => undefined);
+  stack.workers.splice(stack.workers.indexOf(host), 1);
+  await stack.startWorker('gpu-host llm-host (restarted)', 'gpu-host.js', ['--track', 'cpu'], { CHALLENGE_HOST_ID: 'llm-host', CHALLENGE_GPU_SLOTS: '2' });
+
+  state = (await handle.result()) as PipelineState;
+  stages = new Map((await db.stages(submitted.submissionId)).map((s) => [s.stage, s]));
+}, 45 * 60_000);
+
+afterAll(async () => {
+  db?.close();
+  await stack?.stop();
+});
+
+describe('the real LLM sample through the pipeline (CPU track, small real suites)', () => {
+  it('goes through every stage', () => {
+    expect(state).toMatchObject({ outcome: 'completed', failureCategory: null });
+    for (const name of ['build', 'fine-tune', 'open-eval', 'closed-eval', 'score']) expect(stages.get(name)?.outcome).toBe('succeeded');
+  });
+
+  it('resumes training from the last checkpoint after the host worker was killed: the step count and the loss go on', () => {
+    const fineTune = stages.get('fine-tune')!.details as { resumedFrom: { step: number; checkpoint: string } | null; resumedFromSource: string; progress: { step: number; totalSteps: number } };
+    expect(fineTune.progress.step).toBe(fineTune.progress.totalSteps);
+    expect(fineTune.resumedFrom).not.toBeNull();
+    expect(fineTune.resumedFrom!.step).toBeGreaterThanOrEqual(storedAtKill);
+    expect(fineTune.resumedFrom!.checkpoint).toBe(`checkpoints/step-${String(fineTune.resumedFrom!.step).padStart(6, '0')}`);
+    const lines = readLoss(path.join(stack.config.dataDir, 'artifacts', submitted.submissionId));
+    const first = lines.filter((l) => !l.resumed);
+    const resumed = lines.filter((l) => l.resumed);
+    // The resumed run starts right after the checkpoint, not at step 1, and runs to the end.
+    expect(resumed[0]!.step).toBe(fineTune.resumedFrom!.step + 1);
+    expect(resumed.at(-1)!.step).toBe(fineTune.progress.totalSteps);
+    expect(first.at(-1)!.step).toBeGreaterThanOrEqual(killedAtStep);
+    // Same data order and optimizer state: where both runs did a step, they got the same loss.
+    const before = new Map(first.map((l) => [l.step, l.loss]));
+    const overlap = resumed.filter((l) => before.has(l.step));
+    for (const line of overlap) expect(Math.abs(line.loss - before.get(line.step)!)).toBeLessThan(1e-3);
+    // The loss curve goes on: the first resumed loss is far below the loss at step 1, and training lowered it.
+    expect(resumed[0]!.loss).toBeLessThan(first[0]!.loss * 0.85);
+    expect(resumed.at(-1)!.loss).toBeLessThan(first[0]!.loss * 0.75);
+    console.log(
+      `llm-pipeline: killed the host worker at training step ${killedAtStep} (store held step ${storedAtKill}); resumed from ${fineTune.resumedFromSource} at step ${fineTune.resumedFrom!.step}; ` +
+        `loss ${first[0]!.loss.toFixed(3)} at step 1 → ${resumed[0]!.loss.toFixed(3)} at step ${resumed[0]!.step} → ${resumed.at(-1)!.loss.toFixed(3)} at step ${resumed.at(-1)!.step}; ${overlap.length} step(s) ran twice with equal loss`,
+    );
+  });
+
+  it('keeps the checkpoints and the adapter in the artifact store', async () => {
+    const keys = (await store.list(artifactKeys.trainingOutput(submitted.submissionId))).map((o) => o.key);
+    const checkpoints = [...new Set(keys.map((k) => /checkpoints\/(step-\d+)\//.exec(k)?.[1]).filter(Boolean))];
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    for (const file of ['adapter.safetensors', 'state.pt']) expect(keys.some((k) => k.endsWith(`/${checkpoints[0]}/${file}`))).toBe(true);
+    expect(keys.some((k) => k.endsWith('/adapter/adapter_model.safetensors'))).toBe(true);
+    expect(keys.some((k) => k.endsWith('/progress.json'))).toBe(true);
+  });
+
+  it('answers every instance of both small suites with real log-probabilities', async () => {
+    for (const kind of ['open', 'closed'] as const) {
+      const suite = loadSuite(SUITES[kind]);
+      const answers = await db.answerStore(submitted.submissionId, kind).all();
+      expect(answers).toHaveLength(workItems(suite).length);
+      expect(answers.length).toBeGreaterThanOrEqual(countInstances(suite));
+      for (const answer of answers) {
+        expect(answer.completion).not.toBeNull();
+        expect(answer.errorKind).toBeNull();
+        expect(answer.completionTokens).toBeGreaterThanOrEqual(1);
+        // A real model's log-probability: finite, negative, and not the same number every time.
+        expect(Number.isFinite(answer.logprob)).toBe(true);
+        expect(answer.logprob!).toBeLessThan(0);
+      }
+      expect(new Set(answers.map((a) => a.logprob!.toFixed(4))).size).toBeGreaterThan(answers.length / 4);
+      const details = stages.get(`${kind}-eval`)!.details as { answered: number; total: number; failed: number };
+      expect(details).toMatchObject({ failed: 0 });
+      expect(details.answered).toBe(details.total);
+    }
+  });
+
+  it('has a leaderboard row with every metric column of the real scenarios', async () => {
+    const board = await leaderboard(db, 'cpu', SUITES);
+    const row = board.rows.find((r) => r.submissionId === submitted.submissionId)!;
+    expect(row).toBeDefined();
+    expect(board.columns.map((c) => c.column)).toEqual(
+      expect.arrayContaining(['MMLU - EM', 'MMLU - EM (Robustness)', 'MMLU - EM (Fairness)', 'TruthfulQA - EM', 'GSM8K - EM', 'BBQ - EM', 'corr2cause - EM']),
+    );
+    for (const column of board.columns) expect(row.metrics[column.column]).not.toBeNull();
+    expect(Number.isFinite(row.final)).toBe(true);
+  });
+
+  it('reports efficiency figures from real inference: tokens/s, p95 latency, peak memory', async () => {
+    const figures = await submissionEfficiency(db, submitted.submissionId, 'cpu');
+    expect(figures.evaluation?.tokensPerSecond).toBeGreaterThan(0);
+    expect(figures.latency?.p95Ms).toBeGreaterThan(0);
+    expect(figures.peakMemory?.bytes).toBeGreaterThan(100 * 1024 * 1024); // torch alone is more than that
+    expect(figures.training?.wallTimeSeconds).toBeGreaterThan(10);
+    console.log(
+      `llm-pipeline efficiency: training ${figures.training!.wallTimeSeconds.toFixed(0)} s; evaluation ${figures.evaluation!.instances} answers in ` +
+        `${figures.evaluation!.wallTimeSeconds.toFixed(0)} s, ${figures.evaluation!.tokensPerSecond!.toFixed(1)} generated tokens/s; p50 ${figures.latency!.p50Ms} ms, ` +
+        `p95 ${figures.latency!.p95Ms} ms; peak memory ${figures.peakMemory!.formatted}`,
+    );
+  });
+});
