@@ -165,10 +165,11 @@ export function createHostActivities(deps: HostDeps) {
     return pushed.files;
   }
 
-  async function startContainer(stage: string, input: { workflowId: string }, suffix: string, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
+  async function startContainer(stage: string, input: { workflowId: string; submissionId: string }, suffix: string, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
     const attempt = Context.current().info.attempt; // called in the activity's own async flow
     const name = dockerRuntime.containerName('ch', input.workflowId, stage, `a${attempt}${suffix}`);
-    await dockerRuntime.runDetached({ ...run, name, labels: { workflow: input.workflowId, stage, attempt: String(attempt), host: config.hostId } });
+    const labels = { workflow: input.workflowId, submission: input.submissionId, stage, attempt: String(attempt), host: config.hostId };
+    await dockerRuntime.runDetached({ ...run, name, labels });
     return name;
   }
 
@@ -575,6 +576,25 @@ export function createHostActivities(deps: HostDeps) {
 }
 
 export type HostActivities = ReturnType<typeof createHostActivities>;
+
+/**
+ * Run by a GPU host worker before it polls for work: every container this host started and still holds
+ * belongs to an activity that died with an earlier worker process (kill -9, a crash). Left alone, it
+ * would keep its GPU and go on writing the training output a new attempt resumes from. Its log is kept
+ * beside the submission's other logs, then it is removed.
+ */
+export async function removeOrphanContainers(config: RuntimeConfig): Promise<string[]> {
+  const orphans = await dockerRuntime.containersLabelled({ host: config.hostId });
+  for (const name of orphans) {
+    const submission = (await dockerRuntime.containerLabel(name, 'submission')) ?? 'unknown-submission';
+    const stage = (await dockerRuntime.containerLabel(name, 'stage')) ?? 'unknown-stage';
+    const file = path.join(config.dataDir, 'logs', submission, `${stage}.${name}.orphan.log`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, await dockerRuntime.containerLogs(name, 5000));
+    await dockerRuntime.removeContainer(name);
+  }
+  return orphans;
+}
 
 function progressFrom(raw: Record<string, unknown>): TrainingProgress {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);

@@ -185,6 +185,13 @@ export async function containersLabelled(labels: Labels): Promise<string[]> {
     .filter(Boolean);
 }
 
+/** One label of a container; null when there is no such container or label. */
+export async function containerLabel(name: string, key: string): Promise<string | null> {
+  const inspected = await docker(['container', 'inspect', '--format', `{{ index .Config.Labels "${LABEL_PREFIX}.${key}" }}`, name]);
+  const value = (inspected.stdout ?? '').trim();
+  return inspected.exitCode === 0 && value !== '' && value !== '<no value>' ? value : null;
+}
+
 /** One label of a local image; null when the image is not on this engine (or lacks the label). */
 export async function imageLabel(image: string, key: string): Promise<string | null> {
   const inspected = await docker(['image', 'inspect', '--format', `{{ index .Config.Labels "${LABEL_PREFIX}.${key}" }}`, image]);

@@ -21,13 +21,13 @@ import { leaderboard, pipelineStatus, submit, type SubmitResult } from '../cli/o
 import { devServerOptionsFor } from './temporal-server.js';
 
 /**
- * The real LLM sample (a LoRA fine-tune of the platform's base model, scored on the small real suites:
+ * The real LLM sample (a supervised fine-tune of the platform's base model, scored on the small real suites:
  * MMLU, TruthfulQA, GSM8K, BBQ open; corr2cause and held-out MMLU subjects closed) next to the samples
  * that fail in instructive ways. Limits in minutes for the real model on 2 cores; the slow server gets
  * seconds, so it still runs out of time.
  */
 const SAMPLES: { name: string; limits: PartialStageLimits }[] = [
-  { name: 'llm-lora', limits: { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 60_000, startup: 3 * 60_000 } },
+  { name: 'llm-finetune', limits: { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 60_000, startup: 3 * 60_000 } },
   { name: 'slow-server', limits: { fineTune: 120_000, openEval: 30_000, closedEval: 30_000, startup: 20_000 } },
   { name: 'oom-train', limits: { fineTune: 120_000 } },
   { name: 'build-fails', limits: {} },

@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
-import { createHostActivities } from '../activities/host.js';
+import { createHostActivities, removeOrphanContainers } from '../activities/host.js';
 import { GpuPool } from '../infra/gpu-pool.js';
 import { openResultsStore, type ResultsStore } from '../infra/results-store.js';
 import { openArtifactStore } from '../infra/artifact-store.js';
@@ -91,6 +91,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       process.exit(3);
     }
   }
+  const orphans = await removeOrphanContainers(config);
+  if (orphans.length > 0) console.log(`gpu host ${config.hostId}: removed ${orphans.length} container(s) an earlier worker process left running: ${orphans.join(', ')}`);
   const { workers, db } = await createGpuHostWorkers(config, track.data);
   const liveness = recordLiveness(db, config, track.data);
   console.log(`gpu host ${config.hostId} (${track.data}, ${config.gpuSlots} slots) on ${config.temporal.address}`);

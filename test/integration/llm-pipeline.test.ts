@@ -1,8 +1,8 @@
 /**
- * The real LLM sample (examples/llm-lora: PyTorch + transformers + peft on challenge/llm-base) through the
+ * The real LLM sample (examples/llm-finetune: PyTorch + transformers + peft on challenge/llm-base) through the
  * whole pipeline on the real Temporal dev server and Docker, on the CPU track and the small real suites
  * (MMLU, TruthfulQA, GSM8K, BBQ open; corr2cause and held-out MMLU subjects closed):
- * build → fine-tune (a LoRA run that really trains; the host worker is killed with SIGKILL mid-run and
+ * build → fine-tune (a supervised fine-tune that really trains; the host worker is killed with SIGKILL mid-run and
  * started again) → open → closed → score.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -20,7 +20,7 @@ import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { until } from '../support/until.js';
 
-const SAMPLE = path.join(PROJECT_ROOT, 'examples', 'llm-lora');
+const SAMPLE = path.join(PROJECT_ROOT, 'examples', 'llm-finetune');
 const SUITES: Record<SuiteKind, string> = {
   open: path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'open-small.json'),
   closed: path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'closed-small.json'),
@@ -43,6 +43,7 @@ let state: PipelineState;
 let stages: Map<string, StageRecord>;
 let killedAtStep = 0;
 let storedAtKill = 0;
+let restartedOutput = '';
 
 const hostOutput = () => stack.workers.map((w) => `--- ${w.name}\n${w.output().slice(-3000)}`).join('\n');
 const readLoss = (dir: string): LossLine[] =>
@@ -73,7 +74,8 @@ beforeAll(async () => {
   host.process.kill('SIGKILL');
   await host.process.catch(() => undefined);
   stack.workers.splice(stack.workers.indexOf(host), 1);
-  await stack.startWorker('gpu-host llm-host (restarted)', 'gpu-host.js', ['--track', 'cpu'], { CHALLENGE_HOST_ID: 'llm-host', CHALLENGE_GPU_SLOTS: '2' });
+  const restarted = await stack.startWorker('gpu-host llm-host (restarted)', 'gpu-host.js', ['--track', 'cpu'], { CHALLENGE_HOST_ID: 'llm-host', CHALLENGE_GPU_SLOTS: '2' });
+  restartedOutput = restarted.output();
 
   state = (await handle.result()) as PipelineState;
   stages = new Map((await db.stages(submitted.submissionId)).map((s) => [s.stage, s]));
@@ -95,6 +97,10 @@ describe('the real LLM sample through the pipeline (CPU track, small real suites
     expect(fineTune.progress.step).toBe(fineTune.progress.totalSteps);
     expect(fineTune.resumedFrom).not.toBeNull();
     expect(fineTune.resumedFrom!.step).toBeGreaterThanOrEqual(storedAtKill);
+    // The restarted worker removed the orphaned training container before it took work, so nothing trained
+    // on after the kill: the run resumes from a checkpoint written before it.
+    expect(fineTune.resumedFrom!.step).toBeLessThanOrEqual(killedAtStep);
+    expect(restartedOutput).toMatch(/removed 1 container\(s\) an earlier worker process left running: ch-submission-tiny-llama-lab\.finetune-v1-fine-tune-a1/);
     expect(fineTune.resumedFrom!.checkpoint).toBe(`checkpoints/step-${String(fineTune.resumedFrom!.step).padStart(6, '0')}`);
     const lines = readLoss(path.join(stack.config.dataDir, 'artifacts', submitted.submissionId));
     const first = lines.filter((l) => !l.resumed);
@@ -116,12 +122,19 @@ describe('the real LLM sample through the pipeline (CPU track, small real suites
     );
   });
 
-  it('keeps the checkpoints and the adapter in the artifact store', async () => {
-    const keys = (await store.list(artifactKeys.trainingOutput(submitted.submissionId))).map((o) => o.key);
+  it('keeps the checkpoints (model and optimizer state) and the fine-tuned model in the artifact store', async () => {
+    const objects = await store.list(artifactKeys.trainingOutput(submitted.submissionId));
+    const keys = objects.map((o) => o.key);
     const checkpoints = [...new Set(keys.map((k) => /checkpoints\/(step-\d+)\//.exec(k)?.[1]).filter(Boolean))];
     expect(checkpoints.length).toBeGreaterThanOrEqual(3);
-    for (const file of ['adapter.safetensors', 'state.pt']) expect(keys.some((k) => k.endsWith(`/${checkpoints[0]}/${file}`))).toBe(true);
-    expect(keys.some((k) => k.endsWith('/adapter/adapter_model.safetensors'))).toBe(true);
+    for (const checkpoint of checkpoints) {
+      // Multi-megabyte: the weights (about 4 MB) and AdamW's two moments (about twice that).
+      const size = (file: string) => objects.find((o) => o.key.endsWith(`/${checkpoint}/${file}`))?.size ?? 0;
+      expect(size('model.safetensors')).toBeGreaterThan(3_000_000);
+      expect(size('state.pt')).toBeGreaterThan(6_000_000);
+    }
+    expect(keys.some((k) => k.endsWith('/model/model.safetensors'))).toBe(true);
+    expect(keys.some((k) => k.endsWith('/model/tokenizer.json'))).toBe(true);
     expect(keys.some((k) => k.endsWith('/progress.json'))).toBe(true);
   });
 

@@ -238,8 +238,8 @@ describe('shipped samples against the shipped suites', () => {
 describe('the real LLM sample against the real suites', () => {
   const real = ['open', 'closed', 'open-small', 'closed-small'].map((name) => loadSuite(path.join(PROJECT_ROOT, 'suites/neurips2023', `${name}.json`)));
 
-  it('examples/llm-lora: its training text shares no 13-gram with any instance of the real suites', async () => {
-    const report = await scanContamination({ files: [path.join(PROJECT_ROOT, 'examples/llm-lora/data/train.jsonl')], suites: real });
+  it('examples/llm-finetune: its training text shares no 13-gram with any instance of the real suites', async () => {
+    const report = await scanContamination({ files: [path.join(PROJECT_ROOT, 'examples/llm-finetune/data/train.jsonl')], suites: real });
     expect(report.trainingFiles[0]!.tokens).toBeGreaterThan(50_000);
     expect(report.suites.reduce((n, s) => n + s.instances, 0)).toBeGreaterThan(3000);
     expect(report.totalContaminated).toBe(0);
@@ -249,7 +249,7 @@ describe('the real LLM sample against the real suites', () => {
   it('the scan would see a real instance planted in that text', async () => {
     const mmlu = real[0]!.scenarios.find((s) => s.name.startsWith('mmlu-'))!;
     const planted = instanceText(mmlu.instances[0]!)!.text;
-    const file = trainingFile(`${readFileSync(path.join(PROJECT_ROOT, 'examples/llm-lora/data/train.jsonl'), 'utf8')}${JSON.stringify({ text: planted })}\n`);
+    const file = trainingFile(`${readFileSync(path.join(PROJECT_ROOT, 'examples/llm-finetune/data/train.jsonl'), 'utf8')}${JSON.stringify({ text: planted })}\n`);
     const report = await scanContamination({ files: [file], suites: [real[0]!] });
     expect(report.totalContaminated).toBeGreaterThanOrEqual(1);
   });

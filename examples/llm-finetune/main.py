@@ -1,4 +1,4 @@
-"""Inference server of the llm-lora sample: the base model with the fine-tuned LoRA adapter, on port 80.
+"""Inference server of the llm-finetune sample: the fine-tuned model from /artifacts/model, on port 80.
 
 POST /process, /tokenize and /decode as in the submission contract, with the model's own tokenizer:
   * /process generates up to max_new_tokens with a key-value cache, greedy at temperature ~0 (the harness
@@ -18,7 +18,6 @@ import time
 
 import torch
 from fastapi import FastAPI
-from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from api import DecodeRequest, DecodeResponse, ProcessRequest, ProcessResponse, Token, TokenizeRequest, TokenizeResponse
@@ -31,14 +30,11 @@ WINDOW = 2048
 device = "cuda" if torch.cuda.is_available() else "cpu"
 if device == "cpu":
     torch.set_num_threads(cpu_quota())
-tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL)
-model = AutoModelForCausalLM.from_pretrained(BASE_MODEL)
-adapter = os.path.join(ARTIFACTS, "adapter")
-if os.path.isdir(adapter):
-    model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    print(f"loaded the base model with the adapter in {adapter}", flush=True)
-else:
-    print(f"no adapter in {adapter}: serving the base model alone", flush=True)
+FINE_TUNED = os.path.join(ARTIFACTS, "model")
+source = FINE_TUNED if os.path.isfile(os.path.join(FINE_TUNED, "config.json")) else BASE_MODEL
+tokenizer = AutoTokenizer.from_pretrained(source)
+model = AutoModelForCausalLM.from_pretrained(source)
+print(f"serving {source}" + ("" if source == FINE_TUNED else f" (no fine-tuned model in {FINE_TUNED})"), flush=True)
 model.to(device).eval()
 print(f"serving on {device}", flush=True)
 lock = threading.Lock()

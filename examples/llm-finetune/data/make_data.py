@@ -1,4 +1,4 @@
-"""Writes data/train.jsonl, the fine-tuning data of the llm-lora sample, from templates and a fixed seed.
+"""Writes data/train.jsonl, the fine-tuning data of the llm-finetune sample, from templates and a fixed seed.
 
 One JSON object per line: {"id", "prompt", "completion"}; train.py computes the loss on the completion
 only (supervised fine-tuning), so the model learns what to answer after "Answer:" or "A:".
