@@ -15,6 +15,8 @@ export default {
       testEnvironment: 'node',
       transform: {},
       testMatch: ['<rootDir>/dist/test/integration/**/*.test.js'],
+      // Real processes and containers on 2 cores: a step that takes 1 s alone can take 10 under load.
+      testTimeout: 60_000,
     },
   ],
 };

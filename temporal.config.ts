@@ -74,7 +74,16 @@ export interface TrackSpec {
   containerMemory: string;
   containerCpus: number;
   containerPids: number;
+  /**
+   * The sandbox of each `docker build` of the track (infra/docker.ts buildImage): every RUN step gets `memory`
+   * (docker --memory, with --memory-swap equal: no swap) and `cpus` (--cpu-period/--cpu-quota); `pids` bounds
+   * the processes of the whole build (pids.max of the build's cgroup parent). A step killed for memory ends the
+   * build as OutOfMemory.
+   */
+  build: { memory: string; cpus: number; pids: number };
   limits: StageLimits;
+  /** What a submission's containers may write on the host's disks (see DiskLimits). */
+  disk: DiskLimits;
   /** Failures charged to the participant that still get a second chance on this track. */
   retries: {
     /** Fine-tune attempts after an out-of-memory kill (the retry sets CHALLENGE_OOM_RETRY=1). */
@@ -86,6 +95,131 @@ export interface TrackSpec {
 
 const CHALLENGE_RETRIES = { outOfMemory: 1, serverCrash: 1 } as const;
 
+// ---------------------------------------------------------------------------------------------
+// Disk: every byte a submission's containers can write on the host is bounded.
+// ---------------------------------------------------------------------------------------------
+const KB = 1000;
+const MB = 1000 * KB;
+const GB = 1000 * MB;
+
+/**
+ * The writable places of a submission container, each with its bound. The root file system is read-only, so
+ * what remains is: the training output (/artifacts, a bind mount of the host's data folder, the only place that
+ * reaches the host's disk), tmpfs mounts (/tmp, /dev/shm, and one over each VOLUME an image declares: memory,
+ * charged to the container's memory limit), and Docker's own log of the container's stdout and stderr.
+ */
+export interface DiskLimits {
+  /**
+   * Cap on a fine-tune's training output, in bytes on disk (the larger of a file's length and its allocated
+   * blocks, so a sparse file counts at its length) and in files. The host measures the folder every
+   * ACTIVITY_POLICY.diskWatchMs while training runs; past either cap it stops the container and the stage ends
+   * as DiskQuota (charged), keeping the last complete checkpoint. Tests lower it with CHALLENGE_TRAINING_OUTPUT_CAP.
+   */
+  trainingOutputBytes: number;
+  trainingOutputFiles: number;
+  /** Size of the tmpfs at /tmp and over each VOLUME an image declares (docker size: 256m, 8g). */
+  tmpfsSize: string;
+  /** --shm-size (/dev/shm, a tmpfs; PyTorch data loader workers pass tensors through it). */
+  shmSize: string;
+  /**
+   * Docker's own log of each container (json-file driver): a file is rotated at `maxSize` and at most `maxFiles`
+   * are kept, so a container printing gigabytes holds at most maxSize × maxFiles on the host's disk. The stage
+   * log the host keeps is the last lines of it.
+   */
+  log: { maxSize: string; maxFiles: number };
+  /**
+   * A stage (build, fine-tune, evaluation) does not start on a host with less free space than this in its data
+   * folder or in Docker's root folder: it fails as Infrastructure (not charged) and is retried with backoff.
+   * Tests raise it with CHALLENGE_MIN_FREE_DISK.
+   */
+  minFreeBytes: number;
+}
+
+/**
+ * GPU tracks: the 2023 finalists' outputs (LoRA adapters, or merged 7B weights of about 14 GB in bf16, plus a
+ * few checkpoints) stayed well under 100 GB, so 100 GB leaves room for a 13B model's merged weights and
+ * checkpoints. A stage needs that much free space plus room for images and logs to start.
+ */
+const GPU_DISK: DiskLimits = {
+  trainingOutputBytes: 100 * GB,
+  trainingOutputFiles: 100_000,
+  tmpfsSize: '8g',
+  shmSize: '8g',
+  log: { maxSize: '100m', maxFiles: 5 },
+  minFreeBytes: 150 * GB,
+};
+
+/** The cpu track (demos, tests): the sample's 200-step fine-tune writes about 110 MB. */
+const CPU_DISK: DiskLimits = {
+  trainingOutputBytes: 2 * GB,
+  trainingOutputFiles: 20_000,
+  tmpfsSize: '256m',
+  shmSize: '64m',
+  log: { maxSize: '10m', maxFiles: 3 },
+  minFreeBytes: 5 * GB,
+};
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  kb: KB,
+  mb: MB,
+  gb: GB,
+  tb: 1000 * GB,
+};
+
+/** "200MB" → 200 000 000, "2GiB" and "2g" (Docker's way) → 2 147 483 648, "1234" → 1234. */
+export function parseBytes(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`a size must be a non-negative number of bytes, got ${value}`);
+    return Math.round(value);
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new Error(`"${value}" is not a size: write e.g. "200MB", "2GB", "512MiB", "2g" or a number of bytes`);
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** 2 000 000 000 → "2.00 GB", 209 715 200 → "209.7 MB" (decimal units, as disks are sold). */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1000 * GB) return `${(bytes / (1000 * GB)).toFixed(2)} TB`;
+  if (bytes >= GB) return `${(bytes / GB).toFixed(2)} GB`;
+  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
+  if (bytes >= KB) return `${(bytes / KB).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+/**
+ * The track's disk limits with a host's overrides: CHALLENGE_TRAINING_OUTPUT_CAP (the training output cap) and
+ * CHALLENGE_MIN_FREE_DISK (free space a stage needs to start), both sizes as parseBytes reads them. Workflows never
+ * call this with the environment; a GPU host worker does.
+ */
+export function diskLimitsFor(track: TrackId, env: Record<string, string | undefined> = {}): DiskLimits {
+  const base = TRACKS[track].disk;
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    try {
+      return parseBytes(raw);
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    ...base,
+    trainingOutputBytes: read('CHALLENGE_TRAINING_OUTPUT_CAP', base.trainingOutputBytes),
+    minFreeBytes: read('CHALLENGE_MIN_FREE_DISK', base.minFreeBytes),
+  };
+}
+
 const CHALLENGE_LIMITS: StageLimits = {
   build: 2 * UNIT_MS.h,
   fineTune: 24 * UNIT_MS.h,
@@ -93,6 +227,9 @@ const CHALLENGE_LIMITS: StageLimits = {
   closedEval: 600 * UNIT_MS.m,
   startup: 20 * UNIT_MS.m,
 };
+
+/** Builds on a GPU host: pip may compile wheels, but a build is no fine-tune (it shares the host with them). */
+const GPU_TRACK_BUILD = { memory: '32g', cpus: 8, pids: 4096 } as const;
 
 export const TRACKS: Record<TrackId, TrackSpec> = {
   'a100-40gb': {
@@ -103,7 +240,9 @@ export const TRACKS: Record<TrackId, TrackSpec> = {
     containerMemory: '128g',
     containerCpus: 16,
     containerPids: 4096,
+    build: GPU_TRACK_BUILD,
     limits: CHALLENGE_LIMITS,
+    disk: GPU_DISK,
     retries: CHALLENGE_RETRIES,
   },
   '4090-24gb': {
@@ -114,7 +253,9 @@ export const TRACKS: Record<TrackId, TrackSpec> = {
     containerMemory: '128g',
     containerCpus: 16,
     containerPids: 4096,
+    build: GPU_TRACK_BUILD,
     limits: CHALLENGE_LIMITS,
+    disk: GPU_DISK,
     retries: CHALLENGE_RETRIES,
   },
   cpu: {
@@ -125,7 +266,9 @@ export const TRACKS: Record<TrackId, TrackSpec> = {
     containerMemory: '1g',
     containerCpus: 1,
     containerPids: 256,
+    build: { memory: '2g', cpus: 2, pids: 512 },
     limits: { build: 20 * UNIT_MS.m, fineTune: 10 * UNIT_MS.m, openEval: 10 * UNIT_MS.m, closedEval: 10 * UNIT_MS.m, startup: 2 * UNIT_MS.m },
+    disk: CPU_DISK,
     retries: CHALLENGE_RETRIES,
   },
 };
@@ -183,6 +326,12 @@ export const ACTIVITY_POLICY = {
   hostGoneAfterMs: 90_000,
   /** How often a GPU host records itself alive. */
   hostBeatMs: 2_000,
+  /**
+   * How often a host measures a running fine-tune's output folder against the track's cap (DiskLimits), at most:
+   * it waits at least twice as long as the last measurement took, so a folder of many files costs at most a third
+   * of a core. The overshoot past the cap is what the training writes in about this long plus a `docker kill`.
+   */
+  diskWatchMs: 100,
   /** Safety net beyond each stage limit; the durable timer is the real limit. */
   startToCloseMarginMs: 10 * UNIT_MS.m,
   infrastructureRetry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
@@ -194,6 +343,12 @@ export const ACTIVITY_POLICY = {
    * Tests shorten it per run (PipelineInput's `buildRetry`, see retryPolicyWith).
    */
   buildRetry: { initialInterval: '15s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 4 },
+  /**
+   * What one `docker build` may print. Past `capBytes` the build is stopped and fails as BuildFailed (charged) with
+   * its own reason (domain/build-failures.ts, rule output-cap); the stored log keeps the first `headBytes` and the
+   * last `tailBytes` of the output, so a build log is never larger than about 20 MiB per Dockerfile.
+   */
+  buildOutput: { capBytes: 20 * 1024 * 1024, headBytes: 10 * 1024 * 1024, tailBytes: 10 * 1024 * 1024 },
   bookkeepingRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 } as const;
 
@@ -296,6 +451,20 @@ const RuntimeConfigSchema = z.object({
   gpuSlots: z.coerce.number().int().min(1).max(64),
   baseImage: z.string().min(1),
   evalNetwork: z.string().min(1),
+  /**
+   * Private or link-local destinations a build may still reach (CHALLENGE_BUILD_EGRESS_ALLOW), e.g. an egress
+   * proxy or a package mirror in 10/8: everything else in 10/8, 172.16/12, 192.168/16, 100.64/10 and 169.254/16
+   * is refused to builds (infra/firewall.ts). The host's own DNS resolvers (port 53) are always allowed.
+   */
+  buildEgressAllow: z.array(
+    z.object({
+      address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, 'an IPv4 address or CIDR, e.g. 10.1.2.3 or 10.1.0.0/16'),
+      port: z.number().int().min(1).max(65535),
+      protocol: z.enum(['tcp', 'udp']),
+    }),
+  ),
+  /** Folder of the build-time secrets the operator holds per team (CHALLENGE_BUILD_SECRETS): `<team>/<NAME>` files. */
+  buildSecretsDir: z.string().min(1).nullable(),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -320,6 +489,19 @@ function artifactStoreFrom(env: Record<string, string | undefined>, dataDir: str
   if (url.startsWith('file://')) return { kind: 'fs', root: url.slice('file://'.length) };
   if (url.startsWith('/')) return { kind: 'fs', root: url };
   return { kind: 'invalid', url };
+}
+
+/** `10.0.0.5:3128,10.8.0.0/16:443/tcp,10.0.0.2:53/udp` → entries; a malformed entry stays malformed for the schema to name. */
+function egressAllowFrom(value: string | undefined): unknown[] {
+  if (!value || value.trim() === '') return [];
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const m = /^([^:\s]+):(\d+)(?:\/(tcp|udp))?$/.exec(entry);
+      return m ? { address: m[1], port: Number(m[2]), protocol: m[3] ?? 'tcp' } : { address: `${entry} (write address:port[/tcp|udp])`, port: 0, protocol: 'tcp' };
+    });
 }
 
 export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): RuntimeConfig {
@@ -348,6 +530,8 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     gpuSlots: env.CHALLENGE_GPU_SLOTS ?? '2',
     baseImage: env.CHALLENGE_BASE_IMAGE ?? 'challenge/base:bookworm-python3',
     evalNetwork: env.CHALLENGE_EVAL_NETWORK ?? 'challenge-eval',
+    buildEgressAllow: egressAllowFrom(env.CHALLENGE_BUILD_EGRESS_ALLOW),
+    buildSecretsDir: env.CHALLENGE_BUILD_SECRETS || null,
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}${issue.path[0] === 'artifactStore' ? ' (CHALLENGE_ARTIFACT_STORE is s3://bucket/prefix, file:///path or /path)' : ''}`);

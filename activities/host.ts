@@ -19,8 +19,9 @@ import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstat, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { TASK_QUEUES, TRACKS, type RuntimeConfig, type StageName, type TrackId } from '../temporal.config.js';
+import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, diskLimitsFor, formatBytes, type DiskLimits, type RuntimeConfig, type StageName, type TrackId } from '../temporal.config.js';
 import { stageStartedSignal, submissionImages } from '../workflows/definitions.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import { evaluateSuite, summarize, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../domain/harness/evaluate.js';
@@ -31,7 +32,7 @@ import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { GpuPool } from '../infra/gpu-pool.js';
 import type { ResultsStore } from '../infra/results-store.js';
-import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
+import { artifactKeys, type ArtifactStore, type PushOptions } from '../infra/artifact-store.js';
 import { sourceDigest } from '../infra/source-digest.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, TrainingProgress } from './types.js';
 
@@ -52,6 +53,12 @@ export function failure(category: FailureCategory, reason: string, extra: Partia
 }
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+/**
+ * A host's containers carry its id and its data folder's hash: a host id is unique in a deployment, but
+ * test stacks and demos on one engine reuse ids, and one must not reap another's containers.
+ */
+const hostHome = (config: RuntimeConfig): string => shortHash(path.resolve(config.dataDir));
 
 type Stop = 'deadline' | 'cancelled' | 'shutdown';
 
@@ -108,6 +115,32 @@ function heartbeatEvery(details: () => Record<string, unknown>, everyMs = 1000):
 export function createHostActivities(deps: HostDeps) {
   const { config, track } = deps;
   const spec = TRACKS[track];
+  // The track's disk limits, with this host's overrides (CHALLENGE_TRAINING_OUTPUT_CAP, CHALLENGE_MIN_FREE_DISK).
+  const disk = diskLimitsFor(track, process.env);
+  const containerDisk = { tmpfsSize: disk.tmpfsSize, shmSize: disk.shmSize, log: disk.log };
+  let dockerRoot: Promise<string | null> | null = null;
+
+  /**
+   * Refuses to start a stage on a host whose data folder or Docker root folder has less free space than the
+   * track's DiskLimits.minFreeBytes: Infrastructure (not charged), retried with backoff, naming both figures.
+   */
+  async function ensureFreeDisk(stage: StageName): Promise<void> {
+    mkdirSync(config.dataDir, { recursive: true });
+    dockerRoot ??= dockerRuntime.dockerRootDir().catch(() => null);
+    const shortfall = await freeDiskShortfall(
+      [
+        { label: 'data folder', dir: config.dataDir },
+        { label: "Docker's root folder", dir: await dockerRoot },
+      ],
+      disk.minFreeBytes,
+    );
+    if (shortfall) {
+      throw failure(
+        'Infrastructure',
+        `host ${config.hostId} has ${formatBytes(shortfall.freeBytes)} free in its ${shortfall.label} ${shortfall.dir}, below the ${formatBytes(disk.minFreeBytes)} a stage of track ${track} needs to start (TRACKS.${track}.disk.minFreeBytes, or CHALLENGE_MIN_FREE_DISK); the ${stage} stage was not started`,
+      );
+    }
+  }
   const artifactsDir = (submissionId: string) => path.join(config.dataDir, 'artifacts', submissionId);
   const logDir = (submissionId: string) => path.join(config.dataDir, 'logs', submissionId);
   const logFile = (submissionId: string, stage: string) => path.join(logDir(submissionId), `${stage}.log`);
@@ -119,7 +152,8 @@ export function createHostActivities(deps: HostDeps) {
 
   /** Saves the logs of containers an earlier attempt of this stage left behind, then removes them. */
   async function clearEarlierAttempts(submissionId: string, workflowId: string, stage: string): Promise<string[]> {
-    const stale = await dockerRuntime.containersLabelled({ workflow: workflowId, stage });
+    // This host's own containers only: another stack on the same engine (a test, a demo) may run the same workflow id.
+    const stale = await dockerRuntime.containersLabelled({ workflow: workflowId, stage, host: config.hostId, home: hostHome(config) });
     for (const name of stale) {
       saveLog(path.join(logDir(submissionId), `${stage}.${name}.log`), await dockerRuntime.containerLogs(name, 5000));
       await dockerRuntime.removeContainer(name);
@@ -158,18 +192,33 @@ export function createHostActivities(deps: HostDeps) {
     return { restoredFiles: pulled.files, durable: stored ? progressFrom(JSON.parse(stored) as Record<string, unknown>) : null };
   }
 
-  /** Pushes the training output, then records the checkpoint it holds (in this order: the record never runs ahead). */
-  async function storeTrainingOutput(submissionId: string, progress: TrainingProgress | null, prune: boolean): Promise<number> {
-    const pushed = await deps.artifacts.pushDirectory(artifactsDir(submissionId), artifactKeys.trainingOutput(submissionId), { prune });
+  /**
+   * Pushes the training output, then records the checkpoint it holds (in this order: the record never runs ahead).
+   * `final`: the training container is gone. Files the store may share rather than copy (a folder store on the
+   * same filesystem hard-links them, see infra/artifact-store-fs.ts): the declared checkpoint's while training
+   * runs (complete, written once), every file once the container is gone. Files the training deleted leave the
+   * store only after the record points at the new checkpoint, so the store holds about what the folder holds.
+   */
+  async function storeTrainingOutput(submissionId: string, progress: TrainingProgress | null, final: boolean): Promise<number> {
+    const dir = artifactsDir(submissionId);
+    const prefix = artifactKeys.trainingOutput(submissionId);
+    const complete = final ? () => true : checkpointFiles(progress?.checkpoint ?? null);
+    const options: PushOptions = { prune: final, complete };
+    const pushed = await deps.artifacts.pushDirectory(dir, prefix, options);
     if (progress) await deps.artifacts.putText(artifactKeys.checkpoint(submissionId), JSON.stringify(progress));
+    if (!final && progress?.checkpoint) {
+      const pruning: PushOptions = { prune: true, complete };
+      await deps.artifacts.pushDirectory(dir, prefix, pruning);
+    }
     return pushed.files;
   }
 
   async function startContainer(stage: string, input: { workflowId: string; submissionId: string }, suffix: string, run: Omit<dockerRuntime.RunSpec, 'name' | 'labels'>) {
     const attempt = Context.current().info.attempt; // called in the activity's own async flow
     const name = dockerRuntime.containerName('ch', input.workflowId, stage, `a${attempt}${suffix}`);
-    const labels = { workflow: input.workflowId, submission: input.submissionId, stage, attempt: String(attempt), host: config.hostId };
-    await dockerRuntime.runDetached({ ...run, name, labels });
+    const labels = { workflow: input.workflowId, submission: input.submissionId, stage, attempt: String(attempt), host: config.hostId, home: hostHome(config) };
+    // Every container gets the track's bounds on what it can write: tmpfs sizes, Docker's log rotation.
+    await dockerRuntime.runDetached({ ...containerDisk, ...run, name, labels });
     return name;
   }
 
@@ -188,17 +237,9 @@ export function createHostActivities(deps: HostDeps) {
     });
   }
 
-  async function evaluationNetwork(workflowId: string): Promise<{ name: string; bridge: string | null }> {
-    // One internal network per submission: servers of different submissions cannot reach each other,
-    // and none can open a connection to the host.
-    const name = `${config.evalNetwork}-${shortHash(workflowId)}`;
-    await dockerRuntime.ensureNetwork(name, true);
-    const bridge = await dockerRuntime.bridgeInterface(name);
-    if (bridge) await blockContainersToHost(bridge);
-    return { name, bridge };
-  }
+  const evaluationNetwork = (workflowId: string) => openEvaluationNetwork(config, workflowId);
 
-  return {
+  const activities = {
     /** Answered by any host of the track on the shared queue: pins the submission's later stages to this host. */
     async claimHost(): Promise<HostAssignment> {
       return { hostId: config.hostId, gpuQueue: TASK_QUEUES.hostGpu(track, config.hostId), cpuQueue: TASK_QUEUES.hostCpu(track, config.hostId) };
@@ -232,33 +273,58 @@ export function createHostActivities(deps: HostDeps) {
           if (present.every((label) => label === digest)) return { ...built, reused: true, durationMs: Date.now() - started };
         }
         beatDetails = { phase: 'building', stageStartedAt };
-        const logs: string[] = [];
-        for (const [dockerfile, tag] of [
-          ['Dockerfile.train', images.trainImage],
-          ['Dockerfile', images.inferenceImage],
-        ] as const) {
-          const result = await dockerRuntime.buildImage({
-            context: input.directory,
-            dockerfile: path.join(input.directory, dockerfile),
-            tag,
-            labels: { workflow: input.workflowId, stage: 'build', submission: input.submissionId, 'source-digest': digest },
-            signal,
+        // The build sandbox (infra/docker.ts openBuildSandbox): a network of this build's own from which RUN steps reach
+        // the internet only (infra/firewall.ts), the track's step limits (TRACKS[track].build), a cgroup parent bounding
+        // the build's processes, and the team's build secrets served on the network's gateway while it runs.
+        const team = input.submissionId.split('.')[0]!;
+        let sandbox: dockerRuntime.OpenBuildSandbox;
+        try {
+          sandbox = await dockerRuntime.openBuildSandbox({
+            name: `challenge-build-${shortHash(`${input.workflowId}|${path.resolve(config.dataDir)}`)}`,
+            limits: spec.build,
+            egressAllow: config.buildEgressAllow,
+            secrets: dockerRuntime.readBuildSecrets(config.buildSecretsDir, team),
           });
-          logs.push(`===== docker build -f ${dockerfile} =====\n${result.log}`);
-          saveLog(logFile(input.submissionId, 'build'), logs.join('\n'));
-          if (result.cancelled || signal.aborted) {
-            if (Context.current().cancellationDetails?.workerShutdown) handBack();
-            throw failure('Cancelled', `build of ${dockerfile} was stopped`);
-          }
-          if (!result.ok) {
-            // The domain names the cause and the decisive line (domain/build-failures.ts): the platform's
-            // (BuildInfrastructure, retried by ACTIVITY_POLICY.buildRetry, not charged) or the participant's.
-            const classification = result.classification ?? classifyBuildFailure(result.log);
-            throw failure(buildFailureCategory(classification), buildFailureReason(dockerfile, classification), {
-              ...(classification.step ? { step: classification.step } : {}),
-              logExcerpt: logExcerpt(cleanBuildLog(result.log)),
+        } catch (error) {
+          throw failure('BuildInfrastructure', `the build sandbox could not be set up on ${config.hostId}: ${(error as Error).message}`);
+        }
+        const logs: string[] = [];
+        try {
+          for (const [dockerfile, tag] of [
+            ['Dockerfile.train', images.trainImage],
+            ['Dockerfile', images.inferenceImage],
+          ] as const) {
+            const result = await dockerRuntime.buildImage({
+              context: input.directory,
+              dockerfile: path.join(input.directory, dockerfile),
+              tag,
+              labels: { workflow: input.workflowId, stage: 'build', submission: input.submissionId, 'source-digest': digest },
+              signal,
+              sandbox: sandbox.spec,
+              output: ACTIVITY_POLICY.buildOutput,
+              buildArgs: sandbox.buildArgs,
+              mask: sandbox.secretValues,
             });
+            // Each Dockerfile's log is bounded (ACTIVITY_POLICY.buildOutput), so the stored build log is too.
+            logs.push(`===== docker build -f ${dockerfile} =====\n${sandbox.notes.join('\n')}\n${result.log}`);
+            saveLog(logFile(input.submissionId, 'build'), logs.join('\n'));
+            if (result.cancelled || signal.aborted) {
+              if (Context.current().cancellationDetails?.workerShutdown) handBack();
+              throw failure('Cancelled', `build of ${dockerfile} was stopped`);
+            }
+            if (!result.ok) {
+              // The domain names the cause and the decisive line (domain/build-failures.ts): the platform's
+              // (BuildInfrastructure, retried by ACTIVITY_POLICY.buildRetry, not charged) or the participant's
+              // (BuildFailed; OutOfMemory for a step killed at the track's build memory; the output cap).
+              const classification = result.classification ?? classifyBuildFailure(result.log);
+              throw failure(buildFailureCategory(classification), buildFailureReason(dockerfile, classification), {
+                ...(classification.step ? { step: classification.step } : {}),
+                logExcerpt: logExcerpt(cleanBuildLog(result.log)),
+              });
+            }
           }
+        } finally {
+          await sandbox.close();
         }
         return { ...built, reused: false, durationMs: Date.now() - started };
       } finally {
@@ -284,7 +350,10 @@ export function createHostActivities(deps: HostDeps) {
           await deps.artifacts.deletePrefix(artifactKeys.training(input.submissionId));
           await deps.artifacts.deletePrefix(artifactKeys.trainingOutput(input.submissionId));
           artifactsFolder(input.submissionId);
-        } else {
+        }
+        // After a fresh run's wipe (a retry of this refusal must not find an older run's output), before any pull.
+        await ensureFreeDisk('fine-tune');
+        if (!fresh) {
           // On a host that has no training output (another one was lost), the store's copy is the starting point.
           restored = await localTrainingOutput(input.submissionId);
         }
@@ -337,23 +406,37 @@ export function createHostActivities(deps: HostDeps) {
             readOnlyRoot: true,
           });
           const memory = dockerRuntime.watchPeakMemory(name);
+          // The output folder is measured against the track's cap on its own timer (the loop below waits on
+          // docker inspect): past the cap the container is killed at once.
+          const cap: { over: FolderUsage | null; kill: Promise<void> | null } = { over: null, kill: null };
+          const output = watchFolder(dir, ACTIVITY_POLICY.diskWatchMs, (usage) => {
+            if (cap.over || !exceedsCap(usage, disk)) return;
+            cap.over = usage;
+            cap.kill = dockerRuntime.killContainer(name);
+          });
           let stop: Stop | null = null;
           let state = await dockerRuntime.inspectContainer(name);
-          while (state.running) {
+          while (state.running && !cap.over) {
             stop = stopReasonNow(ctx, deadline);
             if (stop) break;
             const progress = readProgress(dir);
             storeNewCheckpoint(progress);
-            beatDetails = { phase: 'training', container: name, gpu: gpu.index, progress, stageStartedAt };
+            beatDetails = { phase: 'training', container: name, gpu: gpu.index, progress, stageStartedAt, outputBytes: output.last()?.bytes ?? null };
             await pause(ctx, Math.max(50, Math.min(500, deadline - Date.now())));
             state = await dockerRuntime.inspectContainer(name);
           }
+          await output.stop();
+          if (cap.kill) await cap.kill;
           const stopDelayMs = stop ? await stopContainer(name, deadline, stop) : null;
           const peakMemoryBytes = await memory.stop();
           const logs = await dockerRuntime.containerLogs(name, 5000);
           saveLog(log, logs);
           const finalState = stop ? await dockerRuntime.inspectContainer(name) : state;
           await dockerRuntime.removeContainer(name);
+          // Measured once the container is gone: what it wrote last counts too (a fast writer may exit before a
+          // measurement sees it past the cap).
+          const finalUsage = await measureFolder(dir);
+          const quota = cap.over ?? (exceedsCap(finalUsage, disk) ? finalUsage : null);
           // Whatever the ending, what the training wrote outlives this host (a shutdown too: another host resumes).
           await storing;
           let storedFiles = 0;
@@ -363,6 +446,35 @@ export function createHostActivities(deps: HostDeps) {
             ctx.log.warn('could not store the training output; it is only on this host', { store: deps.artifacts.location, error: String(error) });
           }
           if (stop === 'shutdown') handBack();
+          if (quota && !stop) {
+            // Charged, with what it kept: the stage goes on to the evaluations with the last complete checkpoint.
+            const kept = readProgress(dir);
+            const capText = `${formatBytes(disk.trainingOutputBytes)} and ${disk.trainingOutputFiles.toLocaleString('en-US')} files`;
+            throw failure(
+              'DiskQuota',
+              `training output reached the cap of track ${track} (${capText}) with ${formatBytes(quota.bytes)} in ${quota.files} files; ${cap.over ? 'training was stopped' : 'training had already exited'}, ${formatBytes(finalUsage.bytes)} on disk in the end (${formatBytes(Math.max(0, finalUsage.bytes - disk.trainingOutputBytes))} past the cap); ${kept?.checkpoint ? `kept the last complete checkpoint ${kept.checkpoint}${kept.step !== null ? ` (step ${kept.step})` : ''}` : 'no checkpoint was declared'}`,
+              {
+                logExcerpt: logExcerpt(logs),
+                kept: {
+                  progress: kept,
+                  artifactFiles: countFiles(dir),
+                  storedFiles,
+                  outputBytes: finalUsage.bytes,
+                  outputFiles: finalUsage.files,
+                  capBytes: disk.trainingOutputBytes,
+                  capFiles: disk.trainingOutputFiles,
+                  overCapBytes: Math.max(0, finalUsage.bytes - disk.trainingOutputBytes),
+                  stoppedAtBytes: quota.bytes,
+                  stoppedByCap: cap.over !== null,
+                  hostId: config.hostId,
+                  attempt: info.attempt,
+                  resumedFrom: resumeFrom,
+                  peakMemoryBytes,
+                  durationMs: Date.now() - started,
+                },
+              },
+            );
+          }
           const result: FineTuneResult = {
             ending: stop === 'deadline' || stop === 'cancelled' ? stop : 'completed',
             artifactsDir: dir,
@@ -388,8 +500,20 @@ export function createHostActivities(deps: HostDeps) {
               },
             );
           }
-          if (finalState.exitCode !== 0)
+          if (finalState.exitCode !== 0) {
+            // A full host disk is ours, not the participant's (their own cap was not reached: see above).
+            if (NO_SPACE_PATTERN.test(logs)) {
+              const short = await freeDiskShortfall([{ label: 'data folder', dir: config.dataDir }], disk.minFreeBytes).catch(() => null);
+              if (short) {
+                throw failure(
+                  'Infrastructure',
+                  `training exited with status ${finalState.exitCode} on "no space left on device" while host ${config.hostId} had only ${formatBytes(short.freeBytes)} free in its data folder (the stage needs ${formatBytes(disk.minFreeBytes)})`,
+                  { logExcerpt: logExcerpt(logs) },
+                );
+              }
+            }
             throw failure('ContainerFailed', `training exited with status ${finalState.exitCode}`, { logExcerpt: logExcerpt(logs) });
+          }
           return result;
         } finally {
           gpu.release();
@@ -411,6 +535,7 @@ export function createHostActivities(deps: HostDeps) {
       let beatDetails: Record<string, unknown> = { phase: 'setting up' };
       const beat = heartbeatEvery(() => beatDetails);
       try {
+        await ensureFreeDisk(stage);
         await clearEarlierAttempts(input.submissionId, input.workflowId, stage);
         const stageStartedAt = await beginStage(stage, input.stageStartedAt);
         beatDetails = { phase: 'setting up', stageStartedAt };
@@ -553,14 +678,23 @@ export function createHostActivities(deps: HostDeps) {
           gpu.release();
           // Nothing an attempt started outlives it, whatever way it ended.
           if (current) await retire(current).catch(() => undefined);
-          if (network.bridge) await unblockContainersToHost(network.bridge).catch(() => undefined);
-          await dockerRuntime.removeNetwork(network.name).catch(() => undefined);
+          await closeEvaluationNetwork(network);
         }
       } finally {
         beat.stop();
         await exportAnswers(input.submissionId, input.suite, store);
         await publishLogs(input.submissionId);
       }
+    },
+  };
+
+  // The build's free-disk check wraps it (docker build writes into Docker's root folder): the stage does not start.
+  const build = activities.buildImages;
+  return {
+    ...activities,
+    async buildImages(input: BuildInput): Promise<BuiltImages> {
+      await ensureFreeDisk('build');
+      return build(input);
     },
   };
 
@@ -578,17 +712,132 @@ export function createHostActivities(deps: HostDeps) {
 export type HostActivities = ReturnType<typeof createHostActivities>;
 
 /**
+ * One internal network per submission's evaluation: servers of different submissions cannot reach each other
+ * (separate bridges, no route between them), and an iptables rule drops every new connection from the bridge to
+ * the host. Only the harness, on the host, reaches the server.
+ */
+export async function openEvaluationNetwork(config: RuntimeConfig, workflowId: string): Promise<{ name: string; bridge: string | null }> {
+  const name = `${config.evalNetwork}-${shortHash(workflowId)}`;
+  await dockerRuntime.ensureNetwork(name, true);
+  const bridge = await dockerRuntime.bridgeInterface(name);
+  if (bridge) await blockContainersToHost(bridge);
+  return { name, bridge };
+}
+
+export async function closeEvaluationNetwork(network: { name: string; bridge: string | null }): Promise<void> {
+  if (network.bridge) await unblockContainersToHost(network.bridge).catch(() => undefined);
+  await dockerRuntime.removeNetwork(network.name).catch(() => undefined);
+}
+
+/** A full disk as programs report it (Python's OSError, coreutils, PyTorch's writers). */
+const NO_SPACE_PATTERN = /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/;
+
+/** Bytes on disk and entries (files and folders) under a folder. */
+export interface FolderUsage {
+  bytes: number;
+  files: number;
+}
+
+/**
+ * What a folder takes: each regular file counts the larger of its length and its allocated blocks (a sparse
+ * file counts at its length: a copy to the artifact store would not be sparse), folders and other entries their
+ * blocks. Symbolic links are not followed. Entries that vanish while it walks are skipped.
+ */
+export async function measureFolder(dir: string): Promise<FolderUsage> {
+  const usage: FolderUsage = { bytes: 0, files: 0 };
+  const visit = async (folder: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      return;
+    }
+    await Promise.all(
+      names.map(async (name) => {
+        const full = path.join(folder, name);
+        const stats = await lstat(full).catch(() => null);
+        if (!stats) return;
+        usage.files += 1;
+        usage.bytes += stats.isFile() ? Math.max(stats.size, stats.blocks * 512) : stats.blocks * 512;
+        if (stats.isDirectory()) await visit(full);
+      }),
+    );
+  };
+  await visit(dir);
+  return usage;
+}
+
+export const exceedsCap = (usage: FolderUsage, limits: Pick<DiskLimits, 'trainingOutputBytes' | 'trainingOutputFiles'>): boolean =>
+  usage.bytes > limits.trainingOutputBytes || usage.files > limits.trainingOutputFiles;
+
+/**
+ * Measures `dir` every `everyMs`, or twice as long as the last measurement took when that is longer (one at a
+ * time, at most a third of a core on a folder of many files), and hands each result to `onUsage`; `last()` is
+ * the newest, `stop()` ends it after the measurement in flight.
+ */
+export function watchFolder(dir: string, everyMs: number, onUsage: (usage: FolderUsage) => void): { last: () => FolderUsage | null; stop: () => Promise<void> } {
+  let latest: FolderUsage | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let inFlight: Promise<void> = Promise.resolve();
+  const tick = () => {
+    const began = Date.now();
+    inFlight = measureFolder(dir)
+      .then((usage) => {
+        latest = usage;
+        if (!stopped) onUsage(usage);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, Math.max(everyMs, 2 * (Date.now() - began)));
+      });
+  };
+  tick();
+  return {
+    last: () => latest,
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}
+
+/** The first of `dirs` (null ones skipped, as are those that cannot be read) with less than `minFreeBytes` available. */
+export async function freeDiskShortfall(
+  dirs: { label: string; dir: string | null }[],
+  minFreeBytes: number,
+): Promise<{ label: string; dir: string; freeBytes: number } | null> {
+  for (const { label, dir } of dirs) {
+    if (!dir) continue;
+    const stats = await statfs(dir).catch(() => null);
+    if (!stats) continue; // e.g. Docker's root folder, when this worker runs in a container without it
+    const freeBytes = stats.bavail * stats.bsize;
+    if (freeBytes < minFreeBytes) return { label, dir, freeBytes };
+  }
+  return null;
+}
+
+/** The files of a declared checkpoint (a file or a folder, relative to the training output): complete, written once. */
+export function checkpointFiles(checkpoint: string | null): (relativePath: string) => boolean {
+  const base = checkpoint?.replace(/^\.?\/+/, '').replace(/\/+$/, '') ?? '';
+  if (base === '' || base.split('/').includes('..')) return () => false;
+  return (relativePath) => relativePath === base || relativePath.startsWith(`${base}/`);
+}
+
+/**
  * Run by a GPU host worker before it polls for work: every container this host started and still holds
  * belongs to an activity that died with an earlier worker process (kill -9, a crash). Left alone, it
  * would keep its GPU and go on writing the training output a new attempt resumes from. Its log is kept
  * beside the submission's other logs, then it is removed.
  */
 export async function removeOrphanContainers(config: RuntimeConfig): Promise<string[]> {
-  const orphans = await dockerRuntime.containersLabelled({ host: config.hostId });
+  const orphans = await dockerRuntime.containersLabelled({ host: config.hostId, home: hostHome(config) });
   for (const name of orphans) {
     const submission = (await dockerRuntime.containerLabel(name, 'submission')) ?? 'unknown-submission';
     const stage = (await dockerRuntime.containerLabel(name, 'stage')) ?? 'unknown-stage';
-    const file = path.join(config.dataDir, 'logs', submission, `${stage}.${name}.orphan.log`);
+    // Named as an attempt's own clean-up names the logs of the containers it finds (clearEarlierAttempts).
+    const file = path.join(config.dataDir, 'logs', submission, `${stage}.${name}.log`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, await dockerRuntime.containerLogs(name, 5000));
     await dockerRuntime.removeContainer(name);

@@ -14,7 +14,7 @@ import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { hostLiveness, openResultsStore } from '../infra/results-store.js';
 import { artifactKeys, openArtifactStore } from '../infra/artifact-store.js';
-import { startWebServer } from '../web/server.js';
+import { OPERATOR_TOKEN_VARIABLE, WebServerSetupError, checkOperatorSetup, startWebServer } from '../web/server.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { CHALLENGE_2023_FINAL_RULES, parseFixture, parseScoringRules, scoreCompetition } from '../domain/scoring/index.js';
@@ -40,7 +40,7 @@ Commands:
   schedule ...          scheduled batch re-evaluations (create, list, describe, pause, unpause, trigger, delete)
   leaderboard           rank the submissions of a track
   hosts                 the GPU hosts, their slots, and whether each is alive
-  serve                 the leaderboard web page (loopback by default)
+  serve                 the leaderboard web page, public and operator views (loopback by default)
   check <dir|url>       preflight a submission before it costs GPU time (format, Dockerfile, contamination, contract)
   report                generalization, contamination and efficiency report of a track
   score                 score a metrics table (2023 fixture format) by the challenge rules
@@ -95,6 +95,12 @@ and scores it by the rules (default: the 2023 final round), printing per-scenari
 Score_open, Score_hidden, Score_full. The rules version is printed with the result.`,
   serve: `challenge serve [--port 8080] [--host 127.0.0.1]
 Serves the leaderboard per track, open-vs-closed scatter, failure chart and a page per submission.
+Public pages (/, /tracks/<track>, /submissions/<id>, /api/leaderboard[.csv]?track=, /api/submissions/<id>)
+show scores, stage outcomes, failure categories and reasons, and nothing derived from the closed suite:
+the closed evaluation's reason is rebuilt from its category and counts, and only build logs are shown.
+Operator pages (/operator/..., /api/operator/...) show every log, full reasons and the answers; they need
+"Authorization: Bearer <${OPERATOR_TOKEN_VARIABLE}>" (or HTTP Basic with it as the password).
+Without ${OPERATOR_TOKEN_VARIABLE} they answer on loopback only, and serve refuses any other --host.
 Listens on loopback unless --host says otherwise. Ctrl-C stops it.`,
 };
 
@@ -283,10 +289,29 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
   const { values } = guard(() => parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } }));
   const port = z.coerce.number().int().min(0).max(65535).safeParse(values.port);
   if (!port.success) throw new UsageError(`--port: "${values.port}" is not a port number (0-65535)`);
+  const operatorToken = process.env[OPERATOR_TOKEN_VARIABLE] || null;
+  // Before anything is opened: no operator pages open to a public address, no weak token (exit code 2).
+  try {
+    checkOperatorSetup(values.host, operatorToken);
+  } catch (error) {
+    throw error instanceof WebServerSetupError ? new UsageError(error.message) : error;
+  }
   const db = await openResultsStore(config);
-  const artifacts = await openArtifactStore(config.artifactStore);
-  const server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, webUiUrl: config.uiUrl });
+  let server;
+  try {
+    const artifacts = await openArtifactStore(config.artifactStore);
+    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, webUiUrl: config.uiUrl, operatorToken });
+  } catch (error) {
+    await db.close();
+    if (error instanceof WebServerSetupError) throw new UsageError(error.message);
+    throw error;
+  }
   console.log(`leaderboard web page: ${server.url}  (Ctrl-C stops it)`);
+  console.log(
+    operatorToken
+      ? `operator pages: ${server.url}/operator  (Authorization: Bearer $${OPERATOR_TOKEN_VARIABLE})`
+      : `operator pages: ${server.url}/operator  (loopback only: ${OPERATOR_TOKEN_VARIABLE} is not set)`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

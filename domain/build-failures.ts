@@ -15,7 +15,11 @@
  *     trimmed to at most DECISIVE_LINE_MAX characters.
  *  4. Nothing matched: the participant's (a step failed for a reason we cannot tell is ours).
  *
- * The order carries the policy. Engine and host failures come first. A failing FROM is decided by whose
+ * The order carries the policy. What the build's sandbox did comes first: the platform stopped a build that
+ * printed more than its output cap (it appends outputCapLine), and the engine reported an out-of-memory kill
+ * of the failing step's container (the memory limit of the track's builds, TRACKS[track].build). Both are known
+ * from the build itself, not from what the participant printed (a rule's `when`), and both are charged: the
+ * limits are published. Engine and host failures come next. A failing FROM is decided by whose
  * image it names. Then infrastructure evidence wins over the participant's symptoms: pip prints "No matching
  * distribution found for X" after every retry that failed for network reasons, apt reports "Unable to
  * locate package" after a mirror answered 503, so the network lines must be looked at before those.
@@ -29,6 +33,10 @@ export interface BuildFailureContext {
   fromImage: string | null;
   /** Whether `fromImage` is one of the platform's base images (challenge/...). */
   platformImage: boolean;
+  /** The platform stopped the build because it printed more than its output cap. */
+  outputCapped: boolean;
+  /** The engine reported an out-of-memory kill of the failing step's container. */
+  memoryKilled: boolean;
 }
 
 export interface BuildFailureRule {
@@ -48,6 +56,23 @@ const isFromStep = (c: BuildFailureContext) => c.fromImage !== null;
 
 /** Every rule, in the order they are tried. */
 export const BUILD_FAILURE_RULES = [
+  // ---- the build's sandbox: limits the platform enforces and publishes (charged)
+  {
+    id: 'output-cap',
+    category: 'participant',
+    meaning: 'the build printed more than its output cap and was stopped',
+    pattern: /^\[challenge\] the build printed more than /,
+    when: (c) => c.outputCapped,
+  },
+  {
+    id: 'out-of-memory',
+    category: 'participant',
+    meaning: "a build step was killed for exceeding the build's memory limit",
+    pattern: /returned a non-zero code: \d+|did not complete successfully: exit code: \d+|^Killed$/,
+    pick: 'last', // the step's exit status (137), after a "Killed" the shell may print
+    when: (c) => c.memoryKilled,
+  },
+
   // ---- the Docker engine and the build host
   {
     id: 'docker-daemon-unreachable',
@@ -95,13 +120,15 @@ export const BUILD_FAILURE_RULES = [
     id: 'dns',
     category: 'infrastructure',
     meaning: 'package index unreachable: DNS lookup failed',
-    pattern: /Temporary failure in name resolution|Name or service not known|Could not resolve host|nodename nor servname|Temporary failure resolving|getaddrinfo failed|\blookup \S+( on \S+)?: no such host/i,
+    pattern:
+      /Temporary failure in name resolution|Name or service not known|Could not resolve host|nodename nor servname|Temporary failure resolving|getaddrinfo failed|\blookup \S+( on \S+)?: no such host/i,
   },
   {
     id: 'network-timeout',
     category: 'infrastructure',
     meaning: 'package index unreachable: the connection timed out',
-    pattern: /\b(?:read|connect|connection|operation|handshake) timed out\b|ConnectTimeoutError|ReadTimeoutError|\bi\/o timeout\b|TLS handshake timeout|Operation too slow|(?:socket\.timeout|TimeoutError)\b.*\btimed out|<urlopen error timed out>/i,
+    pattern:
+      /\b(?:read|connect|connection|operation|handshake) timed out\b|ConnectTimeoutError|ReadTimeoutError|\bi\/o timeout\b|TLS handshake timeout|Operation too slow|(?:socket\.timeout|TimeoutError)\b.*\btimed out|<urlopen error timed out>/i,
   },
   {
     id: 'connection-refused',
@@ -113,13 +140,15 @@ export const BUILD_FAILURE_RULES = [
     id: 'connection-reset',
     category: 'infrastructure',
     meaning: 'package index unreachable: connection reset',
-    pattern: /ConnectionResetError|connection reset by peer|Connection aborted|RemoteDisconnected|IncompleteRead|ChunkedEncodingError|unexpected EOF while reading/i,
+    pattern:
+      /ConnectionResetError|connection reset by peer|Connection aborted|RemoteDisconnected|IncompleteRead|ChunkedEncodingError|unexpected EOF while reading/i,
   },
   {
     id: 'network-unreachable',
     category: 'infrastructure',
     meaning: 'package index unreachable: could not connect',
-    pattern: /Failed to connect to \S+ port \d+|Could not connect to \S+|Unable to connect to \S+|Network is unreachable|No route to host|ProxyError|Cannot connect to proxy|Tunnel connection failed/i,
+    pattern:
+      /Failed to connect to \S+ port \d+|Could not connect to \S+|Unable to connect to \S+|Network is unreachable|No route to host|ProxyError|Cannot connect to proxy|Tunnel connection failed/i,
   },
   {
     id: 'http-5xx',
@@ -222,6 +251,12 @@ export function fromImageOf(step: string | null): string | null {
 export interface ClassifyOptions {
   /** Whether an image is one of the platform's base images; default: its name starts with `challenge/`. */
   isPlatformImage?: (image: string) => boolean;
+  /** The platform stopped the build at its output cap (the log then ends with outputCapLine). */
+  outputCapped?: boolean;
+  /** The engine reported an out-of-memory kill of the failing step's container. */
+  memoryKilled?: boolean;
+  /** The memory limit of each build step (e.g. "2g"), named in the meaning of an out-of-memory kill. */
+  memoryLimit?: string;
 }
 
 /** Classifies the log of a failed `docker build`. */
@@ -240,20 +275,27 @@ export function classifyBuildFailure(log: string, options: ClassifyOptions = {})
   const context: BuildFailureContext = {
     fromImage,
     platformImage: fromImage !== null && (options.isPlatformImage ?? ((image) => image.startsWith('challenge/')))(fromImage),
+    outputCapped: options.outputCapped === true,
+    memoryKilled: options.memoryKilled === true,
   };
   for (const rule of BUILD_FAILURE_RULES as readonly BuildFailureRule[]) {
     if (rule.when && !rule.when(context)) continue;
     const matching = examined.filter((l) => rule.pattern.test(l.text));
     if (matching.length === 0) continue;
     const decisive = rule.pick === 'last' ? matching[matching.length - 1]! : matching[0]!;
-    return { category: rule.category, rule: rule.id as BuildFailureRuleId, meaning: rule.meaning, line: clip(decisive.raw), step };
+    const meaning = rule.id === 'out-of-memory' && options.memoryLimit ? `${rule.meaning} (${options.memoryLimit})` : rule.meaning;
+    return { category: rule.category, rule: rule.id as BuildFailureRuleId, meaning, line: clip(decisive.raw), step };
   }
   const last = examined[examined.length - 1];
   return { ...UNRECOGNISED_BUILD_FAILURE, line: last ? clip(last.raw) : null, step };
 }
 
-/** The failure category a classification becomes (domain/failures.ts). */
-export function buildFailureCategory(classification: BuildFailureClassification): 'BuildInfrastructure' | 'BuildFailed' {
+/**
+ * The failure category a classification becomes (domain/failures.ts): a step killed for memory is OutOfMemory
+ * (charged, in the build stage); a build stopped at its output cap is BuildFailed (charged, with its own reason).
+ */
+export function buildFailureCategory(classification: BuildFailureClassification): 'BuildInfrastructure' | 'BuildFailed' | 'OutOfMemory' {
+  if (classification.rule === 'out-of-memory') return 'OutOfMemory';
   return classification.category === 'infrastructure' ? 'BuildInfrastructure' : 'BuildFailed';
 }
 
@@ -264,6 +306,106 @@ export function buildFailureCategory(classification: BuildFailureClassification)
  */
 export function buildFailureReason(dockerfile: string, classification: BuildFailureClassification): string {
   const quoted = classification.line ? `: ${classification.line}` : '';
+  const at = classification.step ? ` at "${classification.step}"` : '';
   if (classification.category === 'infrastructure') return `building ${dockerfile} failed for a reason of the platform (${classification.meaning})${quoted}`;
-  return `${dockerfile} did not build${classification.step ? ` at "${classification.step}"` : ''}${quoted}`;
+  if (classification.rule === 'out-of-memory') return `${dockerfile} ran out of memory${at}: ${classification.meaning}${quoted}`;
+  if (classification.rule === 'output-cap') return `${dockerfile} was stopped${at}${quoted}`;
+  return `${dockerfile} did not build${at}${quoted}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bounded build output: a build may print at most `capBytes`; the log keeps its head and its tail.
+
+export interface OutputCap {
+  /** Past this many bytes the build is stopped. */
+  capBytes: number;
+  /** The first bytes kept in the log. */
+  headBytes: number;
+  /** The last bytes kept in the log. */
+  tailBytes: number;
+}
+
+/** 20971520 → "20 MiB", 1536 → "1.5 KiB", 12 → "12 bytes". */
+export function formatBytes(bytes: number): string {
+  const units: [number, string][] = [
+    [1024 ** 3, 'GiB'],
+    [1024 ** 2, 'MiB'],
+    [1024, 'KiB'],
+  ];
+  for (const [size, unit] of units) if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
+  return `${bytes} bytes`;
+}
+
+/** The line the platform appends to the log of a build it stopped at the output cap (rule output-cap quotes it). */
+export function outputCapLine(cap: OutputCap): string {
+  return (
+    `[challenge] the build printed more than ${formatBytes(cap.capBytes)}; output is capped at ${formatBytes(cap.capBytes)} per Dockerfile, ` +
+    `so the build was stopped (the log keeps the first ${formatBytes(cap.headBytes)} and the last ${formatBytes(cap.tailBytes)}). ` +
+    'Print less: pip install -q, no progress bars, redirect verbose output to a file'
+  );
+}
+
+/**
+ * What a build printed, bounded: the first `headBytes` and the last `tailBytes`, and the count of everything.
+ * `push` returns true from the chunk that takes the total past `capBytes` on.
+ */
+export class BoundedOutput {
+  private readonly head: Buffer[] = [];
+  private headLength = 0;
+  private tail: Buffer[] = [];
+  private tailLength = 0;
+  /** Bytes pushed in all. */
+  total = 0;
+
+  constructor(readonly cap: OutputCap) {}
+
+  get exceeded(): boolean {
+    return this.total > this.cap.capBytes;
+  }
+
+  /** Bytes pushed but not kept. */
+  get omitted(): number {
+    return this.total - this.headLength - this.tailLength;
+  }
+
+  push(chunk: Buffer | string): boolean {
+    let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.total += data.length;
+    if (this.headLength < this.cap.headBytes) {
+      const taken = data.subarray(0, this.cap.headBytes - this.headLength);
+      this.head.push(taken);
+      this.headLength += taken.length;
+      data = data.subarray(taken.length);
+    }
+    if (data.length > 0 && this.cap.tailBytes > 0) {
+      if (data.length >= this.cap.tailBytes) {
+        this.tail = [data.subarray(data.length - this.cap.tailBytes)];
+        this.tailLength = this.cap.tailBytes;
+      } else {
+        this.tail.push(data);
+        this.tailLength += data.length;
+        while (this.tailLength > this.cap.tailBytes) {
+          const excess = this.tailLength - this.cap.tailBytes;
+          const first = this.tail[0]!;
+          if (first.length <= excess) {
+            this.tail.shift();
+            this.tailLength -= first.length;
+          } else {
+            this.tail[0] = first.subarray(excess);
+            this.tailLength -= excess;
+          }
+        }
+      }
+    }
+    return this.exceeded;
+  }
+
+  /** The kept output as text, with a line saying how much was left out between head and tail. */
+  text(): string {
+    const head = Buffer.concat(this.head).toString('utf8');
+    const tail = Buffer.concat(this.tail).toString('utf8');
+    if (this.omitted === 0) return head + tail;
+    const omitted = this.omitted >= 1024 ? `${formatBytes(this.omitted)} (${this.omitted} bytes)` : `${this.omitted} bytes`;
+    return `${head}\n[challenge] … ${omitted} of build output left out …\n${tail}`;
+  }
 }

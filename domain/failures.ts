@@ -10,6 +10,11 @@ export const FAILURE_CATEGORIES = {
   TimeLimit: { charged: true, retryable: false, meaning: 'the stage reached its time limit; what it produced was kept' },
   ServerCrashed: { charged: true, retryable: false, meaning: 'the inference server exited during the evaluation' },
   ContainerFailed: { charged: true, retryable: false, meaning: 'the training container exited with a non-zero status' },
+  DiskQuota: {
+    charged: true,
+    retryable: false,
+    meaning: "training output reached the track's disk cap; training was stopped and its last complete checkpoint kept",
+  },
   ContractViolation: { charged: true, retryable: false, meaning: 'the server answered outside the published contract' },
   InvalidSubmission: { charged: true, retryable: false, meaning: 'the submission files do not follow the submission format' },
   Infrastructure: { charged: false, retryable: true, meaning: 'our own infrastructure failed; the participant is not charged' },
@@ -34,6 +39,11 @@ export interface FailureDetails {
   step?: string;
   /** the last lines of the relevant log, at most a few KiB */
   logExcerpt?: string;
+  /**
+   * What a stage that ended this way produced and kept (small values: the checkpoint it points to, sizes),
+   * recorded with the stage; e.g. DiskQuota keeps the training output up to its last complete checkpoint.
+   */
+  kept?: Record<string, unknown>;
 }
 
 /** Keep the last `maxLines` lines and at most `maxChars` characters of a log. */

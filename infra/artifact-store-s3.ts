@@ -23,7 +23,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArtifactStoreConfig } from '../temporal.config.js';
-import { checkKey, type ArtifactStore, type PushResult } from './artifact-store.js';
+import { checkKey, type ArtifactStore, type PushOptions, type PushResult } from './artifact-store.js';
 import { compareKeys, joinKey, normalizePrefix, pullDirectoryWith, pushDirectoryWith } from './artifact-store-mirror.js';
 
 export type S3ArtifactStoreConfig = Extract<ArtifactStoreConfig, { kind: 's3' }>;
@@ -274,8 +274,9 @@ export class S3ArtifactStore implements ArtifactStore {
     return found.sort((a, b) => compareKeys(a.key, b.key));
   }
 
-  pushDirectory(localDir: string, prefix: string, options?: { prune?: boolean }): Promise<PushResult> {
-    return pushDirectoryWith(this.mirror(), localDir, prefix, options);
+  /** Always copies (an object store cannot link to a host's files): `complete` is ignored. */
+  pushDirectory(localDir: string, prefix: string, options?: PushOptions): Promise<PushResult> {
+    return pushDirectoryWith(this.mirror(), localDir, prefix, options?.prune === undefined ? {} : { prune: options.prune });
   }
 
   pullDirectory(prefix: string, localDir: string): Promise<{ files: number; bytes: number }> {

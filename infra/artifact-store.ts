@@ -33,13 +33,19 @@ export interface ArtifactStore {
    * Mirrors a local folder under `prefix`: writes the files that are new or whose size or modification
    * time differ from the previous push (recorded in a manifest under the prefix, written last), so a
    * periodic push of a growing checkpoint folder only sends what changed. Remote files missing locally
-   * are kept unless `prune`.
+   * are kept unless `prune`. `complete` names the files that are whole and will not be rewritten in place:
+   * a store on the same disk may hard-link those instead of copying them (the folder store does; S3 copies).
    */
-  pushDirectory(localDir: string, prefix: string, options?: { prune?: boolean }): Promise<PushResult>;
+  pushDirectory(localDir: string, prefix: string, options?: PushOptions): Promise<PushResult>;
   /** Restores everything under `prefix` (the manifest excepted) into `localDir`. */
   pullDirectory(prefix: string, localDir: string): Promise<{ files: number; bytes: number }>;
   /** Removes every key under `prefix`; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
+}
+
+export interface PushOptions {
+  prune?: boolean;
+  complete?: (relativePath: string) => boolean;
 }
 
 /** Rejects keys that could escape the store ("..", absolute paths, backslashes, empty segments). */

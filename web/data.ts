@@ -1,11 +1,20 @@
 /**
  * What each page shows, read from the results database and the log files (no HTTP, no markup).
  * The renderers in render.ts turn these views into HTML; the JSON API returns them as they are.
+ *
+ * Two audiences. The public view (anyone who can open the page) shows scores, stage outcomes, failure
+ * categories and reasons, but nothing derived from closed-suite inputs: the reasons of the closed
+ * evaluation and later stages are rebuilt from structured fields by domain/redaction.ts, stage details keep
+ * only numbers there, and the only log shown is the build's. The operator view shows everything: every
+ * stage log, full reasons and details, and the persisted answers (completions and per-instance errors).
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
 import type { Leaderboard } from '../domain/leaderboard.js';
+import { publicFailureReason, publicPipelineReason, publicStageDetails, publicStageReason, type StageFacts } from '../domain/redaction.js';
+import type { InstanceAnswer } from '../domain/harness/evaluate.js';
+import type { SuiteKind } from '../domain/harness/suite.js';
 import { pearson, type GeneralizationReport } from '../domain/reports/generalization.js';
 import { generalizationOfBoard } from '../domain/reports/track.js';
 import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
@@ -18,6 +27,12 @@ import type { PipelineRecord, ResultsStore, ScoreRow, StageRecord, SubmissionRec
 export type SuiteFiles = Record<'open' | 'closed', string>;
 
 export const LOG_TAIL_LINES = 40;
+
+/** Who a view is for: anyone ('public') or an authenticated operator ('operator'). */
+export type Audience = 'public' | 'operator';
+
+/** The only stages whose logs the public view shows: the build runs before any suite is sent anywhere. */
+export const PUBLIC_LOG_STAGES: readonly string[] = ['build'];
 
 // ---------------------------------------------------------------------------------------------
 // Overview
@@ -41,6 +56,8 @@ export interface OverviewTrack {
 }
 
 export interface OverviewView {
+  /** 'public' when absent */
+  audience?: Audience;
   tracks: OverviewTrack[];
   totals: Record<string, number>;
   submissionCount: number;
@@ -68,7 +85,7 @@ const count = (keys: string[]): Record<string, number> => {
   return out;
 };
 
-export async function overviewView(db: ResultsStore): Promise<OverviewView> {
+export async function overviewView(db: ResultsStore, audience: Audience = 'public'): Promise<OverviewView> {
   const all: SubmissionSummary[] = [];
   for (const s of await db.submissions()) all.push(await summaryOf(db, s));
   const trackIds = [...new Set(all.map((s) => s.track))].sort((a, b) => {
@@ -79,6 +96,7 @@ export async function overviewView(db: ResultsStore): Promise<OverviewView> {
     return order(a) - order(b) || a.localeCompare(b);
   });
   return {
+    audience,
     tracks: trackIds.map((track) => {
       const submissions = all.filter((s) => s.track === track);
       return { track, title: trackTitle(track), submissions, byOutcome: count(submissions.map((s) => s.outcome)) };
@@ -92,6 +110,8 @@ export async function overviewView(db: ResultsStore): Promise<OverviewView> {
 // Track
 // ---------------------------------------------------------------------------------------------
 export interface TrackView {
+  /** 'public' when absent */
+  audience?: Audience;
   track: string;
   title: string;
   board: Leaderboard;
@@ -108,12 +128,13 @@ export async function knownTrack(db: ResultsStore, track: string): Promise<boole
   return Object.hasOwn(TRACKS, track) || (await db.submissions(track)).length > 0;
 }
 
-export function trackViewOf(board: Leaderboard): TrackView {
+export function trackViewOf(board: Leaderboard, audience: Audience = 'public'): TrackView {
   const opens = board.rows.map((r) => r.open);
   const closeds = board.rows.map((r) => r.closed);
   const failures: Partial<Record<FailureCategory, number>> = {};
   for (const row of board.rows) if (row.failureCategory) failures[row.failureCategory] = (failures[row.failureCategory] ?? 0) + 1;
   return {
+    audience,
     track: board.track,
     title: trackTitle(board.track),
     board,
@@ -123,8 +144,57 @@ export function trackViewOf(board: Leaderboard): TrackView {
   };
 }
 
-export async function trackView(db: ResultsStore, track: string, suites?: SuiteFiles): Promise<TrackView> {
-  return trackViewOf(await leaderboard(db, track, suites));
+export async function trackView(db: ResultsStore, track: string, suites?: SuiteFiles, audience: Audience = 'public'): Promise<TrackView> {
+  const board = await leaderboard(db, track, suites);
+  return trackViewOf(audience === 'operator' ? board : await publicBoard(db, board), audience);
+}
+
+/** A stage record as domain/redaction.ts reads it. */
+const factsOf = (record: StageRecord): StageFacts => ({
+  stage: record.stage,
+  outcome: record.outcome,
+  category: record.failureCategory,
+  reason: record.reason,
+  limitMs: record.limitMs,
+  details: record.details,
+});
+
+/** The leaderboard with every failure reason as the public may read it (the closed stage's rebuilt). */
+export async function publicBoard(db: ResultsStore, board: Leaderboard): Promise<Leaderboard> {
+  const reasons = new Map<string, string | null>();
+  for (const id of [...board.rows.map((r) => r.submissionId), ...board.unranked.map((u) => u.submissionId)]) {
+    const records = await db.stages(id);
+    const pipeline = (await db.pipeline(id)) ?? null;
+    reasons.set(id, publicFailureReason(records.map(factsOf), pipeline && { outcome: pipeline.outcome, category: pipeline.failureCategory, reason: pipeline.reason }));
+  }
+  return {
+    ...board,
+    rows: board.rows.map((row) => ({ ...row, failureReason: row.failureReason === null ? null : (reasons.get(row.submissionId) ?? null) })),
+    unranked: board.unranked.map((u) => ({ ...u, reason: u.reason === null ? null : (reasons.get(u.submissionId) ?? null) })),
+  };
+}
+
+/** The public leaderboard as CSV: the ranks, scores and failure categories, with the public reason. */
+export function publicLeaderboardCsv(board: Leaderboard): string {
+  const header = ['rank', 'submission', 'team', 'outcome', 'failure_category', 'failure_reason', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
+  const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const rows = board.rows.map((row) =>
+    [
+      String(row.rank),
+      row.submissionId,
+      row.team,
+      row.outcome,
+      row.failureCategory ?? '',
+      row.failureReason ?? '',
+      ...board.columns.map((c) => String(row.metrics[c.column] ?? '')),
+      String(row.open),
+      String(row.closed),
+      String(row.final),
+    ]
+      .map(quote)
+      .join(','),
+  );
+  return `${[header.map(quote).join(','), ...rows].join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +229,18 @@ export interface Standing {
   final: number;
 }
 
+/** The answers persisted for one suite (operator view only): completions and per-instance errors. */
+export interface AnswersView {
+  suite: SuiteKind;
+  count: number;
+  /** answers without a valid completion after every attempt */
+  failed: number;
+  answers: InstanceAnswer[];
+}
+
 export interface SubmissionView {
+  /** 'public' when absent */
+  audience?: Audience;
   submission: SubmissionRecord;
   pipeline: PipelineRecord | null;
   stages: StageView[];
@@ -168,6 +249,8 @@ export interface SubmissionView {
   standing: Standing | null;
   workflowUrl: string | null;
   efficiency: EfficiencyFigures;
+  /** Operator view only (null on the public one): every persisted answer, per suite. */
+  answers?: AnswersView[] | null;
 }
 
 const LIMIT_KEYS: Partial<Record<string, keyof StageLimits>> = { build: 'build', 'fine-tune': 'fineTune', 'open-eval': 'openEval', 'closed-eval': 'closedEval' };
@@ -282,12 +365,32 @@ export interface SubmissionViewOptions {
   artifacts?: ArtifactStore;
   suites?: SuiteFiles;
   webUiUrl?: string;
+  /** 'public' (default): redacted as the module comment says; 'operator': everything, answers included. */
+  audience?: Audience;
+}
+
+/** A stage as the public may see it: the closed evaluation's reason rebuilt, details without logs or text. */
+export function publicStageView(view: StageView): StageView {
+  const facts: StageFacts = { stage: view.stage, outcome: view.outcome, category: view.failureCategory, reason: view.reason, limitMs: view.limitMs, elapsedMs: view.elapsedMs, details: view.details };
+  return { ...view, reason: publicStageReason(facts), details: publicStageDetails(view.stage, view.details) };
+}
+
+async function answersOf(db: ResultsStore, submissionId: string): Promise<AnswersView[]> {
+  const out: AnswersView[] = [];
+  for (const suite of ['open', 'closed'] as const) {
+    const answers = (await db.answerStore(submissionId, suite).all()).sort((a, b) => a.scenario.localeCompare(b.scenario) || a.instanceId.localeCompare(b.instanceId, undefined, { numeric: true }));
+    out.push({ suite, count: answers.length, failed: answers.filter((a) => a.completion === null).length, answers });
+  }
+  return out;
 }
 
 export async function submissionView(db: ResultsStore, submissionId: string, options: SubmissionViewOptions): Promise<SubmissionView | null> {
   const submission = await db.submission(submissionId);
   if (!submission) return null;
-  const stages = stageViews(await db.stages(submissionId), submission.track);
+  const audience: Audience = options.audience ?? 'public';
+  const records = await db.stages(submissionId);
+  const stages = stageViews(records, submission.track);
+  const pipeline = (await db.pipeline(submissionId)) ?? null;
   let standing: Standing | null = null;
   let columns: string[] = [];
   try {
@@ -303,15 +406,22 @@ export async function submissionView(db: ResultsStore, submissionId: string, opt
     const i = columns.indexOf(`${s.suite}/${s.column}`);
     return i >= 0 ? i : columns.length + (s.suite === 'open' ? 0 : 1000);
   };
+  const operator = audience === 'operator';
   return {
+    audience,
     submission,
-    pipeline: (await db.pipeline(submissionId)) ?? null,
-    stages,
+    pipeline:
+      pipeline && !operator
+        ? { ...pipeline, reason: publicPipelineReason({ outcome: pipeline.outcome, category: pipeline.failureCategory, reason: pipeline.reason }, records.map(factsOf)) }
+        : pipeline,
+    stages: operator ? stages : stages.map(publicStageView),
     scores: (await db.scenarioScores(submissionId)).sort((a, b) => position(a) - position(b) || a.scenario.localeCompare(b.scenario)),
-    logs: await stageLogs(options.dataDir, submissionId, stages, options.artifacts),
+    // The public view reads the logs of the build stage only, never of a stage that ran the server.
+    logs: await stageLogs(options.dataDir, submissionId, operator ? stages : stages.filter((s) => PUBLIC_LOG_STAGES.includes(s.stage)), options.artifacts),
     standing,
     workflowUrl: options.webUiUrl ? temporalWorkflowUrl(options.webUiUrl, submission.workflowId || `submission-${submissionId}`) : null,
     efficiency: await submissionEfficiency(db, submissionId, submission.track),
+    answers: operator ? await answersOf(db, submissionId) : null,
   };
 }
 

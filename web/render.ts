@@ -1,10 +1,12 @@
 /**
  * The cockpit's pages, as pure functions from views (web/data.ts) to HTML strings. Every value from the
  * database goes through the escaping `html` template; charts are inline SVG (web/svg.ts); no scripts.
+ * A view's `audience` picks the links (public pages link to public pages, operator pages under /operator)
+ * and the operator-only sections (answers); what a public view holds is already redacted by web/data.ts.
  */
 import { FAILURE_CATEGORIES, FAILURE_CATEGORY_NAMES, isFailureCategory, type FailureCategory } from '../domain/failures.js';
 import { formatDuration } from '../temporal.config.js';
-import type { LogView, OverviewView, StageView, SubmissionView, TrackView } from './data.js';
+import { PUBLIC_LOG_STAGES, type AnswersView, type Audience, type LogView, type OverviewView, type StageView, type SubmissionView, type TrackView } from './data.js';
 import { formatCorrelation, formatElapsed, formatScore, formatTimestamp, html, percent, trusted, type SafeHtml } from './html.js';
 import { horizontalBarsSvg, scatterSvg, svgStyles, type Bar, type Tone } from './svg.js';
 
@@ -62,6 +64,9 @@ details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 .legend { font-size: 12px; color: #546e7a; margin-top: 8px; }
 .legend span.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -2px; margin: 0 4px 0 10px; }
 ul.plain { list-style: none; padding: 0; margin: 0; }
+header.top.operator { background: #4a1f1f; }
+.operator-banner { border-left: 4px solid #b26a00; background: #fff8ec; padding: 8px 12px; margin: 10px 0; }
+td.text { font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; max-width: 420px; }
 `);
 
 const OUTCOME_MEANING: Record<string, string> = {
@@ -93,18 +98,25 @@ function statusBadge(outcome: string, failureCategory: FailureCategory | null): 
   return html`<span class="badge tone-${s.tone}" title="${s.title}">${s.label}</span>`;
 }
 
-export const submissionHref = (id: string): string => `/submissions/${encodeURIComponent(id)}`;
-export const trackHref = (track: string): string => `/tracks/${encodeURIComponent(track)}`;
+/** Where an audience's pages live: the public ones at the root, the operator ones under /operator. */
+export const pathPrefix = (audience: Audience = 'public'): string => (audience === 'operator' ? '/operator' : '');
+export const submissionHref = (id: string, audience: Audience = 'public'): string => `${pathPrefix(audience)}/submissions/${encodeURIComponent(id)}`;
+export const trackHref = (track: string, audience: Audience = 'public'): string => `${pathPrefix(audience)}/tracks/${encodeURIComponent(track)}`;
+export const overviewHref = (audience: Audience = 'public'): string => (audience === 'operator' ? '/operator' : '/');
 
 const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-export function layout(title: string, body: SafeHtml, crumbs: { href: string; label: string }[] = []): string {
+export function layout(title: string, body: SafeHtml, crumbs: { href: string; label: string }[] = [], audience: Audience = 'public'): string {
+  const operator = audience === 'operator';
+  const banner = operator
+    ? html`<div class="operator-banner" data-testid="operator-banner"><b>Operator view.</b> Logs of every stage, full failure reasons and the answers of the closed suite: nothing here may reach a participant. The public pages are at <a href="/">/</a>.</div>`
+    : null;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} — challenge cockpit</title>
+<title>${title} — challenge ${operator ? 'operator cockpit' : 'leaderboard'}</title>
 <style>${STYLES}${svgStyles}</style></head>
-<body><header class="top"><a class="brand" href="/">Challenge cockpit</a>${crumbs.map((c) => html`<a href="${c.href}">${c.label}</a>`)}</header>
-<main>${body}</main></body></html>`.toString();
+<body><header class="top${operator ? ' operator' : ''}"><a class="brand" href="${overviewHref(audience)}">${operator ? 'Challenge cockpit — operator' : 'Challenge cockpit'}</a>${crumbs.map((c) => html`<a href="${c.href}">${c.label}</a>`)}</header>
+<main>${banner}${body}</main></body></html>`.toString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,19 +131,20 @@ const sortOutcomes = (counts: Record<string, number>): [string, number][] =>
   });
 
 export function renderOverview(view: OverviewView): string {
+  const audience = view.audience ?? 'public';
   const totals = sortOutcomes(view.totals).map(
     ([outcome, n]) => html`<div class="stat" data-testid="outcome-total" data-outcome="${outcome}" title="${OUTCOME_MEANING[outcome] ?? outcome}"><b>${n}</b>${outcome}</div>`,
   );
   const sections = view.tracks.map((track) => {
     const rows = track.submissions.map(
       (s) => html`<tr data-testid="overview-row" data-submission="${s.submissionId}">
-<td><a href="${submissionHref(s.submissionId)}">${s.submissionId}</a></td><td>${s.team}</td>
+<td><a href="${submissionHref(s.submissionId, audience)}">${s.submissionId}</a></td><td>${s.team}</td>
 <td>${statusBadge(s.outcome, s.failureCategory)}</td><td class="muted">${formatTimestamp(s.submittedAt)}</td></tr>`,
     );
     const counts = sortOutcomes(track.byOutcome).map(([outcome, n]) => html`<span data-testid="track-outcome" data-outcome="${outcome}">${outcome}: <b>${n}</b></span>`);
     return html`<section class="card" data-testid="track-section" data-track="${track.track}">
-<h2><a href="${trackHref(track.track)}">${track.title}</a> <span class="muted">(${track.track})</span></h2>
-<p class="sub">${track.submissions.length} submission${track.submissions.length === 1 ? '' : 's'} — ${counts.map((c, i) => html`${i > 0 ? ', ' : ''}${c}`)} — <a href="${trackHref(track.track)}">leaderboard</a></p>
+<h2><a href="${trackHref(track.track, audience)}">${track.title}</a> <span class="muted">(${track.track})</span></h2>
+<p class="sub">${track.submissions.length} submission${track.submissions.length === 1 ? '' : 's'} — ${counts.map((c, i) => html`${i > 0 ? ', ' : ''}${c}`)} — <a href="${trackHref(track.track, audience)}">leaderboard</a></p>
 <div class="scroll"><table><thead><tr><th>submission</th><th>team</th><th>status</th><th>submitted</th></tr></thead><tbody>${rows}</tbody></table></div>
 </section>`;
   });
@@ -139,7 +152,7 @@ export function renderOverview(view: OverviewView): string {
 <p class="sub">${view.submissionCount} submission${view.submissionCount === 1 ? '' : 's'} in ${view.tracks.length} track${view.tracks.length === 1 ? '' : 's'}.</p>
 <div class="card"><h2>Pipelines by outcome</h2>${totals.length > 0 ? totals : html`<p class="muted">No submissions yet.</p>`}</div>
 ${sections}`;
-  return layout('Overview', body);
+  return layout('Overview', body, [], audience);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,6 +166,7 @@ export function failureBars(failures: TrackView['failures']): Bar[] {
 
 export function renderTrack(view: TrackView): string {
   const { board } = view;
+  const audience = view.audience ?? 'public';
   const open = board.columns.filter((c) => c.suite === 'open');
   const closed = board.columns.filter((c) => c.suite === 'closed');
   const mwrCell = (row: TrackView['board']['rows'][number], c: (typeof board.columns)[number]) => {
@@ -164,7 +178,7 @@ export function renderTrack(view: TrackView): string {
     const reason = row.failureReason ? html`<div class="reason" title="${row.failureReason}">${truncate(row.failureReason, 140)}</div>` : null;
     return html`<tr data-testid="leaderboard-row" data-submission="${row.submissionId}" data-rank="${row.rank}">
 <td class="num" data-testid="cell-rank">${row.rank}</td>
-<td class="id"><a href="${submissionHref(row.submissionId)}">${row.submissionId}</a></td>
+<td class="id"><a href="${submissionHref(row.submissionId, audience)}">${row.submissionId}</a></td>
 <td>${row.team}</td>
 <td data-testid="cell-status">${statusBadge(row.outcome, row.failureCategory)}${reason}</td>
 ${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}
@@ -192,7 +206,7 @@ ${closed.length > 0 ? html`<th colspan="${closed.length}" class="num">closed —
       x: row.open,
       y: row.closed,
       tone: s.tone,
-      href: submissionHref(row.submissionId),
+      href: submissionHref(row.submissionId, audience),
       title: `#${row.rank} ${row.submissionId} (${s.label}): open ${formatScore(row.open)}, closed ${formatScore(row.closed)}`,
     };
   });
@@ -211,8 +225,8 @@ ${bars.length === 0 ? html`<p class="none" data-testid="failure-none">none — e
 <p class="sub">track <code>${view.track}</code> · ${board.rows.length} submission${board.rows.length === 1 ? '' : 's'}</p>
 <section class="card">${table}</section>
 <div class="cards">${scatter}${failures}</div>
-${generalizationCard(view.generalization)}`;
-  return layout(`Leaderboard ${view.track}`, body, [{ href: trackHref(view.track), label: `track ${view.track}` }]);
+${generalizationCard(view.generalization, audience)}`;
+  return layout(`Leaderboard ${view.track}`, body, [{ href: trackHref(view.track, audience), label: `track ${view.track}` }], audience);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,24 +300,45 @@ function metricsTable(view: SubmissionView): SafeHtml {
   return html`<div class="scroll"><table data-testid="metrics"><thead><tr><th>suite</th><th>scenario</th><th>column</th><th class="num">score</th><th class="num">instances</th><th class="num">answered</th><th class="num">of which failed</th><th class="num">unanswered</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
-function logSection(logs: LogView[], stages: StageView[]): SafeHtml {
-  if (logs.length === 0) return html`<p class="muted">No log excerpt recorded and no log file found.</p>`;
+function logSection(logs: LogView[], stages: StageView[], audience: Audience): SafeHtml {
+  const note =
+    audience === 'public'
+      ? html`<p class="legend" data-testid="logs-withheld">Only the ${PUBLIC_LOG_STAGES.join(', ')} log is public. The logs of training and of the evaluations, the closed suite's answers and per-instance errors are shown to the competition's operators only: a server's log may quote the hidden tasks.</p>`
+      : null;
+  if (logs.length === 0) return html`<p class="muted">No log excerpt recorded and no log file found.</p>${note}`;
   return html`${logs.map((log) => {
     const stage = stages.find((s) => s.stage === log.stage);
     const open = stage === undefined || stage.outcome === 'failed' || stage.outcome === 'partial' || logs.length === 1;
     const source = log.source === 'details' ? 'excerpt recorded by the stage' : 'last lines of the log file';
     return html`<details${open ? trusted(' open') : null}><summary>${log.stage} <span class="muted">(${source})</span></summary>
 <pre class="log" data-testid="log-excerpt" data-stage="${log.stage}">${log.text}</pre></details>`;
+  })}${note}`;
+}
+
+/** Operator view: the persisted answers of each suite, the failed ones first, at most `ANSWER_ROWS` per suite. */
+export const ANSWER_ROWS = 300;
+function answersSection(answers: AnswersView[]): SafeHtml {
+  return html`${answers.map((suite) => {
+    const ordered = [...suite.answers.filter((a) => a.completion === null), ...suite.answers.filter((a) => a.completion !== null)];
+    const shown = ordered.slice(0, ANSWER_ROWS);
+    const rows = shown.map(
+      (a) => html`<tr data-testid="answer-row" data-suite="${suite.suite}" data-scenario="${a.scenario}" data-instance="${a.instanceId}"><td>${a.scenario}</td><td>${a.instanceId}</td>
+<td class="num">${formatScore(a.score)}</td><td class="text" data-testid="answer-completion">${a.completion === null ? html`<span class="muted">none</span>` : truncate(a.completion, 400)}</td>
+<td>${a.errorKind ?? ''}</td><td class="text" data-testid="answer-error">${a.error === null ? '' : truncate(a.error, 600)}</td><td class="num">${a.attempts}</td><td class="num">${formatElapsed(a.latencyMs)}</td></tr>`,
+    );
+    return html`<details${suite.failed > 0 ? trusted(' open') : null} data-testid="answers" data-suite="${suite.suite}"><summary>${suite.suite} suite: ${suite.count} answer${suite.count === 1 ? '' : 's'}, ${suite.failed} without a valid completion</summary>
+${suite.count === 0 ? html`<p class="muted">No answer persisted.</p>` : html`<div class="scroll"><table><thead><tr><th>scenario</th><th>instance</th><th class="num">score</th><th>completion</th><th>error kind</th><th>error</th><th class="num">attempts</th><th class="num">latency</th></tr></thead><tbody>${rows}</tbody></table></div>`}
+${ordered.length > shown.length ? html`<p class="legend">${shown.length} of ${ordered.length} shown (failed ones first); the JSON at /api/operator/submissions/&lt;id&gt; has them all.</p>` : null}</details>`;
   })}`;
 }
 
 /** Open vs closed on the mean scenario metric of evaluated submissions: correlations, rank shifts, overfit flags. */
-function generalizationCard(report: TrackView['generalization']): SafeHtml {
+function generalizationCard(report: TrackView['generalization'], audience: Audience): SafeHtml {
   const estimate = (name: string, e: TrackView['generalization']['pearson']) =>
     html`<tr><td>${name}</td><td class="num" data-testid="generalization-${name.toLowerCase()}">${e.value === null ? 'n/a' : e.value.toFixed(3)}</td><td class="num">${e.ci ? `[${e.ci.low.toFixed(3)}, ${e.ci.high.toFixed(3)}]` : 'n/a'}</td></tr>`;
   const rows = report.submissions.map(
     (s) => html`<tr data-testid="generalization-row" data-submission="${s.submissionId}" data-overfit="${s.overfit ? 'yes' : 'no'}">
-<td class="id"><a href="${submissionHref(s.submissionId)}">${s.submissionId}</a></td><td class="num">${formatScore(s.open)}</td><td class="num">${formatScore(s.closed)}</td>
+<td class="id"><a href="${submissionHref(s.submissionId, audience)}">${s.submissionId}</a></td><td class="num">${formatScore(s.open)}</td><td class="num">${formatScore(s.closed)}</td>
 <td class="num">${s.openRank} → ${s.closedRank}</td><td>${s.overfit ? html`<span class="badge tone-bad">overfit</span> ` : null}<span class="muted">${s.reason}</span></td></tr>`,
   );
   return html`<section class="card" data-testid="generalization"><h2>Generalization: open vs closed</h2>
@@ -327,6 +362,7 @@ ${row('peak container memory', figures.peakMemory?.formatted ?? '—')}
 
 export function renderSubmission(view: SubmissionView): string {
   const { submission: s, pipeline } = view;
+  const audience = view.audience ?? 'public';
   const failedStage = view.stages.find((st) => st.failureCategory !== null && st.failureCategory !== 'Cancelled') ?? view.stages.find((st) => st.failureCategory !== null);
   const category = pipeline?.failureCategory ?? failedStage?.failureCategory ?? null;
   const outcome = pipeline?.outcome ?? 'unknown';
@@ -338,21 +374,27 @@ export function renderSubmission(view: SubmissionView): string {
 <div data-testid="failure-reason">${reason ?? ''}</div></div>`
       : null;
   const standing = view.standing
-    ? html`<p data-testid="standing">Rank <b>${view.standing.rank}</b> of ${view.standing.of} on <a href="${trackHref(s.track)}">track ${s.track}</a> · open ${formatScore(view.standing.open)} · closed ${formatScore(view.standing.closed)} · final <b>${formatScore(view.standing.final)}</b></p>`
+    ? html`<p data-testid="standing">Rank <b>${view.standing.rank}</b> of ${view.standing.of} on <a href="${trackHref(s.track, audience)}">track ${s.track}</a> · open ${formatScore(view.standing.open)} · closed ${formatScore(view.standing.closed)} · final <b>${formatScore(view.standing.final)}</b></p>`
     : null;
   const link = view.workflowUrl ? html`<p><a data-testid="temporal-link" href="${view.workflowUrl}">Open workflow ${s.workflowId} in the Temporal Web UI</a></p>` : null;
   const body = html`<h1 data-testid="submission-id">${s.submissionId}</h1>
-<p class="sub">team <b>${s.team}</b> · submission <b>${s.name}</b> · track <a href="${trackHref(s.track)}">${s.track}</a> · submitted ${formatTimestamp(s.submittedAt)} · ${statusBadge(outcome, category)}</p>
+<p class="sub">team <b>${s.team}</b> · submission <b>${s.name}</b> · track <a href="${trackHref(s.track, audience)}">${s.track}</a> · submitted ${formatTimestamp(s.submittedAt)} · ${statusBadge(outcome, category)}</p>
 ${failure}
 <section class="card">${standing}${link}${standing || link ? null : html`<p class="muted">Not ranked yet.</p>`}</section>
 <section class="card"><h2>Stages: time used against each limit</h2>${timeline(view.stages)}<h3>Stage details</h3>${stageTable(view.stages)}</section>
 <section class="card"><h2>Scenario scores</h2>${metricsTable(view)}</section>
 ${efficiencyCard(view.efficiency)}
-<section class="card"><h2>Logs</h2>${logSection(view.logs, view.stages)}</section>`;
-  return layout(`Submission ${s.submissionId}`, body, [
-    { href: trackHref(s.track), label: `track ${s.track}` },
-    { href: submissionHref(s.submissionId), label: s.submissionId },
-  ]);
+<section class="card"><h2>Logs</h2>${logSection(view.logs, view.stages, audience)}</section>
+${audience === 'operator' && view.answers ? html`<section class="card" data-testid="answers-section"><h2>Answers</h2>${answersSection(view.answers)}</section>` : null}`;
+  return layout(
+    `Submission ${s.submissionId}`,
+    body,
+    [
+      { href: trackHref(s.track, audience), label: `track ${s.track}` },
+      { href: submissionHref(s.submissionId, audience), label: s.submissionId },
+    ],
+    audience,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,4 +406,8 @@ export function renderNotFound(message: string): string {
 
 export function renderError(message: string): string {
   return layout('Error', html`<h1>Something went wrong</h1><div class="failure" data-testid="server-error">${message}</div><p><a href="/">Back to the overview</a></p>`);
+}
+
+export function renderUnauthorized(message: string): string {
+  return layout('Operator sign-in needed', html`<h1>Operator pages</h1><div class="failure" data-testid="unauthorized">${message}</div><p><a href="/">The public leaderboard</a></p>`);
 }

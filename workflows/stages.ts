@@ -24,7 +24,13 @@ export function failureOf(error: unknown): FailureDetails {
     const cause = error.cause;
     const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
     const category: FailureCategory = isFailureCategory(cause.type) ? cause.type : 'Infrastructure';
-    return { category, reason: details?.reason ?? cause.message, ...(details?.step ? { step: details.step } : {}), ...(details?.logExcerpt ? { logExcerpt: details.logExcerpt } : {}) };
+    return {
+      category,
+      reason: details?.reason ?? cause.message,
+      ...(details?.step ? { step: details.step } : {}),
+      ...(details?.logExcerpt ? { logExcerpt: details.logExcerpt } : {}),
+      ...(details?.kept ? { kept: details.kept } : {}),
+    };
   }
   if (error instanceof ActivityFailure) {
     return { category: 'Infrastructure', reason: `${error.activityType} failed: ${error.cause?.message ?? error.message}` };

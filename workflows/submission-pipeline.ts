@@ -208,6 +208,13 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       }
       const failure = trained.timerFired ? { category: 'TimeLimit' as const, reason: `training reached its limit of ${formatDuration(limits.fineTune)} before it could be stopped cleanly` } : failureOf(trained.error);
       if (failure.category === 'OutOfMemory' && oomRetries < TRACKS[input.track].retries.outOfMemory && !trained.timerFired) continue;
+      if (failure.category === 'DiskQuota') {
+        // Charged like a time limit, and like one it keeps what training wrote up to its last complete checkpoint
+        // (in the artifact store, named in `progress`): the evaluations run on it.
+        const { kept, ...named } = failure;
+        await endStage('fine-tune', 'partial', named, { ...kept, oomRetries, handovers: fineTuneHandovers, failovers: fineTuneFailovers });
+        break;
+      }
       await endStage('fine-tune', 'failed', failure, { oomRetries, handovers: fineTuneHandovers, failovers: fineTuneFailovers });
       await skipRemaining('fine-tuning failed');
       return await finish('failed', failure.reason);

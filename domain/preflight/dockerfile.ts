@@ -28,10 +28,15 @@
  *   error    secret             an access token in the Dockerfile (Hugging Face hf_…, GitHub ghp_/gho_/
  *                               ghu_/ghs_/ghr_/github_pat_, OpenAI sk-…, AWS AKIA…) anywhere, comments
  *                               included (the Dockerfile is published with the submission), or an
- *                               ENV / ARG / RUN assignment `…token|secret|password|api_key=<8+ chars>`.
- *                               Messages show only the first 4 characters of the secret.
+ *                               ENV / ARG / RUN assignment `…token|secret|password|api_key=<8+ chars>`,
+ *                               or a `RUN --mount=type=secret`: the platform builds with Docker's legacy
+ *                               builder, which rejects RUN --mount. Messages show only the first 4
+ *                               characters of the secret. The fix is the platform's build secrets: the
+ *                               operator holds them per team and a RUN fetches one from
+ *                               $CHALLENGE_BUILD_SECRETS_URL/<NAME> (never written to a layer).
  *   warning  secret-build-arg   ENV / ARG named like a secret whose value is empty or a variable:
- *                               build args and ENV are stored in the image; use a secret mount.
+ *                               build args and ENV are stored in the image; fetch a build secret
+ *                               instead (ARG CHALLENGE_BUILD_SECRETS_URL itself is not flagged).
  *   warning  runtime-download   model weights fetched by CMD / ENTRYPOINT (neither container has
  *                               internet at run time: training runs with --network none, inference on an
  *                               internal network), or by a RUN without a pinned 40-hex revision
@@ -498,6 +503,13 @@ const TOKEN_PATTERNS: { name: string; re: RegExp }[] = [
 ];
 const GENERIC_SECRET = /\b([A-Za-z0-9_.-]*(?:token|secret|password|passwd|api_key|apikey|access_key))\s*=\s*("[^"]*"|'[^']*'|\S+)/gi;
 const SECRET_NAME = /(token|secret|password|passwd|api_?key|access_?key|credential)/i;
+/** The build argument the platform sets to its build-secrets endpoint (infra/docker.ts BUILD_SECRETS_ARG); it holds no secret. */
+const BUILD_SECRETS_ARG = 'CHALLENGE_BUILD_SECRETS_URL';
+/** How a secret reaches a build here (Docker's legacy builder: no RUN --mount=type=secret). */
+const buildSecretFix = (name: string): string =>
+  `have the operator hold it as a build secret of your team and fetch it inside the RUN that needs it: ARG ${BUILD_SECRETS_ARG}, then ` +
+  `RUN ${name.toUpperCase()}="$(curl -fsS "$${BUILD_SECRETS_ARG}/${name}")" && … (or python3's urllib); it is never written to a layer. ` +
+  'RUN --mount=type=secret does not work here: the platform builds with Docker\'s legacy builder';
 
 /** All but the first 4 characters masked. */
 export const maskSecret = (secret: string): string => `${secret.slice(0, 4)}${'*'.repeat(Math.max(4, Math.min(12, secret.length - 4)))}`;
@@ -646,7 +658,7 @@ export function lintDockerfile(text: string, options: LintOptions = {}): Finding
           rule: 'secret',
           line: i + 1,
           message: `a ${name} (${maskSecret(m[0])}) is written in the Dockerfile; it ends up in the published submission and in the image`,
-          fix: 'revoke the token now, delete it from the file, and pass secrets at build time with RUN --mount=type=secret (never ENV/ARG)',
+          fix: `revoke the token now, delete it from the file, and ${buildSecretFix('token')} (never ENV/ARG)`,
         });
       }
     }
@@ -700,6 +712,7 @@ export function lintDockerfile(text: string, options: LintOptions = {}): Finding
         if (value !== null && !isVariableOnly(value)) {
           GENERIC_SECRET.lastIndex = 0;
           const generic = GENERIC_SECRET.exec(`${key}=${value}`);
+          GENERIC_SECRET.lastIndex = 0; // a global regex: matchAll below clones it with its lastIndex
           const literal = generic ? unquote(generic[2]!) : '';
           if (generic && looksSecret(literal)) {
             add({
@@ -707,16 +720,16 @@ export function lintDockerfile(text: string, options: LintOptions = {}): Finding
               rule: 'secret',
               line: lineOf(instruction, key),
               message: `${keyword} ${key} holds what looks like a secret (${maskSecret(literal)}); ${keyword} values are stored in the image and its history`,
-              fix: 'remove it, revoke it if it is real, and use RUN --mount=type=secret,id=<name> at build time',
+              fix: `remove it, revoke it if it is real, and ${buildSecretFix(key.toLowerCase())}`,
             });
           }
-        } else if (SECRET_NAME.test(key)) {
+        } else if (SECRET_NAME.test(key) && key !== BUILD_SECRETS_ARG) {
           add({
             severity: 'warning',
             rule: 'secret-build-arg',
             line: lineOf(instruction, key),
             message: `${keyword} ${key} passes a secret through ${keyword === 'ARG' ? 'a build argument' : 'the environment'}; its value is recorded in the image metadata or history`,
-            fix: `use a BuildKit secret mount (RUN --mount=type=secret,id=${key.toLowerCase()} …) instead of ${keyword}`,
+            fix: `instead of ${keyword}, ${buildSecretFix(key.toLowerCase())}`,
           });
         }
       }
@@ -727,6 +740,17 @@ export function lintDockerfile(text: string, options: LintOptions = {}): Finding
       const { script, scriptOffset, mounts } = commandText(instruction, workdir);
       const lineAt = (index: number): number => (scriptOffset === null ? instruction.line : lineAtOffset(instruction, scriptOffset + index));
       if (keyword === 'RUN') {
+        // a BuildKit secret mount: the legacy builder rejects RUN --mount, so the build would fail at this step
+        const secretMount = scriptOffset === null ? null : /--mount=(?:\S*,)?type=secret\b(?:,id=([\w.-]+)|\S*)/.exec(instruction.text.slice(0, scriptOffset));
+        if (secretMount) {
+          add({
+            severity: 'error',
+            rule: 'secret',
+            line: instruction.line,
+            message: 'RUN --mount=type=secret needs BuildKit, but this platform builds with Docker\'s legacy builder, which rejects RUN --mount: the build would fail at this step',
+            fix: buildSecretFix(secretMount[1] ?? '<name>'),
+          });
+        }
         lintRunScript(script, lineAt, { workdir, copies, mounts, readContextFile: options.readContextFile, add, file });
         // generic secret assignments in shell code (export HF_TOKEN=…)
         for (const m of script.matchAll(GENERIC_SECRET)) {
@@ -737,7 +761,7 @@ export function lintDockerfile(text: string, options: LintOptions = {}): Finding
             rule: 'secret',
             line: lineAt(m.index),
             message: `RUN sets ${m[1]} to what looks like a secret (${maskSecret(literal)}); it is stored in the image layer and the published Dockerfile`,
-            fix: 'remove it, revoke it if it is real, and use RUN --mount=type=secret,id=<name>',
+            fix: `remove it, revoke it if it is real, and ${buildSecretFix(m[1]!.toLowerCase())}`,
           });
         }
       }

@@ -30,7 +30,11 @@ const llmTitle = (title: string) => (llmBasePresent ? title : `${title} ${SKIPPE
 if (!llmBasePresent) console.warn(`build-failures: the pip cases are ${SKIPPED_WITHOUT_LLM_BASE}`);
 
 /** The build's backoff, shortened for the test: 3 attempts, 0.5 s then 1 s apart (the default lives in temporal.config.ts). */
-const BUILD_RETRY: Required<Pick<RetryOverride, 'initialIntervalMs' | 'maximumIntervalMs' | 'maximumAttempts'>> = { initialIntervalMs: 500, maximumIntervalMs: 1000, maximumAttempts: 3 };
+const BUILD_RETRY: Required<Pick<RetryOverride, 'initialIntervalMs' | 'maximumIntervalMs' | 'maximumAttempts'>> = {
+  initialIntervalMs: 500,
+  maximumIntervalMs: 1000,
+  maximumAttempts: 3,
+};
 
 const INFRA = ['build-index-refused', ...(llmBasePresent ? ['build-pip-index-refused'] : [])];
 const CHARGED = llmBasePresent ? ['build-missing-version'] : [];
@@ -52,7 +56,9 @@ async function startWithBuildRetry(directory: string, buildRetry: RetryOverride)
 /** The attempt the buildImages activity ended on, from the workflow's history. */
 async function attemptsOfBuild(handle: WorkflowHandle): Promise<number> {
   const history = await handle.fetchHistory();
-  const scheduled = new Set((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildImages').map((e) => String(e.eventId)));
+  const scheduled = new Set(
+    (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildImages').map((e) => String(e.eventId)),
+  );
   const attempts = (history.events ?? [])
     .filter((e) => e.activityTaskStartedEventAttributes && scheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)))
     .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
@@ -105,7 +111,10 @@ describe('a build that cannot reach its package index', () => {
   });
 
   withLlmBase(llmTitle('ends in BuildInfrastructure although pip ends with "No matching distribution": its retry warning decides'), () => {
-    expectUnchargedInfrastructure('build-pip-index-refused', /: WARNING: Retrying \(Retry\(total=0, .*Failed to establish a new connection: \[Errno 111\] Connection refused/);
+    expectUnchargedInfrastructure(
+      'build-pip-index-refused',
+      /: WARNING: Retrying \(Retry\(total=0, .*Failed to establish a new connection: \[Errno 111\] Connection refused/,
+    );
     expect(String(stage('build-pip-index-refused', 'build').details?.logExcerpt)).toMatch(/No matching distribution found for six==1\.16\.0/);
   });
 
@@ -118,9 +127,13 @@ describe('a build that cannot reach its package index', () => {
       expect(unranked?.reason).toMatch(/failed for a reason of the platform/);
     }
     const table = await stack.cli(['leaderboard', '--track', 'cpu']);
-    expect(table.stdout).toMatch(/not ranked \(not charged, awaiting a re-run\): build-outage\.index-refused — BuildInfrastructure: building Dockerfile\.train failed for a reason of the platform/);
+    expect(table.stdout).toMatch(
+      /not ranked \(not charged, awaiting a re-run\): build-outage\.index-refused — BuildInfrastructure: building Dockerfile\.train failed for a reason of the platform/,
+    );
     const status = await stack.cli(['status', ids['build-index-refused']!]);
-    expect(status.stdout).toMatch(/build\s+failed .*BuildInfrastructure: building Dockerfile\.train failed for a reason of the platform \(package index unreachable: connection refused\): ConnectionRefusedError/);
+    expect(status.stdout).toMatch(
+      /build\s+failed .*BuildInfrastructure: building Dockerfile\.train failed for a reason of the platform \(package index unreachable: connection refused\): ConnectionRefusedError/,
+    );
   });
 });
 
@@ -130,7 +143,9 @@ describe('a build pinning a version that does not exist', () => {
     expect(results[name]).toMatchObject({ outcome: 'failed', failureCategory: 'BuildFailed' });
     const build = stage(name, 'build');
     expect(build.failureCategory).toBe('BuildFailed');
-    expect(build.reason).toMatch(/^Dockerfile\.train did not build at "Step 2\/\d+ : RUN pip install six==99\.0\.0": ERROR: No matching distribution found for six==99\.0\.0$/);
+    expect(build.reason).toMatch(
+      /^Dockerfile\.train did not build at "Step 2\/\d+ : RUN pip install six==99\.0\.0": ERROR: No matching distribution found for six==99\.0\.0$/,
+    );
     expect(build.details?.step).toMatch(/^Step 2\/\d+ : RUN pip install six==99\.0\.0$/);
     expect(buildAttempts[name]).toBe(1); // charged failures are final
     expect(build.details?.attempts).toBeUndefined();

@@ -16,10 +16,10 @@ import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ensureDevServer, stopDevServer } from '../../infra/dev-server.js';
 import { loadSuite, multipleChoicePrompt } from '../../domain/harness/suite.js';
 import { submit } from '../../cli/operations.js';
-import type { PipelineState } from '../../workflows/definitions.js';
+import { pipelineWorkflowId, type PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { adversarySubmission, type AdversaryMode } from '../support/adversaries.js';
-import { FaultReport } from '../support/fault-report.js';
+import { FaultReport, leakedColumn, lostColumn } from '../support/fault-report.js';
 import { until } from '../support/until.js';
 
 const report = new FaultReport();
@@ -45,8 +45,22 @@ afterAll(async () => {
 
 
 const gpuHost = (): WorkerProcess => stack.workers.filter((w) => w.name === 'gpu-host' && w.process.exitCode === null).at(-1)!;
-const stepsLog = (): number[] =>
-  readFileSync(path.join(stack.config.dataDir, 'artifacts', SUBMISSION_ID, 'steps.log'), 'utf8').split('\n').filter(Boolean).map(Number);
+const stepsLog = (submissionId = SUBMISSION_ID): number[] => {
+  try {
+    return readFileSync(path.join(stack.config.dataDir, 'artifacts', submissionId, 'steps.log'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+/** The checkpoint files (checkpoints/step-N.json) of a submission's training output on this host. */
+const checkpointsOf = (submissionId: string): Set<string> => {
+  try {
+    return new Set(readdirSync(path.join(stack.config.dataDir, 'artifacts', submissionId, 'checkpoints')).filter((f) => /^step-\d+\.json$/.test(f)));
+  } catch {
+    return new Set();
+  }
+};
+const kept = (before: Set<string> | Set<number>, after: Set<string> | Set<number>): number => [...before].filter((x) => (after as Set<unknown>).has(x)).length;
 const stageOf = (submissionId: string, stage: string): StageRecord => db.stages(submissionId).find((s) => s.stage === stage)!;
 
 async function runToEnd(directory: string, limits: Record<string, number>, inject?: (workflowId: string) => Promise<void>): Promise<{ state: PipelineState; submissionId: string; workflowId: string }> {
@@ -82,9 +96,13 @@ describe('crash recovery', () => {
     let killedAtStep = 0;
     let killedAt = 0;
     let restartedAfterMs = 0;
+    let stepsAtKill = new Set<number>();
+    let checkpointsAtKill = new Set<string>();
     const { state, submissionId } = await runToEnd(CHECKPOINTING, { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async (workflowId) => {
       await until('training step 4', () => progressStepOf(SUBMISSION_ID) >= 4);
       killedAtStep = progressStepOf(SUBMISSION_ID);
+      stepsAtKill = new Set(stepsLog());
+      checkpointsAtKill = checkpointsOf(SUBMISSION_ID);
       killedAt = Date.now();
       gpuHost().process.kill('SIGKILL');
       await gpuHost()?.process.catch(() => undefined);
@@ -107,8 +125,15 @@ describe('crash recovery', () => {
     report.add({
       fault: 'kill -9 GPU worker during fine-tune',
       injected: `SIGKILL at training step ${killedAtStep}/24, new worker started`,
-      systemDid: `heartbeat timeout → attempt 2 on the same host; earlier container's log saved and container removed; resumed from step ${resumedFrom?.step}`,
-      lost: repeated === 0 ? 'nothing lost (no step ran twice)' : `nothing lost (${repeated} step re-run after the last checkpoint)`,
+      systemDid: `the restarted worker saved the orphaned container's log and removed it before polling; heartbeat timeout → attempt 2 on the same host; resumed from step ${resumedFrom?.step}`,
+      lost: lostColumn(
+        [
+          { what: 'checkpointed step at the kill → resumed from', before: killedAtStep, after: resumedFrom?.step ?? 0 },
+          { what: 'steps done', before: stepsAtKill.size, after: kept(stepsAtKill, new Set(steps)) },
+          { what: 'checkpoint files', before: checkpointsAtKill.size, after: kept(checkpointsAtKill, checkpointsOf(SUBMISSION_ID)) },
+        ],
+        `${repeated} step(s) ran twice`,
+      ),
       measured: `new training container ${(restartedAfterMs / 1000).toFixed(1)} s after the kill`,
     });
     await execa('docker', ['rmi', '-f', 'challenge-submissions/steady-pace.checkpointed:train'], { reject: false });
@@ -133,20 +158,31 @@ describe('crash recovery', () => {
     expect(askedAgain).toEqual([]);
     expect([...hashes.keys()].every((hash) => (counts.get(hash) ?? 0) >= 1)).toBe(true);
     const repeatedInFlight = [...counts.values()].filter((n) => n > 1).length;
+    const persistedAfter = db.answerStore('steady-pace.eval-crash', 'open').answeredKeys();
     report.add({
       fault: 'kill -9 GPU worker during open evaluation',
       injected: `SIGKILL after ${persistedBeforeKill.size}/60 answers were persisted, new worker started`,
       systemDid: 'heartbeat timeout → attempt 2 restarted the server and asked only unanswered instances',
-      lost: `nothing lost; 0 answered instances asked again (${repeatedInFlight} in-flight requests re-asked)`,
+      lost: lostColumn(
+        [
+          { what: 'answers persisted at the kill', before: persistedBeforeKill.size, after: kept(persistedBeforeKill, persistedAfter) },
+          { what: 'answers in the end', before: 60, after: persistedAfter.size },
+        ],
+        `${askedAgain.length} answered instances asked again, ${repeatedInFlight} in-flight requests re-asked`,
+      ),
       measured: `server-side requests per instance counted from both containers' logs`,
     });
   }, 300_000);
 
   it('a routine SIGTERM hands training over without spending a retry attempt', async () => {
     let stepAtSigterm = 0;
+    let stepsAtSigterm = new Set<number>();
+    let checkpointsAtSigterm = new Set<string>();
     const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'sigterm'), { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async () => {
       await until('training step 4', () => progressStepOf('steady-pace.sigterm') >= 4);
       stepAtSigterm = progressStepOf('steady-pace.sigterm');
+      stepsAtSigterm = new Set(stepsLog('steady-pace.sigterm'));
+      checkpointsAtSigterm = checkpointsOf('steady-pace.sigterm');
       const old = gpuHost();
       old.process.kill('SIGTERM');
       await old.process;
@@ -161,15 +197,26 @@ describe('crash recovery', () => {
       fault: 'SIGTERM of the GPU worker during fine-tune',
       injected: `SIGTERM at step ${stepAtSigterm}/24 (grace 1 s), worker restarted`,
       systemDid: 'container stopped, stage handed back as WorkerShutdown, rescheduled as a new activity (attempt 1) on the restarted worker, resumed from the checkpoint',
-      lost: 'nothing lost; no retry attempt spent',
+      lost: lostColumn(
+        [
+          { what: 'checkpointed step at SIGTERM → resumed from', before: stepAtSigterm, after: (fineTune.details?.resumedFrom as { step: number }).step },
+          { what: 'steps done', before: stepsAtSigterm.size, after: kept(stepsAtSigterm, new Set(stepsLog('steady-pace.sigterm'))) },
+          { what: 'checkpoint files', before: checkpointsAtSigterm.size, after: kept(checkpointsAtSigterm, checkpointsOf('steady-pace.sigterm')) },
+        ],
+        `retry attempts spent: ${(fineTune.details?.attempt as number) - 1}`,
+      ),
       measured: `resumed from step ${(fineTune.details?.resumedFrom as { step: number }).step}`,
     });
   }, 300_000);
 
   it('stopping and restarting the Temporal server mid-pipeline: the pipeline completes', async () => {
     let downMs = 0;
+    let stepsAtStop = new Set<number>();
+    let checkpointsAtStop = new Set<string>();
     const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'server-restart'), { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async () => {
       await until('training step 3', () => progressStepOf('steady-pace.server-restart') >= 3);
+      stepsAtStop = new Set(stepsLog('steady-pace.server-restart'));
+      checkpointsAtStop = checkpointsOf('steady-pace.server-restart');
       const stoppedAt = Date.now();
       await stopDevServer(stack.server);
       await new Promise((r) => setTimeout(r, 3000));
@@ -182,32 +229,73 @@ describe('crash recovery', () => {
       fault: 'Temporal server stopped and restarted during fine-tune',
       injected: `SIGTERM to the dev server, ${(downMs / 1000).toFixed(1)} s down, restarted on the same SQLite file`,
       systemDid: 'workers reconnected; the workflow continued from its history',
-      lost: 'nothing lost; pipeline completed',
+      lost: lostColumn([
+        { what: 'steps done', before: stepsAtStop.size, after: kept(stepsAtStop, new Set(stepsLog('steady-pace.server-restart'))) },
+        { what: 'checkpoint files', before: checkpointsAtStop.size, after: kept(checkpointsAtStop, checkpointsOf('steady-pace.server-restart')) },
+        { what: 'steps in the end', before: 24, after: new Set(stepsLog('steady-pace.server-restart')).size },
+        { what: 'open answers in the end', before: 60, after: db.answerCount(submissionId, 'open') },
+      ]),
       measured: `downtime ${(downMs / 1000).toFixed(1)} s`,
     });
   }, 300_000);
 });
 
 describe('time limits', () => {
-  it('stops a stage at its limit within seconds and keeps what it produced', async () => {
-    const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'limited'), { fineTune: 5000, openEval: 4000, closedEval: 60_000 });
+  it('stops a stage at its limit within about a second, as Docker saw it, and keeps what it produced', async () => {
+    const limits = { fineTune: 5000, openEval: 4000, closedEval: 60_000 };
+    const workflowId = pipelineWorkflowId('steady-pace.limited');
+    // From outside: Docker's own record of when each of the pipeline's containers died.
+    let events = '';
+    const watcher = execa('docker', ['events', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'event=die', '--format', '{{.TimeNano}} {{index .Actor.Attributes "challenge.stage"}}'], { reject: false, buffer: false });
+    watcher.stdout?.on('data', (chunk: Buffer) => (events += chunk.toString()));
+    await new Promise((r) => setTimeout(r, 1000)); // let it subscribe
+    const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'limited'), limits);
+    watcher.kill();
+    await watcher.catch(() => undefined);
     expect(state.outcome).toBe('completed');
+    const deaths = events
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ({ stage: line.split(' ')[1]!, at: Number(BigInt(line.split(' ')[0]!) / 1_000_000n) }));
+    // The moment each stage started, as the activity announced it to the workflow (its limit runs from there).
+    const starts = await stageStarts(workflowId);
+    const outsideDelay = (stage: 'fine-tune' | 'open-eval', limitMs: number): number => {
+      const death = deaths.find((d) => d.stage === stage);
+      expect(death).toBeDefined();
+      expect(starts[stage]).toBeDefined();
+      return death!.at - (starts[stage]! + limitMs);
+    };
     const fineTune = stageOf(submissionId, 'fine-tune');
     expect(fineTune).toMatchObject({ outcome: 'partial', failureCategory: 'TimeLimit' });
-    const trainDelay = fineTune.details?.stopDelayMs as number;
-    expect(trainDelay).toBeLessThan(3000);
-    expect((fineTune.details?.progress as { step: number }).step).toBeGreaterThan(3);
+    const trainDelay = outsideDelay('fine-tune', limits.fineTune);
+    expect(trainDelay).toBeLessThan(1500);
+    expect(trainDelay).toBeGreaterThan(-100); // not before its limit (clock resolution aside)
+    const keptStep = (fineTune.details?.progress as { step: number }).step;
+    expect(keptStep).toBeGreaterThan(3);
     const openEval = stageOf(submissionId, 'open-eval');
     expect(openEval).toMatchObject({ outcome: 'partial', failureCategory: 'TimeLimit' });
-    const evalDelay = openEval.details?.stopDelayMs as number;
-    expect(evalDelay).toBeLessThan(3000);
+    const evalDelay = outsideDelay('open-eval', limits.openEval);
+    expect(evalDelay).toBeLessThan(1500);
+    expect(evalDelay).toBeGreaterThan(-100);
     expect(db.answerCount(submissionId, 'open')).toBe(openEval.details?.answered);
+    // Before: what the containers had done when they were stopped (the training's own step log, the server's own
+    // request log); after: what the stages kept (the checkpoint in the artifact store, the persisted answers).
+    const stepsDone = new Set(stepsLog(submissionId)).size;
+    const stored = JSON.parse(readFileSync(path.join(stack.config.dataDir, 'store', 'submissions', submissionId, 'training', 'checkpoint.json'), 'utf8')) as { step: number };
+    const hashes = promptHashes();
+    const asked = [...requestsInLogs(submissionId, 'open-eval').keys()].filter((hash) => hashes.has(hash)).length;
     report.add({
       fault: 'stage limits (fine-tune 5 s, open evaluation 4 s)',
       injected: 'limits shorter than the work',
-      systemDid: `both stages stopped at their limit; training kept ${(fineTune.details?.progress as { step: number }).step} checkpointed steps; evaluation kept ${openEval.details?.answered as number} answers; the pipeline went on`,
-      lost: 'nothing lost that was produced before the limit',
-      measured: `limit → container gone: fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms`,
+      systemDid: `both stages stopped at their limit; training kept ${keptStep} checkpointed steps; evaluation kept ${openEval.details?.answered as number} answers; the pipeline went on`,
+      lost: lostColumn(
+        [
+          { what: 'steps done → checkpoint in the store', before: stepsDone, after: stored.step },
+          { what: 'instances the server was asked → answers persisted', before: asked, after: db.answerCount(submissionId, 'open') },
+        ],
+        'a step or a request in flight at the limit is the only work that can go',
+      ),
+      measured: `limit → container dead (docker events): fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms (the activity's own figures: ${String(fineTune.details?.stopDelayMs)} ms, ${String(openEval.details?.stopDelayMs)} ms)`,
     });
   }, 300_000);
 });
@@ -258,7 +346,10 @@ describe('adversarial submissions end in their named category', () => {
       fault: `adversarial submission: ${mode}`,
       injected: `a submission whose ${stageOfMode(mode) === 'fine-tune' ? 'training' : 'inference server'} is "${mode}"`,
       systemDid: `${stage.stage} ${stage.outcome}${stage.failureCategory ? ` as ${stage.failureCategory}: ${stage.reason}` : ''}`,
-      lost: 'nothing lost; the pipeline and the other submissions went on',
+      lost: lostColumn([
+        { what: 'answers the stage counted → persisted', before: Number(stage.details?.answered ?? 0), after: db.answerCount(outcome.submissionId, 'open') },
+        { what: 'pipelines of the batch that ended', before: Object.keys(expected).length, after: [...outcomes.values()].filter((o) => o.state.outcome !== 'running').length },
+      ]),
       measured: `answered ${String(stage.details?.answered ?? 0)}, restarts ${String(stage.details?.restarts ?? 0)}`,
     });
   });
@@ -286,11 +377,30 @@ describe('adversarial submissions end in their named category', () => {
       fault: 'sandbox escape attempts',
       injected: 'connections to the host (bridge gateway, 0.0.0.0 listener), the Docker socket, writes to /, 2000 processes, reading the environment',
       systemDid: `every attempt blocked: ${blocked.join(', ')}`,
-      lost: 'nothing leaked; the host listener saw 0 connections',
+      lost: leakedColumn([
+        { what: 'connections to the host listener', count: probeConnections },
+        { what: 'ESCAPED lines in the server log', count: (log.match(/^ESCAPED/gm) ?? []).length },
+        { what: 'pipeline secrets in the server log', count: log.includes('pipeline-secret-do-not-leak') ? 1 : 0 },
+      ]),
       measured: (/BLOCKED process-limit after (\d+)/.exec(log)?.[1] ?? '?') + ' processes before the pids limit',
     });
   });
 });
+
+/** When each stage started, as the activity signalled it to the workflow (`stageStarted`), from the workflow's history. */
+async function stageStarts(workflowId: string): Promise<Record<string, number>> {
+  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+  const starts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    if (signal?.signalName !== 'stageStarted') continue;
+    const data = signal.input?.payloads?.[0]?.data;
+    if (!data) continue;
+    const { stage, at } = JSON.parse(Buffer.from(data).toString('utf8')) as { stage: string; at: number };
+    starts[stage] ??= at;
+  }
+  return starts;
+}
 
 function progressStepOf(submissionId: string): number {
   try {

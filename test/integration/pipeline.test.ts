@@ -126,7 +126,7 @@ describe('submissionPipeline on Temporal and Docker', () => {
     const board = await stack.cli(['leaderboard', '--track', 'cpu', '--csv']);
     expect(board.exitCode).toBe(0);
     expect(board.stdout.split('\n')[1]).toMatch(/^1,ngram-lab\.cooccurrence-v1,/);
-  });
+  }, 60_000); // two CLI processes; a loaded 2-core machine took more than jest's default 5 s
 
   it('shows the real run on the web page in a real browser', async () => {
     const web = await startWebServer({ db, dataDir: stack.config.dataDir, webUiUrl: stack.config.uiUrl });

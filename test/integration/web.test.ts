@@ -1,8 +1,9 @@
 /**
- * The operators' cockpit in a real browser: a results database holding a realistic cpu track (a good
- * submission, a TimeLimit partial, a BuildFailed, an OutOfMemory and one whose failure reason carries a
- * <script>), the web server on a free loopback port, and headless Chromium reading the pages as a
- * person would. Screenshots of every page land in test-artifacts/screenshots/.
+ * The cockpit in a real browser: a results database holding a realistic cpu track (a good submission, a
+ * TimeLimit partial, a BuildFailed, an OutOfMemory and one whose closed-eval failure reason carries a
+ * <script>), the web server on a free loopback port without an operator token (so the operator pages answer
+ * on loopback), and headless Chromium reading the public and the operator pages as a person would.
+ * Screenshots of every page land in test-artifacts/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -339,8 +340,13 @@ describe('cockpit pages in a browser', () => {
     await screenshot(page, 'submission-buildfailed');
   }, 60_000);
 
-  it('submission (OutOfMemory): the last 40 lines of the stage log file, escaped', async () => {
+  it('submission (OutOfMemory): the last 40 lines of the stage log file, escaped, on the operator page only', async () => {
     expect(await open(`/submissions/${ID.oom}`)).toBe(200);
+    expect(await page.getByTestId('log-excerpt').count()).toBe(0); // the public page shows build logs only
+    expect(await page.getByTestId('logs-withheld').isVisible()).toBe(true);
+    expect(await page.getByTestId('failure-reason').textContent()).toContain('OOMKilled'); // a fine-tune reason is public
+    expect(await open(`/operator/submissions/${ID.oom}`)).toBe(200);
+    expect(await page.getByTestId('operator-banner').isVisible()).toBe(true);
     const log = page.locator('[data-testid=log-excerpt][data-stage="fine-tune"]');
     expect(await log.isVisible()).toBe(true);
     const lines = (await log.textContent())!.split('\n');
@@ -353,19 +359,33 @@ describe('cockpit pages in a browser', () => {
     await screenshot(page, 'submission-oom');
   }, 60_000);
 
-  it('submission (markup in the reason and log): shown as text, nothing runs', async () => {
+  it('submission (closed-eval reason and log): the public page rebuilds the reason and shows no log', async () => {
     const raw = await (await fetch(`${server.url}/submissions/${ID.xss}`)).text();
+    expect(raw).not.toContain('alert(');
+    expect(raw).not.toContain('Segmentation fault');
+    expect(await open(`/submissions/${ID.xss}`)).toBe(200);
+    expect(await page.getByTestId('failure-reason').textContent()).toBe('the inference server exited after 9 of 44 answers (closed suite; log withheld)');
+    expect(await page.locator('[data-testid=log-excerpt][data-stage="closed-eval"]').count()).toBe(0);
+    await expect(page.locator('[data-testid=stage-row][data-stage="closed-eval"]').textContent()).resolves.toContain('answered 8 of 44, 1 failed, 35 unanswered');
+    expect(await page.locator('a[href^="/operator"]').count()).toBe(0);
+    await screenshot(page, 'submission-closed-public');
+    await open('/tracks/cpu');
+    expect(await page.locator(`[data-testid=leaderboard-row][data-submission="${ID.xss}"] .reason`).textContent()).toBe('the inference server exited after 9 of 44 answers (closed suite; log withheld)');
+  }, 60_000);
+
+  it('submission (markup in the reason and log, operator page): shown as text, nothing runs', async () => {
+    const raw = await (await fetch(`${server.url}/operator/submissions/${ID.xss}`)).text();
     expect(raw).not.toContain(XSS);
     expect(raw).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    expect(await open(`/submissions/${ID.xss}`)).toBe(200);
+    expect(await open(`/operator/submissions/${ID.xss}`)).toBe(200);
     expect(await page.getByTestId('failure-reason').textContent()).toBe(`the server exited with status 139 after answering ${XSS}`);
     expect(await page.locator('[data-testid=log-excerpt][data-stage="closed-eval"]').textContent()).toContain('<img src=x onerror=alert(2)>');
     expect(await page.locator('script').count()).toBe(0);
     expect(await page.locator('main img').count()).toBe(0);
     await expect(page.locator('[data-testid=stage-row][data-stage="closed-eval"]').textContent()).resolves.toContain('answered 8 of 44, 1 failed, 35 unanswered');
     await screenshot(page, 'submission-xss');
-    // the leaderboard shows the reason as text too
-    await open('/tracks/cpu');
+    // the operator leaderboard shows the reason as text too
+    await open('/operator/tracks/cpu');
     expect(await page.locator(`[data-testid=leaderboard-row][data-submission="${ID.xss}"] .reason`).textContent()).toContain(XSS);
     expect(await page.locator('script').count()).toBe(0);
     expect(dialogs).toEqual([]);
@@ -390,7 +410,11 @@ describe('cockpit JSON API', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
     const body = (await response.json()) as { board: Leaderboard; correlation: number; failures: Record<string, number> };
-    expect(body.board).toEqual(JSON.parse(JSON.stringify(board)));
+    // the public board is leaderboard(db) with the closed-eval reason rebuilt; the operator board is it as it is
+    const redacted = { ...board, rows: board.rows.map((r) => (r.submissionId === ID.xss ? { ...r, failureReason: 'the inference server exited after 9 of 44 answers (closed suite; log withheld)' } : r)) };
+    expect(body.board).toEqual(JSON.parse(JSON.stringify(redacted)));
+    const operator = (await (await fetch(`${server.url}/api/operator/leaderboard?track=cpu`)).json()) as { board: Leaderboard };
+    expect(operator.board).toEqual(JSON.parse(JSON.stringify(board)));
     expect(body.correlation).toBe(pearson(board.rows.map((r) => r.open), board.rows.map((r) => r.closed)));
     expect(body.failures).toEqual({ TimeLimit: 1, BuildFailed: 1, OutOfMemory: 1, ServerCrashed: 1 });
     expect((await fetch(`${server.url}/api/leaderboard?track=nope`)).status).toBe(404);
@@ -403,7 +427,10 @@ describe('cockpit JSON API', () => {
     const body = (await response.json()) as { submission: { team: string }; stages: { stage: string; outcome: string }[]; logs: { stage: string; source: string; text: string }[] };
     expect(body.submission.team).toBe('delta');
     expect(body.stages.map((s) => s.outcome)).toEqual(['succeeded', 'failed', 'skipped', 'skipped', 'skipped']);
-    expect(body.logs).toEqual([{ stage: 'fine-tune', source: 'file', text: expect.stringContaining('train line 100') }]);
+    expect(body.logs).toEqual([]); // public: build logs only, and this build left none
+    const operator = (await (await fetch(`${server.url}/api/operator/submissions/${ID.oom}`)).json()) as typeof body & { answers: unknown[] };
+    expect(operator.logs).toEqual([{ stage: 'fine-tune', source: 'file', text: expect.stringContaining('train line 100') }]);
+    expect(operator.answers).toHaveLength(2);
     const missing = await fetch(`${server.url}/api/submissions/nobody`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: string }).error).toContain('nobody');
@@ -411,5 +438,17 @@ describe('cockpit JSON API', () => {
 
   it('refuses writes', async () => {
     expect((await fetch(`${server.url}/`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${server.url}/api/operator/submissions/${ID.oom}`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('exports the public leaderboard as CSV, with the public reasons', async () => {
+    const response = await fetch(`${server.url}/api/leaderboard.csv?track=cpu`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="leaderboard-cpu.csv"');
+    const lines = (await response.text()).trim().split('\n');
+    expect(lines).toHaveLength(1 + board.rows.length);
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(board.rows.map((r) => r.submissionId));
+    expect(lines.join('\n')).not.toContain('alert(');
   });
 });

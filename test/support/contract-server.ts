@@ -1,7 +1,8 @@
 /**
  * An in-process HTTP server that speaks the submission contract, for harness tests. It answers multiple
  * choice prompts with the gold letter (so scores are predictable), can misbehave on chosen instances,
- * and counts requests per prompt so tests can prove no instance was asked twice.
+ * counts requests per prompt so tests can prove no instance was asked twice, and records every request
+ * (path and raw body) so tests can check what leaves the harness. /tokenize and /decode work on bytes.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,8 @@ export type Behaviour = 'ok' | 'wrong' | 'http-500' | 'garbage' | 'bad-types' | 
 export interface ContractServer {
   url: string;
   requestsByPrompt: Map<string, number>;
+  /** Every request received, in order: its path and its body as sent. */
+  requests: { path: string; body: string }[];
   totalRequests: () => number;
   close: () => Promise<void>;
 }
@@ -24,11 +27,26 @@ export async function startContractServer(suite: Suite, behave: (prompt: string,
     for (const instance of scenario.instances) if (isMultipleChoiceInstance(instance)) gold.set(multipleChoicePrompt(scenario, instance), letter(instance.answer));
   }
   const requestsByPrompt = new Map<string, number>();
+  const requests: { path: string; body: string }[] = [];
   let total = 0;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     req.on('end', () => {
+      requests.push({ path: req.url ?? '', body });
+      if (req.url === '/tokenize' || req.url === '/decode') {
+        try {
+          const parsed = JSON.parse(body) as { text?: string; tokens?: number[]; truncation?: boolean; max_length?: number };
+          const reply =
+            req.url === '/tokenize'
+              ? { tokens: [...Buffer.from(parsed.text ?? '', 'utf8')].slice(0, parsed.truncation ? (parsed.max_length ?? Infinity) : Infinity), request_time: 0.001 }
+              : { text: Buffer.from((parsed.tokens ?? []).map((t) => t % 256)).toString('utf8'), request_time: 0.001 };
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+        } catch {
+          res.writeHead(400).end('{"error":"bad json"}');
+        }
+        return;
+      }
       total++;
       let prompt = '';
       try {
@@ -75,6 +93,7 @@ export async function startContractServer(suite: Suite, behave: (prompt: string,
   return {
     url: `http://127.0.0.1:${port}`,
     requestsByPrompt,
+    requests,
     totalRequests: () => total,
     close: () =>
       new Promise<void>((resolve) => {

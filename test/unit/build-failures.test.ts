@@ -7,15 +7,21 @@ import { describe, expect, it } from '@jest/globals';
 import {
   BUILD_FAILURE_RULES,
   DECISIVE_LINE_MAX,
+  BoundedOutput,
   buildFailureCategory,
   buildFailureReason,
   classifyBuildFailure,
   cleanBuildLog,
+  formatBytes,
   fromImageOf,
+  outputCapLine,
   type BuildFailureRuleId,
+  type ClassifyOptions,
 } from '../../domain/build-failures.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
-import { ACTIVITY_POLICY, retryPolicyWith } from '../../temporal.config.js';
+import { ACTIVITY_POLICY, TRACKS, TRACK_IDS, loadRuntimeConfig, retryPolicyWith } from '../../temporal.config.js';
+import { buildArgs, failingStepContainer } from '../../infra/docker.js';
+import { BUILD_BLOCKED_RANGES, buildChainName, buildChainRules, resolversOf } from '../../infra/firewall.js';
 
 const RED = '\u001b[91m';
 const RESET = '\u001b[0m';
@@ -47,7 +53,10 @@ const REFUSED_CAUSE =
   "NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7ff3869d8250>: Failed to establish a new connection: [Errno 111] Connection refused')";
 
 /** One excerpt per rule (the test below checks that every rule of the table has one). */
-const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp | string; step?: string | null }[] = [
+const CAP = ACTIVITY_POLICY.buildOutput;
+const OOM_STEP = 'RUN python3 -c "b = bytearray(3 * 1024**3)"';
+
+const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp | string; step?: string | null; options?: ClassifyOptions }[] = [
   {
     name: 'pip retries after TLS verification failed, then "No matching distribution": infrastructure',
     log:
@@ -280,12 +289,30 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     rule: 'run-exit-code',
     line: "The command '/bin/sh -c python3 -c 'raise SystemExit(3)'' returned a non-zero code: 3",
     step: "Step 2/2 : RUN python3 -c 'raise SystemExit(3)'",
+  },  {
+    name: 'the platform stopped a build at its output cap: its own reason, whatever the flood printed',
+    log:
+      header(['FROM challenge/base:bookworm-python3', 'RUN python3 -c "while True: print(\'Connection refused\')"'], 3) +
+      'Connection refused\n'.repeat(50) +
+      `${outputCapLine(CAP)}\n`,
+    rule: 'output-cap',
+    line: outputCapLine(CAP),
+    step: 'Step 2/3 : RUN python3 -c "while True: print(\'Connection refused\')"',
+    options: { outputCapped: true },
+  },
+  {
+    name: "the engine reported an out-of-memory kill of the failing step's container: OutOfMemory",
+    log: header(['FROM challenge/llm-base:x', OOM_STEP]) + failedRun('python3 -c "b = bytearray(3 * 1024**3)"', 137),
+    rule: 'out-of-memory',
+    line: `The command '/bin/sh -c python3 -c "b = bytearray(3 * 1024**3)"' returned a non-zero code: 137`,
+    step: `Step 2/2 : ${OOM_STEP}`,
+    options: { memoryKilled: true },
   },
 ];
 
 describe('classifyBuildFailure', () => {
-  it.each(CASES)('$name', ({ log, rule, line, step }) => {
-    const c = classifyBuildFailure(log);
+  it.each(CASES)('$name', ({ log, rule, line, step, options }) => {
+    const c = classifyBuildFailure(log, options);
     expect(c.rule).toBe(rule);
     const expected = BUILD_FAILURE_RULES.find((r) => r.id === rule)!;
     expect(c.category).toBe(expected.category);
@@ -375,6 +402,145 @@ describe('the failure a classification becomes', () => {
 
   it('omits what it does not know', () => {
     expect(buildFailureReason('Dockerfile', { category: 'participant', rule: 'unrecognised', meaning: 'm', line: null, step: null })).toBe('Dockerfile did not build');
+  });
+});
+
+describe('the build sandbox rules', () => {
+  it('does not take a 137 for an out-of-memory kill without the engine saying so, nor the cap line without the platform', () => {
+    const oom = CASES.find((c) => c.rule === 'out-of-memory')!.log;
+    expect(classifyBuildFailure(oom)).toMatchObject({ rule: 'run-exit-code', category: 'participant' });
+    const capped = CASES.find((c) => c.rule === 'output-cap')!.log;
+    expect(classifyBuildFailure(capped).rule).toBe('connection-refused'); // what the flood printed, had the platform not stopped it
+  });
+
+  it('an out-of-memory kill wins over what the killed step printed, and names the limit', () => {
+    const log = header(['FROM challenge/llm-base:x', 'RUN pip install torch==2.15.0']) + stderr(PIP_RETRY(1, REFUSED_CAUSE), 'Killed') + failedRun('pip install torch==2.15.0', 137);
+    const c = classifyBuildFailure(log, { memoryKilled: true, memoryLimit: '2g per build step' });
+    expect(c).toMatchObject({ rule: 'out-of-memory', category: 'participant', meaning: "a build step was killed for exceeding the build's memory limit (2g per build step)" });
+    expect(buildFailureCategory(c)).toBe('OutOfMemory');
+    expect(buildFailureReason('Dockerfile.train', c)).toBe(
+      `Dockerfile.train ran out of memory at "Step 2/2 : RUN pip install torch==2.15.0": a build step was killed for exceeding the build's memory limit (2g per build step): The command '/bin/sh -c pip install torch==2.15.0' returned a non-zero code: 137`,
+    );
+    expect(FAILURE_CATEGORIES.OutOfMemory).toMatchObject({ charged: true, retryable: false });
+  });
+
+  it('a build stopped at the output cap is BuildFailed (charged) and its reason says why, not only the step', () => {
+    const c = classifyBuildFailure(CASES.find((x) => x.rule === 'output-cap')!.log, { outputCapped: true });
+    expect(buildFailureCategory(c)).toBe('BuildFailed');
+    const reason = buildFailureReason('Dockerfile', c);
+    expect(reason).toBe(`Dockerfile was stopped at "Step 2/3 : RUN python3 -c "while True: print('Connection refused')"": ${outputCapLine(CAP)}`);
+    expect(reason).toMatch(/the build printed more than 20 MiB; output is capped at 20 MiB per Dockerfile, so the build was stopped/);
+  });
+});
+
+describe('bounded build output', () => {
+  const small = { capBytes: 100, headBytes: 30, tailBytes: 20 };
+
+  it('keeps everything while the output fits in head and tail', () => {
+    const out = new BoundedOutput(small);
+    expect(out.push('a'.repeat(25))).toBe(false);
+    expect(out.push(Buffer.from('b'.repeat(25)))).toBe(false);
+    expect(out.total).toBe(50);
+    expect(out.omitted).toBe(0);
+    expect(out.text()).toBe('a'.repeat(25) + 'b'.repeat(25));
+  });
+
+  it('keeps the first headBytes and the last tailBytes, says how much it left out, and reports the cap once passed', () => {
+    const out = new BoundedOutput(small);
+    let exceededAt = -1;
+    for (let i = 0; i < 40; i++) if (out.push(`${String(i).padStart(2, '0')}\n`) && exceededAt < 0) exceededAt = i;
+    expect(out.total).toBe(120);
+    expect(exceededAt).toBe(33); // bytes 100 → 102: the chunk that takes the total past capBytes
+    expect(out.exceeded).toBe(true);
+    expect(out.omitted).toBe(120 - 30 - 20);
+    const text = out.text();
+    expect(text.startsWith('00\n01\n02\n03\n04\n05\n06\n07\n08\n09\n')).toBe(true);
+    expect(text.endsWith('\n3\n34\n35\n36\n37\n38\n39\n')).toBe(true); // the last 20 bytes
+    expect(text).toContain('[challenge] … 70 bytes of build output left out …');
+  });
+
+  it('handles a chunk larger than the tail, and one that spans head and tail', () => {
+    const out = new BoundedOutput(small);
+    out.push('h'.repeat(40) + 'x'.repeat(500) + 't'.repeat(20));
+    expect(out.omitted).toBe(560 - 50);
+    expect(out.text()).toBe(`${'h'.repeat(30)}\n[challenge] … 510 bytes of build output left out …\n${'t'.repeat(20)}`);
+  });
+
+  it('bounds what it holds however much is pushed: a stored log is at most head + tail + one line', () => {
+    const out = new BoundedOutput(CAP);
+    const chunk = Buffer.alloc(64 * 1024, 'y');
+    for (let i = 0; i < 1024; i++) out.push(chunk); // 64 MiB
+    expect(out.total).toBe(64 * 1024 * 1024);
+    expect(out.exceeded).toBe(true);
+    expect(Buffer.byteLength(out.text())).toBeLessThan(CAP.headBytes + CAP.tailBytes + 200);
+  });
+
+  it('formats sizes and the cap line from ACTIVITY_POLICY.buildOutput', () => {
+    expect(formatBytes(20 * 1024 * 1024)).toBe('20 MiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(12)).toBe('12 bytes');
+    expect(CAP).toEqual({ capBytes: 20 * 1024 * 1024, headBytes: 10 * 1024 * 1024, tailBytes: 10 * 1024 * 1024 });
+    expect(CAP.headBytes + CAP.tailBytes).toBeLessThanOrEqual(CAP.capBytes);
+    expect(outputCapLine(CAP)).toMatch(/^\[challenge\] the build printed more than 20 MiB; output is capped at 20 MiB per Dockerfile, so the build was stopped \(the log keeps the first 10 MiB and the last 10 MiB\)/);
+  });
+});
+
+describe('the build sandbox, as arguments and rules', () => {
+  it('gives every track build limits, and builds the docker arguments from them', () => {
+    for (const track of TRACK_IDS) {
+      const { memory, cpus, pids } = TRACKS[track].build;
+      expect(memory).toMatch(/^\d+[mg]$/);
+      expect(cpus).toBeGreaterThan(0);
+      expect(pids).toBeGreaterThanOrEqual(256);
+    }
+    expect(TRACKS.cpu.build).toEqual({ memory: '2g', cpus: 2, pids: 512 });
+    const args = buildArgs({
+      context: '/s',
+      dockerfile: '/s/Dockerfile',
+      tag: 't:1',
+      labels: { stage: 'build' },
+      sandbox: { network: 'challenge-build-x', memory: '2g', cpus: 1.5, cgroupParent: '/challenge-build-x' },
+      buildArgs: { CHALLENGE_BUILD_SECRETS_URL: 'http://172.18.0.1:4000/abc' },
+    });
+    expect(args.join(' ')).toBe(
+      'build --force-rm --network challenge-build-x --memory 2g --memory-swap 2g --cpu-period 100000 --cpu-quota 150000 --cgroup-parent /challenge-build-x ' +
+        '--build-arg CHALLENGE_BUILD_SECRETS_URL=http://172.18.0.1:4000/abc -f /s/Dockerfile -t t:1 --label challenge.stage=build /s',
+    );
+  });
+
+  it('refuses the private ranges and link-local after allowing the resolvers and the operator\'s exceptions, in that order', () => {
+    const rules = buildChainRules([{ address: '10.1.2.3', port: 3128, protocol: 'tcp' }], ['10.255.255.53']).map((r) => r.join(' '));
+    expect(rules).toEqual([
+      '-d 10.255.255.53 -p udp --dport 53 -j RETURN',
+      '-d 10.255.255.53 -p tcp --dport 53 -j RETURN',
+      '-d 10.1.2.3 -p tcp --dport 3128 -j RETURN',
+      ...BUILD_BLOCKED_RANGES.map((range) => `-d ${range} -j REJECT --reject-with icmp-admin-prohibited`),
+    ]);
+    expect(BUILD_BLOCKED_RANGES).toEqual(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16']);
+    expect(buildChainName('br-0123456789ab')).toBe('CHALLENGE-br-0123456789ab');
+    expect(buildChainName('br-0123456789ab').length).toBeLessThanOrEqual(28);
+  });
+
+  it('reads the host resolvers a build needs (not loopback ones, which Docker does not use)', () => {
+    expect(resolversOf('# generated\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nsearch x\nnameserver 1.1.1.1\nnameserver 10.255.255.53\nnameserver ::1\n')).toEqual(['10.255.255.53', '1.1.1.1']);
+  });
+
+  it('reads CHALLENGE_BUILD_EGRESS_ALLOW and CHALLENGE_BUILD_SECRETS, and names a malformed entry', () => {
+    const config = loadRuntimeConfig({ CHALLENGE_BUILD_EGRESS_ALLOW: '10.0.0.5:3128, 10.8.0.0/16:443/tcp,10.0.0.2:53/udp', CHALLENGE_BUILD_SECRETS: '/etc/challenge/secrets' }, '/tmp');
+    expect(config.buildEgressAllow).toEqual([
+      { address: '10.0.0.5', port: 3128, protocol: 'tcp' },
+      { address: '10.8.0.0/16', port: 443, protocol: 'tcp' },
+      { address: '10.0.0.2', port: 53, protocol: 'udp' },
+    ]);
+    expect(config.buildSecretsDir).toBe('/etc/challenge/secrets');
+    expect(loadRuntimeConfig({}, '/tmp')).toMatchObject({ buildEgressAllow: [], buildSecretsDir: null });
+    expect(() => loadRuntimeConfig({ CHALLENGE_BUILD_EGRESS_ALLOW: 'proxy.internal' }, '/tmp')).toThrow(/buildEgressAllow\.0\.address: an IPv4 address or CIDR/);
+  });
+
+  it("finds the failing step's container, not an earlier step's", () => {
+    const log = header(['FROM challenge/base:bookworm-python3', 'RUN true', 'RUN python3 -c "x = 1"']) + failedRun('python3 -c "x = 1"', 137);
+    expect(failingStepContainer(log)).toBe('8098cce474f2');
+    expect(failingStepContainer(header(['FROM challenge/base:bookworm-python3']))).toBeNull();
   });
 });
 

@@ -16,6 +16,7 @@ import {
   type LintOptions,
 } from '../../domain/preflight/dockerfile.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
+import { BUILD_SECRETS_ARG } from '../../infra/docker.js';
 
 const BASE = 'FROM challenge/base:bookworm-python3';
 const lint = (body: string, options: LintOptions = {}): Finding[] => lintDockerfile(`${BASE}\n${body}\n`, options);
@@ -200,6 +201,35 @@ describe('secrets', () => {
     expect(rules(lint('RUN export API_KEY=abcdefgh12345 && ./run.sh'))).toEqual(['error:secret@2']);
     expect(rules(lint('ARG HF_TOKEN\nENV HF_TOKEN=$HF_TOKEN'))).toEqual(['warning:secret-build-arg@2', 'warning:secret-build-arg@3']);
     expect(lint('ENV TOKENIZERS_PARALLELISM=false MAX_TOKENS=4096 HF_HUB_OFFLINE=1\nENV API_TOKEN=short')).toEqual([]);
+  });
+
+  // The builder is Docker's legacy builder (the only one that runs RUN steps on the firewalled build network with
+  // memory, CPU and pids limits): it rejects RUN --mount. The advice is what the builder supports: the platform's
+  // build secrets, fetched from $CHALLENGE_BUILD_SECRETS_URL inside the RUN that needs them.
+  it('advises the build secrets the legacy builder supports, never a BuildKit secret mount', () => {
+    const findings = [...lint(`ENV HF_TOKEN=${HF_TOKEN}`), ...lint('ARG HF_TOKEN'), ...lint('RUN export API_KEY=abcdefgh12345 && ./run.sh'), ...lint('ENV DB_PASSWORD="hunter2hunter2"')];
+    expect(findings).toHaveLength(4);
+    for (const finding of findings) {
+      expect(finding.fix).toMatch(/ARG CHALLENGE_BUILD_SECRETS_URL, then RUN [A-Z_]+="\$\(curl -fsS "\$CHALLENGE_BUILD_SECRETS_URL\/[a-z_]+"\)"/);
+      expect(finding.fix).toMatch(/RUN --mount=type=secret does not work here: the platform builds with Docker's legacy builder/);
+      expect(finding.fix).not.toMatch(/use (a BuildKit secret mount|RUN --mount)/);
+    }
+    expect(lint('ARG HF_TOKEN')[0]!.fix).toContain('"$CHALLENGE_BUILD_SECRETS_URL/hf_token"');
+  });
+
+  it('flags RUN --mount=type=secret as an error (the legacy builder rejects it), naming the secret in the fix', () => {
+    const findings = lint('RUN --mount=type=secret,id=hf_token HF_TOKEN="$(cat /run/secrets/hf_token)" python3 download.py');
+    expect(rules(findings)).toEqual(['error:secret@2']);
+    expect(findings[0]!.message).toMatch(/needs BuildKit, but this platform builds with Docker's legacy builder, which rejects RUN --mount/);
+    expect(findings[0]!.fix).toContain('RUN HF_TOKEN="$(curl -fsS "$CHALLENGE_BUILD_SECRETS_URL/hf_token")"');
+    expect(rules(lint('RUN --mount=id=x,type=secret true'))).toEqual(['error:secret@2']);
+    expect(rules(lint('RUN --mount=type=bind,source=requirements.txt,target=/r.txt true'))).toEqual([]);
+  });
+
+  it('does not flag the recommended way: ARG CHALLENGE_BUILD_SECRETS_URL and a fetch inside the RUN', () => {
+    const recommended = 'ARG CHALLENGE_BUILD_SECRETS_URL\nRUN HF_TOKEN="$(curl -fsS "$CHALLENGE_BUILD_SECRETS_URL/hf_token")" && test -n "$HF_TOKEN"';
+    expect(lint(recommended)).toEqual([]);
+    expect(BUILD_SECRETS_ARG).toBe('CHALLENGE_BUILD_SECRETS_URL'); // the build argument the builder sets (infra/docker.ts)
   });
 });
 

@@ -373,3 +373,70 @@ describe('router', () => {
     expect((await route(options, 'DELETE', '/submissions/a.b')).status).toBe(405);
   });
 });
+
+describe('audiences', () => {
+  const board = buildLeaderboard('cpu', rules, [sub('a.one'), sub('c.three', 'BuildFailed', 'step 4/6 failed')], scoresOf('a.one', [0.9, 0.8, 0.7, 0.9]));
+
+  it('links public pages to public pages and operator pages under /operator, with a banner', () => {
+    const pub = renderTrack(trackViewOf(board));
+    expect(pub).toContain('href="/submissions/a.one"');
+    expect(pub).not.toContain('/operator');
+    const op = renderTrack(trackViewOf(board, 'operator'));
+    expect(op).toContain('href="/operator/submissions/a.one"');
+    expect(op).toContain('href="/operator/tracks/cpu"');
+    expect(op).toContain('data-testid="operator-banner"');
+    expect(op).not.toContain('href="/submissions/');
+  });
+
+  it('shows answers, completions and per-instance errors on the operator page only, escaped', () => {
+    const view: SubmissionView = {
+      audience: 'operator',
+      submission: { submissionId: 'a.one', team: 'a', name: 'one', track: 'cpu', directory: '/d', workflowId: 'submission-a.one', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' },
+      pipeline: null,
+      stages: stageViews([], 'cpu'),
+      scores: [],
+      logs: [],
+      standing: null,
+      workflowUrl: null,
+      efficiency: efficiencyFigures({ training: null, evaluation: null, latenciesMs: [], peakMemoryBytes: null }),
+      answers: [
+        { suite: 'open', count: 0, failed: 0, answers: [] },
+        {
+          suite: 'closed',
+          count: 2,
+          failed: 1,
+          answers: [
+            { scenario: 'colors', instanceId: 'id1', completion: ' B', score: 0, errorKind: null, error: null, attempts: 1, latencyMs: 12 },
+            { scenario: 'colors', instanceId: 'id0', completion: null, score: 0, errorKind: 'http-status', error: `answered HTTP 500: ${XSS}`, attempts: 3, latencyMs: 40 },
+          ],
+        },
+      ],
+    };
+    const op = renderSubmission(view);
+    expect(op).toContain('data-testid="answers-section"');
+    expect([...op.matchAll(/data-testid="answer-row" data-suite="closed" data-scenario="colors" data-instance="(id\d)"/g)].map((m) => m[1])).toEqual(['id0', 'id1']); // failed first
+    expect(op).toContain('answered HTTP 500: &lt;script&gt;');
+    expect(op).not.toContain(XSS);
+    const pub = renderSubmission({ ...view, audience: 'public', answers: null });
+    expect(pub).not.toContain('data-testid="answers');
+    expect(pub).toContain('data-testid="logs-withheld"');
+  });
+
+  it('serves the CSV export and the operator routes through the router', async () => {
+    const db = new ResultsDb(':memory:');
+    try {
+      db.upsertSubmission({ submissionId: 'a.b', team: 'a', name: 'b', track: 'cpu', directory: '/d', workflowId: 'submission-a.b', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' });
+      const options = { db, dataDir: '/nonexistent' };
+      const csv = await route(options, 'GET', '/api/leaderboard.csv?track=cpu');
+      expect(csv).toMatchObject({ status: 200, type: 'csv' });
+      expect(csv.body.split('\n')[0]).toMatch(/^rank,submission,team,outcome,failure_category,failure_reason,/);
+      expect((await route(options, 'GET', '/api/leaderboard.csv')).status).toBe(400);
+      expect((await route(options, 'GET', '/operator/submissions/a.b')).status).toBe(200); // loopback, no token
+      expect((await route({ ...options, operatorToken: 'a-token-of-twenty-chars' }, 'GET', '/operator/submissions/a.b')).status).toBe(401);
+      expect((await route({ ...options, operatorToken: 'a-token-of-twenty-chars' }, 'GET', '/api/operator/submissions/a.b', { authorization: 'Bearer a-token-of-twenty-chars' })).status).toBe(200);
+      expect((await route(options, 'GET', '/operator/nothing/here')).status).toBe(404);
+    } finally {
+      db.close();
+    }
+  });
+});
