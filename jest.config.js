@@ -7,6 +7,9 @@ process.env.CHALLENGE_SUITES ??= 'toy';
 
 export default {
   testEnvironment: 'node',
+  // Integration tests drive real processes and containers on 2 cores: a step that takes 1 s alone can take
+  // 10 under load. (A global option in jest 29; unit tests finish far below it.)
+  testTimeout: 60_000,
   transform: {},
   projects: [
     { displayName: 'unit', testEnvironment: 'node', transform: {}, testMatch: ['<rootDir>/dist/test/unit/**/*.test.js'] },
@@ -15,8 +18,6 @@ export default {
       testEnvironment: 'node',
       transform: {},
       testMatch: ['<rootDir>/dist/test/integration/**/*.test.js'],
-      // Real processes and containers on 2 cores: a step that takes 1 s alone can take 10 under load.
-      testTimeout: 60_000,
     },
   ],
 };

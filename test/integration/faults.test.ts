@@ -98,6 +98,8 @@ describe('crash recovery', () => {
     let restartedAfterMs = 0;
     let stepsAtKill = new Set<number>();
     let checkpointsAtKill = new Set<string>();
+    let orphanRemovedAtStart = false;
+    let firstAttemptLeft = 'not checked';
     const { state, submissionId } = await runToEnd(CHECKPOINTING, { fineTune: 120_000, openEval: 60_000, closedEval: 60_000 }, async (workflowId) => {
       await until('training step 4', () => progressStepOf(SUBMISSION_ID) >= 4);
       killedAtStep = progressStepOf(SUBMISSION_ID);
@@ -106,10 +108,16 @@ describe('crash recovery', () => {
       killedAt = Date.now();
       gpuHost().process.kill('SIGKILL');
       await gpuHost()?.process.catch(() => undefined);
-      await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+      const restarted = await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+      // The orphan is gone before the new worker polls: its start-up line names it, before 'RUNNING'.
+      orphanRemovedAtStart = /removed 1 container\(s\) an earlier worker process left running: ch-\S+-fine-tune-a1/.test(restarted.output().split("state: 'RUNNING'")[0] ?? '');
       await until('a second training container', async () => (await execa('docker', ['ps', '-q', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'label=challenge.attempt=2'])).stdout.trim());
+      // When attempt 2 trains, attempt 1's container no longer exists: two never shared the GPU index.
+      firstAttemptLeft = (await execa('docker', ['ps', '-aq', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'label=challenge.attempt=1'])).stdout.trim();
       restartedAfterMs = Date.now() - killedAt;
     });
+    expect(orphanRemovedAtStart).toBe(true);
+    expect(firstAttemptLeft).toBe('');
     expect(state.outcome).toBe('completed');
     const fineTune = stageOf(submissionId, 'fine-tune');
     expect(fineTune.outcome).toBe('succeeded');
