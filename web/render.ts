@@ -167,12 +167,24 @@ export function failureBars(failures: TrackView['failures']): Bar[] {
 export function renderTrack(view: TrackView): string {
   const { board } = view;
   const audience = view.audience ?? 'public';
-  const open = board.columns.filter((c) => c.suite === 'open');
-  const closed = board.columns.filter((c) => c.suite === 'closed');
-  const mwrCell = (row: TrackView['board']['rows'][number], c: (typeof board.columns)[number]) => {
+  // One cell per ranking scenario (its mean win rate); a scenario of several columns (MMLU: EM, robustness,
+  // fairness) lists their raw metrics in the cell's title.
+  type Column = (typeof board.columns)[number];
+  const scenariosOf = (suite: string): { suite: Column['suite']; scenario: string; columns: string[] }[] => {
+    const out: { suite: Column['suite']; scenario: string; columns: string[] }[] = [];
+    for (const c of board.columns.filter((column) => column.suite === suite)) {
+      const last = out.at(-1);
+      if (last?.scenario === c.scenario) last.columns.push(c.column);
+      else out.push({ suite: c.suite, scenario: c.scenario, columns: [c.column] });
+    }
+    return out;
+  };
+  const open = scenariosOf('open');
+  const closed = scenariosOf('closed');
+  const mwrCell = (row: TrackView['board']['rows'][number], c: (typeof open)[number]) => {
     const mwr = row.scenarioMeanWinRates[c.suite]?.[c.scenario];
-    const metric = row.metrics[c.column] ?? null;
-    return html`<td class="num" data-testid="cell-mwr" data-stage="${c.suite}" data-scenario="${c.scenario}" title="${c.column}: ${metric === null ? 'missing' : formatScore(metric)}">${formatScore(mwr ?? null)}</td>`;
+    const title = c.columns.map((column) => `${column}: ${row.metrics[column] === null || row.metrics[column] === undefined ? 'missing' : formatScore(row.metrics[column]!)}`).join('; ');
+    return html`<td class="num" data-testid="cell-mwr" data-stage="${c.suite}" data-scenario="${c.scenario}" title="${title}">${formatScore(mwr ?? null)}</td>`;
   };
   const rows = board.rows.map((row) => {
     const reason = row.failureReason ? html`<div class="reason" title="${row.failureReason}">${truncate(row.failureReason, 140)}</div>` : null;
@@ -194,7 +206,7 @@ ${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}
 ${open.length > 0 ? html`<th colspan="${open.length}" class="num">open — scenario mean win rate</th>` : null}
 ${closed.length > 0 ? html`<th colspan="${closed.length}" class="num">closed — scenario mean win rate</th>` : null}
 <th colspan="3" class="num">stage scores</th></tr>
-<tr>${[...open, ...closed].map((c) => html`<th class="num" title="${c.column}">${c.scenario}</th>`)}<th class="num">open</th><th class="num">closed</th><th class="num">final</th></tr></thead>
+<tr>${[...open, ...closed].map((c) => html`<th class="num" title="${c.columns.join('; ')}">${c.scenario}</th>`)}<th class="num">open</th><th class="num">closed</th><th class="num">final</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p class="legend">Win rates over the ${board.rows.length} submissions of the track; hover a cell for the raw metric. Final = ⅓ open + ⅔ closed. Rules: ${board.rulesVersion}.</p>`;
 

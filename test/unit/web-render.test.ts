@@ -9,7 +9,7 @@ import path from 'node:path';
 import { buildLeaderboard, rulesForSuites } from '../../domain/leaderboard.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
-import { defaultSuiteFiles } from '../../infra/paths.js';
+import { PROJECT_ROOT, defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { TRACKS } from '../../temporal.config.js';
 import { escapeHtml, formatCorrelation, formatElapsed, formatScore, html, trusted } from '../../web/html.js';
@@ -164,6 +164,17 @@ describe('track page', () => {
     const twoPage = renderTrack(two);
     expect(twoPage).toContain('data-testid="correlation">n/a<');
     expect(count(twoPage, /data-testid="scatter-point"/)).toBe(2);
+  });
+
+  it('shows one mean-win-rate cell per ranking scenario of the real suites, its columns in the title', () => {
+    const real = { open: loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'open-small.json')), closed: loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'closed-small.json')) };
+    const realRules = rulesForSuites(real);
+    const columns = realRules.stages.flatMap((stage) => stage.scenarios.flatMap((scenario) => scenario.columns.map((c) => ({ suite: stage.name as 'open' | 'closed', column: c.name }))));
+    const scores = ['a.one', 'b.two'].flatMap((id, n) => columns.map((c) => ({ submissionId: id, suite: c.suite, column: c.column, score: n === 0 ? 0.5 : 0.25 })));
+    const realPage = renderTrack(trackViewOf(buildLeaderboard('cpu', realRules, [sub('a.one'), sub('b.two')], scores)));
+    const row = realPage.split('data-testid="leaderboard-row"')[1]!;
+    expect([...row.matchAll(/data-scenario="([^"]+)"/g)].map((m) => m[1])).toEqual(['MMLU', 'TruthfulQA', 'GSM8K', 'BBQ', 'corr2cause', 'MMLU held-out']);
+    expect(row).toContain('title="MMLU - EM: 0.5000; MMLU - EM (Robustness): 0.5000; MMLU - EM (Fairness): 0.5000"');
   });
 
   it('counts failure categories, and says none when every submission succeeded', () => {
