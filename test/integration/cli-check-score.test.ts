@@ -4,14 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa, type ResultPromise } from 'execa';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { freePort } from '../support/stack.js';
 
 const cli = (args: string[]) => execa('node', [path.join(PROJECT_ROOT, 'dist', 'cli', 'challenge.js'), ...args], { reject: false, env: { CHALLENGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'cli-')) } });
-const FIXTURES = path.resolve(process.cwd(), '../shared/fixtures/neurips2023');
+/** The published 2023 final-round rankings, copied into the project so this runs on every clone. */
+const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'neurips2023');
 
 const servers: ResultPromise[] = [];
 async function pythonServer(script: string, artifacts: string): Promise<string> {
@@ -89,8 +90,12 @@ describe('challenge check', () => {
 });
 
 
-(existsSync(FIXTURES) ? describe : describe.skip)('challenge score on the published 2023 rankings', () => {
-  it.each(['A100_final_round.json', '4090_final_round.json'])('reproduces every Score_full of %s within 1e-12', async (file) => {
+describe('challenge score on the published 2023 rankings', () => {
+  // What the README claims: the A100 file bit for bit, the 4090 file within 5.6e-17.
+  it.each([
+    ['A100_final_round.json', 0],
+    ['4090_final_round.json', 5.6e-17],
+  ])('reproduces every stage score and Score_full of %s within %s', async (file, maxError) => {
     const result = await cli(['score', '--metrics', path.join(FIXTURES, file), '--csv']);
     expect(result.exitCode).toBe(0);
     const published = new Map((JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')) as [string, Record<string, number>][]).map(([id, row]) => [id, row]));
@@ -100,7 +105,7 @@ describe('challenge check', () => {
       const cells = line.split(',');
       const row = published.get(cells[1]!)!;
       for (const column of ['Score_open', 'Score_hidden', 'Score_full']) {
-        expect(Math.abs(Number(cells[header.indexOf(column)]) - row[column]!)).toBeLessThanOrEqual(1e-12);
+        expect(Math.abs(Number(cells[header.indexOf(column)]) - row[column]!)).toBeLessThanOrEqual(maxError);
       }
     }
     expect(lines).toHaveLength(published.size + 1);

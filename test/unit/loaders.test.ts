@@ -19,18 +19,17 @@ import {
 } from '../../domain/loaders/index.js';
 import { instancePrompt, requestSettings, scoreInstance, type MultipleChoiceInstance } from '../../domain/harness/suite.js';
 import { bbqOutcomeFromMeta, bbqScores } from '../../domain/metrics/index.js';
+import { PROJECT_ROOT } from '../../infra/paths.js';
 
-const DATASETS = path.resolve(process.cwd(), '../shared/datasets');
+/** The project's own copies of the data sets (suites/data, with their licences): present on every clone. */
+const DATASETS = path.join(PROJECT_ROOT, 'suites', 'data');
 const GSM8K = path.join(DATASETS, 'gsm8k', 'test.jsonl');
 const BBQ_DIR = path.join(DATASETS, 'bbq');
 
-/** Runs `body` only when the shared dataset exists; otherwise prints why it was skipped. */
+/** Runs `body` on a data file of the project; a missing one is a failure, not a silent pass. */
 function withDataset(file: string, body: () => void): () => void {
   return () => {
-    if (!existsSync(file)) {
-      console.log(`skipped: ${file} is not present (the shared datasets are not mounted here)`);
-      return;
-    }
+    if (!existsSync(file)) throw new Error(`${file} is missing: suites/data is part of the project (npm run suites reads it)`);
     body();
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../../infra/paths.js';
 import {
   CHALLENGE_2023_FINAL_RULES,
   parseFixtureJson,
@@ -10,18 +11,15 @@ import {
   type ParsedFixture,
 } from '../../domain/scoring/index.js';
 
-// Published final-round rankings (spec §8.2). Reproduced to 1e-12; the spec's own re-derivation reaches
-// 1.1e-16 (A100) and 5.6e-17 (4090): the float sum of the tie terms depends on the original row order.
-const FIXTURE_DIR = path.resolve(process.cwd(), '../shared/fixtures/neurips2023');
-const present = fs.existsSync(FIXTURE_DIR);
-if (!present) {
-  console.warn(`scoring fixtures skipped: ${FIXTURE_DIR} not found (shared fixtures are not checked out here)`);
-}
-const describeIfFixtures = present ? describe : describe.skip;
+// Published final-round rankings (spec §8.2), copied into the project (test/fixtures/neurips2023) so the
+// reproduction runs on every clone. The README claims the A100 file bit for bit and the 4090 file within
+// 5.6e-17 (one value: the float sum of the tie terms depends on the original row order); asserted as such.
+const FIXTURE_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'neurips2023');
+const describeIfFixtures = describe;
 
 const TRACKS = [
-  { file: 'A100_final_round.json', n: 9, winner: 'percent_bfd_neurips_submission_neurips_submission_2' },
-  { file: '4090_final_round.json', n: 8, winner: 'akjindal53244_neurips_submission_submission_2' },
+  { file: 'A100_final_round.json', n: 9, winner: 'percent_bfd_neurips_submission_neurips_submission_2', maxError: 0 },
+  { file: '4090_final_round.json', n: 8, winner: 'akjindal53244_neurips_submission_submission_2', maxError: 5.6e-17 },
 ];
 
 function load(file: string): { fixture: ParsedFixture; result: CompetitionResult; fileOrder: string[] } {
@@ -35,7 +33,7 @@ function load(file: string): { fixture: ParsedFixture; result: CompetitionResult
 describeIfFixtures('NeurIPS 2023 final-round fixtures', () => {
   for (const track of TRACKS) {
     describe(track.file, () => {
-      it('reproduces every published Mean Win Rate, Score_open, Score_hidden and Score_full within 1e-12', () => {
+      it(`reproduces every published Mean Win Rate, Score_open, Score_hidden and Score_full within ${track.maxError}`, () => {
         const { fixture, result } = load(track.file);
         expect(result.rulesVersion).toBe(CHALLENGE_2023_FINAL_RULES.version);
         expect(result.submissionCount).toBe(track.n);
@@ -45,7 +43,7 @@ describeIfFixtures('NeurIPS 2023 final-round fixtures', () => {
         const compare = (label: string, got: number | undefined, want: number): void => {
           expect(got).toBeDefined();
           const err = Math.abs((got ?? NaN) - want);
-          if (!(err <= 1e-12)) throw new Error(`${label}: got ${String(got)}, published ${want}`);
+          if (!(err <= track.maxError)) throw new Error(`${label}: got ${String(got)}, published ${want}`);
           maxErr = Math.max(maxErr, err);
           compared++;
           if (err === 0) exact++;
@@ -70,7 +68,7 @@ describeIfFixtures('NeurIPS 2023 final-round fixtures', () => {
         }
         expect(compared).toBe(track.n * (9 + 3));
         console.log(`${track.file}: ${compared} published values, ${exact} bit-exact, max abs error ${maxErr}`);
-        expect(maxErr).toBeLessThanOrEqual(1e-12);
+        expect(maxErr).toBeLessThanOrEqual(track.maxError);
       });
 
       it('ranks like the published file (sorted by Score_full) with the announced winner first', () => {
