@@ -239,13 +239,15 @@ export function createHostActivities(deps: HostDeps) {
 
   const evaluationNetwork = (workflowId: string) => openEvaluationNetwork(config, workflowId);
 
-  const activities = {
+  return {
     /** Answered by any host of the track on the shared queue: pins the submission's later stages to this host. */
     async claimHost(): Promise<HostAssignment> {
       return { hostId: config.hostId, gpuQueue: TASK_QUEUES.hostGpu(track, config.hostId), cpuQueue: TASK_QUEUES.hostCpu(track, config.hostId) };
     },
 
     async buildImages(input: BuildInput): Promise<BuiltImages> {
+      // docker build writes into Docker's root folder: on a host short of disk the stage does not start.
+      await ensureFreeDisk('build');
       const started = Date.now();
       const signal = Context.current().cancellationSignal;
       let beatDetails: Record<string, unknown> = { phase: 'preflight' };
@@ -685,16 +687,6 @@ export function createHostActivities(deps: HostDeps) {
         await exportAnswers(input.submissionId, input.suite, store);
         await publishLogs(input.submissionId);
       }
-    },
-  };
-
-  // The build's free-disk check wraps it (docker build writes into Docker's root folder): the stage does not start.
-  const build = activities.buildImages;
-  return {
-    ...activities,
-    async buildImages(input: BuildInput): Promise<BuiltImages> {
-      await ensureFreeDisk('build');
-      return build(input);
     },
   };
 

@@ -165,7 +165,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     classification,
     cancelled: false,
     outputCapped: false,
-    outputBytes: output.total,
+    ...base,
     memoryKilled,
   };
 }
@@ -520,19 +520,15 @@ export async function containersLabelled(labels: Labels): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** One label of a container; null when there is no such container or label. */
-export async function containerLabel(name: string, key: string): Promise<string | null> {
-  const inspected = await docker(['container', 'inspect', '--format', `{{ index .Config.Labels "${LABEL_PREFIX}.${key}" }}`, name]);
+/** One label of a container or a local image; null when there is no such object, or it lacks the label. */
+async function labelOf(kind: 'container' | 'image', name: string, key: string): Promise<string | null> {
+  const inspected = await docker([kind, 'inspect', '--format', `{{ index .Config.Labels "${LABEL_PREFIX}.${key}" }}`, name]);
   const value = (inspected.stdout ?? '').trim();
   return inspected.exitCode === 0 && value !== '' && value !== '<no value>' ? value : null;
 }
 
-/** One label of a local image; null when the image is not on this engine (or lacks the label). */
-export async function imageLabel(image: string, key: string): Promise<string | null> {
-  const inspected = await docker(['image', 'inspect', '--format', `{{ index .Config.Labels "${LABEL_PREFIX}.${key}" }}`, image]);
-  const value = (inspected.stdout ?? '').trim();
-  return inspected.exitCode === 0 && value !== '' && value !== '<no value>' ? value : null;
-}
+export const containerLabel = (name: string, key: string): Promise<string | null> => labelOf('container', name, key);
+export const imageLabel = (image: string, key: string): Promise<string | null> => labelOf('image', image, key);
 
 export async function removeNetwork(name: string): Promise<void> {
   await docker(['network', 'rm', name]);
