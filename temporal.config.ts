@@ -7,31 +7,14 @@
  * `process.env` is only read inside `loadRuntimeConfig()`, which workflows never call.
  */
 import { z } from 'zod';
+import { GiB, UNIT_MS, parseBytes, parseDuration } from './domain/units.js';
+
+// Durations and sizes are read and written by domain/units.ts; re-exported because limits are written with them.
+export { formatBytes, formatDuration, parseBytes, parseDuration } from './domain/units.js';
 
 // ---------------------------------------------------------------------------------------------
 // Durations: a number of milliseconds, or a string such as "300m", "24h", "45s", "1500ms".
 // ---------------------------------------------------------------------------------------------
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`duration must be a non-negative number of ms, got ${value}`);
-    return value;
-  }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value);
-  if (!match) throw new Error(`"${value}" is not a duration: write e.g. "45s", "300m", "24h" or a number of milliseconds`);
-  return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
-}
-
-/** "300m" → 5h, 20000 → "20s": how limits are written in messages. */
-export function formatDuration(ms: number): string {
-  if (ms % UNIT_MS.d === 0 && ms > 0) return `${ms / UNIT_MS.d}d`;
-  if (ms % UNIT_MS.h === 0 && ms > 0) return `${ms / UNIT_MS.h}h`;
-  if (ms % UNIT_MS.m === 0 && ms > 0) return `${ms / UNIT_MS.m}m`;
-  if (ms % UNIT_MS.s === 0 && ms > 0) return `${ms / UNIT_MS.s}s`;
-  return `${ms}ms`;
-}
-
 export const Duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   try {
     return parseDuration(value);
@@ -98,9 +81,6 @@ const CHALLENGE_RETRIES = { outOfMemory: 1, serverCrash: 1 } as const;
 // ---------------------------------------------------------------------------------------------
 // Disk: every byte a submission's containers can write on the host is bounded.
 // ---------------------------------------------------------------------------------------------
-const KB = 1000;
-const MB = 1000 * KB;
-const GB = 1000 * MB;
 
 /**
  * The writable places of a submission container, each with its bound. The root file system is read-only, so
@@ -137,65 +117,27 @@ export interface DiskLimits {
 
 /**
  * GPU tracks: the 2023 finalists' outputs (LoRA adapters, or merged 7B weights of about 14 GB in bf16, plus a
- * few checkpoints) stayed well under 100 GB, so 100 GB leaves room for a 13B model's merged weights and
+ * few checkpoints) stayed well under 100 GB, so 100 GiB leaves room for a 13B model's merged weights and
  * checkpoints. A stage needs that much free space plus room for images and logs to start.
  */
 const GPU_DISK: DiskLimits = {
-  trainingOutputBytes: 100 * GB,
+  trainingOutputBytes: 100 * GiB,
   trainingOutputFiles: 100_000,
   tmpfsSize: '8g',
   shmSize: '8g',
   log: { maxSize: '100m', maxFiles: 5 },
-  minFreeBytes: 150 * GB,
+  minFreeBytes: 150 * GiB,
 };
 
-/** The cpu track (demos, tests): the sample's 200-step fine-tune writes about 110 MB. */
+/** The cpu track (demos, tests): the sample's 200-step fine-tune writes about 110 MB (sizes in GiB, as the disk check and messages count them). */
 const CPU_DISK: DiskLimits = {
-  trainingOutputBytes: 2 * GB,
+  trainingOutputBytes: 2 * GiB,
   trainingOutputFiles: 20_000,
   tmpfsSize: '256m',
   shmSize: '64m',
   log: { maxSize: '10m', maxFiles: 3 },
-  minFreeBytes: 5 * GB,
+  minFreeBytes: 5 * GiB,
 };
-
-const BYTE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-  kb: KB,
-  mb: MB,
-  gb: GB,
-  tb: 1000 * GB,
-};
-
-/** "200MB" → 200 000 000, "2GiB" and "2g" (Docker's way) → 2 147 483 648, "1234" → 1234. */
-export function parseBytes(value: string | number): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`a size must be a non-negative number of bytes, got ${value}`);
-    return Math.round(value);
-  }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw new Error(`"${value}" is not a size: write e.g. "200MB", "2GB", "512MiB", "2g" or a number of bytes`);
-  return Math.round(Number(match[1]) * unit);
-}
-
-/** 2 000 000 000 → "2.00 GB", 209 715 200 → "209.7 MB" (decimal units, as disks are sold). */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1000 * GB) return `${(bytes / (1000 * GB)).toFixed(2)} TB`;
-  if (bytes >= GB) return `${(bytes / GB).toFixed(2)} GB`;
-  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
-  if (bytes >= KB) return `${(bytes / KB).toFixed(1)} kB`;
-  return `${bytes} B`;
-}
 
 /**
  * The track's disk limits with a host's overrides: CHALLENGE_TRAINING_OUTPUT_CAP (the training output cap) and

@@ -13,7 +13,8 @@ import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
 import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
 import { submit, type SubmitResult } from './operations.js';
-import { artifactKeys, openArtifactStore } from '../infra/artifact-store.js';
+import { artifactKeys } from '../infra/artifact-store.js';
+import { openArtifactStore } from '../infra/open-artifact-store.js';
 
 /**
  * The last `lines` lines of each stage log of a submission (or one stage), earlier attempts included:

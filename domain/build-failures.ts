@@ -24,6 +24,7 @@
  * distribution found for X" after every retry that failed for network reasons, apt reports "Unable to
  * locate package" after a mirror answered 503, so the network lines must be looked at before those.
  */
+import { formatBytes } from './units.js';
 
 export type BuildFailureCategory = 'infrastructure' | 'participant';
 
@@ -323,17 +324,6 @@ export interface OutputCap {
   headBytes: number;
   /** The last bytes kept in the log. */
   tailBytes: number;
-}
-
-/** 20971520 → "20 MiB", 1536 → "1.5 KiB", 12 → "12 bytes". */
-export function formatBytes(bytes: number): string {
-  const units: [number, string][] = [
-    [1024 ** 3, 'GiB'],
-    [1024 ** 2, 'MiB'],
-    [1024, 'KiB'],
-  ];
-  for (const [size, unit] of units) if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
-  return `${bytes} bytes`;
 }
 
 /** The line the platform appends to the log of a build it stopped at the output cap (rule output-cap quotes it). */

@@ -12,6 +12,7 @@
  *
  * Pure: no I/O, no Temporal; the web page (web/data.ts) applies it to every view it serves publicly.
  */
+import { formatSpan } from './units.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory } from './failures.js';
 
 /** Stages whose recorded text never sees a closed-suite prompt, so the public may read it as recorded. */
@@ -48,21 +49,6 @@ export interface StageFacts {
 /** A non-negative whole number, or null: the only kind of value read out of `details` here. */
 function count(value: unknown): number | null {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
-}
-
-/** Whole milliseconds, written for people: 850ms, 45s, 6m 52s, 2h 04m, 1d 3h. */
-export function formatSpan(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return 'an unknown time';
-  const total = Math.round(ms);
-  if (total < 1000) return `${total}ms`;
-  const s = Math.round(total / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return m % 60 === 0 ? `${h}h` : `${h}h ${String(m % 60).padStart(2, '0')}m`;
-  const d = Math.floor(h / 24);
-  return h % 24 === 0 ? `${d}d` : `${d}d ${h % 24}h`;
 }
 
 /**

@@ -7,7 +7,6 @@
  * Keys are relative POSIX paths ("submissions/team.sub/artifacts/progress.json"); both implementations
  * pass the same contract test.
  */
-import type { ArtifactStoreConfig } from '../temporal.config.js';
 
 export interface PushResult {
   /** Files written this time (new, or changed since the previous push). */
@@ -54,16 +53,6 @@ export function checkKey(key: string): string {
     throw new Error(`artifact store key "${key}" is not a relative path of plain names (no "..", no leading "/", no empty parts)`);
   }
   return key;
-}
-
-/** The store the configuration names (the S3 client is only loaded when it is used). */
-export async function openArtifactStore(config: ArtifactStoreConfig): Promise<ArtifactStore> {
-  if (config.kind === 's3') {
-    const { S3ArtifactStore } = await import('./artifact-store-s3.js');
-    return new S3ArtifactStore(config);
-  }
-  const { FsArtifactStore } = await import('./artifact-store-fs.js');
-  return new FsArtifactStore(config.root);
 }
 
 /** Where a submission's things live in the store. */

@@ -9,7 +9,6 @@
  * Callers `await` every call, so they work with either. Every write is an upsert keyed by what it
  * describes, so a retried activity never duplicates a row.
  */
-import type { RuntimeConfig } from '../temporal.config.js';
 import type { AnswerStore, ScenarioResult } from '../domain/harness/evaluate.js';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
@@ -113,16 +112,6 @@ export interface ResultsStore {
 export function hostLiveness(host: HostRecord, now: number, goneAfterMs: number): { alive: boolean; silentForMs: number } {
   const silentForMs = Math.max(0, now - Date.parse(host.lastSeen));
   return { alive: silentForMs < goneAfterMs, silentForMs };
-}
-
-/** The results database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
-export async function openResultsStore(config: Pick<RuntimeConfig, 'databaseUrl' | 'databasePath'>): Promise<ResultsStore> {
-  if (config.databaseUrl) {
-    const { PostgresResultsDb } = await import('./results-db-postgres.js');
-    return PostgresResultsDb.connect(config.databaseUrl);
-  }
-  const { ResultsDb } = await import('./results-db.js');
-  return new ResultsDb(config.databasePath);
 }
 
 /** A PostgreSQL URL fit for messages and logs: the password replaced by ***. */

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadRuntimeConfig, type PartialStageLimits } from '../temporal.config.js';
 import { ensureDevServer, stopDevServer } from '../infra/dev-server.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
-import { openResultsStore } from '../infra/results-store.js';
+import { openResultsStore } from '../infra/open-results-store.js';
 import { connectClient } from '../infra/temporal.js';
 import { leaderboardTable } from '../domain/leaderboard.js';
 import { leaderboard, pipelineStatus, submit, type SubmitResult } from '../cli/operations.js';

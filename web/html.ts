@@ -56,18 +56,6 @@ export function formatCorrelation(r: number | null, points: number): string {
   return r.toFixed(3);
 }
 
-/** An elapsed time: "850ms", "42.5s", "3m 05s", "2h 04m". */
-export function formatElapsed(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '—';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const totalSeconds = Math.round(ms / 1000);
-  if (totalSeconds < 3600) return `${Math.floor(totalSeconds / 60)}m ${String(totalSeconds % 60).padStart(2, '0')}s`;
-  const totalMinutes = Math.round(ms / 60_000);
-  if (totalMinutes < 24 * 60) return `${Math.floor(totalMinutes / 60)}h ${String(totalMinutes % 60).padStart(2, '0')}m`;
-  return `${Math.floor(totalMinutes / 1440)}d ${String(Math.floor((totalMinutes % 1440) / 60)).padStart(2, '0')}h`;
-}
-
 /** "2024-05-01T10:00:00.000Z" → "2024-05-01 10:00:00 UTC"; anything unparsable is returned as given. */
 export function formatTimestamp(iso: string | null | undefined): string {
   if (!iso) return '—';

@@ -5,9 +5,9 @@
  * and the operator-only sections (answers); what a public view holds is already redacted by web/data.ts.
  */
 import { FAILURE_CATEGORIES, FAILURE_CATEGORY_NAMES, isFailureCategory, type FailureCategory } from '../domain/failures.js';
-import { formatDuration } from '../temporal.config.js';
+import { formatDuration, formatSpan } from '../domain/units.js';
 import { PUBLIC_LOG_STAGES, type AnswersView, type Audience, type LogView, type OverviewView, type StageView, type SubmissionView, type TrackView } from './data.js';
-import { formatCorrelation, formatElapsed, formatScore, formatTimestamp, html, percent, trusted, type SafeHtml } from './html.js';
+import { formatCorrelation, formatScore, formatTimestamp, html, percent, trusted, type SafeHtml } from './html.js';
 import { horizontalBarsSvg, scatterSvg, svgStyles, type Bar, type Tone } from './svg.js';
 
 export { formatCorrelation, formatScore } from './html.js';
@@ -275,7 +275,7 @@ function timeline(stages: StageView[]): SafeHtml {
     const scale = hasLimit ? s.limitMs! : maxElapsed;
     const fraction = s.elapsedMs === null ? 0 : Math.min(1, s.elapsedMs / scale);
     const over = hasLimit && s.elapsedMs !== null && s.elapsedMs > s.limitMs!;
-    const elapsedText = s.elapsedMs === null ? (s.outcome === 'skipped' ? 'skipped' : s.outcome === 'pending' ? 'not run yet' : '—') : formatElapsed(s.elapsedMs);
+    const elapsedText = s.elapsedMs === null ? (s.outcome === 'skipped' ? 'skipped' : s.outcome === 'pending' ? 'not run yet' : '—') : formatSpan(s.elapsedMs);
     const limitText = hasLimit ? formatDuration(s.limitMs!) : 'no limit';
     const share = hasLimit && s.elapsedMs !== null ? ` (${percent(s.elapsedMs / s.limitMs!)})` : '';
     const note =
@@ -297,7 +297,7 @@ function stageTable(stages: StageView[]): SafeHtml {
   const rows = stages.map(
     (s) => html`<tr data-testid="stage-row" data-stage="${s.stage}"><td>${s.stage}</td><td><span class="badge tone-${STAGE_OUTCOME_TONE[s.outcome]}">${s.outcome}</span></td>
 <td class="muted">${formatTimestamp(s.startedAt)}</td><td class="muted">${formatTimestamp(s.endedAt)}</td>
-<td class="num">${s.elapsedMs === null ? '—' : formatElapsed(s.elapsedMs)}</td><td class="num">${s.limitMs === null ? '—' : formatDuration(s.limitMs)}</td>
+<td class="num">${s.elapsedMs === null ? '—' : formatSpan(s.elapsedMs)}</td><td class="num">${s.limitMs === null ? '—' : formatDuration(s.limitMs)}</td>
 <td>${stageFacts(s).join('; ')}</td></tr>`,
   );
   return html`<div class="scroll"><table><thead><tr><th>stage</th><th>outcome</th><th>started</th><th>ended</th><th class="num">elapsed</th><th class="num">limit</th><th>details</th></tr></thead><tbody>${rows}</tbody></table></div>`;
@@ -336,7 +336,7 @@ function answersSection(answers: AnswersView[]): SafeHtml {
     const rows = shown.map(
       (a) => html`<tr data-testid="answer-row" data-suite="${suite.suite}" data-scenario="${a.scenario}" data-instance="${a.instanceId}"><td>${a.scenario}</td><td>${a.instanceId}</td>
 <td class="num">${formatScore(a.score)}</td><td class="text" data-testid="answer-completion">${a.completion === null ? html`<span class="muted">none</span>` : truncate(a.completion, 400)}</td>
-<td>${a.errorKind ?? ''}</td><td class="text" data-testid="answer-error">${a.error === null ? '' : truncate(a.error, 600)}</td><td class="num">${a.attempts}</td><td class="num">${formatElapsed(a.latencyMs)}</td></tr>`,
+<td>${a.errorKind ?? ''}</td><td class="text" data-testid="answer-error">${a.error === null ? '' : truncate(a.error, 600)}</td><td class="num">${a.attempts}</td><td class="num">${formatSpan(a.latencyMs)}</td></tr>`,
     );
     return html`<details${suite.failed > 0 ? trusted(' open') : null} data-testid="answers" data-suite="${suite.suite}"><summary>${suite.suite} suite: ${suite.count} answer${suite.count === 1 ? '' : 's'}, ${suite.failed} without a valid completion</summary>
 ${suite.count === 0 ? html`<p class="muted">No answer persisted.</p>` : html`<div class="scroll"><table><thead><tr><th>scenario</th><th>instance</th><th class="num">score</th><th>completion</th><th>error kind</th><th>error</th><th class="num">attempts</th><th class="num">latency</th></tr></thead><tbody>${rows}</tbody></table></div>`}
@@ -365,8 +365,8 @@ function efficiencyCard(figures: SubmissionView['efficiency']): SafeHtml {
   const l = figures.latency;
   const row = (label: string, value: string) => html`<tr><td>${label}</td><td data-testid="efficiency-${label.split(' ')[0]}">${value}</td></tr>`;
   return html`<section class="card" data-testid="efficiency"><h2>Efficiency</h2><table><tbody>
-${row('training wall time', t ? `${formatElapsed(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} (${t.gpuHours.toFixed(3)} GPU-hours)` : '—')}
-${row('evaluation throughput', e ? `${e.instances} instances in ${formatElapsed(e.wallTimeSeconds * 1000)}${e.instancesPerSecond === null ? '' : ` = ${e.instancesPerSecond.toFixed(2)} instances/s`}` : '—')}
+${row('training wall time', t ? `${formatSpan(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} (${t.gpuHours.toFixed(3)} GPU-hours)` : '—')}
+${row('evaluation throughput', e ? `${e.instances} instances in ${formatSpan(e.wallTimeSeconds * 1000)}${e.instancesPerSecond === null ? '' : ` = ${e.instancesPerSecond.toFixed(2)} instances/s`}` : '—')}
 ${row('latency p50 / p95', l ? `${l.p50Ms.toFixed(0)} ms / ${l.p95Ms.toFixed(0)} ms over ${l.count} requests` : '—')}
 ${row('peak container memory', figures.peakMemory?.formatted ?? '—')}
 </tbody></table></section>`;

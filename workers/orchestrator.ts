@@ -6,7 +6,8 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createBookkeepingActivities } from '../activities/bookkeeping.js';
-import { openResultsStore, type ResultsStore } from '../infra/results-store.js';
+import type { ResultsStore } from '../infra/results-store.js';
+import { openResultsStore } from '../infra/open-results-store.js';
 import { connectWorker } from '../infra/temporal.js';
 import { runUntilSignalled } from './lifecycle.js';
 

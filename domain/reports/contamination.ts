@@ -29,6 +29,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { formatBytes } from '../units.js';
 
 export const DEFAULT_NGRAM = 13;
 
@@ -444,19 +445,13 @@ export async function scanContamination(options: ScanOptions): Promise<Contamina
 
 const pct = (rate: number): string => `${(rate * 100).toFixed(1)}%`;
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
 
 /** Plain text for the CLI; lists at most `examples` contaminated instances per scenario. */
 export function renderContaminationReport(report: ContaminationReport, options: { examples?: number } = {}): string {
   const limit = options.examples ?? 5;
   const lines = [`Contamination — ${report.n}-gram overlap between training data and evaluation suites (an instance shorter than ${report.n} tokens must appear whole)`];
   if (report.trainingFiles.length === 0) lines.push('  (no training files declared)');
-  for (const file of report.trainingFiles) lines.push(`  ${file.path}: ${size(file.bytes)}, ${file.tokens} tokens`);
+  for (const file of report.trainingFiles) lines.push(`  ${file.path}: ${formatBytes(file.bytes)}, ${file.tokens} tokens`);
   const header = ['suite', 'scenario', 'instances', 'contaminated', 'rate'];
   const rows = report.suites.map((s) => [s.suiteKind === null ? s.suite : `${s.suite} (${s.suiteKind})`, s.scenario, String(s.instances), String(s.contaminated.length), pct(s.rate)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

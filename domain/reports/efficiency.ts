@@ -12,6 +12,7 @@
  *   interpolation, so p95 of 20 samples is the 19th smallest.
  * - Bytes are formatted in binary units (KiB, MiB, GiB = 1024^k), as docker stats reports memory.
  */
+import { formatBytes, formatSpan } from '../units.js';
 
 export interface EfficiencyInput {
   training?: { wallTimeMs: number; gpus: number } | null;
@@ -87,32 +88,6 @@ export function efficiencyFigures(input: EfficiencyInput): EfficiencyFigures {
   return { training, evaluation, latency, peakMemory };
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
-
-/** 1536 → "1.5 KiB", 0 → "0 B", 3 * 2**30 → "3.0 GiB". */
-export function formatBytes(bytes: number): string {
-  nonNegative('bytes', bytes);
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
-
-/** 0.25 → "250 ms", 42.5 → "42.5 s", 3725 → "1h 02m 05s". */
-export function formatDuration(seconds: number): string {
-  nonNegative('seconds', seconds);
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const total = Math.round(seconds);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m ${String(s).padStart(2, '0')}s` : `${m}m ${String(s).padStart(2, '0')}s`;
-}
-
 /** 1234.5 → "1235/s", 12.345 → "12.35/s", 0.01234 → "0.0123/s"; an optional unit goes before "/s". */
 export function formatRate(perSecond: number | null, unit = ''): string {
   if (perSecond === null) return '—';
@@ -125,12 +100,12 @@ export const formatGpuHours = (gpuHours: number): string => `${gpuHours.toFixed(
 export function renderEfficiency(figures: EfficiencyFigures): string {
   const lines: string[] = ['Efficiency'];
   const t = figures.training;
-  lines.push(t === null ? '  training      —' : `  training      ${formatDuration(t.wallTimeSeconds)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} = ${formatGpuHours(t.gpuHours)}`);
+  lines.push(t === null ? '  training      —' : `  training      ${formatSpan(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} = ${formatGpuHours(t.gpuHours)}`);
   const e = figures.evaluation;
   lines.push(
     e === null
       ? '  evaluation    —'
-      : `  evaluation    ${e.instances} instances in ${formatDuration(e.wallTimeSeconds)}: ${formatRate(e.instancesPerSecond, 'instances')}${e.tokensPerSecond === null ? '' : `, ${formatRate(e.tokensPerSecond, 'tokens')}`}`,
+      : `  evaluation    ${e.instances} instances in ${formatSpan(e.wallTimeSeconds * 1000)}: ${formatRate(e.instancesPerSecond, 'instances')}${e.tokensPerSecond === null ? '' : `, ${formatRate(e.tokensPerSecond, 'tokens')}`}`,
   );
   const l = figures.latency;
   lines.push(l === null ? '  latency       —' : `  latency       p50 ${l.p50Ms.toFixed(0)} ms, p95 ${l.p95Ms.toFixed(0)} ms, max ${l.maxMs.toFixed(0)} ms (${l.count} requests)`);

@@ -22,7 +22,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { loadRuntimeConfig } from '../../temporal.config.js';
-import { openArtifactStore, type ArtifactStore } from '../../infra/artifact-store.js';
+import type { ArtifactStore } from '../../infra/artifact-store.js';
+import { openArtifactStore } from '../../infra/open-artifact-store.js';
 import { FsArtifactStore } from '../../infra/artifact-store-fs.js';
 import { S3ArtifactStore } from '../../infra/artifact-store-s3.js';
 import { freePort } from '../../infra/dev-server.js';

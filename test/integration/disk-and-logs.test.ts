@@ -465,7 +465,7 @@ describe('free disk before a stage', () => {
     const build = stageOf(run.submissionId, 'build');
     expect(build).toMatchObject({ outcome: 'failed', failureCategory: 'Infrastructure' });
     expect(build.reason).toMatch(
-      /has [\d.]+ [kMGT]?B free in its data folder .* below the 1000\.00 TB a stage of track cpu needs to start .*the build stage was not started/,
+      /has [\d.]+ (B|[KMGTP]iB) free in its data folder .* below the 909\.5 TiB a stage of track cpu needs to start .*the build stage was not started/,
     );
     expect(stageOf(run.submissionId, 'fine-tune').outcome).toBe('skipped');
     report.add({
@@ -473,7 +473,7 @@ describe('free disk before a stage', () => {
       injected: `CHALLENGE_MIN_FREE_DISK=1000TB on a host with ${formatBytes(free)} free`,
       systemDid: `build ${build.outcome} as ${build.failureCategory} after ${String((build.details as Record<string, unknown> | null)?.attempts ?? '?')} attempts: ${build.reason}`,
       lost: lostColumn([{ what: 'stages started', before: 0, after: 0 }], 'nothing was started, nothing charged'),
-      measured: `free ${formatBytes(free)}, threshold 1000.00 TB`,
+      measured: `free ${formatBytes(free)}, threshold ${formatBytes(parseBytes('1000TB'))}`,
     });
   }, 180_000);
 });

@@ -11,7 +11,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { leaderboard, submit, type SubmitResult } from '../../cli/operations.js';
-import { artifactKeys, openArtifactStore, type ArtifactStore } from '../../infra/artifact-store.js';
+import { artifactKeys, type ArtifactStore } from '../../infra/artifact-store.js';
+import { openArtifactStore } from '../../infra/open-artifact-store.js';
 import { submissionEfficiency } from '../../infra/efficiency.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';

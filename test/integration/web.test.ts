@@ -17,7 +17,8 @@ import { FAILURE_CATEGORIES, type FailureCategory } from '../../domain/failures.
 import type { Leaderboard } from '../../domain/leaderboard.js';
 import { formatDuration, TRACKS } from '../../temporal.config.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
-import { formatElapsed, formatScore } from '../../web/html.js';
+import { formatScore } from '../../web/html.js';
+import { formatSpan } from '../../domain/units.js';
 import { CHROMIUM_PATH, launchBrowser, screenshot, type LaunchedBrowser } from '../support/browser.js';
 
 const T0 = Date.parse('2024-06-01T09:00:00.000Z');
@@ -295,7 +296,7 @@ describe('cockpit pages in a browser', () => {
       expect(Number(await bar.getAttribute('data-elapsed-ms'))).toBe(elapsed);
       expect(await bar.getAttribute('data-limit-ms')).toBe(record.limitMs === null ? '' : String(record.limitMs));
       const text = (await page.locator(`[data-testid=timeline-text][data-stage="${record.stage}"]`).textContent())!.replace(/\s+/g, ' ');
-      expect(text).toContain(formatElapsed(elapsed));
+      expect(text).toContain(formatSpan(elapsed));
       if (record.limitMs !== null) {
         expect(text).toContain(`of ${formatDuration(record.limitMs)}`);
         // the coloured bar covers elapsed/limit of the limit bar

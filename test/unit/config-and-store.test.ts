@@ -1,21 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { TASK_QUEUES, formatDuration, limitsFor, loadRuntimeConfig, parseDuration } from '../../temporal.config.js';
+import { TASK_QUEUES, limitsFor, loadRuntimeConfig } from '../../temporal.config.js';
 import { GpuPool } from '../../infra/gpu-pool.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { logExcerpt } from '../../domain/failures.js';
 
 describe('temporal.config', () => {
-  it('parses and formats durations', () => {
-    expect(parseDuration('300m')).toBe(18_000_000);
-    expect(parseDuration('24h')).toBe(86_400_000);
-    expect(parseDuration('1.5s')).toBe(1500);
-    expect(parseDuration(250)).toBe(250);
-    expect(() => parseDuration('5 minutes')).toThrow(/not a duration/);
-    expect(formatDuration(18_000_000)).toBe('5h');
-    expect(formatDuration(20_000)).toBe('20s');
-    expect(formatDuration(1500)).toBe('1500ms');
-  });
-
   it('keeps the challenge limits per GPU track and lets a run override any of them', () => {
     expect(limitsFor('a100-40gb')).toEqual({ build: 7_200_000, fineTune: 86_400_000, openEval: 18_000_000, closedEval: 36_000_000, startup: 1_200_000 });
     expect(limitsFor('4090-24gb', { openEval: 5000 }).openEval).toBe(5000);

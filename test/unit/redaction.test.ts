@@ -9,7 +9,6 @@ import { defaultSuiteFiles } from '../../infra/paths.js';
 import {
   closedSuiteStarted,
   exitStatusOf,
-  formatSpan,
   isWithheldStage,
   publicFailureReason,
   publicPipelineReason,
@@ -150,17 +149,6 @@ describe('redactedStageReason', () => {
       'the closed evaluation succeeded (closed suite; log withheld)',
     );
     expect(redactedStageReason({ stage: 'closed-eval', outcome: 'succeeded', category: null, reason: null, limitMs: null, details: null })).toBeNull();
-  });
-
-  it('writes time spans for people', () => {
-    expect(formatSpan(850)).toBe('850ms');
-    expect(formatSpan(45_000)).toBe('45s');
-    expect(formatSpan(600_000)).toBe('10m');
-    expect(formatSpan(412_000)).toBe('6m 52s');
-    expect(formatSpan(36_000_000)).toBe('10h');
-    expect(formatSpan(7_440_000)).toBe('2h 04m');
-    expect(formatSpan(86_400_000 * 1.5)).toBe('1d 12h');
-    expect(formatSpan(-1)).toBe('an unknown time');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { efficiencyFigures, formatBytes, formatDuration, formatGpuHours, formatRate, nearestRankPercentile, renderEfficiency } from '../../domain/reports/efficiency.js';
+import { efficiencyFigures, formatGpuHours, formatRate, nearestRankPercentile, renderEfficiency } from '../../domain/reports/efficiency.js';
 
 describe('nearestRankPercentile', () => {
   const twenty = Array.from({ length: 20 }, (_, i) => 20 - i); // 20..1, unsorted on purpose
@@ -46,16 +46,7 @@ describe('efficiencyFigures', () => {
 });
 
 describe('formatting', () => {
-  it('formats bytes, durations, rates and GPU-hours', () => {
-    expect(formatBytes(0)).toBe('0 B');
-    expect(formatBytes(1023)).toBe('1023 B');
-    expect(formatBytes(1536)).toBe('1.5 KiB');
-    expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GiB');
-    expect(formatDuration(0.25)).toBe('250 ms');
-    expect(formatDuration(42.5)).toBe('42.5 s');
-    expect(formatDuration(125)).toBe('2m 05s');
-    expect(formatDuration(3725)).toBe('1h 02m 05s');
-    expect(formatDuration(26 * 3600)).toBe('26h 00m 00s');
+  it('formats rates and GPU-hours', () => {
     expect(formatRate(1234.5, 'tokens')).toBe('1235 tokens/s');
     expect(formatRate(12.345)).toBe('12.35/s');
     expect(formatRate(0.01234, 'instances')).toBe('0.0123 instances/s');
@@ -71,10 +62,10 @@ describe('formatting', () => {
     expect(text).toBe(
       [
         'Efficiency',
-        '  training      1h 30m 00s on 1 GPU = 1.50 GPU-h',
-        '  evaluation    104 instances in 30.0 s: 3.47 instances/s',
+        '  training      1h 30m on 1 GPU = 1.50 GPU-h',
+        '  evaluation    104 instances in 30s: 3.47 instances/s',
         '  latency       p50 20 ms, p95 30 ms, max 30 ms (3 requests)',
-        '  peak memory   512.0 MiB',
+        '  peak memory   512 MiB',
       ].join('\n'),
     );
     expect(renderEfficiency(efficiencyFigures({}))).toContain('training      —');

@@ -12,7 +12,7 @@ import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import { PROJECT_ROOT, defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { TRACKS } from '../../temporal.config.js';
-import { escapeHtml, formatCorrelation, formatElapsed, formatScore, html, trusted } from '../../web/html.js';
+import { escapeHtml, formatCorrelation, formatScore, html, trusted } from '../../web/html.js';
 import { horizontalBarsSvg, scatterSvg } from '../../web/svg.js';
 import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTrack, statusOf } from '../../web/render.js';
 import { logFileOf, stageLogs, stageViews, tailFile, temporalWorkflowUrl, trackViewOf, type SubmissionView } from '../../web/data.js';
@@ -71,15 +71,6 @@ describe('escaping and formats', () => {
     expect(formatCorrelation(-0.5, 3)).toBe('-0.500');
     expect(formatCorrelation(1, 2)).toBe('n/a');
     expect(formatCorrelation(null, 5)).toBe('n/a');
-  });
-
-  it('writes elapsed times for people', () => {
-    expect(formatElapsed(850)).toBe('850ms');
-    expect(formatElapsed(45_000)).toBe('45.0s');
-    expect(formatElapsed(192_000)).toBe('3m 12s');
-    expect(formatElapsed(600_000)).toBe('10m 00s');
-    expect(formatElapsed(7_440_000)).toBe('2h 04m');
-    expect(formatElapsed(-1)).toBe('—');
   });
 });
 
@@ -268,7 +259,7 @@ describe('submission page', () => {
     expect(page).toContain('width: 25.0%'); // build: 5m of 20m
     expect(page).toContain('width: 100.0%'); // open-eval: 12m of 10m, capped, with the over-limit mark
     expect(page).toContain('title="over the limit"');
-    expect(page).toContain('5m 00s of 20m (25%)');
+    expect(page).toContain('5m of 20m (25%)');
     expect(page).toContain('12m 00s of 10m (120%)');
     expect(page).toContain('not run yet');
     expect(page).toContain('step 3 of 9');
