@@ -6,7 +6,7 @@
 import { posixJoin, type CopyMapping } from './build-context.js';
 import type { CommandView, DockerfileRole, InstructionContext, ReadContextFile, RuleModule } from './family.js';
 import { lineAtOffset, parseDockerfile, type Instruction } from './parse.js';
-import type { Finding } from './rules.js';
+import type { Finding, FindingDraft } from './rules.js';
 import { baseImageRules } from './rules/base-image.js';
 import { buildkitRules } from './rules/buildkit.js';
 import { downloadRules } from './rules/downloads.js';
@@ -59,7 +59,7 @@ function commandView(instruction: Instruction, workdir: string): CommandView {
 export function lintDockerfile(text: string, options: LintOptions = {}): Finding[] {
   const file = options.file ?? 'Dockerfile';
   const findings: Finding[] = [];
-  const report = (draft: Omit<Finding, 'file'> & { file?: string }) => findings.push({ ...draft, file: draft.file ?? file });
+  const report = (draft: FindingDraft) => findings.push({ ...draft, file: draft.file ?? file });
   for (const module of RULE_MODULES) module.checkText?.(text, report);
 
   const globalArgs = new Map<string, string>();

@@ -39,7 +39,7 @@ export const PREFLIGHT_RULES = {
   'pip-upgrade': {
     family: 'pins',
     severity: 'warning',
-    message: 'pip install --upgrade / -U takes the newest release available on build day',
+    message: 'pip install --upgrade takes the newest release available on build day',
     fix: 'drop --upgrade and pin exact versions (==)',
   },
   'unpinned-npm': {
