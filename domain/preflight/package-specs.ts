@@ -12,11 +12,7 @@ export const FULL_COMMIT = /^[0-9a-f]{40}$/i;
 export const normalizePackageName = (name: string): string => name.toLowerCase().replace(/[-_.]+/g, '-');
 
 export type PinVerdict =
-  | { kind: 'pinned' }
-  | { kind: 'local' }
-  | { kind: 'unpinned'; name: string; spec: string }
-  | { kind: 'git-unpinned'; url: string }
-  | { kind: 'unknown' };
+  { kind: 'pinned' } | { kind: 'local' } | { kind: 'unpinned'; name: string; spec: string } | { kind: 'git-unpinned'; url: string } | { kind: 'unknown' };
 
 export const isVcsUrl = (spec: string): boolean => /(^|[\s@])(git|hg|svn|bzr)\+[a-z]+:\/\//i.test(spec) || /^(git|hg|svn|bzr)\+/i.test(spec);
 
@@ -48,16 +44,57 @@ export function pipRequirementVerdict(raw: string): PinVerdict {
   if (!match) return { kind: 'unknown' };
   const name = match[1]!;
   const rest = (match[3] ?? '').split(';')[0]!.trim();
-  const clauses = rest.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const clauses = rest
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   const exact = clauses.some((c) => /^===\s*\S+$/.test(c) || (/^==\s*[^\s*]+$/.test(c) && !c.includes('*')));
   return exact ? { kind: 'pinned' } : { kind: 'unpinned', name, spec };
 }
 
 const PIP_VALUE_OPTIONS = new Set([
-  '-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-i', '--index-url', '--extra-index-url', '-f', '--find-links', '-t', '--target',
-  '--prefix', '--root', '--src', '--upgrade-strategy', '--platform', '--python-version', '--implementation', '--abi', '--only-binary', '--no-binary',
-  '--progress-bar', '--cache-dir', '--log', '--timeout', '--retries', '--trusted-host', '--config-settings', '-C', '--global-option', '--report',
-  '--proxy', '--cert', '--client-cert', '--exists-action', '--python', '--keyring-provider', '--use-feature', '--use-deprecated', '--root-user-action',
+  '-r',
+  '--requirement',
+  '-c',
+  '--constraint',
+  '-e',
+  '--editable',
+  '-i',
+  '--index-url',
+  '--extra-index-url',
+  '-f',
+  '--find-links',
+  '-t',
+  '--target',
+  '--prefix',
+  '--root',
+  '--src',
+  '--upgrade-strategy',
+  '--platform',
+  '--python-version',
+  '--implementation',
+  '--abi',
+  '--only-binary',
+  '--no-binary',
+  '--progress-bar',
+  '--cache-dir',
+  '--log',
+  '--timeout',
+  '--retries',
+  '--trusted-host',
+  '--config-settings',
+  '-C',
+  '--global-option',
+  '--report',
+  '--proxy',
+  '--cert',
+  '--client-cert',
+  '--exists-action',
+  '--python',
+  '--keyring-provider',
+  '--use-feature',
+  '--use-deprecated',
+  '--root-user-action',
 ]);
 
 export interface PipInstall {

@@ -46,6 +46,8 @@ export function preflightTexts(files: { dockerfile: string | null; trainDockerfi
 /** Plain text for the CLI. */
 export function renderPreflight(result: PreflightResult): string {
   const lines = result.findings.map((f) => `${f.file}${f.line > 0 ? `:${f.line}` : ''}: ${f.severity} [${f.rule}] ${f.message}\n    fix: ${f.fix}`);
-  const summary = `preflight: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}, ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'}${result.ok ? ' — ok to build' : ' — fix the errors before building'}`;
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const verdict = result.ok ? ' — ok to build' : ' — fix the errors before building';
+  const summary = `preflight: ${count(result.errors.length, 'error')}, ${count(result.warnings.length, 'warning')}${verdict}`;
   return [...lines, summary].join('\n');
 }

@@ -33,7 +33,8 @@ export const PREFLIGHT_RULES = {
     family: 'pins',
     severity: 'error',
     lenient: 'the package is build tooling (pip, setuptools, wheel), or a constraints file that may pin it could not be read',
-    message: 'pip installs a package without an exact == (or ===) pin, in a RUN or in a requirements file the RUN references; the build picks whatever is newest that day',
+    message:
+      'pip installs a package without an exact == (or ===) pin, in a RUN or in a requirements file the RUN references; the build picks whatever is newest that day',
     fix: 'pin it exactly, e.g. transformers==<version you tested> (pip freeze prints them), or pin it in a constraints file (-c)',
   },
   'pip-upgrade': {
@@ -70,7 +71,7 @@ export const PREFLIGHT_RULES = {
   'requirements-unreadable': {
     family: 'pins',
     severity: 'warning',
-    message: 'a requirements / constraints file that a RUN references is not in the submission (or not COPY\'d from it), so its pins cannot be checked',
+    message: "a requirements / constraints file that a RUN references is not in the submission (or not COPY'd from it), so its pins cannot be checked",
     fix: 'add the file to the submission and COPY it before the RUN that installs from it',
   },
   'base-image-untagged': {
@@ -124,7 +125,7 @@ export const PREFLIGHT_RULES = {
     family: 'buildkit',
     severity: 'error',
     message:
-      'BuildKit-only syntax: the platform builds with Docker\'s legacy builder, which rejects RUN flags (--mount, --network, --security), COPY / ADD ' +
+      "BuildKit-only syntax: the platform builds with Docker's legacy builder, which rejects RUN flags (--mount, --network, --security), COPY / ADD " +
       'flags other than --from and --chown (--chmod, --link, --exclude, --parents, --checksum, --keep-git-dir) and reads here-documents (<<EOF) as ' +
       'instructions: the build fails at that line',
     fix: 'write it for the legacy builder: chmod in the RUN after a COPY, a plain COPY instead of a bind mount, a file in the submission instead of a here-document',

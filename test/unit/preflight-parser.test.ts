@@ -8,7 +8,18 @@ const summary = (instructions: readonly Instruction[]) => instructions.map((i) =
 
 describe('continuations', () => {
   it('joins lines, drops comment and blank lines inside a continuation, keeps # inside a line', () => {
-    const parsed = parseDockerfile(['FROM python:3.11-slim', 'RUN apt-get update && \\', '    # why the next line', '', '    echo "a # b" \\', '  # another', '    && true', 'CMD true'].join('\n'));
+    const parsed = parseDockerfile(
+      [
+        'FROM python:3.11-slim',
+        'RUN apt-get update && \\',
+        '    # why the next line',
+        '',
+        '    echo "a # b" \\',
+        '  # another',
+        '    && true',
+        'CMD true',
+      ].join('\n'),
+    );
     expect(summary(parsed.instructions)).toEqual(['FROM 1-1: python:3.11-slim', 'RUN 2-7: apt-get update && echo "a # b" && true', 'CMD 8-8: true']);
   });
 
@@ -71,7 +82,9 @@ describe('stages and arguments', () => {
   });
 
   it('reads flags of a multi-stage COPY and of FROM', () => {
-    const parsed = parseDockerfile('FROM --platform=linux/amd64 python:3.11 AS builder\nFROM python:3.11-slim\nCOPY --from=builder --chown=1000:1000 /venv /venv');
+    const parsed = parseDockerfile(
+      'FROM --platform=linux/amd64 python:3.11 AS builder\nFROM python:3.11-slim\nCOPY --from=builder --chown=1000:1000 /venv /venv',
+    );
     expect(parsed.instructions[0]!.flags.map((f) => [f.name, f.value])).toEqual([['platform', 'linux/amd64']]);
     expect(parsed.instructions[0]!.from).toEqual({ image: 'python:3.11', stage: 'builder' });
     expect(parsed.instructions[2]!.flags.map((f) => [f.name, f.value])).toEqual([
@@ -81,9 +94,17 @@ describe('stages and arguments', () => {
   });
 
   it('splits RUN flags from the command, options and lines included', () => {
-    const run = parseDockerfile('FROM x:1\nRUN --mount=type=cache,target=/root/.cache \\\n    --network=none \\\n    pip install \\\n      einops').instructions[1]!;
+    const run = parseDockerfile('FROM x:1\nRUN --mount=type=cache,target=/root/.cache \\\n    --network=none \\\n    pip install \\\n      einops')
+      .instructions[1]!;
     expect(run.flags.map((f) => [f.name, f.line, [...f.options]])).toEqual([
-      ['mount', 2, [['type', 'cache'], ['target', '/root/.cache']]],
+      [
+        'mount',
+        2,
+        [
+          ['type', 'cache'],
+          ['target', '/root/.cache'],
+        ],
+      ],
       ['network', 3, []],
     ]);
     expect(run.text.slice(run.commandOffset)).toBe('pip install einops');

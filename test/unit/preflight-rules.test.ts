@@ -4,7 +4,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { RULE_MODULES, lintDockerfile, type LintOptions } from '../../domain/preflight/lint.js';
 import { preflightTexts } from '../../domain/preflight/preflight.js';
-import { PREFLIGHT_RULES, PREFLIGHT_RULE_IDS, finding, isPreflightRule, type Finding, type PreflightRule, type RuleFamily } from '../../domain/preflight/rules.js';
+import {
+  PREFLIGHT_RULES,
+  PREFLIGHT_RULE_IDS,
+  finding,
+  isPreflightRule,
+  type Finding,
+  type PreflightRule,
+  type RuleFamily,
+} from '../../domain/preflight/rules.js';
 
 const IMAGE = 'python:3.11-slim';
 const BASE = `FROM ${IMAGE}`;
@@ -81,21 +89,27 @@ describe('the rule table', () => {
     expect(isPreflightRule('no-such-rule')).toBe(false);
   });
 
-  it('has a module for every family but the preflight\'s own file check, and no module outside the table', () => {
+  it("has a module for every family but the preflight's own file check, and no module outside the table", () => {
     const modules = RULE_MODULES.map((m) => m.family).sort();
     const families = [...new Set(PREFLIGHT_RULE_IDS.map((id) => PREFLIGHT_RULES[id].family))].filter((f) => f !== 'submission').sort();
     expect(modules).toEqual(families);
   });
 
   it('takes severity, message and fix from the table unless a finding names its specifics', () => {
-    expect(finding('pip-upgrade', 3)).toEqual({ rule: 'pip-upgrade', line: 3, severity: 'warning', message: PREFLIGHT_RULES['pip-upgrade'].message, fix: PREFLIGHT_RULES['pip-upgrade'].fix });
+    expect(finding('pip-upgrade', 3)).toEqual({
+      rule: 'pip-upgrade',
+      line: 3,
+      severity: 'warning',
+      message: PREFLIGHT_RULES['pip-upgrade'].message,
+      fix: PREFLIGHT_RULES['pip-upgrade'].fix,
+    });
     expect(finding('unpinned-pip', 1, { lenient: true }).severity).toBe('warning');
     expect(() => finding('secret', 1, { lenient: true })).toThrow(/no lenient severity/);
   });
 });
 
 describe.each(PREFLIGHT_RULE_IDS)('rule %s', (id) => {
-  it('fires on its minimal bad example, with the table\'s severity', () => {
+  it("fires on its minimal bad example, with the table's severity", () => {
     const hits = BAD[id]().filter((f) => f.rule === id);
     expect(hits.length).toBeGreaterThan(0);
     for (const hit of hits) {
@@ -122,12 +136,16 @@ describe('families', () => {
       const rule = PREFLIGHT_RULES[f.rule];
       expect(f.severity === rule.severity || ('lenient' in rule && f.severity === 'warning')).toBe(true);
     }
-    expect(rules(lint('RUN pip install --upgrade pip && git clone https://github.com/org/repo'))).toEqual(['warning:pip-upgrade@2', 'warning:unpinned-pip@2', 'warning:unpinned-git@2']);
+    expect(rules(lint('RUN pip install --upgrade pip && git clone https://github.com/org/repo'))).toEqual([
+      'warning:pip-upgrade@2',
+      'warning:unpinned-pip@2',
+      'warning:unpinned-git@2',
+    ]);
   });
 });
 
 describe('buildkit-only', () => {
-  it('flags every flag the legacy builder rejects, on the flag\'s line', () => {
+  it("flags every flag the legacy builder rejects, on the flag's line", () => {
     const findings = lint(
       [
         'RUN --mount=type=cache,target=/root/.cache \\',
@@ -159,11 +177,19 @@ describe('buildkit-only', () => {
   });
 
   it('flags here-documents in RUN, COPY and ADD once per instruction', () => {
-    expect(rules(lint('RUN <<EOF\necho hi\nEOF\nCOPY <<A <<B /d/\na\nA\nb\nB\nADD <<EOF /x\nx\nEOF'))).toEqual(['error:buildkit-only@2', 'error:buildkit-only@5', 'error:buildkit-only@10']);
+    expect(rules(lint('RUN <<EOF\necho hi\nEOF\nCOPY <<A <<B /d/\na\nA\nb\nB\nADD <<EOF /x\nx\nEOF'))).toEqual([
+      'error:buildkit-only@2',
+      'error:buildkit-only@5',
+      'error:buildkit-only@10',
+    ]);
   });
 
   it('accepts what the legacy builder accepts: FROM --platform, COPY --from / --chown, ADD --chown, and leaves secret mounts to the secret rule', () => {
-    expect(lintDockerfile(`FROM --platform=linux/amd64 ${IMAGE} AS a\n${BASE}\nCOPY --from=a --chown=1:1 /x /x\nADD --chown=1:1 vendor.tar.gz /opt/\nRUN echo "<<EOF"`)).toEqual([]);
+    expect(
+      lintDockerfile(
+        `FROM --platform=linux/amd64 ${IMAGE} AS a\n${BASE}\nCOPY --from=a --chown=1:1 /x /x\nADD --chown=1:1 vendor.tar.gz /opt/\nRUN echo "<<EOF"`,
+      ),
+    ).toEqual([]);
     expect(rules(lint('RUN --mount=type=secret,id=hf_token true'))).toEqual(['error:secret@2']);
   });
 });

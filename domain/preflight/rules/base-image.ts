@@ -4,11 +4,14 @@ import { finding } from '../rules.js';
 
 /** Expands $NAME / ${NAME} / ${NAME:-default} with the ARG defaults FROM can see; unknown names stay. */
 function expandArgs(text: string, args: ReadonlyMap<string, string>): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
-    const value = args.get(braced ?? bare ?? '');
-    if (value !== undefined && value !== '') return value;
-    return fallback ?? whole;
-  });
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (whole, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
+      const value = args.get(braced ?? bare ?? '');
+      if (value !== undefined && value !== '') return value;
+      return fallback ?? whole;
+    },
+  );
 }
 
 export const baseImageRules: RuleModule = {
@@ -20,7 +23,11 @@ export const baseImageRules: RuleModule = {
     if (image.toLowerCase() === 'scratch' || context.stageNames.has(image.toLowerCase())) return;
     const line = instruction.line;
     if (image.includes('$')) {
-      report(finding('base-image-variable', line, { message: `FROM ${image}: the image comes from a build argument without a default, so its tag cannot be checked` }));
+      report(
+        finding('base-image-variable', line, {
+          message: `FROM ${image}: the image comes from a build argument without a default, so its tag cannot be checked`,
+        }),
+      );
       return;
     }
     const [name = '', digest] = image.split('@');

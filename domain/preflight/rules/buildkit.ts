@@ -59,7 +59,9 @@ export const buildkitRules: RuleModule = {
       const written = `--${flag.name}${flag.value === null ? '' : `=${flag.value}`}`;
       report(
         finding('buildkit-only', flag.line, {
-          message: `${keyword} ${written.length > 80 ? `${written.slice(0, 80)}…` : written} needs BuildKit, but the platform builds with Docker's legacy builder, which rejects --${flag.name}: the build would fail at this step`,
+          message:
+            `${keyword} ${written.length > 80 ? `${written.slice(0, 80)}…` : written} needs BuildKit, but the platform builds with ` +
+            `Docker's legacy builder, which rejects --${flag.name}: the build would fail at this step`,
           fix: legacyWay(keyword, flag),
         }),
       );

@@ -78,14 +78,18 @@ export const downloadRules: RuleModule = {
     if (keyword !== 'RUN') {
       report(
         finding('runtime-download', lineAt(download.index), {
-          message: `${keyword} fetches model weights at container start (${download.what}), but the ${context.role === 'training' ? 'training container runs with no network' : 'inference container has no internet (internal evaluation network)'}`,
+          message:
+            `${keyword} fetches model weights at container start (${download.what}), but the ` +
+            (context.role === 'training' ? 'training container runs with no network' : 'inference container has no internet (internal evaluation network)'),
           fix: 'download the weights in a RUN step at build time (pinned to a revision) or, for fine-tuned weights, load them from /artifacts',
         }),
       );
     } else if (!PINNED_REVISION.test(script)) {
       report(
         finding('runtime-download', lineAt(download.index), {
-          message: `RUN downloads model weights (${download.what}) without a pinned revision: the image changes whenever the hub repository does${context.role === 'inference' ? ', and the inference container cannot fetch anything later' : ''}`,
+          message:
+            `RUN downloads model weights (${download.what}) without a pinned revision: the image changes whenever the hub repository does` +
+            (context.role === 'inference' ? ', and the inference container cannot fetch anything later' : ''),
           fix: 'pin a commit: huggingface-cli download <repo> --revision <40-hex sha> (or revision="<sha>" in Python)',
         }),
       );

@@ -9,7 +9,23 @@ import { programName, type Word } from '../shell.js';
 import { checkPipInstall, unpinnedGitFinding } from './pip.js';
 
 const NPM_INSTALL = ['install', 'i', 'add', 'isntall', 'in'];
-const NPM_VALUE_OPTIONS = new Set(['--registry', '--prefix', '--cache', '--tag', '--userconfig', '--workspace', '-w', '--omit', '--include', '--loglevel', '--network-timeout', '--modules-folder', '--filter', '--dir', '-C']);
+const NPM_VALUE_OPTIONS = new Set([
+  '--registry',
+  '--prefix',
+  '--cache',
+  '--tag',
+  '--userconfig',
+  '--workspace',
+  '-w',
+  '--omit',
+  '--include',
+  '--loglevel',
+  '--network-timeout',
+  '--modules-folder',
+  '--filter',
+  '--dir',
+  '-C',
+]);
 
 const listNames = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
 
@@ -72,7 +88,9 @@ function checkGitClone(commands: readonly Word[][], report: Report): void {
   const isGit = (command: readonly Word[]) => programName(command[0]?.text ?? '') === 'git';
   const clone = commands.find((command) => isGit(command) && command.some((w) => w.text === 'clone'));
   if (clone === undefined) return;
-  const pinned = commands.some((command) => isGit(command) && command.some((w) => ['checkout', 'reset', 'switch'].includes(w.text)) && command.some((w) => FULL_COMMIT.test(w.text)));
+  const pinned = commands.some(
+    (command) => isGit(command) && command.some((w) => ['checkout', 'reset', 'switch'].includes(w.text)) && command.some((w) => FULL_COMMIT.test(w.text)),
+  );
   const url = clone.find((w) => /:\/\/|^git@/.test(w.text))?.text ?? 'a repository';
   if (pinned || /huggingface\.co/.test(url)) return; // a hub clone is the downloads family's
   report(
@@ -99,7 +117,10 @@ export const packageRules: RuleModule = {
       }
       const program = programName(texts[0]!);
       const firstArgument = texts.find((w, k) => k > 0 && !w.startsWith('-')) ?? '';
-      if ((program === 'npm' && NPM_INSTALL.includes(firstArgument)) || ((program === 'yarn' || program === 'pnpm') && (texts.includes('add') || texts.includes('install')))) {
+      if (
+        (program === 'npm' && NPM_INSTALL.includes(firstArgument)) ||
+        ((program === 'yarn' || program === 'pnpm') && (texts.includes('add') || texts.includes('install')))
+      ) {
         const sub = texts.findIndex((w, k) => k > 0 && NPM_INSTALL.includes(w));
         checkNpmInstall(words.slice(sub + 1), report);
       } else if ((program === 'apt-get' || program === 'apt' || program === 'aptitude') && texts.includes('install')) {

@@ -26,7 +26,7 @@ const BUILD_SECRETS_ARG = 'CHALLENGE_BUILD_SECRETS_URL';
 export const buildSecretFix = (name: string): string =>
   `have the operator hold it as a build secret of your team and fetch it inside the RUN that needs it: ARG ${BUILD_SECRETS_ARG}, then ` +
   `RUN ${name.toUpperCase()}="$(curl -fsS "$${BUILD_SECRETS_ARG}/${name}")" && … (or python3's urllib); it is never written to a layer. ` +
-  'RUN --mount=type=secret does not work here: the platform builds with Docker\'s legacy builder';
+  "RUN --mount=type=secret does not work here: the platform builds with Docker's legacy builder";
 
 /** All but the first 4 characters masked. */
 export const maskSecret = (secret: string): string => `${secret.slice(0, 4)}${'*'.repeat(Math.max(4, Math.min(12, secret.length - 4)))}`;
@@ -97,7 +97,8 @@ export const secretRules: RuleModule = {
     if (secretMount !== undefined) {
       report(
         finding('secret', instruction.line, {
-          message: 'RUN --mount=type=secret needs BuildKit, but this platform builds with Docker\'s legacy builder, which rejects RUN --mount: the build would fail at this step',
+          message:
+            "RUN --mount=type=secret needs BuildKit, but this platform builds with Docker's legacy builder, which rejects RUN --mount: the build would fail at this step",
           fix: buildSecretFix(secretMount.options.get('id') ?? '<name>'),
         }),
       );
