@@ -170,8 +170,15 @@ export interface FindingSpecifics {
   file?: string;
 }
 
+/** The rules that have a milder severity (only these may ask for it; the compiler checks). */
+export type LenientRule = { [Id in PreflightRule]: (typeof PREFLIGHT_RULES)[Id] extends { lenient: string } ? Id : never }[PreflightRule];
+
 /** A finding of `rule` at `line`, with the table's severity. */
-export function finding(rule: PreflightRule, line: number, specifics: FindingSpecifics = {}): FindingDraft {
+export function finding<Rule extends PreflightRule>(
+  rule: Rule,
+  line: number,
+  specifics: FindingSpecifics & (Rule extends LenientRule ? unknown : { lenient?: false }) = {},
+): FindingDraft {
   const definition: RuleDefinition = PREFLIGHT_RULES[rule];
   if (specifics.lenient === true && definition.lenient === undefined) throw new Error(`preflight rule ${rule} has no lenient severity`);
   const draft: FindingDraft = {
