@@ -260,7 +260,7 @@ describe('submission page', () => {
     expect(page).toContain('width: 100.0%'); // open-eval: 12m of 10m, capped, with the over-limit mark
     expect(page).toContain('title="over the limit"');
     expect(page).toContain('5m of 20m (25%)');
-    expect(page).toContain('12m 00s of 10m (120%)');
+    expect(page).toContain('12m of 10m (120%)');
     expect(page).toContain('not run yet');
     expect(page).toContain('step 3 of 9');
     expect(page).toContain('answered 2 of 60, 1 failed, 57 unanswered');
