@@ -3,6 +3,7 @@
  * (and by `npx depcruise --config .dependency-cruiser.cjs .` by hand).
  *
  *   cli, web, workers, bench, scripts      entry points: may use everything below
+ *   operations                             what the CLI, the web page and the demo share (submit, status, leaderboard)
  *   workflows                              orchestration: domain (pure) + temporal.config + workflow-safe shared names
  *   activities                             adapters: domain + infra; never values from workflows
  *   infra                                  Docker, files, databases, Temporal connection; never activities/workflows
@@ -24,7 +25,7 @@ module.exports = {
       to: { path: '^workflows/', dependencyTypesNot: ['type-only'] },
     },
     { name: 'domain-is-pure', severity: 'error', comment: 'The domain is plain TypeScript: no Temporal, reusable and unit-testable.', from: { path: '^domain/' }, to: { path: '@temporalio|^(infra|activities|workflows|workers|cli|web|bench|scripts)/' } },
-    { name: 'infra-below-activities', severity: 'error', comment: 'Infra adapters know nothing of activities, workflows or entry points.', from: { path: '^infra/' }, to: { path: '^(activities|workflows|workers|cli|web|bench)/' } },
+    { name: 'infra-below-activities', severity: 'error', comment: 'Infra adapters know nothing of activities, workflows, operations or entry points.', from: { path: '^infra/' }, to: { path: '^(activities|workflows|operations|workers|cli|web|bench)/' } },
     {
       name: 'workflows-only-orchestrate',
       severity: 'error',

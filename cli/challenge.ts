@@ -25,7 +25,8 @@ import { cancelPipeline, createSchedule, listSchedules, reevaluate, retryPipelin
 import { renderTrackReport, trackReport } from './report.js';
 import { connectClient } from '../infra/temporal.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
-import { leaderboard, listPipelines, pipelineStatus, submit, type PipelineStatus } from './operations.js';
+import { listPipelines, pipelineStatus, submit, type PipelineStatus } from '../operations/pipelines.js';
+import { leaderboard } from '../operations/leaderboard.js';
 
 export class UsageError extends Error {}
 

@@ -12,7 +12,7 @@ import { workflowUrl } from '../infra/temporal.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
 import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
-import { submit, type SubmitResult } from './operations.js';
+import { submit, type SubmitResult } from '../operations/pipelines.js';
 import { artifactKeys } from '../infra/artifact-store.js';
 import { openArtifactStore } from '../infra/open-artifact-store.js';
 

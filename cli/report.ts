@@ -14,7 +14,7 @@ import { renderEfficiency, type EfficiencyFigures } from '../domain/reports/effi
 import { submissionEfficiency } from '../infra/efficiency.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
-import { leaderboard } from './operations.js';
+import { leaderboard } from '../operations/leaderboard.js';
 
 export interface SubmissionReport {
   submissionId: string;

@@ -23,6 +23,9 @@
  * image it names. Then infrastructure evidence wins over the participant's symptoms: pip prints "No matching
  * distribution found for X" after every retry that failed for network reasons, apt reports "Unable to
  * locate package" after a mirror answered 503, so the network lines must be looked at before those.
+ *
+ * Size: over 400 lines because half of it is the rule table (one entry per known build failure, data rather
+ * than code); the classifier and the bounded build output beside it are the table's only readers.
  */
 import { formatBytes } from './units.js';
 

@@ -17,7 +17,8 @@ import { PROJECT_ROOT } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { connectClient } from '../infra/temporal.js';
 import { leaderboardTable } from '../domain/leaderboard.js';
-import { leaderboard, pipelineStatus, submit, type SubmitResult } from '../cli/operations.js';
+import { pipelineStatus, submit, type SubmitResult } from '../operations/pipelines.js';
+import { leaderboard } from '../operations/leaderboard.js';
 import { devServerOptionsFor } from './temporal-server.js';
 
 /**

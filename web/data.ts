@@ -20,7 +20,7 @@ import { generalizationOfBoard } from '../domain/reports/track.js';
 import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
 import { STAGES, TRACKS, type StageLimits, type TrackId } from '../temporal.config.js';
-import { leaderboard } from '../cli/operations.js';
+import { leaderboard, submissionOutcome } from '../operations/leaderboard.js';
 import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
 import type { PipelineRecord, ResultsStore, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-store.js';
 
@@ -66,17 +66,8 @@ export interface OverviewView {
 export const trackTitle = (track: string): string => (Object.hasOwn(TRACKS, track) ? TRACKS[track as TrackId].title : track);
 
 async function summaryOf(db: ResultsStore, s: SubmissionRecord): Promise<SubmissionSummary> {
-  const pipeline = await db.pipeline(s.submissionId);
-  const failedStage = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
-  return {
-    submissionId: s.submissionId,
-    team: s.team,
-    name: s.name,
-    track: s.track,
-    submittedAt: s.submittedAt,
-    outcome: pipeline?.outcome ?? 'unknown',
-    failureCategory: pipeline?.failureCategory ?? failedStage?.failureCategory ?? null,
-  };
+  const { outcome, failureCategory } = await submissionOutcome(db, s.submissionId);
+  return { submissionId: s.submissionId, team: s.team, name: s.name, track: s.track, submittedAt: s.submittedAt, outcome, failureCategory };
 }
 
 const count = (keys: string[]): Record<string, number> => {

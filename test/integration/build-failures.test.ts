@@ -17,7 +17,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { RetryOverride } from '../../temporal.config.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
-import { leaderboard, submit } from '../../cli/operations.js';
+import { submit } from '../../operations/pipelines.js';
+import { leaderboard } from '../../operations/leaderboard.js';
 import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack } from '../support/stack.js';
 

@@ -26,7 +26,7 @@ import { PROJECT_ROOT } from '../../infra/paths.js';
 import * as dockerRuntime from '../../infra/docker.js';
 import { buildChainCounters, buildChainName } from '../../infra/firewall.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
-import { submit } from '../../cli/operations.js';
+import { submit } from '../../operations/pipelines.js';
 import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { FaultReport, leakedColumn } from '../support/fault-report.js';

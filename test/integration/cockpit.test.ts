@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { ResultsDb } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
-import { submit } from '../../cli/operations.js';
+import { submit } from '../../operations/pipelines.js';
 import type { PipelineState } from '../../workflows/definitions.js';
 import type { BatchProgress } from '../../workflows/batch-evaluation.js';
 import { startStack, type Stack } from '../support/stack.js';

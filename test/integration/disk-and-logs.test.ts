@@ -21,7 +21,7 @@ import path from 'node:path';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { TRACKS, formatBytes, parseBytes } from '../../temporal.config.js';
-import { submit } from '../../cli/operations.js';
+import { submit } from '../../operations/pipelines.js';
 import * as dockerRuntime from '../../infra/docker.js';
 import { closeEvaluationNetwork, measureFolder, openEvaluationNetwork } from '../../activities/host.js';
 import { pipelineWorkflowId, type PipelineState } from '../../workflows/definitions.js';

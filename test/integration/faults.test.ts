@@ -15,7 +15,7 @@ import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ensureDevServer, stopDevServer } from '../../infra/dev-server.js';
 import { loadSuite, multipleChoicePrompt } from '../../domain/harness/suite.js';
-import { submit } from '../../cli/operations.js';
+import { submit } from '../../operations/pipelines.js';
 import { pipelineWorkflowId, type PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { adversarySubmission, type AdversaryMode } from '../support/adversaries.js';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT, defaultSuiteFiles } from '../../infra/paths.js';
-import { submit, type SubmitResult } from '../../cli/operations.js';
+import { submit, type SubmitResult } from '../../operations/pipelines.js';
 import { instancePrompt, loadSuite, type Suite } from '../../domain/harness/suite.js';
 import type { PipelineState } from '../../workflows/definitions.js';
 import { freePort, startStack, type Stack } from '../support/stack.js';

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
-import { leaderboard } from '../../cli/operations.js';
+import { leaderboard } from '../../operations/leaderboard.js';
 import { pearson } from '../../domain/reports/generalization.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from '../../domain/failures.js';
 import type { Leaderboard } from '../../domain/leaderboard.js';

@@ -1,15 +1,13 @@
 /**
- * What the `challenge` CLI does, as functions that return data (the demo and the tests call them too);
- * cli/challenge.ts only parses arguments and prints.
+ * Pipelines as operators drive them: submit, status, list. Functions that return data, shared by the CLI
+ * (cli/challenge.ts parses arguments and prints), the cockpit, the demo and the tests.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, type PartialStageLimits, type RetryOverride, type RuntimeConfig } from '../temporal.config.js';
 import { loadSubmission } from '../domain/submission.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import { buildLeaderboard, rulesForSuites, type Leaderboard } from '../domain/leaderboard.js';
 import type { HarnessSettings, HostPolicy, PipelineInput } from '../activities/types.js';
 import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
-import type { ResultsStore } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { workflowUrl } from '../infra/temporal.js';
 
@@ -151,23 +149,4 @@ export async function listPipelines(client: Client, query = "WorkflowType = 'sub
     });
   }
   return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
-}
-
-export async function leaderboard(db: ResultsStore, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles(track)): Promise<Leaderboard> {
-  const rules = rulesForSuites({ open: loadSuite(suites.open), closed: loadSuite(suites.closed) });
-  const submissions = [];
-  for (const s of await db.submissions(track)) {
-    const pipeline = await db.pipeline(s.submissionId);
-    const failedStage = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory !== null && stage.failureCategory !== 'Cancelled');
-    submissions.push({
-      submissionId: s.submissionId,
-      team: s.team,
-      track: s.track,
-      outcome: pipeline?.outcome ?? 'unknown',
-      failureCategory: pipeline?.failureCategory ?? failedStage?.failureCategory ?? null,
-      failureReason: failedStage?.reason ?? pipeline?.reason ?? null,
-    });
-  }
-  const scores = (await db.scenarioScores()).map((s) => ({ submissionId: s.submissionId, suite: s.suite, column: s.column, score: s.score }));
-  return buildLeaderboard(track, rules, submissions, scores);
 }
