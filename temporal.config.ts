@@ -367,7 +367,7 @@ const ArtifactStoreSchema = z.discriminatedUnion('kind', [
     kind: z.literal('s3'),
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and dashes'),
     prefix: z.string(),
-    endpoint: z.string().url().nullable(),
+    endpoint: z.url().nullable(),
     region: z.string().min(1),
     forcePathStyle: z.boolean(),
   }),
@@ -377,7 +377,7 @@ export type ArtifactStoreConfig = z.infer<typeof ArtifactStoreSchema>;
 const RuntimeConfigSchema = z.object({
   /** The cluster: address, namespace, TLS and API key (one copy, read by every connection and message). */
   temporal: TemporalConnectionSchema,
-  uiUrl: z.string().url(),
+  uiUrl: z.url(),
   /** Where this host keeps its working files (local artifacts, logs, the SQLite results database). */
   dataDir: z.string().min(1),
   /** SQLite results database (the default, on the orchestrator host). */

@@ -22,7 +22,7 @@ export const TrainingDataset = z.object({
 
 export const SubmissionManifest = z
   .object({
-    schemaVersion: z.literal(1, { message: 'schemaVersion must be 1 (the only published version)' }),
+    schemaVersion: z.literal(1, { error: 'schemaVersion must be 1 (the only published version)' }),
     team: Slug,
     submission: Slug,
     track: TrackId,

@@ -85,4 +85,4 @@ export function renderConformance(url: string, result: ConformanceResult): strin
   return [`conformance of ${url}: ${result.ok ? 'passes' : `${result.violations.length} violation(s)`}`, ...lines].join('\n');
 }
 
-export const ConformanceUrl = z.string().url();
+export const ConformanceUrl = z.url();

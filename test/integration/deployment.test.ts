@@ -37,9 +37,9 @@ const Service = z
       })
       .nullish(),
   })
-  .passthrough();
+  .loose();
 type Service = z.infer<typeof Service>;
-const Resolved = z.object({ services: z.record(z.string(), Service) }).passthrough();
+const Resolved = z.object({ services: z.record(z.string(), Service) }).loose();
 
 /** `docker compose` (plugin) when the CLI has it, else docker-compose 1.29; null when neither is there. */
 function composeCommand(): string[] | null {

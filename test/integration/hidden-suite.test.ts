@@ -100,7 +100,7 @@ beforeAll(async () => {
 }, 360_000);
 
 afterAll(async () => {
-  if (serve && serve.exitCode === null) {
+  if (serve !== undefined && serve.exitCode === null) {
     serve.kill('SIGTERM');
     await serve;
   }
