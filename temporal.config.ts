@@ -7,6 +7,7 @@
  * `process.env` is only read inside `loadRuntimeConfig()`, which workflows never call.
  */
 import { z } from 'zod';
+import type { SuiteKind } from './domain/harness/suite.js';
 import { GiB, UNIT_MS, parseBytes, parseDuration } from './domain/units.js';
 
 // Durations and sizes are read and written by domain/units.ts; re-exported because limits are written with them.
@@ -46,6 +47,25 @@ export const StageLimits = z.object({
 export type StageLimits = z.infer<typeof StageLimits>;
 export const PartialStageLimits = StageLimits.partial();
 export type PartialStageLimits = z.infer<typeof PartialStageLimits>;
+
+/** Which limit bounds each stage (the score has none): the one mapping from stage names to StageLimits keys. */
+export const STAGE_LIMIT_KEY = {
+  build: 'build',
+  'fine-tune': 'fineTune',
+  'open-eval': 'openEval',
+  'closed-eval': 'closedEval',
+  score: null,
+} as const satisfies Record<StageName, keyof StageLimits | null>;
+
+/** A stage's limit in ms under the given limits, null for a stage without one (or a name that is no stage). */
+export function stageLimitMs(limits: StageLimits, stage: string): number | null {
+  const key = Object.hasOwn(STAGE_LIMIT_KEY, stage) ? STAGE_LIMIT_KEY[stage as StageName] : null;
+  return key === null ? null : limits[key];
+}
+
+/** The stage that evaluates each suite: the one mapping from suite kinds to stage names. */
+export const EVAL_STAGE = { open: 'open-eval', closed: 'closed-eval' } as const satisfies Record<SuiteKind, StageName>;
+export const EVAL_STAGES: readonly StageName[] = Object.values(EVAL_STAGE);
 
 export interface TrackSpec {
   id: TrackId;

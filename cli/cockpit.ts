@@ -5,7 +5,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TASK_QUEUES, type PartialStageLimits, type RuntimeConfig, type TrackId } from '../temporal.config.js';
+import { EVAL_STAGE, EVAL_STAGES, STAGE_LIMIT_KEY, TASK_QUEUES, type PartialStageLimits, type RuntimeConfig, type TrackId } from '../temporal.config.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
@@ -68,15 +68,15 @@ export async function retryPipeline(client: Client, config: RuntimeConfig, db: R
   const recorded = (stage: string) => stages.get(stage)?.limitMs ?? undefined;
   const limits: PartialStageLimits = {
     ...Object.fromEntries(
-      ([['build', 'build'], ['fineTune', 'fine-tune'], ['openEval', 'open-eval'], ['closedEval', 'closed-eval']] as const)
-        .map(([key, stage]) => [key, recorded(stage)])
-        .filter(([, value]) => value !== undefined),
+      Object.entries(STAGE_LIMIT_KEY)
+        .map(([stage, key]) => [key, recorded(stage)])
+        .filter(([key, value]) => key !== null && value !== undefined),
     ),
     ...options.limits,
   };
-  if (['build', 'fine-tune', 'open-eval', 'closed-eval'].every(ok)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded' };
+  if (['build', 'fine-tune', ...EVAL_STAGES].every(ok)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded' };
   if (ok('build') && (ok('fine-tune') || stages.get('fine-tune')?.outcome === 'partial')) {
-    const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(kind === 'open' ? 'open-eval' : 'closed-eval'));
+    const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(EVAL_STAGE[kind]));
     const files = options.suites ?? defaultSuiteFiles(submission.track);
     const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits }, 'retry');
     return { kind: 'reevaluate', suites, ...started };

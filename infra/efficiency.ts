@@ -1,5 +1,5 @@
 /** Efficiency figures of one submission from what its stages recorded and its answers' latencies. */
-import { TRACKS, type TrackId } from '../temporal.config.js';
+import { EVAL_STAGES, TRACKS, type TrackId } from '../temporal.config.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { efficiencyFigures, type EfficiencyFigures } from '../domain/reports/efficiency.js';
 import type { ResultsStore } from './results-store.js';
@@ -9,7 +9,7 @@ const numberOf = (value: unknown): number | null => (typeof value === 'number' &
 export async function submissionEfficiency(db: ResultsStore, submissionId: string, track: string): Promise<EfficiencyFigures> {
   const stages = new Map((await db.stages(submissionId)).map((s) => [s.stage, s]));
   const fineTune = stages.get('fine-tune')?.details ?? null;
-  const evals = ['open-eval', 'closed-eval'].map((s) => stages.get(s)?.details ?? null).filter((d): d is Record<string, unknown> => d !== null);
+  const evals = EVAL_STAGES.map((s) => stages.get(s)?.details ?? null).filter((d): d is Record<string, unknown> => d !== null);
   const evalMs = evals.reduce((sum, d) => sum + (numberOf(d.durationMs) ?? 0), 0);
   const answered = evals.reduce((sum, d) => sum + (numberOf(d.answered) ?? 0), 0);
   const peaks = [numberOf(fineTune?.peakMemoryBytes), ...evals.map((d) => numberOf(d.peakMemoryBytes))].filter((v): v is number => v !== null);

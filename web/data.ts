@@ -19,7 +19,7 @@ import { pearson, type GeneralizationReport } from '../domain/reports/generaliza
 import { generalizationOfBoard } from '../domain/reports/track.js';
 import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
-import { STAGES, TRACKS, type StageLimits, type TrackId } from '../temporal.config.js';
+import { STAGES, TRACKS, stageLimitMs, type TrackId } from '../temporal.config.js';
 import { leaderboard, submissionOutcome } from '../operations/leaderboard.js';
 import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
 import type { PipelineRecord, ResultsStore, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-store.js';
@@ -244,8 +244,6 @@ export interface SubmissionView {
   answers?: AnswersView[] | null;
 }
 
-const LIMIT_KEYS: Partial<Record<string, keyof StageLimits>> = { build: 'build', 'fine-tune': 'fineTune', 'open-eval': 'openEval', 'closed-eval': 'closedEval' };
-
 function elapsedOf(record: StageRecord): number | null {
   if (record.startedAt && record.endedAt) {
     const ms = Date.parse(record.endedAt) - Date.parse(record.startedAt);
@@ -262,8 +260,7 @@ export function stageViews(records: StageRecord[], track: string): StageView[] {
   return names.map((stage): StageView => {
     const record = byStage.get(stage);
     if (!record) {
-      const key = LIMIT_KEYS[stage];
-      const limitMs = key && Object.hasOwn(TRACKS, track) ? TRACKS[track as TrackId].limits[key] : null;
+      const limitMs = Object.hasOwn(TRACKS, track) ? stageLimitMs(TRACKS[track as TrackId].limits, stage) : null;
       return { stage, outcome: 'pending', failureCategory: null, reason: null, startedAt: null, endedAt: null, limitMs, elapsedMs: null, details: null };
     }
     return {

@@ -6,12 +6,10 @@
  * (the limit counted from the stage-start signal) and recorded by a bookkeeping activity, then the end.
  */
 import { ActivityCancellationType, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { StageName } from '../../temporal.config.js';
+import { STAGES, type StageName } from '../../temporal.config.js';
 import { SA, stageStartedSignal } from '../../workflows/definitions.js';
 import { runWithLimit } from '../../workflows/run-with-limit.js';
 import type { ActivityTiming, BenchActivities, GpuJobRecord, LimitedChildInput, LimitedChildResult } from '../activities.js';
-
-const STAGE_NAMES: StageName[] = ['build', 'fine-tune', 'open-eval', 'closed-eval', 'score'];
 
 export interface BenchPipelineInput {
   submissionId: string;
@@ -58,7 +56,7 @@ export async function benchPipeline(input: BenchPipelineInput): Promise<BenchPip
   ]);
   add(await bookkeeping.noop('registerSubmission'));
   add(await claim.claimHost());
-  for (const stage of STAGE_NAMES) {
+  for (const stage of STAGES) {
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
     const outcome = await runWithLimit(input.limitMs, `${stage} limit`, () => starts[stage], () => host.stage({ stage, workMs: input.workMs }));
     if (!outcome.ok) throw outcome.error;
