@@ -23,6 +23,13 @@ command -v java >/dev/null 2>&1 || { echo "java is not installed: the time-skipp
 command -v mvn >/dev/null 2>&1 || { echo "mvn is not installed: it fetches the time-skipping test server from Maven Central (Debian: maven)" >&2; exit 1; }
 
 mkdir -p "$dir"
+# One fetch at a time (a test and the set-up may ask at once); a second caller finds the first one's result.
+exec 9>"$cache/.lock"
+flock 9
+if [[ -x "$launcher" && -f "$dir/lib/temporal-test-server-$version.jar" ]]; then
+  echo "$launcher"
+  exit 0
+fi
 # A throwaway project whose only use is to name the artifact: Maven resolves it with its dependencies
 # (the Java SDK, gRPC, protobuf: about 30 MB) and copies the jars into lib/.
 cat >"$dir/pom.xml" <<EOF
@@ -42,7 +49,7 @@ cat >"$dir/pom.xml" <<EOF
 </project>
 EOF
 echo "fetching io.temporal:temporal-test-server:$version with Maven into $dir (a minute or two the first time)" >&2
-mvn -B -q -f "$dir/pom.xml" -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies -DoutputDirectory="$dir/lib" -DincludeScope=runtime >&2
+mvn -B -q -Dstyle.color=never -f "$dir/pom.xml" -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies -DoutputDirectory="$dir/lib" -DincludeScope=runtime >&2
 
 # exec: the SDK stops the server by killing the process it started, which must be the JVM itself.
 # Tiered compilation level 1 and the serial collector: the server starts in about 2 s and idles on 2 cores.

@@ -27,7 +27,7 @@ import type { History } from '@temporalio/common/lib/proto-utils.js';
 
 const TRACK: TrackId = 'a100-40gb';
 const LIMITS = limitsFor(TRACK);
-const HOST: HostAssignment = { hostId: 'ts-host', gpuQueue: `${TASK_QUEUES.hostGpu(TRACK, 'ts-host')}`, cpuQueue: `${TASK_QUEUES.hostCpu(TRACK, 'ts-host')}` };
+const HOST: HostAssignment = { hostId: 'ts-host', gpuQueue: TASK_QUEUES.hostGpu(TRACK, 'ts-host'), cpuQueue: TASK_QUEUES.hostCpu(TRACK, 'ts-host') };
 const JUST_UNDER_MS = 1000;
 /** Workflow time a never-finishing stand-in lets pass between two heartbeats once it is near its limit. */
 const STEP_MS = 100;
@@ -124,7 +124,7 @@ async function runPipeline(submissionId: string): Promise<{ state: PipelineState
   const workers = await Promise.all([
     Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.orchestrator, workflowBundle: bundle, activities: bookkeepingActivities }),
     Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.track(TRACK), activities: hostActivities }),
-    // The stand-ins see a cancellation within 100 ms of real time (the default throttle waits up to 30 s).
+    // The stand-ins see a cancellation within 100 ms of real time (by default a heartbeat may wait up to a minute).
     Worker.create({ connection: env.nativeConnection, taskQueue: HOST.gpuQueue, activities: hostActivities, maxHeartbeatThrottleInterval: 100, defaultHeartbeatThrottleInterval: 100 }),
     Worker.create({ connection: env.nativeConnection, taskQueue: HOST.cpuQueue, activities: hostActivities }),
   ]);
