@@ -45,6 +45,7 @@ if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules
 fi
 say "S3 test server $(bash "$root/scripts/ensure-s3.sh" | tail -n1)"
 say "postgres $(bash "$root/scripts/ensure-postgres.sh" | tail -n1)"
+say "time-skipping test server $(bash "$root/scripts/ensure-test-server.sh" | tail -n1)"
 # The submissions' base images: Debian + the CA bundle (CHALLENGE_CA_BUNDLE), then the PyTorch stack and
 # the base model (challenge/llm-base, several minutes and ~5.5 GB the first time, cached by Docker after).
 bash "$root/scripts/build-base-image.sh"

@@ -25,7 +25,7 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '../test/support/history-json.js';
 import { TASK_QUEUES, type PartialStageLimits } from '../temporal.config.js';
 import { PROJECT_ROOT, defaultSuiteFiles } from '../infra/paths.js';
-import { submit } from '../cli/operations.js';
+import { submit } from '../operations/pipelines.js';
 import type { batchEvaluation } from '../workflows/batch-evaluation.js';
 import type { submissionPipeline } from '../workflows/submission-pipeline.js';
 import { startStack } from '../test/support/stack.js';
