@@ -23,7 +23,7 @@ import { CHALLENGE_2023_FINAL_RULES, parseFixture, parseScoringRules, scoreCompe
 import { checkDirectory, checkUrl } from './check.js';
 import { cancelPipeline, createSchedule, listSchedules, reevaluate, retryPipeline, scheduleAction, stageLogs } from './cockpit.js';
 import { renderTrackReport, trackReport } from './report.js';
-import { connectClient } from '../infra/temporal.js';
+import { connectClient, uiLocationOf, uiPageUrl } from '../infra/temporal.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
 import { listPipelines, pipelineStatus, submit, type PipelineStatus } from '../operations/pipelines.js';
 import { leaderboard } from '../operations/leaderboard.js';
@@ -303,7 +303,7 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
   let server;
   try {
     const artifacts = await openArtifactStore(config.artifactStore);
-    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, webUiUrl: config.uiUrl, operatorToken });
+    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, temporalUi: uiLocationOf(config), operatorToken });
   } catch (error) {
     await db.close();
     if (error instanceof WebServerSetupError) throw new UsageError(error.message);
@@ -448,7 +448,7 @@ async function scheduleCommand(config: RuntimeConfig, args: string[]): Promise<n
         overlap: values.overlap,
         ...(Object.keys(limits).length > 0 ? { limits } : {}),
       });
-      console.log(`schedule ${scheduleId} created; see ${config.uiUrl}/namespaces/${config.temporal.namespace}/schedules/${scheduleId}`);
+      console.log(`schedule ${scheduleId} created; see ${uiPageUrl(config, 'schedules', scheduleId)}`);
       return 0;
     }
     if (!['describe', 'pause', 'unpause', 'trigger', 'delete'].includes(action)) throw new UsageError(`unknown schedule action "${action}"; run "challenge schedule --help"`);

@@ -13,6 +13,7 @@ import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
 import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
 import { submit, type SubmitResult } from '../operations/pipelines.js';
+import { logExcerpt } from '../domain/failures.js';
 import { artifactKeys } from '../infra/artifact-store.js';
 import { openArtifactStore } from '../infra/open-artifact-store.js';
 
@@ -23,11 +24,7 @@ import { openArtifactStore } from '../infra/open-artifact-store.js';
  */
 export async function stageLogs(config: RuntimeConfig, submissionId: string, stage?: string, lines = 100): Promise<{ file: string; text: string }[]> {
   const wanted = (file: string) => file.endsWith('.log') && (stage === undefined || file === `${stage}.log` || file.startsWith(`${stage}.`));
-  const tail = (text: string) => {
-    const all = text.split('\n');
-    while (all.length > 0 && all[all.length - 1] === '') all.pop();
-    return all.slice(-lines).join('\n');
-  };
+  const tail = (text: string) => logExcerpt(text, lines, Infinity);
   const dir = path.join(config.dataDir, 'logs', submissionId);
   if (existsSync(dir)) {
     const local = readdirSync(dir).filter(wanted).sort();

@@ -46,7 +46,11 @@ export interface FailureDetails {
   kept?: Record<string, unknown>;
 }
 
-/** Keep the last `maxLines` lines and at most `maxChars` characters of a log. */
+/**
+ * The last `maxLines` lines of a log, without trailing blank lines or carriage returns, and at most `maxChars`
+ * characters (cut at the front, marked "…"). The one log-tail helper: failure excerpts, the web page's log
+ * views and the CLI's `logs` all use it (infra/log-files.ts reads the end of a file into it).
+ */
 export function logExcerpt(log: string, maxLines = 30, maxChars = 4000): string {
   const lines = log.replace(/\r/g, '').split('\n');
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();

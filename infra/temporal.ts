@@ -98,7 +98,19 @@ export async function connectWorker(config: RuntimeConfig): Promise<NativeConnec
   return NativeConnection.connect(connectionOptions(config.temporal));
 }
 
-/** The Web UI page of one workflow. */
-export function workflowUrl(config: RuntimeConfig, workflowId: string): string {
-  return `${config.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+/** Where a cluster's Web UI is and which namespace the competition runs in (the two parts of every UI link). */
+export interface TemporalUiLocation {
+  uiUrl: string;
+  namespace: string;
 }
+
+export const uiLocationOf = (config: RuntimeConfig): TemporalUiLocation => ({ uiUrl: config.uiUrl, namespace: config.temporal.namespace });
+
+/** A Web UI page of the namespace (its workflow or schedule list, or one of them): the one place UI links are built. */
+export function uiPageUrl(where: RuntimeConfig | TemporalUiLocation, page: 'workflows' | 'schedules', id?: string): string {
+  const { uiUrl, namespace } = 'temporal' in where ? uiLocationOf(where) : where;
+  return `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/${page}${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;
+}
+
+/** The Web UI page of one workflow (CLI, cockpit, web page). */
+export const workflowUrl = (where: RuntimeConfig | TemporalUiLocation, workflowId: string): string => uiPageUrl(where, 'workflows', workflowId);

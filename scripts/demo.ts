@@ -15,7 +15,7 @@ import { loadRuntimeConfig, type PartialStageLimits } from '../temporal.config.j
 import { ensureDevServer, stopDevServer } from '../infra/dev-server.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
-import { connectClient } from '../infra/temporal.js';
+import { connectClient, uiPageUrl } from '../infra/temporal.js';
 import { leaderboardTable } from '../domain/leaderboard.js';
 import { pipelineStatus, submit, type SubmitResult } from '../operations/pipelines.js';
 import { leaderboard } from '../operations/leaderboard.js';
@@ -102,7 +102,7 @@ try {
   }
   await db.close();
   console.log(`
-Web UI: ${config.uiUrl}/namespaces/${config.temporal.namespace}/workflows
+Web UI: ${uiPageUrl(config, 'workflows')}
   filters an operator uses:  Track="cpu" AND FailureCategory="TimeLimit"
                              Stage="open-eval"      Outcome="failed"
 CLI:    node dist/cli/challenge.js status | leaderboard --track cpu | status <team.submission>

@@ -8,9 +8,12 @@
  * only numbers there, and the only log shown is the build's. The operator view shows everything: every
  * stage log, full reasons and details, and the persisted answers (completions and per-instance errors).
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
+import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory } from '../domain/failures.js';
+import { tailFile } from '../infra/log-files.js';
+import { workflowUrl, type TemporalUiLocation } from '../infra/temporal.js';
+import { pipelineWorkflowId } from '../workflows/definitions.js';
 import type { Leaderboard } from '../domain/leaderboard.js';
 import { publicFailureReason, publicPipelineReason, publicStageDetails, publicStageReason, type StageFacts } from '../domain/redaction.js';
 import type { InstanceAnswer } from '../domain/harness/evaluate.js';
@@ -277,35 +280,6 @@ export function stageViews(records: StageRecord[], track: string): StageView[] {
   });
 }
 
-/** The last `lines` lines of a text (without trailing blank lines). */
-export function tailText(text: string, lines = LOG_TAIL_LINES): string {
-  const all = text.replace(/\r/g, '').split('\n');
-  while (all.length > 0 && all[all.length - 1]!.trim() === '') all.pop();
-  return all.slice(-lines).join('\n');
-}
-
-/** The last `lines` lines of a file, reading at most its last `maxBytes` bytes. */
-export function tailFile(file: string, lines = LOG_TAIL_LINES, maxBytes = 256 * 1024): string | null {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, maxBytes);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    let text = buffer.toString('utf8').replace(/\r/g, '');
-    if (length < size) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
-    const all = text.split('\n');
-    while (all.length > 0 && all[all.length - 1]!.trim() === '') all.pop();
-    return all.slice(-lines).join('\n');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** `<dataDir>/logs/<submissionId>/<stage>.log`, or null if that would leave the logs folder. */
 export function logFileOf(dataDir: string, submissionId: string, stage: string): string | null {
@@ -327,7 +301,7 @@ export async function stageLogs(dataDir: string, submissionId: string, stages: S
       continue;
     }
     const file = logFileOf(dataDir, submissionId, stage.stage);
-    let text = file && existsSync(file) ? tailFile(file) : null;
+    let text = file && existsSync(file) ? tailFile(file, LOG_TAIL_LINES) : null;
     if (text === null && artifacts && file) text = await storedLog(artifacts, submissionId, stage.stage);
     if (text !== null && text.trim() !== '') out.push({ stage: stage.stage, source: 'file', text });
   }
@@ -337,14 +311,10 @@ export async function stageLogs(dataDir: string, submissionId: string, stages: S
 async function storedLog(artifacts: ArtifactStore, submissionId: string, stage: string): Promise<string | null> {
   try {
     const text = await artifacts.getText(artifactKeys.log(submissionId, `${stage}.log`));
-    return text === null ? null : tailText(text);
+    return text === null ? null : logExcerpt(text, LOG_TAIL_LINES, Infinity);
   } catch {
     return null; // an unreachable store must not take the page down: the stages and scores still show
   }
-}
-
-export function temporalWorkflowUrl(webUiUrl: string, workflowId: string): string {
-  return `${webUiUrl.replace(/\/+$/, '')}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
 }
 
 export interface SubmissionViewOptions {
@@ -352,7 +322,8 @@ export interface SubmissionViewOptions {
   /** Where the GPU hosts copy their logs (read when a log is not on this host). */
   artifacts?: ArtifactStore;
   suites?: SuiteFiles;
-  webUiUrl?: string;
+  /** The Temporal Web UI and namespace, for the link to each pipeline. */
+  temporalUi?: TemporalUiLocation;
   /** 'public' (default): redacted as the module comment says; 'operator': everything, answers included. */
   audience?: Audience;
 }
@@ -407,7 +378,7 @@ export async function submissionView(db: ResultsStore, submissionId: string, opt
     // The public view reads the logs of the build stage only, never of a stage that ran the server.
     logs: await stageLogs(options.dataDir, submissionId, operator ? stages : stages.filter((s) => PUBLIC_LOG_STAGES.includes(s.stage)), options.artifacts),
     standing,
-    workflowUrl: options.webUiUrl ? temporalWorkflowUrl(options.webUiUrl, submission.workflowId || `submission-${submissionId}`) : null,
+    workflowUrl: options.temporalUi ? workflowUrl(options.temporalUi, submission.workflowId || pipelineWorkflowId(submissionId)) : null,
     efficiency: await submissionEfficiency(db, submissionId, submission.track),
     answers: operator ? await answersOf(db, submissionId) : null,
   };

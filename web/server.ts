@@ -23,6 +23,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { ResultsStore } from '../infra/results-store.js';
+import type { TemporalUiLocation } from '../infra/temporal.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackView, type Audience, type SuiteFiles } from './data.js';
 import { renderError, renderNotFound, renderOverview, renderSubmission, renderTrack, renderUnauthorized } from './render.js';
@@ -44,7 +45,7 @@ export interface WebServerOptions {
   /** Suite files the leaderboard is scored with (default: the shipped suites). */
   suites?: SuiteFiles;
   /** Temporal Web UI base URL, e.g. http://127.0.0.1:8233: submission pages link to their workflow. */
-  webUiUrl?: string;
+  temporalUi?: TemporalUiLocation;
   /**
    * The secret the operator routes require (`Authorization: Bearer <token>`). Absent or empty: the operator
    * routes answer only on a loopback bind, and startWebServer refuses any other address.
@@ -176,7 +177,7 @@ export async function route(options: WebServerOptions, method: string, rawUrl: s
 
   const { db } = options;
   const segments = pathname.split('/').slice(1);
-  const viewOptions = { dataDir: options.dataDir, suites: options.suites, webUiUrl: options.webUiUrl, audience, ...(options.artifacts ? { artifacts: options.artifacts } : {}) };
+  const viewOptions = { dataDir: options.dataDir, suites: options.suites, temporalUi: options.temporalUi, audience, ...(options.artifacts ? { artifacts: options.artifacts } : {}) };
 
   if (pathname === '/') return page(200, renderOverview(await overviewView(db, audience)));
 

@@ -14,6 +14,7 @@ import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack } from '../support/stack.js';
 import type { PageFacts } from '../support/page-facts.js';
 import { startWebServer } from '../../web/server.js';
+import { uiLocationOf } from '../../infra/temporal.js';
 
 const LIMITS = { fineTune: 90_000, openEval: 20_000, closedEval: 20_000, startup: 15_000 };
 const SAMPLES = ['good-cooccurrence', 'build-fails', 'oom-train', 'slow-server'] as const;
@@ -130,7 +131,7 @@ describe('submissionPipeline on Temporal and Docker', () => {
   }, 60_000); // two CLI processes; a loaded 2-core machine took more than jest's default 5 s
 
   it('shows the real run on the web page in a real browser', async () => {
-    const web = await startWebServer({ db, dataDir: stack.config.dataDir, webUiUrl: stack.config.uiUrl });
+    const web = await startWebServer({ db, dataDir: stack.config.dataDir, temporalUi: uiLocationOf(stack.config) });
     try {
       const browsed = await execa('node', [path.join(PROJECT_ROOT, 'dist/test/support/page-facts.js'), web.url, 'broken-builds.missing-dependency', 'sleepy-inference.one-at-a-time']);
       const facts = JSON.parse(browsed.stdout) as PageFacts;

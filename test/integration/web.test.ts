@@ -25,6 +25,7 @@ const T0 = Date.parse('2024-06-01T09:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const LIMITS = TRACKS.cpu.limits;
 const WEB_UI = 'http://127.0.0.1:8233';
+const NAMESPACE = 'finals.llm-efficiency';
 const XSS = '<script>alert(1)</script>';
 
 const ID = {
@@ -192,7 +193,8 @@ beforeAll(async () => {
   db = new ResultsDb(path.join(dir, 'results.sqlite'));
   populate();
   board = await leaderboard(db, 'cpu');
-  server = await startWebServer({ db, dataDir: dir, webUiUrl: WEB_UI });
+  // A namespace other than 'default' (as on Temporal Cloud): every link must carry it.
+  server = await startWebServer({ db, dataDir: dir, temporalUi: { uiUrl: WEB_UI, namespace: NAMESPACE } });
   browser = await launchBrowser();
   page = await browser.newPage();
   page.on('dialog', (dialog) => {
@@ -311,7 +313,7 @@ describe('cockpit pages in a browser', () => {
     const shown = db.scenarioScores(ID.good).sort((a, b) => order.indexOf(a.column) - order.indexOf(b.column));
     expect(await texts('[data-testid=metric-score]')).toEqual(shown.map((s) => formatScore(s.score)));
     expect(await page.getByTestId('metric-row').evaluateAll((els) => els.map((el) => el.getAttribute('data-scenario')))).toEqual(['opposites', 'capitals', 'animal-sounds', 'colors']);
-    expect(await page.getByTestId('temporal-link').getAttribute('href')).toBe(`${WEB_UI}/namespaces/default/workflows/submission-${ID.good}`);
+    expect(await page.getByTestId('temporal-link').getAttribute('href')).toBe(`${WEB_UI}/namespaces/finals.llm-efficiency/workflows/submission-${ID.good}`);
     expect(await page.getByTestId('failure').count()).toBe(0);
     expect(await page.getByTestId('standing').textContent()).toContain('Rank 1 of 5');
     await screenshot(page, 'submission-completed');

@@ -259,7 +259,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'hidden-suite-web-'));
   db = new ResultsDb(path.join(dir, 'results.sqlite'));
   populate();
-  server = await startWebServer({ db, dataDir: dir, operatorToken: TOKEN, webUiUrl: 'http://127.0.0.1:8233' });
+  server = await startWebServer({ db, dataDir: dir, operatorToken: TOKEN, temporalUi: { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' } });
 });
 
 afterAll(async () => {

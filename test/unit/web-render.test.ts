@@ -15,7 +15,9 @@ import { TRACKS } from '../../temporal.config.js';
 import { escapeHtml, formatCorrelation, formatScore, html, trusted } from '../../web/html.js';
 import { horizontalBarsSvg, scatterSvg } from '../../web/svg.js';
 import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTrack, statusOf } from '../../web/render.js';
-import { logFileOf, stageLogs, stageViews, tailFile, temporalWorkflowUrl, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { logFileOf, stageLogs, stageViews, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { tailFile } from '../../infra/log-files.js';
+import { workflowUrl } from '../../infra/temporal.js';
 import { efficiencyFigures } from '../../domain/reports/efficiency.js';
 import { route } from '../../web/server.js';
 import { FsArtifactStore } from '../../infra/artifact-store-fs.js';
@@ -228,7 +230,7 @@ describe('submission page', () => {
     scores: [],
     logs: [],
     standing: null,
-    workflowUrl: temporalWorkflowUrl('http://ui:8233/', 'submission-x.y'),
+    workflowUrl: workflowUrl({ uiUrl: 'http://ui:8233/', namespace: 'team a' }, 'submission-x.y'),
     efficiency: efficiencyFigures({ training: { wallTimeMs: 150_000, gpus: 1 }, evaluation: { wallTimeMs: 720_000, instances: 3 }, latenciesMs: [10, 20, 30, 400], peakMemoryBytes: 3 * 1024 ** 3 }),
   };
   let page = '';
@@ -271,7 +273,7 @@ describe('submission page', () => {
     expect(page).not.toMatch(/<script/i);
     expect(page).toMatch(/data-testid="failure-reason">answered &lt;script&gt;alert\(1\)&lt;\/script&gt;</);
     expect(page).toMatch(/data-testid="log-excerpt" data-stage="open-eval">line 1\n&lt;script&gt;/);
-    expect(page).toContain('href="http://ui:8233/namespaces/default/workflows/submission-x.y"');
+    expect(page).toContain('href="http://ui:8233/namespaces/team%20a/workflows/submission-x.y"');
     expect(page).toContain('data-testid="no-metrics"');
   });
 });
@@ -309,8 +311,8 @@ describe('logs on disk', () => {
     const tail = tailFile(file, 40, 4096)!.split('\n');
     expect(tail.length).toBeLessThanOrEqual(40);
     expect(tail[tail.length - 1]).toMatch(/^line 5000 /);
-    expect(tailFile(file)!.split('\n')).toHaveLength(40);
-    expect(tailFile(path.join(dir, 'missing.log'))).toBeNull();
+    expect(tailFile(file, 40)!.split('\n')).toHaveLength(40);
+    expect(tailFile(path.join(dir, "missing.log"), 40)).toBeNull();
   });
 
   it('never leaves <dataDir>/logs', () => {
