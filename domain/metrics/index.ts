@@ -16,7 +16,6 @@ export {
 export { rougeTokenize, rougeNScore, rougeLScore, rougeN, rouge2, rougeL, fmeasure, removeBraces, summarizationRouge2, type RougeScore } from './rouge.js';
 export { porterStem } from './porter.js';
 export { PyRandom, type PySeed } from './pyrandom.js';
-export { sha512 } from './sha512.js';
 export {
   PERTURBATION_CATEGORY,
   lowercasePerturbation,

@@ -13,7 +13,7 @@
  *
  * Verified against CPython 3.11 output in test/fixtures/metrics/pyrandom-vectors.json.
  */
-import { sha512 } from './sha512.js';
+import { createHash } from 'node:crypto';
 
 const N = 624;
 const M = 397;
@@ -37,7 +37,7 @@ export class PyRandom {
       const bytes = new TextEncoder().encode(seed);
       const all = new Uint8Array(bytes.length + 64);
       all.set(bytes);
-      all.set(sha512(bytes), bytes.length);
+      all.set(createHash('sha512').update(bytes).digest(), bytes.length);
       n = 0n;
       for (const byte of all) n = (n << 8n) | BigInt(byte);
     } else {

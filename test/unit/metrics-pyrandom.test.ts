@@ -1,9 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/paths.js';
-import { PyRandom, sha512 } from '../../domain/metrics/index.js';
+import { PyRandom } from '../../domain/metrics/index.js';
 
 interface Case {
   seed: string;
@@ -23,16 +22,6 @@ interface Case {
 }
 const vectors = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'metrics', 'pyrandom-vectors.json'), 'utf8')) as { cases: Case[]; sha512: Record<string, string> };
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
-describe('sha512', () => {
-  it('matches CPython hashlib and node:crypto', () => {
-    for (const [text, hex] of Object.entries(vectors.sha512)) {
-      const bytes = new TextEncoder().encode(text);
-      expect(Buffer.from(sha512(bytes)).toString('hex')).toBe(hex);
-      expect(Buffer.from(sha512(bytes)).toString('hex')).toBe(createHash('sha512').update(bytes).digest('hex'));
-    }
-  });
-});
 
 describe('PyRandom vs CPython random.Random', () => {
   it.each(vectors.cases.map((c) => [`${c.seed_type} ${JSON.stringify(c.seed)}`, c] as const))('seed %s: the same draws in the same order', (_label, c) => {
