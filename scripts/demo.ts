@@ -16,6 +16,7 @@ import { ensureDevServer, stopDevServer } from '../infra/dev-server.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { connectClient, uiPageUrl } from '../infra/temporal.js';
+import { liveBlock } from '../cli/live-block.js';
 import { leaderboardTable } from '../domain/leaderboard.js';
 import { pipelineStatus, submit, type SubmitResult } from '../operations/pipelines.js';
 import { leaderboard } from '../operations/leaderboard.js';
@@ -77,7 +78,8 @@ try {
     console.log(`${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
   }
 
-  // Progress while waiting: one line per pipeline, redrawn every few seconds.
+  // Progress while waiting: one line per pipeline, redrawn in place on a terminal (cli/live-block.ts).
+  const board = liveBlock();
   for (;;) {
     const statuses = await Promise.all(submitted.map((s) => pipelineStatus(client, s.workflowId)));
     const lines = statuses.map((status) => {
@@ -89,7 +91,7 @@ try {
       const what = status.status === 'RUNNING' ? `${state?.currentStage ?? '…'} ${elapsed}${progress}` : `${state?.outcome ?? status.status}${state?.failureCategory ? ` (${state.failureCategory})` : ''}`;
       return `  ${status.workflowId.padEnd(50)} ${what}`;
     });
-    console.log(`[${new Date().toISOString().slice(11, 19)}]\n${lines.join('\n')}`);
+    board.update(new Date().toISOString().slice(11, 19), lines);
     if (statuses.every((s) => s.status !== 'RUNNING')) break;
     await new Promise((r) => setTimeout(r, 5000));
   }
