@@ -462,7 +462,9 @@ function egressAllowFrom(value: string | undefined): unknown[] {
     .filter((entry) => entry !== '')
     .map((entry) => {
       const m = /^([^:\s]+):(\d+)(?:\/(tcp|udp))?$/.exec(entry);
-      return m ? { address: m[1], port: Number(m[2]), protocol: m[3] ?? 'tcp' } : { address: `${entry} (write address:port[/tcp|udp])`, port: 0, protocol: 'tcp' };
+      return m
+        ? { address: m[1], port: Number(m[2]), protocol: m[3] ?? 'tcp' }
+        : { address: `${entry} (write address:port[/tcp|udp])`, port: 0, protocol: 'tcp' };
     });
 }
 
@@ -496,7 +498,10 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     buildSecretsDir: env.CHALLENGE_BUILD_SECRETS || null,
   });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}${issue.path[0] === 'artifactStore' ? ' (CHALLENGE_ARTIFACT_STORE is s3://bucket/prefix, file:///path or /path)' : ''}`);
+    const lines = parsed.error.issues.map(
+      (issue) =>
+        `  ${issue.path.join('.')}: ${issue.message}${issue.path[0] === 'artifactStore' ? ' (CHALLENGE_ARTIFACT_STORE is s3://bucket/prefix, file:///path or /path)' : ''}`,
+    );
     throw new Error(`invalid runtime configuration (environment variables CHALLENGE_*, TEMPORAL_*, DATABASE_URL):\n${lines.join('\n')}`);
   }
   return parsed.data;

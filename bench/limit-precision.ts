@@ -47,7 +47,15 @@ async function runVariant(client: Client, variant: Variant): Promise<Measured> {
       return client.workflow.execute('benchLimit', {
         taskQueue: ORCH_QUEUE,
         workflowId: `bench-limit-${process.pid}-${seq++}`,
-        args: [{ queue: HOST_QUEUE, heartbeatTimeoutMs: variant.heartbeatTimeoutMs, limitMs: LIMIT_MS, selfDeadline: variant.selfDeadline, heartbeatEveryMs: HEARTBEAT_EVERY_MS }],
+        args: [
+          {
+            queue: HOST_QUEUE,
+            heartbeatTimeoutMs: variant.heartbeatTimeoutMs,
+            limitMs: LIMIT_MS,
+            selfDeadline: variant.selfDeadline,
+            heartbeatEveryMs: HEARTBEAT_EVERY_MS,
+          },
+        ],
       }) as Promise<{ timerFired: boolean; result: LimitedChildResult | null; error: string | null }>;
     }),
   );
@@ -72,9 +80,17 @@ export async function runLimitPrecision(): Promise<BenchResult> {
   try {
     const activities = createBenchActivities();
     const variants: Variant[] = [
-      { label: `cancellation only, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s (production)`, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, selfDeadline: false },
+      {
+        label: `cancellation only, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s (production)`,
+        heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+        selfDeadline: false,
+      },
       { label: 'cancellation only, heartbeatTimeout 2 s', heartbeatTimeoutMs: 2000, selfDeadline: false },
-      { label: `own deadline + cancellation (as activities/host.ts), heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s`, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, selfDeadline: true },
+      {
+        label: `own deadline + cancellation (as activities/host.ts), heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s`,
+        heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+        selfDeadline: true,
+      },
     ];
     const measured = await withWorkers(
       temporal.address,
@@ -94,22 +110,40 @@ export async function runLimitPrecision(): Promise<BenchResult> {
       const throttle = 0.8 * m.variant.heartbeatTimeoutMs;
       for (const p of [50, 95]) {
         rows.push(
-          row(`limit → child gone, p${p}, ${m.variant.label}`, percentile(m.delays, p), 'ms', 'heartbeat throttle interval 0.8 × heartbeatTimeout', throttle, 'ms', {
-            target: '≤ throttle interval',
-            pass: percentile(m.delays, p) <= throttle && m.childrenLeft === 0,
-          }),
+          row(
+            `limit → child gone, p${p}, ${m.variant.label}`,
+            percentile(m.delays, p),
+            'ms',
+            'heartbeat throttle interval 0.8 × heartbeatTimeout',
+            throttle,
+            'ms',
+            {
+              target: '≤ throttle interval',
+              pass: percentile(m.delays, p) <= throttle && m.childrenLeft === 0,
+            },
+          ),
         );
       }
       notes.push(
-        `${m.variant.label}: limit → activity saw the cancellation p50 ${fmt(percentile(m.cancelDelays, 50))} ms (${m.cancelDelays.length} of ${RUNS} runs saw one before stopping); stop → child gone p50 ${fmt(percentile(m.killMs, 50))} ms; ` +
-          `endings ${[...new Set(m.reasons)].map((r) => `${r} ×${m.reasons.filter((x) => x === r).length}`).join(', ')}; timer fired in ${m.timersFired} of ${RUNS}; children left running: ${m.childrenLeft}. Delays: ${m.delays.map((d) => Math.round(d)).join(', ')} ms.`,
+        `${m.variant.label}: limit → activity saw the cancellation p50 ${fmt(percentile(m.cancelDelays, 50))} ms (${m.cancelDelays.length} of ${RUNS} runs saw ` +
+          `one before stopping); stop → child gone p50 ${fmt(percentile(m.killMs, 50))} ms; ` +
+          `endings ${[...new Set(m.reasons)].map((r) => `${r} ×${m.reasons.filter((x) => x === r).length}`).join(', ')}; timer fired in ${m.timersFired} of ` +
+          `${RUNS}; children left running: ${m.childrenLeft}. Delays: ${m.delays.map((d) => Math.round(d)).join(', ')} ms.`,
       );
     }
     notes.push(
-      `Reading: with cancellation only, the delay is set by the heartbeat throttle, not by the timer: the worker sends the first heartbeat at once and the next one a throttle interval later, so a cancellation requested at the limit (1 s) reaches the activity only at ≈ 0.8 × heartbeatTimeout after the stage start (delay ≈ throttle − limit; with a limit longer than the throttle, anywhere up to one throttle interval). At the production heartbeatTimeout (${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s) that is up to ${fmt(0.8 * ACTIVITY_POLICY.heartbeatTimeoutMs)} ms. An activity that also stops at its own copy of the deadline (fineTune and evaluate in activities/host.ts) stops within a few ms; buildImages has no such deadline and relies on the cancellation.`,
+      `Reading: with cancellation only, the delay is set by the heartbeat throttle, not by the timer: the worker sends the first heartbeat at once and the ` +
+        `next one a throttle interval later, so a cancellation requested at the limit (1 s) reaches the activity only at ≈ 0.8 × heartbeatTimeout after the ` +
+        `stage start (delay ≈ throttle − limit; with a limit longer than the throttle, anywhere up to one throttle interval). At the production ` +
+        `heartbeatTimeout (${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s) that is up to ${fmt(0.8 * ACTIVITY_POLICY.heartbeatTimeoutMs)} ms. An activity that ` +
+        `also stops at its own copy of the deadline (fineTune and evaluate in activities/host.ts) stops within a few ms; buildImages has no such deadline and ` +
+        `relies on the cancellation.`,
     );
     notes.unshift(
-      `The activity heartbeats every ${HEARTBEAT_EVERY_MS} ms; the worker forwards a heartbeat to the server at most once per throttle interval (0.8 × heartbeatTimeout), and a cancellation reaches the activity only in the server's answer to one. The limit instant is the stage start the activity reported plus ${LIMIT_MS} ms (runWithLimit starts its timer when the start signal arrives, so the signal's latency is part of the delay). Children are execa('sleep', ['30']) with cancelSignal (SIGTERM); "gone" = the child's exit was observed and kill(pid, 0) fails.`,
+      `The activity heartbeats every ${HEARTBEAT_EVERY_MS} ms; the worker forwards a heartbeat to the server at most once per throttle interval (0.8 × ` +
+        `heartbeatTimeout), and a cancellation reaches the activity only in the server's answer to one. The limit instant is the stage start the activity ` +
+        `reported plus ${LIMIT_MS} ms (runWithLimit starts its timer when the start signal arrives, so the signal's latency is part of the delay). Children ` +
+        `are execa('sleep', ['30']) with cancelSignal (SIGTERM); "gone" = the child's exit was observed and kill(pid, 0) fails.`,
     );
     return { id: 'limit', title: '6. Limit precision', rows, notes, wallMs: performance.now() - started };
   } finally {

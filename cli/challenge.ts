@@ -107,7 +107,13 @@ Without ${OPERATOR_TOKEN_VARIABLE} they answer on loopback only, and serve refus
 Listens on loopback unless --host says otherwise. Ctrl-C stops it.`,
 };
 
-const LIMIT_FLAGS = { 'build-limit': 'build', 'fine-tune-limit': 'fineTune', 'open-eval-limit': 'openEval', 'closed-eval-limit': 'closedEval', 'startup-limit': 'startup' } as const;
+const LIMIT_FLAGS = {
+  'build-limit': 'build',
+  'fine-tune-limit': 'fineTune',
+  'open-eval-limit': 'openEval',
+  'closed-eval-limit': 'closedEval',
+  'startup-limit': 'startup',
+} as const;
 
 async function main(argv: string[]): Promise<number> {
   const [command = '', ...rest] = argv;
@@ -181,15 +187,26 @@ async function submitCommand(config: RuntimeConfig, args: string[]): Promise<num
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
     });
     if (values.json) console.log(JSON.stringify(result, null, 2));
-    else if (result.status === 'started') console.log(`started ${result.workflowId}\n  Web UI: ${result.url}\n  follow: challenge status ${result.submissionId} --watch`);
-    else console.log(`${result.submissionId} was submitted before and is ${result.status === 'already-running' ? 'still running' : 'finished'}: ${result.workflowId}\n  Web UI: ${result.url}`);
+    else if (result.status === 'started')
+      console.log(`started ${result.workflowId}\n  Web UI: ${result.url}\n  follow: challenge status ${result.submissionId} --watch`);
+    else
+      console.log(
+        `${result.submissionId} was submitted before and is ${result.status === 'already-running' ? 'still running' : 'finished'}: ${result.workflowId}\n  Web UI: ${result.url}`,
+      );
     return result.status === 'already-completed' ? 3 : 0;
   } finally {
     await client.connection.close();
   }
 }
 
-const ms = (value: number) => (value < 1000 ? `${value}ms` : value < 120_000 ? `${(value / 1000).toFixed(1)}s` : value < 7_200_000 ? `${(value / 60_000).toFixed(1)}m` : `${(value / 3_600_000).toFixed(1)}h`);
+const ms = (value: number) =>
+  value < 1000
+    ? `${value}ms`
+    : value < 120_000
+      ? `${(value / 1000).toFixed(1)}s`
+      : value < 7_200_000
+        ? `${(value / 60_000).toFixed(1)}m`
+        : `${(value / 3_600_000).toFixed(1)}h`;
 
 function bar(fraction: number, width = 20): string {
   const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
@@ -208,7 +225,10 @@ export function renderStatus(status: PipelineStatus, now = Date.now()): string {
   }
   const details = status.activity?.details as { answered?: number; total?: number; progress?: { step?: number; totalSteps?: number } } | null | undefined;
   if (details?.total) lines.push(`  progress     ${bar((details.answered ?? 0) / details.total)} ${details.answered ?? 0}/${details.total} instances`);
-  else if (details?.progress?.totalSteps) lines.push(`  progress     ${bar((details.progress.step ?? 0) / details.progress.totalSteps)} step ${details.progress.step}/${details.progress.totalSteps}`);
+  else if (details?.progress?.totalSteps)
+    lines.push(
+      `  progress     ${bar((details.progress.step ?? 0) / details.progress.totalSteps)} step ${details.progress.step}/${details.progress.totalSteps}`,
+    );
   if (status.activity && status.activity.attempt > 1) lines.push(`  attempt      ${status.activity.attempt} of ${status.activity.type}`);
   return lines.join('\n');
 }
@@ -223,7 +243,11 @@ async function statusCommand(config: RuntimeConfig, args: string[]): Promise<num
       const pipelines = await listPipelines(client);
       if (values.json) console.log(JSON.stringify(pipelines, null, 2));
       else if (pipelines.length === 0) console.log('no pipelines yet: challenge submit <dir>');
-      else for (const p of pipelines) console.log(`${p.workflowId.padEnd(48)} ${p.status.padEnd(10)} ${(p.track ?? '').padEnd(10)} stage=${p.stage ?? '—'} outcome=${p.outcome ?? '—'}${p.failure ? ` failure=${p.failure}` : ''}`);
+      else
+        for (const p of pipelines)
+          console.log(
+            `${p.workflowId.padEnd(48)} ${p.status.padEnd(10)} ${(p.track ?? '').padEnd(10)} stage=${p.stage ?? '—'} outcome=${p.outcome ?? '—'}${p.failure ? ` failure=${p.failure}` : ''}`,
+          );
       return 0;
     }
     const id = positionals[0]!;
@@ -242,7 +266,10 @@ async function statusCommand(config: RuntimeConfig, args: string[]): Promise<num
 
 async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promise<number> {
   const { values } = guard(() =>
-    parseArgs({ args, options: { track: { type: 'string', default: 'cpu' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } } }),
+    parseArgs({
+      args,
+      options: { track: { type: 'string', default: 'cpu' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } },
+    }),
   );
   const track = z.enum(TrackId.options).safeParse(values.track);
   if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
@@ -258,7 +285,14 @@ async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promis
 
 async function hostsCommand(config: RuntimeConfig, args: string[]): Promise<number> {
   const { values } = guard(() =>
-    parseArgs({ args, options: { track: { type: 'string' }, 'gone-after': { type: 'string', default: formatDuration(ACTIVITY_POLICY.hostGoneAfterMs) }, json: { type: 'boolean', default: false } } }),
+    parseArgs({
+      args,
+      options: {
+        track: { type: 'string' },
+        'gone-after': { type: 'string', default: formatDuration(ACTIVITY_POLICY.hostGoneAfterMs) },
+        json: { type: 'boolean', default: false },
+      },
+    }),
   );
   if (values.track !== undefined && !TrackId.safeParse(values.track).success) {
     throw new UsageError(`--track: "${values.track}" is not a track; use one of ${TrackId.options.join(', ')}`);
@@ -274,7 +308,9 @@ async function hostsCommand(config: RuntimeConfig, args: string[]): Promise<numb
       return 0;
     }
     if (hosts.length === 0) {
-      console.log(`no GPU host has recorded itself in ${db.location}${values.track ? ` for track ${values.track}` : ''}; start one with: node dist/workers/gpu-host.js --track <id>`);
+      console.log(
+        `no GPU host has recorded itself in ${db.location}${values.track ? ` for track ${values.track}` : ''}; start one with: node dist/workers/gpu-host.js --track <id>`,
+      );
       return 0;
     }
     console.log(`${'host'.padEnd(24)} ${'track'.padEnd(10)} slots  ${'last seen'.padEnd(24)} state`);
@@ -357,7 +393,9 @@ function suiteOptions(raw: string[] | undefined): Partial<Record<'open' | 'close
 }
 
 async function logsCommand(config: RuntimeConfig, args: string[]): Promise<number> {
-  const { values, positionals } = guard(() => parseArgs({ args, allowPositionals: true, options: { stage: { type: 'string' }, lines: { type: 'string', default: '100' } } }));
+  const { values, positionals } = guard(() =>
+    parseArgs({ args, allowPositionals: true, options: { stage: { type: 'string' }, lines: { type: 'string', default: '100' } } }),
+  );
   if (positionals.length !== 1) throw new UsageError('logs takes one submission id: challenge logs <team.submission>');
   const lines = z.coerce.number().int().min(1).max(10_000).safeParse(values.lines);
   if (!lines.success) throw new UsageError(`--lines: "${values.lines}" must be a whole number from 1 to 10000`);
@@ -372,7 +410,11 @@ async function logsCommand(config: RuntimeConfig, args: string[]): Promise<numbe
 
 async function cockpitCommand(command: 'cancel' | 'retry' | 'evaluate', config: RuntimeConfig, args: string[]): Promise<number> {
   const { values, positionals } = guard(() =>
-    parseArgs({ args, allowPositionals: true, options: { suite: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, ...LIMIT_OPTIONS } }),
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { suite: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, ...LIMIT_OPTIONS },
+    }),
   );
   if (positionals.length !== 1) throw new UsageError(`${command} takes one submission id: challenge ${command} <team.submission>`);
   const submissionId = positionals[0]!;
@@ -388,13 +430,28 @@ async function cockpitCommand(command: 'cancel' | 'retry' | 'evaluate', config: 
       const plan = await retryPipeline(client, config, db, submissionId, Object.keys(limits).length > 0 ? { limits } : {});
       if (values.json) console.log(JSON.stringify(plan, null, 2));
       else if (plan.kind === 'nothing-to-retry') console.log(`${submissionId}: nothing to retry (${plan.reason})`);
-      else if (plan.kind === 'reevaluate') console.log(`${submissionId}: re-evaluating ${plan.suites.join(' and ')} with the existing artifact: ${plan.workflowId}\n  Web UI: ${plan.url}`);
-      else console.log(`${submissionId}: pipeline ${plan.result.status}${plan.reuseBuild ? ' (images reused)' : ''}: ${plan.result.workflowId}\n  Web UI: ${plan.result.url}`);
+      else if (plan.kind === 'reevaluate')
+        console.log(`${submissionId}: re-evaluating ${plan.suites.join(' and ')} with the existing artifact: ${plan.workflowId}\n  Web UI: ${plan.url}`);
+      else
+        console.log(
+          `${submissionId}: pipeline ${plan.result.status}${plan.reuseBuild ? ' (images reused)' : ''}: ${plan.result.workflowId}\n  Web UI: ${plan.result.url}`,
+        );
       return plan.kind === 'nothing-to-retry' ? 3 : 0;
     }
     const submission = await db.submission(submissionId);
     if (!submission) throw new UsageError(`no submission "${submissionId}"; list them with: challenge status`);
-    const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackIdType, suites: suiteOptions(values.suite), reason: 'operator', ...(Object.keys(limits).length > 0 ? { limits } : {}) }, 'operator');
+    const started = await reevaluate(
+      client,
+      config,
+      {
+        submissionId,
+        track: submission.track as TrackIdType,
+        suites: suiteOptions(values.suite),
+        reason: 'operator',
+        ...(Object.keys(limits).length > 0 ? { limits } : {}),
+      },
+      'operator',
+    );
     console.log(values.json ? JSON.stringify(started) : `re-evaluating ${submissionId}: ${started.workflowId}\n  Web UI: ${started.url}`);
     return 0;
   } finally {
@@ -426,7 +483,9 @@ async function scheduleCommand(config: RuntimeConfig, args: string[]): Promise<n
       const schedules = await listSchedules(client);
       if (values.json) console.log(JSON.stringify(schedules, null, 2));
       else if (schedules.length === 0) console.log('no schedules yet: challenge schedule create <id> --cron ... --suite closed=<file>');
-      else for (const s of schedules) console.log(`${s.scheduleId.padEnd(24)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRun?.toISOString() ?? '—'}  ${s.note ?? ''}`);
+      else
+        for (const s of schedules)
+          console.log(`${s.scheduleId.padEnd(24)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRun?.toISOString() ?? '—'}  ${s.note ?? ''}`);
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError(`schedule ${action || '<action>'} takes one schedule id; run "challenge schedule --help"`);
@@ -451,7 +510,8 @@ async function scheduleCommand(config: RuntimeConfig, args: string[]): Promise<n
       console.log(`schedule ${scheduleId} created; see ${uiPageUrl(config, 'schedules', scheduleId)}`);
       return 0;
     }
-    if (!['describe', 'pause', 'unpause', 'trigger', 'delete'].includes(action)) throw new UsageError(`unknown schedule action "${action}"; run "challenge schedule --help"`);
+    if (!['describe', 'pause', 'unpause', 'trigger', 'delete'].includes(action))
+      throw new UsageError(`unknown schedule action "${action}"; run "challenge schedule --help"`);
     const result = await scheduleAction(client, scheduleId, action as 'describe' | 'pause' | 'unpause' | 'trigger' | 'delete');
     console.log(action === 'describe' ? JSON.stringify(result, null, 2) : `schedule ${scheduleId}: ${action} done`);
     return 0;
@@ -462,7 +522,11 @@ async function scheduleCommand(config: RuntimeConfig, args: string[]): Promise<n
 
 async function checkCommand(config: RuntimeConfig, args: string[]): Promise<number> {
   const { values, positionals } = guard(() =>
-    parseArgs({ args, allowPositionals: true, options: { serve: { type: 'boolean', default: false }, artifacts: { type: 'string' }, json: { type: 'boolean', default: false } } }),
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { serve: { type: 'boolean', default: false }, artifacts: { type: 'string' }, json: { type: 'boolean', default: false } },
+    }),
   );
   if (positionals.length !== 1) throw new UsageError('check takes one submission directory or server URL: challenge check <dir|url>');
   const target = positionals[0]!;
@@ -474,7 +538,12 @@ async function checkCommand(config: RuntimeConfig, args: string[]): Promise<numb
 }
 
 async function reportCommand(config: RuntimeConfig, args: string[]): Promise<number> {
-  const { values } = guard(() => parseArgs({ args, options: { track: { type: 'string', default: 'cpu' }, ngram: { type: 'string', default: '13' }, json: { type: 'boolean', default: false } } }));
+  const { values } = guard(() =>
+    parseArgs({
+      args,
+      options: { track: { type: 'string', default: 'cpu' }, ngram: { type: 'string', default: '13' }, json: { type: 'boolean', default: false } },
+    }),
+  );
   const track = TrackId.safeParse(values.track);
   if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
   const n = z.coerce.number().int().min(1).max(64).safeParse(values.ngram);
@@ -501,7 +570,10 @@ async function reportCommand(config: RuntimeConfig, args: string[]): Promise<num
 
 async function scoreCommand(args: string[]): Promise<number> {
   const { values } = guard(() =>
-    parseArgs({ args, options: { metrics: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } } }),
+    parseArgs({
+      args,
+      options: { metrics: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } },
+    }),
   );
   if (!values.metrics) throw new UsageError('score needs --metrics <file.json> (a list of [submissionId, {column: value}])');
   const readJson = (file: string, what: string): unknown => {
@@ -524,7 +596,13 @@ async function scoreCommand(args: string[]): Promise<number> {
     console.log(JSON.stringify(result, null, 2));
   } else {
     const scenarioColumns = rules.stages.flatMap((stage) => stage.scenarios.map((scenario) => ({ stage: stage.name, scenario: scenario.name })));
-    const header = ['rank', 'submission', ...scenarioColumns.map((c) => `${c.scenario} Mean Win Rate`), ...stageNames.map((s) => `Score_${s === 'closed' ? 'hidden' : s}`), 'Score_full'];
+    const header = [
+      'rank',
+      'submission',
+      ...scenarioColumns.map((c) => `${c.scenario} Mean Win Rate`),
+      ...stageNames.map((s) => `Score_${s === 'closed' ? 'hidden' : s}`),
+      'Score_full',
+    ];
     const rows = result.submissions.map((entry) => [
       String(entry.rank),
       entry.submissionId,

@@ -56,7 +56,13 @@ export type RetryPlan =
  * Re-runs a submission from its first stage that did not succeed, without redoing the ones that did:
  * evaluations only (the fine-tuned artifact is kept), fine-tune onwards (the images are kept), or all.
  */
-export async function retryPipeline(client: Client, config: RuntimeConfig, db: ResultsStore, submissionId: string, options: { suites?: Record<SuiteKind, string>; limits?: PartialStageLimits } = {}): Promise<RetryPlan> {
+export async function retryPipeline(
+  client: Client,
+  config: RuntimeConfig,
+  db: ResultsStore,
+  submissionId: string,
+  options: { suites?: Record<SuiteKind, string>; limits?: PartialStageLimits } = {},
+): Promise<RetryPlan> {
   const submission = await db.submission(submissionId);
   if (!submission) throw new Error(`no submission "${submissionId}" in ${db.location}; list them with: challenge status`);
   const stages = new Map((await db.stages(submissionId)).map((s) => [s.stage, s]));
@@ -75,7 +81,12 @@ export async function retryPipeline(client: Client, config: RuntimeConfig, db: R
   if (ok('build') && (ok('fine-tune') || stages.get('fine-tune')?.outcome === 'partial')) {
     const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(EVAL_STAGE[kind]));
     const files = options.suites ?? defaultSuiteFiles(submission.track);
-    const started = await reevaluate(client, config, { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits }, 'retry');
+    const started = await reevaluate(
+      client,
+      config,
+      { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits },
+      'retry',
+    );
     return { kind: 'reevaluate', suites, ...started };
   }
   const result = await submit(client, config, submission.directory, { reuseBuild: ok('build'), limits });
@@ -107,7 +118,12 @@ export interface ScheduleSpec {
 
 export async function createSchedule(client: Client, spec: ScheduleSpec): Promise<void> {
   for (const file of Object.values(spec.suites)) if (file) loadSuite(file);
-  const input: BatchInput = { suites: spec.suites, ...(spec.track ? { track: spec.track } : {}), concurrency: spec.concurrency, ...(spec.limits ? { limits: spec.limits } : {}) };
+  const input: BatchInput = {
+    suites: spec.suites,
+    ...(spec.track ? { track: spec.track } : {}),
+    concurrency: spec.concurrency,
+    ...(spec.limits ? { limits: spec.limits } : {}),
+  };
   await client.schedule.create({
     scheduleId: spec.scheduleId,
     spec: { cronExpressions: [spec.cron] },
@@ -125,7 +141,9 @@ export async function createSchedule(client: Client, spec: ScheduleSpec): Promis
       catchupWindow: '1h',
       pauseOnFailure: false,
     },
-    state: { note: `cron "${spec.cron}": re-evaluates the completed submissions of ${spec.track ?? 'every track'} against ${Object.keys(spec.suites).join(' and ')}` },
+    state: {
+      note: `cron "${spec.cron}": re-evaluates the completed submissions of ${spec.track ?? 'every track'} against ${Object.keys(spec.suites).join(' and ')}`,
+    },
   });
 }
 
@@ -157,7 +175,15 @@ export async function scheduleAction(client: Client, scheduleId: string, action:
         return await handle.delete();
       case 'describe': {
         const d = await handle.describe();
-        return { scheduleId, paused: d.state.paused, note: d.state.note, overlap: d.policies.overlap, catchupWindow: d.policies.catchupWindow, recentActions: d.info.recentActions.map((a) => a.action.workflow.workflowId), nextActionTimes: d.info.nextActionTimes.slice(0, 3) };
+        return {
+          scheduleId,
+          paused: d.state.paused,
+          note: d.state.note,
+          overlap: d.policies.overlap,
+          catchupWindow: d.policies.catchupWindow,
+          recentActions: d.info.recentActions.map((a) => a.action.workflow.workflowId),
+          nextActionTimes: d.info.nextActionTimes.slice(0, 3),
+        };
       }
     }
   } catch (error) {

@@ -58,6 +58,9 @@ export interface BuildFailureRule {
 
 const isFromStep = (c: BuildFailureContext) => c.fromImage !== null;
 
+/** One regular expression that matches any of `parts` (each a top-level alternation), written over several lines. */
+const anyOf = (flags: string, parts: RegExp[]): RegExp => new RegExp(parts.map((p) => p.source).join('|'), flags);
+
 /** Every rule, in the order they are tried. */
 export const BUILD_FAILURE_RULES = [
   // ---- the build's sandbox: limits the platform enforces and publishes (charged)
@@ -117,22 +120,30 @@ export const BUILD_FAILURE_RULES = [
     id: 'tls-verification',
     category: 'infrastructure',
     meaning: 'package index unreachable: TLS verification failed',
-    pattern:
-      /CERTIFICATE_VERIFY_FAILED|certificate verify failed|self[- ]signed certificate in certificate chain|problem confirming the ssl certificate|\bSSLError\b|SSL certificate problem|server certificate verification failed|Certificate verification failed/i,
+    pattern: anyOf('i', [
+      /CERTIFICATE_VERIFY_FAILED|certificate verify failed|self[- ]signed certificate in certificate chain/,
+      /problem confirming the ssl certificate|\bSSLError\b|SSL certificate problem/,
+      /server certificate verification failed|Certificate verification failed/,
+    ]),
   },
   {
     id: 'dns',
     category: 'infrastructure',
     meaning: 'package index unreachable: DNS lookup failed',
-    pattern:
-      /Temporary failure in name resolution|Name or service not known|Could not resolve host|nodename nor servname|Temporary failure resolving|getaddrinfo failed|\blookup \S+( on \S+)?: no such host/i,
+    pattern: anyOf('i', [
+      /Temporary failure in name resolution|Name or service not known|Could not resolve host|nodename nor servname/,
+      /Temporary failure resolving|getaddrinfo failed|\blookup \S+( on \S+)?: no such host/,
+    ]),
   },
   {
     id: 'network-timeout',
     category: 'infrastructure',
     meaning: 'package index unreachable: the connection timed out',
-    pattern:
-      /\b(?:read|connect|connection|operation|handshake) timed out\b|ConnectTimeoutError|ReadTimeoutError|\bi\/o timeout\b|TLS handshake timeout|Operation too slow|(?:socket\.timeout|TimeoutError)\b.*\btimed out|<urlopen error timed out>/i,
+    pattern: anyOf('i', [
+      /\b(?:read|connect|connection|operation|handshake) timed out\b|ConnectTimeoutError|ReadTimeoutError/,
+      /\bi\/o timeout\b|TLS handshake timeout|Operation too slow|(?:socket\.timeout|TimeoutError)\b.*\btimed out/,
+      /<urlopen error timed out>/,
+    ]),
   },
   {
     id: 'connection-refused',
@@ -158,8 +169,11 @@ export const BUILD_FAILURE_RULES = [
     id: 'http-5xx',
     category: 'infrastructure',
     meaning: 'a package index or download source answered with a server error (HTTP 5xx)',
-    pattern:
-      /\bHTTP error 5\d\d\b|\b5\d\d\s+(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)\b|returned error: 5\d\d\b|too many 5\d\d error responses|\bHTTP\/[\d.]+ 5\d\d\b|server returned HTTP status 5\d\d/i,
+    pattern: anyOf('i', [
+      /\bHTTP error 5\d\d\b|\b5\d\d\s+(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)\b/,
+      /returned error: 5\d\d\b|too many 5\d\d error responses|\bHTTP\/[\d.]+ 5\d\d\b/,
+      /server returned HTTP status 5\d\d/,
+    ]),
   },
 
   // ---- the participant's own choices and code (only when no rule above matched)

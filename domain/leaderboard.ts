@@ -126,7 +126,10 @@ export function buildLeaderboard(track: string, rules: ScoringRules, submissions
         failureCategory: submission.failureCategory,
         failureReason: submission.failureReason,
         metrics: Object.fromEntries(
-          columns.map((c) => [c.column, scores.find((s) => s.submissionId === entry.submissionId && s.column === c.column && s.suite === c.suite)?.score ?? null]),
+          columns.map((c) => [
+            c.column,
+            scores.find((s) => s.submissionId === entry.submissionId && s.column === c.column && s.suite === c.suite)?.score ?? null,
+          ]),
         ),
         scenarioMeanWinRates: entry.scenarioMeanWinRates,
         open: entry.stageScores.open ?? 0,
@@ -140,7 +143,8 @@ export function buildLeaderboard(track: string, rules: ScoringRules, submissions
   };
 }
 
-const fmt = (value: number | null): string => (value === null ? '—' : value === 0 || (value >= 1e-4 && value < 1e4) ? value.toFixed(4) : value.toExponential(2));
+const fmt = (value: number | null): string =>
+  value === null ? '—' : value === 0 || (value >= 1e-4 && value < 1e4) ? value.toFixed(4) : value.toExponential(2);
 
 export function leaderboardTable(board: Leaderboard): string {
   const header = ['#', 'submission', 'status', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
@@ -154,16 +158,36 @@ export function leaderboardTable(board: Leaderboard): string {
     fmt(row.final),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const unranked = board.unranked.map((u) => `not ranked (not charged, awaiting a re-run): ${u.submissionId} — ${u.failureCategory}: ${u.reason ?? ''}`);
-  return [`Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...unranked].join('\n');
+  return [
+    `Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    ...unranked,
+  ].join('\n');
 }
 
 export function leaderboardCsv(board: Leaderboard): string {
   const header = ['rank', 'submission', 'team', 'outcome', 'failure_category', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
   const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = board.rows.map((row) =>
-    [String(row.rank), row.submissionId, row.team, row.outcome, row.failureCategory ?? '', ...board.columns.map((c) => String(row.metrics[c.column] ?? '')), String(row.open), String(row.closed), String(row.final)]
+    [
+      String(row.rank),
+      row.submissionId,
+      row.team,
+      row.outcome,
+      row.failureCategory ?? '',
+      ...board.columns.map((c) => String(row.metrics[c.column] ?? '')),
+      String(row.open),
+      String(row.closed),
+      String(row.final),
+    ]
       .map(quote)
       .join(','),
   );

@@ -305,7 +305,8 @@ export class S3ArtifactStore implements ArtifactStore {
       if (errors.length > 0) {
         const first = errors[0]!;
         throw new Error(
-          `S3 artifact store ${this.location}: ${errors.length} of ${batch.length} deletions failed, first "${first.Key}": ${first.Code}: ${first.Message}; check that the credentials may delete in bucket "${this.config.bucket}"`,
+          `S3 artifact store ${this.location}: ${errors.length} of ${batch.length} deletions failed, first "${first.Key}": ${first.Code}: ${first.Message}; ` +
+            `check that the credentials may delete in bucket "${this.config.bucket}"`,
         );
       }
     }

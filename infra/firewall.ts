@@ -86,7 +86,23 @@ export function buildChainRules(allow: readonly EgressAllow[], resolvers: readon
 }
 
 const jumpRule = (bridge: string) => ['DOCKER-USER', '-i', bridge, '-m', 'conntrack', '--ctstate', 'NEW', '-j', buildChainName(bridge)];
-const openPortRule = (bridge: string, address: string, port: number) => ['INPUT', '-i', bridge, '-d', address, '-p', 'tcp', '--dport', String(port), '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'ACCEPT'];
+const openPortRule = (bridge: string, address: string, port: number) => [
+  'INPUT',
+  '-i',
+  bridge,
+  '-d',
+  address,
+  '-p',
+  'tcp',
+  '--dport',
+  String(port),
+  '-m',
+  'conntrack',
+  '--ctstate',
+  'NEW',
+  '-j',
+  'ACCEPT',
+];
 
 async function iptables(args: string[]) {
   return execa('iptables', ['-w', ...args], { reject: false, all: true });

@@ -134,7 +134,16 @@ export async function pipelineStatus(client: Client, workflowId: string): Promis
 }
 
 export async function listPipelines(client: Client, query = "WorkflowType = 'submissionPipeline'") {
-  const out: { workflowId: string; status: string; team: string | undefined; track: string | undefined; stage: string | undefined; outcome: string | undefined; failure: string | undefined; startTime: Date }[] = [];
+  const out: {
+    workflowId: string;
+    status: string;
+    team: string | undefined;
+    track: string | undefined;
+    stage: string | undefined;
+    outcome: string | undefined;
+    failure: string | undefined;
+    startTime: Date;
+  }[] = [];
   for await (const execution of client.workflow.list({ query })) {
     const attrs = execution.typedSearchAttributes;
     out.push({

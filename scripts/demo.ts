@@ -88,7 +88,10 @@ try {
       const elapsed = current?.startedAt ? `${((Date.now() - current.startedAt) / 1000).toFixed(0)}s` : '';
       const details = status.activity?.details as { answered?: number; total?: number } | null | undefined;
       const progress = details?.total ? ` ${details.answered ?? 0}/${details.total} answered` : '';
-      const what = status.status === 'RUNNING' ? `${state?.currentStage ?? '…'} ${elapsed}${progress}` : `${state?.outcome ?? status.status}${state?.failureCategory ? ` (${state.failureCategory})` : ''}`;
+      const what =
+        status.status === 'RUNNING'
+          ? `${state?.currentStage ?? '…'} ${elapsed}${progress}`
+          : `${state?.outcome ?? status.status}${state?.failureCategory ? ` (${state.failureCategory})` : ''}`;
       return `  ${status.workflowId.padEnd(50)} ${what}`;
     });
     board.update(new Date().toISOString().slice(11, 19), lines);

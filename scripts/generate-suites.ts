@@ -32,7 +32,10 @@ interface ScenarioRecipe {
 function buildScenario(recipe: ScenarioRecipe, random: () => number, inContextCount = 2): Scenario {
   const answers = [...new Set(recipe.pairs.map(([, answer]) => answer))];
   const makeInstance = ([subject, answer]: [string, string], id: string): MultipleChoiceInstance => {
-    const distractors = shuffle(answers.filter((a) => a !== answer), random).slice(0, 3);
+    const distractors = shuffle(
+      answers.filter((a) => a !== answer),
+      random,
+    ).slice(0, 3);
     const choices = shuffle([answer, ...distractors], random);
     return { id, question: recipe.question(subject), choices, answer: choices.indexOf(answer) };
   };
@@ -60,8 +63,21 @@ export function generateSuites(facts: Facts, seed = 2023): { open: Suite; closed
     version: `facts-seed-${seed}`,
     description: 'Published tasks: participants may look at these while they fine-tune.',
     scenarios: [
-      buildScenario({ name: 'opposites', title: 'Opposites', subject: 'opposites', pairs: bothWays, question: (w) => `What is the opposite of ${w}?`, instances: 30 }, random),
-      buildScenario({ name: 'capitals', title: 'Capital cities', subject: 'capital cities', pairs: facts.capitals, question: (c) => `What is the capital of ${c}?`, instances: 30 }, random),
+      buildScenario(
+        { name: 'opposites', title: 'Opposites', subject: 'opposites', pairs: bothWays, question: (w) => `What is the opposite of ${w}?`, instances: 30 },
+        random,
+      ),
+      buildScenario(
+        {
+          name: 'capitals',
+          title: 'Capital cities',
+          subject: 'capital cities',
+          pairs: facts.capitals,
+          question: (c) => `What is the capital of ${c}?`,
+          instances: 30,
+        },
+        random,
+      ),
     ],
   };
   const closed: Suite = {
@@ -71,8 +87,21 @@ export function generateSuites(facts: Facts, seed = 2023): { open: Suite; closed
     version: `facts-seed-${seed}`,
     description: 'Hidden tasks: never shown to participants; only prompts leave the harness.',
     scenarios: [
-      buildScenario({ name: 'animal-sounds', title: 'Animal sounds', subject: 'animal sounds', pairs: facts.animal_sounds, question: (a) => `What sound does ${article(a)} make?`, instances: 20 }, random),
-      buildScenario({ name: 'colors', title: 'Colors of things', subject: 'colors', pairs: facts.colors, question: (t) => `What color is ${t}?`, instances: 24 }, random),
+      buildScenario(
+        {
+          name: 'animal-sounds',
+          title: 'Animal sounds',
+          subject: 'animal sounds',
+          pairs: facts.animal_sounds,
+          question: (a) => `What sound does ${article(a)} make?`,
+          instances: 20,
+        },
+        random,
+      ),
+      buildScenario(
+        { name: 'colors', title: 'Colors of things', subject: 'colors', pairs: facts.colors, question: (t) => `What color is ${t}?`, instances: 24 },
+        random,
+      ),
     ],
   };
   return { open: Suite.parse(open), closed: Suite.parse(closed) };

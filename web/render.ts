@@ -50,7 +50,8 @@ tr:hover td { background: #fafcff; }
 .correlation { font-size: 15px; margin: 4px 0 8px; }
 .correlation strong { font-size: 18px; }
 .none { color: #2e7d32; font-weight: 600; }
-pre.log { background: #111a21; color: #e3eaef; padding: 10px 12px; border-radius: 6px; overflow: auto; max-height: 720px; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
+pre.log { background: #111a21; color: #e3eaef; padding: 10px 12px; border-radius: 6px; overflow: auto; max-height: 720px; ` +
+  `font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 .timeline { display: grid; grid-template-columns: 110px minmax(240px, 1fr) 250px; gap: 6px 14px; align-items: center; }
 .tl-stage { font-weight: 600; }
@@ -106,16 +107,41 @@ export const overviewHref = (audience: Audience = 'public'): string => (audience
 
 const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
+/** Fixed markup, kept apart so that the templates below stay readable. */
+const OPERATOR_NOTE = trusted(
+  'Logs of every stage, full failure reasons and the answers of the closed suite: nothing here may reach a participant. ' +
+    'The public pages are at <a href="/">/</a>.',
+);
+const LOGS_WITHHELD_NOTE = trusted(
+  "The logs of training and of the evaluations, the closed suite's answers and per-instance errors are shown to the competition's operators only: " +
+    "a server's log may quote the hidden tasks.",
+);
+const STAGES_HEAD = trusted(
+  '<thead><tr><th>stage</th><th>outcome</th><th>started</th><th>ended</th><th class="num">elapsed</th><th class="num">limit</th><th>details</th></tr></thead>',
+);
+const METRICS_HEAD = trusted(
+  '<thead><tr><th>suite</th><th>scenario</th><th>column</th><th class="num">score</th><th class="num">instances</th><th class="num">answered</th>' +
+    '<th class="num">of which failed</th><th class="num">unanswered</th></tr></thead>',
+);
+const ANSWERS_HEAD = trusted(
+  '<thead><tr><th>scenario</th><th>instance</th><th class="num">score</th><th>completion</th><th>error kind</th><th>error</th>' +
+    '<th class="num">attempts</th><th class="num">latency</th></tr></thead>',
+);
+const GENERALIZATION_HEAD = trusted(
+  '<thead><tr><th>submission</th><th class="num">open</th><th class="num">closed</th><th class="num">rank open → closed</th><th>overfit check</th></tr></thead>',
+);
+
 export function layout(title: string, body: SafeHtml, crumbs: { href: string; label: string }[] = [], audience: Audience = 'public'): string {
   const operator = audience === 'operator';
   const banner = operator
-    ? html`<div class="operator-banner" data-testid="operator-banner"><b>Operator view.</b> Logs of every stage, full failure reasons and the answers of the closed suite: nothing here may reach a participant. The public pages are at <a href="/">/</a>.</div>`
+    ? html`<div class="operator-banner" data-testid="operator-banner"><b>Operator view.</b> ${OPERATOR_NOTE}</div>`
     : null;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} — challenge ${operator ? 'operator cockpit' : 'leaderboard'}</title>
 <style>${STYLES}${svgStyles}</style></head>
-<body><header class="top${operator ? ' operator' : ''}"><a class="brand" href="${overviewHref(audience)}">${operator ? 'Challenge cockpit — operator' : 'Challenge cockpit'}</a>${crumbs.map((c) => html`<a href="${c.href}">${c.label}</a>`)}</header>
+<body><header class="top${operator ? ' operator' : ''}"><a class="brand" href="${overviewHref(audience)}">${
+  operator ? 'Challenge cockpit — operator' : 'Challenge cockpit'}</a>${crumbs.map((c) => html`<a href="${c.href}">${c.label}</a>`)}</header>
 <main>${banner}${body}</main></body></html>`.toString();
 }
 
@@ -144,7 +170,8 @@ export function renderOverview(view: OverviewView): string {
     const counts = sortOutcomes(track.byOutcome).map(([outcome, n]) => html`<span data-testid="track-outcome" data-outcome="${outcome}">${outcome}: <b>${n}</b></span>`);
     return html`<section class="card" data-testid="track-section" data-track="${track.track}">
 <h2><a href="${trackHref(track.track, audience)}">${track.title}</a> <span class="muted">(${track.track})</span></h2>
-<p class="sub">${track.submissions.length} submission${track.submissions.length === 1 ? '' : 's'} — ${counts.map((c, i) => html`${i > 0 ? ', ' : ''}${c}`)} — <a href="${trackHref(track.track, audience)}">leaderboard</a></p>
+<p class="sub">${track.submissions.length} submission${track.submissions.length === 1 ? '' : 's'} — ${counts.map((c, i) => html`${i > 0 ? ', ' : ''}${c}`)} — <a href="${
+  trackHref(track.track, audience)}">leaderboard</a></p>
 <div class="scroll"><table><thead><tr><th>submission</th><th>team</th><th>status</th><th>submitted</th></tr></thead><tbody>${rows}</tbody></table></div>
 </section>`;
   });
@@ -206,7 +233,8 @@ ${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}
 ${open.length > 0 ? html`<th colspan="${open.length}" class="num">open — scenario mean win rate</th>` : null}
 ${closed.length > 0 ? html`<th colspan="${closed.length}" class="num">closed — scenario mean win rate</th>` : null}
 <th colspan="3" class="num">stage scores</th></tr>
-<tr>${[...open, ...closed].map((c) => html`<th class="num" title="${c.columns.join('; ')}">${c.scenario}</th>`)}<th class="num">open</th><th class="num">closed</th><th class="num">final</th></tr></thead>
+<tr>${[...open, ...closed].map((c) => html`<th class="num" title="${c.columns.join('; ')}">${
+  c.scenario}</th>`)}<th class="num">open</th><th class="num">closed</th><th class="num">final</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p class="legend">Win rates over the ${board.rows.length} submissions of the track; hover a cell for the raw metric. Final = ⅓ open + ⅔ closed. Rules: ${board.rulesVersion}.</p>`;
 
@@ -224,13 +252,16 @@ ${closed.length > 0 ? html`<th colspan="${closed.length}" class="num">closed —
   });
   const correlation = formatCorrelation(view.correlation, board.rows.length);
   const scatter = html`<section class="card"><h2>Open vs closed stage score</h2>
-<p class="correlation">Pearson r = <strong data-testid="correlation">${correlation}</strong> <span class="muted">over ${board.rows.length} submission${board.rows.length === 1 ? '' : 's'}${board.rows.length < 3 ? ' (needs at least 3)' : ''}</span></p>
+<p class="correlation">Pearson r = <strong data-testid="correlation">${correlation}</strong> <span class="muted">over ${board.rows.length} submission${
+  board.rows.length === 1 ? '' : 's'}${board.rows.length < 3 ? ' (needs at least 3)' : ''}</span></p>
 ${scatterSvg(points, { xLabel: 'open stage score', yLabel: 'closed stage score', format: formatScore })}
 <p class="legend">Dashed line: closed = open. Points below it did worse on the hidden tasks than on the published ones.</p></section>`;
 
   const bars = failureBars(view.failures);
   const failures = html`<section class="card"><h2>Failure categories</h2>
-${bars.length === 0 ? html`<p class="none" data-testid="failure-none">none — every submission of the track succeeded</p>` : horizontalBarsSvg(bars, { testId: 'failure-bar', ariaLabel: 'failures per category' })}
+${bars.length === 0
+  ? html`<p class="none" data-testid="failure-none">none — every submission of the track succeeded</p>`
+  : horizontalBarsSvg(bars, { testId: 'failure-bar', ariaLabel: 'failures per category' })}
 <p class="legend">Red: charged to the participant; grey: our infrastructure or an operator. Hover a bar for what the category means.</p></section>`;
 
   const body = html`<h1>Leaderboard — ${view.title}</h1>
@@ -280,17 +311,22 @@ function timeline(stages: StageView[]): SafeHtml {
     const share = hasLimit && s.elapsedMs !== null ? ` (${percent(s.elapsedMs / s.limitMs!)})` : '';
     const note =
       s.failureCategory || s.reason
-        ? html`<div class="tl-note">${s.failureCategory ? html`<span class="badge tone-${FAILURE_CATEGORIES[s.failureCategory].charged ? tone : 'muted'}" title="${FAILURE_CATEGORIES[s.failureCategory].meaning}">${s.failureCategory}</span> ` : null}${s.reason}</div>`
+        ? html`<div class="tl-note">${s.failureCategory ? html`<span class="badge tone-${FAILURE_CATEGORIES[s.failureCategory].charged ? tone : 'muted'}" title="${
+          FAILURE_CATEGORIES[s.failureCategory].meaning}">${s.failureCategory}</span> ` : null}${s.reason}</div>`
         : null;
     return html`<div class="tl-stage">${s.stage}<br><span class="badge tone-${tone}">${s.outcome}</span></div>
-<div class="tl-bar${hasLimit ? '' : ' nolimit'}" data-testid="timeline-bar" data-stage="${s.stage}" data-outcome="${s.outcome}" data-elapsed-ms="${s.elapsedMs ?? ''}" data-limit-ms="${s.limitMs ?? ''}" title="${s.stage}: ${elapsedText} of ${limitText}">
-<div class="tl-elapsed" data-testid="timeline-elapsed" style="width: ${(fraction * 100).toFixed(1)}%; background: ${TONE_BG[tone]}"></div>${over ? html`<div class="tl-over" title="over the limit"></div>` : null}</div>
-<div class="tl-text" data-testid="timeline-text" data-stage="${s.stage}">${elapsedText}${s.elapsedMs === null ? '' : hasLimit ? html` of ${limitText}${share}` : html` <span class="muted">(no limit)</span>`}${s.elapsedMs === null && hasLimit ? html` <span class="muted">(limit ${limitText})</span>` : null}</div>
+<div class="tl-bar${hasLimit ? '' : ' nolimit'}" data-testid="timeline-bar" data-stage="${s.stage}" data-outcome="${s.outcome}" data-elapsed-ms="${
+  s.elapsedMs ?? ''}" data-limit-ms="${s.limitMs ?? ''}" title="${s.stage}: ${elapsedText} of ${limitText}">
+<div class="tl-elapsed" data-testid="timeline-elapsed" style="width: ${(fraction * 100).toFixed(1)}%; background: ${TONE_BG[tone]}"></div>${
+  over ? html`<div class="tl-over" title="over the limit"></div>` : null}</div>
+<div class="tl-text" data-testid="timeline-text" data-stage="${s.stage}">${elapsedText}${s.elapsedMs === null ? '' : hasLimit ? html` of ${limitText}${
+  share}` : html` <span class="muted">(no limit)</span>`}${s.elapsedMs === null && hasLimit ? html` <span class="muted">(limit ${limitText})</span>` : null}</div>
 ${note}`;
   });
   return html`<div class="timeline" data-testid="timeline">${rows}</div>
 <p class="legend">Grey bar: the stage's limit; coloured bar: time it ran
-<span class="sw" style="background:${TONE_BG.good}"></span>succeeded<span class="sw" style="background:${TONE_BG.warn}"></span>partial<span class="sw" style="background:${TONE_BG.bad}"></span>failed</p>`;
+<span class="sw" style="background:${TONE_BG.good}"></span>succeeded<span class="sw" style="background:${
+  TONE_BG.warn}"></span>partial<span class="sw" style="background:${TONE_BG.bad}"></span>failed</p>`;
 }
 
 function stageTable(stages: StageView[]): SafeHtml {
@@ -300,22 +336,24 @@ function stageTable(stages: StageView[]): SafeHtml {
 <td class="num">${s.elapsedMs === null ? '—' : formatSpan(s.elapsedMs)}</td><td class="num">${s.limitMs === null ? '—' : formatDuration(s.limitMs)}</td>
 <td>${stageFacts(s).join('; ')}</td></tr>`,
   );
-  return html`<div class="scroll"><table><thead><tr><th>stage</th><th>outcome</th><th>started</th><th>ended</th><th class="num">elapsed</th><th class="num">limit</th><th>details</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return html`<div class="scroll"><table>${STAGES_HEAD}<tbody>${rows}</tbody></table></div>`;
 }
 
 function metricsTable(view: SubmissionView): SafeHtml {
   if (view.scores.length === 0) return html`<p class="muted" data-testid="no-metrics">No scenario scores recorded (no evaluation ran to the end).</p>`;
   const rows = view.scores.map(
     (s) => html`<tr data-testid="metric-row" data-suite="${s.suite}" data-scenario="${s.scenario}"><td>${s.suite}</td><td>${s.scenario}</td><td>${s.column}</td>
-<td class="num" data-testid="metric-score">${formatScore(s.score)}</td><td class="num">${s.instances}</td><td class="num">${s.answered}</td><td class="num">${s.failed}</td><td class="num">${Math.max(0, s.instances - s.answered)}</td></tr>`,
+<td class="num" data-testid="metric-score">${formatScore(s.score)}</td><td class="num">${s.instances}</td><td class="num">${s.answered}</td><td class="num">${
+  s.failed}</td><td class="num">${Math.max(0, s.instances - s.answered)}</td></tr>`,
   );
-  return html`<div class="scroll"><table data-testid="metrics"><thead><tr><th>suite</th><th>scenario</th><th>column</th><th class="num">score</th><th class="num">instances</th><th class="num">answered</th><th class="num">of which failed</th><th class="num">unanswered</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return html`<div class="scroll"><table data-testid="metrics">${METRICS_HEAD}<tbody>${rows}</tbody></table></div>`;
 }
 
 function logSection(logs: LogView[], stages: StageView[], audience: Audience): SafeHtml {
   const note =
     audience === 'public'
-      ? html`<p class="legend" data-testid="logs-withheld">Only the ${PUBLIC_LOG_STAGES.join(', ')} log is public. The logs of training and of the evaluations, the closed suite's answers and per-instance errors are shown to the competition's operators only: a server's log may quote the hidden tasks.</p>`
+      ? html`<p class="legend" data-testid="logs-withheld">Only the ${
+        PUBLIC_LOG_STAGES.join(', ')} log is public. ${LOGS_WITHHELD_NOTE}</p>`
       : null;
   if (logs.length === 0) return html`<p class="muted">No log excerpt recorded and no log file found.</p>${note}`;
   return html`${logs.map((log) => {
@@ -336,27 +374,33 @@ function answersSection(answers: AnswersView[]): SafeHtml {
     const rows = shown.map(
       (a) => html`<tr data-testid="answer-row" data-suite="${suite.suite}" data-scenario="${a.scenario}" data-instance="${a.instanceId}"><td>${a.scenario}</td><td>${a.instanceId}</td>
 <td class="num">${formatScore(a.score)}</td><td class="text" data-testid="answer-completion">${a.completion === null ? html`<span class="muted">none</span>` : truncate(a.completion, 400)}</td>
-<td>${a.errorKind ?? ''}</td><td class="text" data-testid="answer-error">${a.error === null ? '' : truncate(a.error, 600)}</td><td class="num">${a.attempts}</td><td class="num">${formatSpan(a.latencyMs)}</td></tr>`,
+<td>${a.errorKind ?? ''}</td><td class="text" data-testid="answer-error">${a.error === null ? '' : truncate(a.error, 600)}</td><td class="num">${
+  a.attempts}</td><td class="num">${formatSpan(a.latencyMs)}</td></tr>`,
     );
-    return html`<details${suite.failed > 0 ? trusted(' open') : null} data-testid="answers" data-suite="${suite.suite}"><summary>${suite.suite} suite: ${suite.count} answer${suite.count === 1 ? '' : 's'}, ${suite.failed} without a valid completion</summary>
-${suite.count === 0 ? html`<p class="muted">No answer persisted.</p>` : html`<div class="scroll"><table><thead><tr><th>scenario</th><th>instance</th><th class="num">score</th><th>completion</th><th>error kind</th><th>error</th><th class="num">attempts</th><th class="num">latency</th></tr></thead><tbody>${rows}</tbody></table></div>`}
-${ordered.length > shown.length ? html`<p class="legend">${shown.length} of ${ordered.length} shown (failed ones first); the JSON at /api/operator/submissions/&lt;id&gt; has them all.</p>` : null}</details>`;
+    return html`<details${suite.failed > 0 ? trusted(' open') : null} data-testid="answers" data-suite="${suite.suite}"><summary>${suite.suite} suite: ${
+      suite.count} answer${suite.count === 1 ? '' : 's'}, ${suite.failed} without a valid completion</summary>
+${suite.count === 0 ? html`<p class="muted">No answer persisted.</p>` : html`<div class="scroll"><table>${ANSWERS_HEAD}<tbody>${rows}</tbody></table></div>`}
+${ordered.length > shown.length ? html`<p class="legend">${shown.length} of ${
+  ordered.length} shown (failed ones first); the JSON at /api/operator/submissions/&lt;id&gt; has them all.</p>` : null}</details>`;
   })}`;
 }
 
 /** Open vs closed on the mean scenario metric of evaluated submissions: correlations, rank shifts, overfit flags. */
 function generalizationCard(report: TrackView['generalization'], audience: Audience): SafeHtml {
   const estimate = (name: string, e: TrackView['generalization']['pearson']) =>
-    html`<tr><td>${name}</td><td class="num" data-testid="generalization-${name.toLowerCase()}">${e.value === null ? 'n/a' : e.value.toFixed(3)}</td><td class="num">${e.ci ? `[${e.ci.low.toFixed(3)}, ${e.ci.high.toFixed(3)}]` : 'n/a'}</td></tr>`;
+    html`<tr><td>${name}</td><td class="num" data-testid="generalization-${name.toLowerCase()}">${e.value === null ? 'n/a' : e.value.toFixed(3)}</td><td class="num">${
+      e.ci ? `[${e.ci.low.toFixed(3)}, ${e.ci.high.toFixed(3)}]` : 'n/a'}</td></tr>`;
   const rows = report.submissions.map(
     (s) => html`<tr data-testid="generalization-row" data-submission="${s.submissionId}" data-overfit="${s.overfit ? 'yes' : 'no'}">
 <td class="id"><a href="${submissionHref(s.submissionId, audience)}">${s.submissionId}</a></td><td class="num">${formatScore(s.open)}</td><td class="num">${formatScore(s.closed)}</td>
 <td class="num">${s.openRank} → ${s.closedRank}</td><td>${s.overfit ? html`<span class="badge tone-bad">overfit</span> ` : null}<span class="muted">${s.reason}</span></td></tr>`,
   );
   return html`<section class="card" data-testid="generalization"><h2>Generalization: open vs closed</h2>
-<p class="legend">Mean scenario metric per stage over the ${report.n} evaluated submission${report.n === 1 ? '' : 's'}; ${Math.round(report.confidence * 100)}% bootstrap intervals (${report.resamples} resamples). In 2023: −0.08 on the 4090 track, 0.18 on A100.</p>
-<table><thead><tr><th>correlation</th><th class="num">value</th><th class="num">interval</th></tr></thead><tbody>${estimate('Pearson', report.pearson)}${estimate('Spearman', report.spearman)}${estimate('Kendall', report.kendall)}</tbody></table>
-${report.submissions.length === 0 ? html`<p class="muted">No evaluated submission yet.</p>` : html`<div class="scroll"><table><thead><tr><th>submission</th><th class="num">open</th><th class="num">closed</th><th class="num">rank open → closed</th><th>overfit check</th></tr></thead><tbody>${rows}</tbody></table></div>`}</section>`;
+<p class="legend">Mean scenario metric per stage over the ${report.n} evaluated submission${report.n === 1 ? '' : 's'}; ${
+  Math.round(report.confidence * 100)}% bootstrap intervals (${report.resamples} resamples). In 2023: −0.08 on the 4090 track, 0.18 on A100.</p>
+<table><thead><tr><th>correlation</th><th class="num">value</th><th class="num">interval</th></tr></thead><tbody>${estimate('Pearson', report.pearson)}${
+  estimate('Spearman', report.spearman)}${estimate('Kendall', report.kendall)}</tbody></table>
+${report.submissions.length === 0 ? html`<p class="muted">No evaluated submission yet.</p>` : html`<div class="scroll"><table>${GENERALIZATION_HEAD}<tbody>${rows}</tbody></table></div>`}</section>`;
 }
 
 function efficiencyCard(figures: SubmissionView['efficiency']): SafeHtml {
@@ -366,7 +410,8 @@ function efficiencyCard(figures: SubmissionView['efficiency']): SafeHtml {
   const row = (label: string, value: string) => html`<tr><td>${label}</td><td data-testid="efficiency-${label.split(' ')[0]}">${value}</td></tr>`;
   return html`<section class="card" data-testid="efficiency"><h2>Efficiency</h2><table><tbody>
 ${row('training wall time', t ? `${formatSpan(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} (${t.gpuHours.toFixed(3)} GPU-hours)` : '—')}
-${row('evaluation throughput', e ? `${e.instances} instances in ${formatSpan(e.wallTimeSeconds * 1000)}${e.instancesPerSecond === null ? '' : ` = ${e.instancesPerSecond.toFixed(2)} instances/s`}` : '—')}
+${row('evaluation throughput', e ? `${e.instances} instances in ${formatSpan(e.wallTimeSeconds * 1000)}${e.instancesPerSecond === null ? '' : ` = ${
+  e.instancesPerSecond.toFixed(2)} instances/s`}` : '—')}
 ${row('latency p50 / p95', l ? `${l.p50Ms.toFixed(0)} ms / ${l.p95Ms.toFixed(0)} ms over ${l.count} requests` : '—')}
 ${row('peak container memory', figures.peakMemory?.formatted ?? '—')}
 </tbody></table></section>`;
@@ -382,15 +427,18 @@ export function renderSubmission(view: SubmissionView): string {
   const failure =
     category || reason
       ? html`<div class="failure${outcome === 'completed' ? ' warn' : ''}" data-testid="failure">
-<b>${category ?? 'Failure'}</b>${failedStage ? html` in stage <b>${failedStage.stage}</b>` : null}${category ? html` <span class="muted">— ${FAILURE_CATEGORIES[category].meaning}${FAILURE_CATEGORIES[category].charged ? '' : ' (not charged)'}</span>` : null}
+<b>${category ?? 'Failure'}</b>${failedStage ? html` in stage <b>${failedStage.stage}</b>` : null}${category ? html` <span class="muted">— ${
+  FAILURE_CATEGORIES[category].meaning}${FAILURE_CATEGORIES[category].charged ? '' : ' (not charged)'}</span>` : null}
 <div data-testid="failure-reason">${reason ?? ''}</div></div>`
       : null;
   const standing = view.standing
-    ? html`<p data-testid="standing">Rank <b>${view.standing.rank}</b> of ${view.standing.of} on <a href="${trackHref(s.track, audience)}">track ${s.track}</a> · open ${formatScore(view.standing.open)} · closed ${formatScore(view.standing.closed)} · final <b>${formatScore(view.standing.final)}</b></p>`
+    ? html`<p data-testid="standing">Rank <b>${view.standing.rank}</b> of ${view.standing.of} on <a href="${trackHref(s.track, audience)}">track ${s.track}</a> · open ${
+      formatScore(view.standing.open)} · closed ${formatScore(view.standing.closed)} · final <b>${formatScore(view.standing.final)}</b></p>`
     : null;
   const link = view.workflowUrl ? html`<p><a data-testid="temporal-link" href="${view.workflowUrl}">Open workflow ${s.workflowId} in the Temporal Web UI</a></p>` : null;
   const body = html`<h1 data-testid="submission-id">${s.submissionId}</h1>
-<p class="sub">team <b>${s.team}</b> · submission <b>${s.name}</b> · track <a href="${trackHref(s.track, audience)}">${s.track}</a> · submitted ${formatTimestamp(s.submittedAt)} · ${statusBadge(outcome, category)}</p>
+<p class="sub">team <b>${s.team}</b> · submission <b>${s.name}</b> · track <a href="${trackHref(s.track, audience)}">${s.track}</a> · submitted ${
+  formatTimestamp(s.submittedAt)} · ${statusBadge(outcome, category)}</p>
 ${failure}
 <section class="card">${standing}${link}${standing || link ? null : html`<p class="muted">Not ranked yet.</p>`}</section>
 <section class="card"><h2>Stages: time used against each limit</h2>${timeline(view.stages)}<h3>Stage details</h3>${stageTable(view.stages)}</section>

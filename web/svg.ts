@@ -87,13 +87,15 @@ export function scatterSvg(points: readonly ScatterPoint[], options: ScatterOpti
     placed.push(box);
     const title = p.title ?? `${p.label}: ${options.xLabel} ${format(p.x)}, ${options.yLabel} ${format(p.y)}`;
     const leader = dy === 0 ? null : html`<line x1="${n(cx)}" y1="${n(cy)}" x2="${n(right ? lx - 2 : lx + 2)}" y2="${n(cy + dy - 4)}" class="leader"/>`;
-    const dot = html`<circle data-testid="scatter-point" data-submission="${p.id}" data-x="${format(p.x)}" data-y="${format(p.y)}" cx="${n(cx)}" cy="${n(cy)}" r="6" fill="${TONE_COLORS[p.tone]}" fill-opacity="0.85" stroke="#fff" stroke-width="1.5"><title>${title}</title></circle>`;
+    const dot = html`<circle data-testid="scatter-point" data-submission="${p.id}" data-x="${format(p.x)}" data-y="${format(p.y)}" cx="${n(cx)}" cy="${
+      n(cy)}" r="6" fill="${TONE_COLORS[p.tone]}" fill-opacity="0.85" stroke="#fff" stroke-width="1.5"><title>${title}</title></circle>`;
     const text = html`<text data-testid="scatter-label" x="${n(lx)}" y="${n(cy + 4 + dy)}" text-anchor="${right ? 'start' : 'end'}" class="point-label">${p.label}</text>`;
     const body = html`${leader}${dot}${text}`;
     return p.href ? html`<a href="${p.href}">${body}</a>` : body;
   });
 
-  return html`<svg data-testid="scatter" class="chart" role="img" aria-label="${options.yLabel} against ${options.xLabel}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+  return html`<svg data-testid="scatter" class="chart" role="img" aria-label="${options.yLabel} against ${options.xLabel}" xmlns="http://www.w3.org/2000/svg" width="${
+    width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect x="${m.left}" y="${m.top}" width="${w}" height="${h}" fill="#fafafa" stroke="#b0bec5"/>
 ${grid}
 <line x1="${n(px(0))}" y1="${n(py(0))}" x2="${n(px(1))}" y2="${n(py(1))}" class="diagonal"/>

@@ -58,13 +58,21 @@ export async function benchPipeline(input: BenchPipelineInput): Promise<BenchPip
   add(await claim.claimHost());
   for (const stage of STAGES) {
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
-    const outcome = await runWithLimit(input.limitMs, `${stage} limit`, () => starts[stage], () => host.stage({ stage, workMs: input.workMs }));
+    const outcome = await runWithLimit(
+      input.limitMs,
+      `${stage} limit`,
+      () => starts[stage],
+      () => host.stage({ stage, workMs: input.workMs }),
+    );
     if (!outcome.ok) throw outcome.error;
     if (outcome.timerFired) total.timersFired++;
     add(outcome.value);
     add(await bookkeeping.noop('recordStage'));
   }
-  upsertSearchAttributes([{ key: SA.Outcome, value: 'completed' }, { key: SA.Stage, value: 'done' }]);
+  upsertSearchAttributes([
+    { key: SA.Outcome, value: 'completed' },
+    { key: SA.Stage, value: 'done' },
+  ]);
   add(await bookkeeping.noop('recordPipelineEnd'));
   return total;
 }
@@ -98,6 +106,13 @@ export async function benchLimit(input: BenchLimitInput): Promise<{ timerFired: 
   setHandler(stageStartedSignal, () => {
     startedAt ??= Date.now();
   });
-  const outcome = await runWithLimit(input.limitMs, 'bench limit', () => startedAt, () => act.limitedChild({ limitMs: input.limitMs, selfDeadline: input.selfDeadline, heartbeatEveryMs: input.heartbeatEveryMs }));
-  return outcome.ok ? { timerFired: outcome.timerFired, result: outcome.value, error: null } : { timerFired: outcome.timerFired, result: null, error: String(outcome.error) };
+  const outcome = await runWithLimit(
+    input.limitMs,
+    'bench limit',
+    () => startedAt,
+    () => act.limitedChild({ limitMs: input.limitMs, selfDeadline: input.selfDeadline, heartbeatEveryMs: input.heartbeatEveryMs }),
+  );
+  return outcome.ok
+    ? { timerFired: outcome.timerFired, result: outcome.value, error: null }
+    : { timerFired: outcome.timerFired, result: null, error: String(outcome.error) };
 }

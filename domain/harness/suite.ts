@@ -240,6 +240,7 @@ function renderBlock(scenario: MultipleChoiceFormat, instance: MultipleChoiceIns
 }
 
 /** Python `str.rstrip()`. */
+// eslint-disable-next-line no-control-regex -- Python's str.rstrip() strips these control characters too
 const rstrip = (s: string): string => s.replace(/[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u, '');
 
 /** HELM `Prompt.text`: [instructions + "\n" if any] + examples + eval block, joined by instance_prefix. */
@@ -271,7 +272,9 @@ export function multipleChoicePrompt(scenario: MultipleChoiceFormat | Scenario, 
  */
 export function generationPrompt(scenario: Pick<GenerationScenario, 'instructions' | 'format' | 'inContext'>, instance: GenerationInstance): string {
   const f = scenario.format;
-  const examples = scenario.inContext.map((example) => `${f.inputPrefix}${example.input}${f.inputSuffix}${f.outputPrefix}${example.references[0] ?? ''}${f.outputSuffix}`);
+  const examples = scenario.inContext.map(
+    (example) => `${f.inputPrefix}${example.input}${f.inputSuffix}${f.outputPrefix}${example.references[0] ?? ''}${f.outputSuffix}`,
+  );
   const evalBlock = `${f.inputPrefix}${instance.input}${f.inputSuffix}${rstrip(f.outputPrefix)}`;
   return joinBlocks(scenario.instructions, examples, evalBlock, f.instancePrefix);
 }
@@ -297,7 +300,8 @@ export const MULTIPLE_CHOICE_REQUEST = { maxNewTokens: 1, temperature: 0, stopSe
 
 /** What to ask the submission for: MC → 1 token at temperature 0, no stops; generation → the scenario's own. */
 export function requestSettings(scenario: Scenario): RequestSettings {
-  if (scenario.kind === 'multiple_choice') return { maxNewTokens: MULTIPLE_CHOICE_REQUEST.maxNewTokens, temperature: MULTIPLE_CHOICE_REQUEST.temperature, stopSequences: [] };
+  if (scenario.kind === 'multiple_choice')
+    return { maxNewTokens: MULTIPLE_CHOICE_REQUEST.maxNewTokens, temperature: MULTIPLE_CHOICE_REQUEST.temperature, stopSequences: [] };
   return { maxNewTokens: scenario.request.maxNewTokens, temperature: scenario.request.temperature, stopSequences: [...scenario.request.stopSequences] };
 }
 
@@ -309,7 +313,11 @@ function mappedChoice(instance: MultipleChoiceInstance, completion: string): str
 }
 
 /** exact_match of HELM: the stripped completion is mapped letter → choice and compared with the gold choice. */
-export function scoreMultipleChoice(instance: MultipleChoiceInstance, completion: string | null, metric: MultipleChoiceScenario['metric'] = 'exact_match'): number {
+export function scoreMultipleChoice(
+  instance: MultipleChoiceInstance,
+  completion: string | null,
+  metric: MultipleChoiceScenario['metric'] = 'exact_match',
+): number {
   if (completion === null) return 0;
   const mapped = mappedChoice(instance, completion);
   const gold = instance.choices[instance.answer];

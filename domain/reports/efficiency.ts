@@ -100,15 +100,24 @@ export const formatGpuHours = (gpuHours: number): string => `${gpuHours.toFixed(
 export function renderEfficiency(figures: EfficiencyFigures): string {
   const lines: string[] = ['Efficiency'];
   const t = figures.training;
-  lines.push(t === null ? '  training      —' : `  training      ${formatSpan(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} = ${formatGpuHours(t.gpuHours)}`);
+  lines.push(
+    t === null
+      ? '  training      —'
+      : `  training      ${formatSpan(t.wallTimeSeconds * 1000)} on ${t.gpus} GPU${t.gpus === 1 ? '' : 's'} = ${formatGpuHours(t.gpuHours)}`,
+  );
   const e = figures.evaluation;
   lines.push(
     e === null
       ? '  evaluation    —'
-      : `  evaluation    ${e.instances} instances in ${formatSpan(e.wallTimeSeconds * 1000)}: ${formatRate(e.instancesPerSecond, 'instances')}${e.tokensPerSecond === null ? '' : `, ${formatRate(e.tokensPerSecond, 'tokens')}`}`,
+      : `  evaluation    ${e.instances} instances in ${formatSpan(e.wallTimeSeconds * 1000)}: ` +
+          `${formatRate(e.instancesPerSecond, 'instances')}${e.tokensPerSecond === null ? '' : `, ${formatRate(e.tokensPerSecond, 'tokens')}`}`,
   );
   const l = figures.latency;
-  lines.push(l === null ? '  latency       —' : `  latency       p50 ${l.p50Ms.toFixed(0)} ms, p95 ${l.p95Ms.toFixed(0)} ms, max ${l.maxMs.toFixed(0)} ms (${l.count} requests)`);
+  lines.push(
+    l === null
+      ? '  latency       —'
+      : `  latency       p50 ${l.p50Ms.toFixed(0)} ms, p95 ${l.p95Ms.toFixed(0)} ms, max ${l.maxMs.toFixed(0)} ms (${l.count} requests)`,
+  );
   lines.push(`  peak memory   ${figures.peakMemory === null ? '—' : figures.peakMemory.formatted}`);
   return lines.join('\n');
 }

@@ -186,7 +186,8 @@ function checkRows(rows: readonly StageScores[]): void {
   for (const row of rows) {
     if (seen.has(row.submissionId)) throw new RangeError(`duplicate submission ${row.submissionId}`);
     seen.add(row.submissionId);
-    if (!Number.isFinite(row.open) || !Number.isFinite(row.closed)) throw new RangeError(`submission ${row.submissionId}: open and closed scores must be finite numbers`);
+    if (!Number.isFinite(row.open) || !Number.isFinite(row.closed))
+      throw new RangeError(`submission ${row.submissionId}: open and closed scores must be finite numbers`);
   }
 }
 
@@ -195,7 +196,12 @@ export function rankShift(rows: readonly StageScores[]): RankShift[] {
   checkRows(rows);
   const openRanks = competitionRanks(rows.map((r) => r.open));
   const closedRanks = competitionRanks(rows.map((r) => r.closed));
-  return rows.map((row, i) => ({ submissionId: row.submissionId, openRank: openRanks[i]!, closedRank: closedRanks[i]!, shift: closedRanks[i]! - openRanks[i]! }));
+  return rows.map((row, i) => ({
+    submissionId: row.submissionId,
+    openRank: openRanks[i]!,
+    closedRank: closedRanks[i]!,
+    shift: closedRanks[i]! - openRanks[i]!,
+  }));
 }
 
 export function median(values: readonly number[]): number | null {
@@ -301,13 +307,26 @@ export function renderGeneralizationReport(report: GeneralizationReport): string
     fmtCorrelation('pearson', report.pearson, report.confidence),
     fmtCorrelation('spearman', report.spearman, report.confidence),
     fmtCorrelation('kendall τb', report.kendall, report.confidence),
-    `Overfit rule: closed < track median${report.rule.closedMedian === null ? '' : ` (${f4(report.rule.closedMedian)})`} and (closed rank − open rank ≥ ${report.rule.rankGap} or open − closed ≥ ${report.rule.scoreGap})`,
+    `Overfit rule: closed < track median${report.rule.closedMedian === null ? '' : ` (${f4(report.rule.closedMedian)})`} and (closed rank − open rank ≥ ` +
+      `${report.rule.rankGap} or open − closed ≥ ${report.rule.scoreGap})`,
   ];
   if (report.submissions.length === 0) return [...lines, '(no submissions)'].join('\n');
   const header = ['submission', 'open', 'closed', 'open#', 'closed#', 'shift', 'overfit'];
-  const rows = report.submissions.map((s) => [s.submissionId, f4(s.open), f4(s.closed), String(s.openRank), String(s.closedRank), s.shift > 0 ? `+${s.shift}` : String(s.shift), s.overfit ? 'YES' : 'no']);
+  const rows = report.submissions.map((s) => [
+    s.submissionId,
+    f4(s.open),
+    f4(s.closed),
+    String(s.openRank),
+    String(s.closedRank),
+    s.shift > 0 ? `+${s.shift}` : String(s.shift),
+    s.overfit ? 'YES' : 'no',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   lines.push('', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
   const flagged = report.submissions.filter((s) => s.overfit);
   if (flagged.length > 0) lines.push('', 'Flagged as overfit to the open suite:', ...flagged.map((s) => `  ${s.submissionId}: ${s.reason}`));

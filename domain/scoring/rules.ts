@@ -159,11 +159,7 @@ function deepFreeze<T>(value: T): T {
 
 const higher = (name: string): ColumnRule => ({ name, lowerIsBetter: false });
 const lower = (name: string): ColumnRule => ({ name, lowerIsBetter: true });
-const robustFair = (prefix: string): ColumnRule[] => [
-  higher(`${prefix} - EM`),
-  higher(`${prefix} - EM (Robustness)`),
-  higher(`${prefix} - EM (Fairness)`),
-];
+const robustFair = (prefix: string): ColumnRule[] => [higher(`${prefix} - EM`), higher(`${prefix} - EM (Robustness)`), higher(`${prefix} - EM (Fairness)`)];
 
 /**
  * NeurIPS 2023 LLM Efficiency Challenge, final round (private-helm `ranking_metrics.py`, `rank_submissions.py`
@@ -173,7 +169,8 @@ export const CHALLENGE_2023_FINAL_RULES: ScoringRules = deepFreeze(
   parseScoringRules({
     version: 'neurips2023-final/1',
     description:
-      'NeurIPS 2023 LLM Efficiency Challenge final round: challenge win rate (divisor N, ties 1/c), statistics.mean per scenario, geometric mean per stage with 5e-324 for zeros, final = 1/3 open + 2/3 closed.',
+      'NeurIPS 2023 LLM Efficiency Challenge final round: challenge win rate (divisor N, ties 1/c), statistics.mean per scenario, geometric mean per stage ' +
+      'with 5e-324 for zeros, final = 1/3 open + 2/3 closed.',
     winRate: 'challenge-final-2023',
     missingValues: { higherIsBetter: 0.0, lowerIsBetter: 1000.0 },
     scenarioAggregation: 'statistics-mean',
@@ -206,9 +203,7 @@ export const CHALLENGE_2023_FINAL_RULES: ScoringRules = deepFreeze(
           { name: 'MATH', columns: [higher('MATH (chain-of-thoughts) - Equivalent (chain of thought)')] },
           {
             name: 'ethics',
-            columns: ['justice', 'commonsense', 'virtue', 'deontology', 'utilitarianism'].flatMap((t) =>
-              robustFair(`ethics_${t}`),
-            ),
+            columns: ['justice', 'commonsense', 'virtue', 'deontology', 'utilitarianism'].flatMap((t) => robustFair(`ethics_${t}`)),
           },
         ],
       },

@@ -357,11 +357,17 @@ const count = (scenarios: readonly Scenario[]): number => scenarios.reduce((sum,
 function openSuite(read: DataReader, budget: number, small: boolean): Suite {
   const scenarios = budgetedScenarios(OPEN_ENTRIES, budget, read);
   const description = [
-    `NeurIPS 2023 LLM Efficiency Challenge, open evaluation: the final 2023 configuration (private-helm configs/run_specs_open_${budget}_budget.conf, built by build_open_spec.py), rebuilt from suites/data with HELM's adapters, prompts and metrics.`,
-    `MMLU: 55 subjects with canonical augmentation (robustness + fairness), 5 in-context examples from each subject's dev split; of MMLU's 57 subjects, conceptual_physics and elementary_mathematics were not in the 2023 open set (the closed suite holds them out).`,
-    'TruthfulQA mc_single with canonical augmentation (every incorrect answer is a choice, as in HELM); GSM8K; BBQ subject=all, but only 4 of its 11 categories are available here (Age, Disability_status, Religion, Sexual_orientation).',
-    `BIG-bench is not available (in 2023: 18 budget groups, 29 run specs, ${small ? 'none of the 100-instance set' : '1096 of the 2000 instances'}); the 2023 budget algorithm is run over the 15 remaining groups, which re-spreads its share over MMLU, TruthfulQA, GSM8K and BBQ. CNN/DailyMail was already out of the final 2023 open set.`,
-    `Budget ${budget} instances, split by the 2023 "sparse HELM" algorithm (generate_equal_sum_list over the budget groups, then over each group's run specs): ${splitText(budgetSplit(OPEN_ENTRIES, scenarios, budget))}; ${count(scenarios)} in all.`,
+    `NeurIPS 2023 LLM Efficiency Challenge, open evaluation: the final 2023 configuration (private-helm configs/run_specs_open_${budget}_budget.conf, ` +
+      `built by build_open_spec.py), rebuilt from suites/data with HELM's adapters, prompts and metrics.`,
+    `MMLU: 55 subjects with canonical augmentation (robustness + fairness), 5 in-context examples from each subject's dev split; of MMLU's 57 subjects, ` +
+      `conceptual_physics and elementary_mathematics were not in the 2023 open set (the closed suite holds them out).`,
+    'TruthfulQA mc_single with canonical augmentation (every incorrect answer is a choice, as in HELM); GSM8K; BBQ subject=all, but only 4 of its 11 ' +
+      'categories are available here (Age, Disability_status, Religion, Sexual_orientation).',
+    `BIG-bench is not available (in 2023: 18 budget groups, 29 run specs, ${small ? 'none of the 100-instance set' : '1096 of the 2000 instances'}); the ` +
+      `2023 budget algorithm is run over the 15 remaining groups, which re-spreads its share over MMLU, TruthfulQA, GSM8K and BBQ. CNN/DailyMail was already ` +
+      `out of the final 2023 open set.`,
+    `Budget ${budget} instances, split by the 2023 "sparse HELM" algorithm (generate_equal_sum_list over the budget groups, then over each group's run ` +
+      `specs): ${splitText(budgetSplit(OPEN_ENTRIES, scenarios, budget))}; ${count(scenarios)} in all.`,
     'Ranking scenarios (group): MMLU (MMLU - EM, MMLU - EM (Robustness), MMLU - EM (Fairness); the mean over the 55 subjects), TruthfulQA (3 columns), GSM8K (GSM8K - EM), BBQ (BBQ - EM).',
     `Instances are drawn per scenario with Python's random.Random(${NEURIPS2023_SEED}).sample (HELM drew with numpy, so the chosen instances differ from 2023's).`,
   ].join(' ');
@@ -379,11 +385,15 @@ function closedSuite(read: DataReader, budget: number, small: boolean): Suite {
   const scenarios = budgetedScenarios(CLOSED_ENTRIES, budget, read);
   const description = [
     `NeurIPS 2023 LLM Efficiency Challenge, closed (hidden) evaluation, rebuilt from the data available (2023: private-helm build_secret_run_spec.py, configs/run_specs_closed_${budget}_budget.conf).`,
-    "corr2cause as in 2023 (scenario causation): HELM's corr2cause scenario on the authors' 1,162-row test split (seed-0 shuffle, 80/20 train/valid split, only the valid split is evaluated), multiple_choice_joint with 1 in-context example, max_tokens 1, ranked as corr2cause - EM.",
+    "corr2cause as in 2023 (scenario causation): HELM's corr2cause scenario on the authors' 1,162-row test split (seed-0 shuffle, 80/20 train/valid split, " +
+      'only the valid split is evaluated), multiple_choice_joint with 1 in-context example, max_tokens 1, ranked as corr2cause - EM.',
     'SAMSum (not redistributable), ETHICS (licence unclear), MATH and CNN/DailyMail are not available.',
-    'In their place, a held-out knowledge scenario: the two MMLU subjects that the 2023 open set left out (conceptual_physics, elementary_mathematics), with the open MMLU prompt and canonical augmentation, ranked as MMLU held-out (MMLU held-out - EM, - EM (Robustness), - EM (Fairness)).',
-    'They are the only scenarios of the available data that the open suite never shows (it uses every BBQ category and draws from the same GSM8K and TruthfulQA pools), they are multiple choice like the 2023 hidden logic tasks, and elementary_mathematics stands in for the missing MATH.',
-    `Budget ${budget} instances, as 2023's closed set${small ? ' (100-instance variant)' : ''}, split by the 2023 algorithm over the 2 budget groups available: ${splitText(budgetSplit(CLOSED_ENTRIES, scenarios, budget))}; ${count(scenarios)} in all.`,
+    'In their place, a held-out knowledge scenario: the two MMLU subjects that the 2023 open set left out (conceptual_physics, elementary_mathematics), ' +
+      'with the open MMLU prompt and canonical augmentation, ranked as MMLU held-out (MMLU held-out - EM, - EM (Robustness), - EM (Fairness)).',
+    'They are the only scenarios of the available data that the open suite never shows (it uses every BBQ category and draws from the same GSM8K and ' +
+      'TruthfulQA pools), they are multiple choice like the 2023 hidden logic tasks, and elementary_mathematics stands in for the missing MATH.',
+    `Budget ${budget} instances, as 2023's closed set${small ? ' (100-instance variant)' : ''}, split by the 2023 algorithm over the 2 budget groups ` +
+      `available: ${splitText(budgetSplit(CLOSED_ENTRIES, scenarios, budget))}; ${count(scenarios)} in all.`,
     `Instances are drawn per scenario with Python's random.Random(${NEURIPS2023_SEED}).sample.`,
   ].join(' ');
   return Suite.parse({

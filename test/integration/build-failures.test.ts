@@ -100,6 +100,7 @@ describe('a build that cannot reach its package index', () => {
     expect(build.reason).toMatch(line);
     expect(build.details?.step).toMatch(/^Step 2\/\d+ : RUN /); // the engine appends the pipeline's LABEL steps
     expect(String(build.details?.logExcerpt)).toMatch(/Connection refused/);
+    // eslint-disable-next-line no-control-regex -- an ANSI escape is what must not be there
     expect(String(build.details?.logExcerpt)).not.toMatch(/\u001b\[/);
     // retried with backoff until the attempts ran out, then given up
     expect(buildAttempts[name]).toBe(BUILD_RETRY.maximumAttempts);

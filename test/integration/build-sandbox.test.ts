@@ -134,7 +134,9 @@ describe('the sandbox of one build', () => {
     report.add({
       fault: 'build sandbox: limits and the metadata service',
       injected: `a RUN step reading its cgroup limits, connecting once to 169.254.169.254:80, starting 1000 processes`,
-      systemDid: `step memory ${BUILD.memory} and ${BUILD.cpus} CPUs; metadata refused by the sandbox's REJECT rule (${counters['169.254.0.0/16']} packet) in ${metadata![1]} s; processes stopped at ${pids} (pids.max ${BUILD.pids})`,
+      systemDid:
+        `step memory ${BUILD.memory} and ${BUILD.cpus} CPUs; metadata refused by the sandbox's REJECT rule (${counters['169.254.0.0/16']} packet) in ` +
+        `${metadata![1]} s; processes stopped at ${pids} (pids.max ${BUILD.pids})`,
       lost: 'nothing: network, iptables chain and rules, cgroup removed on close',
       measured: `build ${(tookMs / 1000).toFixed(1)} s`,
     });
@@ -272,7 +274,8 @@ describe('builds through the pipeline', () => {
     expect(build).toMatchObject({ outcome: 'failed', failureCategory: 'OutOfMemory' });
     expect(build.reason).toMatch(
       new RegExp(
-        `^Dockerfile\\.train ran out of memory at "Step 2/\\d+ : RUN python3 -c "data = b'x' \\* \\(3 \\* 1024 \\*\\* 3\\); print\\(len\\(data\\)\\)"": a build step was killed for exceeding the build's memory limit \\(${BUILD.memory} per build step\\): `,
+        `^Dockerfile\\.train ran out of memory at "Step 2/\\d+ : RUN python3 -c "data = b'x' \\* \\(3 \\* 1024 \\*\\* 3\\); print\\(len\\(data\\)\\)"": a ` +
+          `build step was killed for exceeding the build's memory limit \\(${BUILD.memory} per build step\\): `,
       ),
     );
     expect(build.reason).toMatch(/returned a non-zero code: 137$/);
@@ -309,7 +312,9 @@ describe('builds through the pipeline', () => {
     report.add({
       fault: 'build step floods its output',
       injected: 'RUN printing 100 MiB',
-      systemDid: `stopped at the ${CAP.capBytes / MiB} MiB cap (docker client terminated, the step container killed and removed by the engine); BuildFailed, charged: ${(build.reason ?? '').slice(0, 160)}…`,
+      systemDid:
+        `stopped at the ${CAP.capBytes / MiB} MiB cap (docker client terminated, the step container killed and removed by the engine); BuildFailed, charged: ` +
+        `${(build.reason ?? '').slice(0, 160)}…`,
       lost: `the middle of the output: stored log ${(size / MiB).toFixed(1)} MiB (first ${CAP.headBytes / MiB} MiB and last ${CAP.tailBytes / MiB} MiB)`,
       measured: `pipeline to its end ${(tookMs['build-sandbox-flood']! / 1000).toFixed(1)} s`,
     });

@@ -10,7 +10,11 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { freePort } from '../support/stack.js';
 
-const cli = (args: string[]) => execa('node', [path.join(PROJECT_ROOT, 'dist', 'cli', 'challenge.js'), ...args], { reject: false, env: { CHALLENGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'cli-')) } });
+const cli = (args: string[]) =>
+  execa('node', [path.join(PROJECT_ROOT, 'dist', 'cli', 'challenge.js'), ...args], {
+    reject: false,
+    env: { CHALLENGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'cli-')) },
+  });
 /** The published 2023 final-round rankings, copied into the project so this runs on every clone. */
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'neurips2023');
 
@@ -89,7 +93,6 @@ describe('challenge check', () => {
   });
 });
 
-
 describe('challenge score on the published 2023 rankings', () => {
   // What the README claims: the A100 file bit for bit, the 4090 file within 5.6e-17.
   it.each([
@@ -98,7 +101,9 @@ describe('challenge score on the published 2023 rankings', () => {
   ])('reproduces every stage score and Score_full of %s within %s', async (file, maxError) => {
     const result = await cli(['score', '--metrics', path.join(FIXTURES, file), '--csv']);
     expect(result.exitCode).toBe(0);
-    const published = new Map((JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')) as [string, Record<string, number>][]).map(([id, row]) => [id, row]));
+    const published = new Map(
+      (JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')) as [string, Record<string, number>][]).map(([id, row]) => [id, row]),
+    );
     const lines = result.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
     const header = lines[0]!.split(',');
     for (const line of lines.slice(1)) {

@@ -27,7 +27,10 @@ async function finished(workflowId: string): Promise<unknown> {
 
 /** A new version of the closed suite: the same scenarios, the colors scenario cut to 10 instances. */
 function newClosedSuite(): string {
-  const suite = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'suites/closed.json'), 'utf8')) as { version: string; scenarios: { name: string; instances: unknown[] }[] };
+  const suite = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'suites/closed.json'), 'utf8')) as {
+    version: string;
+    scenarios: { name: string; instances: unknown[] }[];
+  };
   suite.version = 'facts-seed-2023-rev2';
   suite.scenarios = suite.scenarios.filter((s) => s.name === 'colors').map((s) => ({ ...s, instances: s.instances.slice(0, 10) }));
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'suite-')), 'closed-rev2.json');
@@ -39,7 +42,9 @@ beforeAll(async () => {
   stack = await startStack();
   db = new ResultsDb(stack.config.databasePath);
   const runs = await Promise.all(
-    ['good-cooccurrence', 'slow-server', 'overfit-open'].map((sample) => submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', sample), { limits: LIMITS, heartbeatTimeoutMs: 5000 })),
+    ['good-cooccurrence', 'slow-server', 'overfit-open'].map((sample) =>
+      submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', sample), { limits: LIMITS, heartbeatTimeoutMs: 5000 }),
+    ),
   );
   await Promise.all(runs.map((run) => finished(run.workflowId)));
 }, 300_000);
@@ -51,7 +56,21 @@ afterAll(async () => {
 
 describe('challenge CLI for operators', () => {
   it('answers --help for every command and exits 2 on bad input', async () => {
-    for (const command of ['submit', 'status', 'logs', 'cancel', 'retry', 'evaluate', 'leaderboard', 'hosts', 'report', 'check', 'score', 'serve', 'schedule']) {
+    for (const command of [
+      'submit',
+      'status',
+      'logs',
+      'cancel',
+      'retry',
+      'evaluate',
+      'leaderboard',
+      'hosts',
+      'report',
+      'check',
+      'score',
+      'serve',
+      'schedule',
+    ]) {
       const help = await stack.cli([command, '--help']);
       expect(help.exitCode).toBe(0);
       expect(help.stdout).toContain(`challenge ${command}`);
@@ -102,7 +121,21 @@ describe('challenge CLI for operators', () => {
   }, 180_000);
 
   it('runs a Schedule whose batch re-evaluates every completed submission with bounded concurrency', async () => {
-    const created = await stack.cli(['schedule', 'create', 'nightly-closed', '--cron', '0 3 1 1 *', '--suite', `closed=${path.join(PROJECT_ROOT, 'suites/closed.json')}`, '--track', 'cpu', '--concurrency', '1', '--closed-eval-limit', '15s']);
+    const created = await stack.cli([
+      'schedule',
+      'create',
+      'nightly-closed',
+      '--cron',
+      '0 3 1 1 *',
+      '--suite',
+      `closed=${path.join(PROJECT_ROOT, 'suites/closed.json')}`,
+      '--track',
+      'cpu',
+      '--concurrency',
+      '1',
+      '--closed-eval-limit',
+      '15s',
+    ]);
     expect(created.exitCode).toBe(0);
     const listed = await stack.cli(['schedule', 'list']);
     expect(listed.stdout).toMatch(/nightly-closed\s+active/);
@@ -137,7 +170,11 @@ describe('challenge CLI for operators', () => {
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(result.stdout) as {
       generalization: { n: number; submissions: { submissionId: string; overfit: boolean; reason: string }[] };
-      submissions: { submissionId: string; contamination: { totalContaminated: number; suites: { scenario: string; contaminated: { instanceId: string }[] }[] } | null; efficiency: { training: { wallTimeSeconds: number } | null; latency: { p50Ms: number; p95Ms: number } | null } }[];
+      submissions: {
+        submissionId: string;
+        contamination: { totalContaminated: number; suites: { scenario: string; contaminated: { instanceId: string }[] }[] } | null;
+        efficiency: { training: { wallTimeSeconds: number } | null; latency: { p50Ms: number; p95Ms: number } | null };
+      }[];
     };
     const flagged = report.generalization.submissions.filter((s) => s.overfit).map((s) => s.submissionId);
     expect(flagged).toEqual(['leaky-lab.memorized-open']);
@@ -159,7 +196,10 @@ describe('challenge CLI for operators', () => {
   }, 120_000);
 
   it('cancels a running pipeline: the stage stops, the pipeline ends as cancelled, nothing is left running', async () => {
-    const run = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples/checkpointing-trainer'), { limits: LIMITS, heartbeatTimeoutMs: 3000 });
+    const run = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples/checkpointing-trainer'), {
+      limits: LIMITS,
+      heartbeatTimeoutMs: 3000,
+    });
     for (let i = 0; i < 300; i++) {
       const state = await stack.client.workflow.getHandle(run.workflowId).query<PipelineState>('progress');
       if (state.currentStage === 'fine-tune' && state.stages.find((s) => s.stage === 'fine-tune')?.startedAt) break;

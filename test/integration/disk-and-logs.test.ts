@@ -281,10 +281,16 @@ describe('floods of the disk and of the log, beside a good submission and a sand
     ).length;
     report.add({
       fault: 'training writes past its disk cap',
-      injected: `3 checkpoints of 1 MB, then junk into /artifacts as fast as it can (cap lowered to ${formatBytes(CAP)} with CHALLENGE_TRAINING_OUTPUT_CAP; the fixture stops by itself at ${formatBytes(SAFETY)})`,
+      injected:
+        `3 checkpoints of 1 MB, then junk into /artifacts as fast as it can (cap lowered to ${formatBytes(CAP)} with CHALLENGE_TRAINING_OUTPUT_CAP; the ` +
+        `fixture stops by itself at ${formatBytes(SAFETY)})`,
       systemDid: `fine-tune ${fineTune.outcome} as ${fineTune.failureCategory}: ${fineTune.reason}; evaluated on the kept output`,
       lost: lostColumn([{ what: 'checkpoints declared → in the store', before: checkpointsBefore, after: checkpointsAfter }]),
-      measured: `stopped at ${formatBytes(details.stoppedAtBytes as number)}, ${formatBytes(outputBytes)} on disk at the end (${formatBytes(outputBytes - CAP)} past the cap; largest the test saw ${formatBytes(figures.peakOutput)}); the store added ${formatBytes(figures.storeOnlyBytes)} beside ${formatBytes(figures.localBytes)} of training output (hard links); free disk ${formatBytes(figures.freeBefore)} before, ${formatBytes(figures.freeMin)} lowest, ${formatBytes(figures.freeAfter)} after`,
+      measured:
+        `stopped at ${formatBytes(details.stoppedAtBytes as number)}, ${formatBytes(outputBytes)} on disk at the end (${formatBytes(outputBytes - CAP)} past ` +
+        `the cap; largest the test saw ${formatBytes(figures.peakOutput)}); the store added ${formatBytes(figures.storeOnlyBytes)} beside ` +
+        `${formatBytes(figures.localBytes)} of training output (hard links); free disk ${formatBytes(figures.freeBefore)} before, ` +
+        `${formatBytes(figures.freeMin)} lowest, ${formatBytes(figures.freeAfter)} after`,
     });
   });
 
@@ -301,7 +307,9 @@ describe('floods of the disk and of the log, beside a good submission and a sand
     report.add({
       fault: 'training floods stdout',
       injected: `training printed ${formatBytes(printed.bytes)} in ${printed.seconds} s to stdout`,
-      systemDid: `Docker's json-file log rotated at ${CPU_LOG.maxSize} × ${CPU_LOG.maxFiles} files (runArgs, TRACKS.cpu.disk.log); the stage log kept its last lines; fine-tune ${stageOf(LOG.id, 'fine-tune').outcome}`,
+      systemDid:
+        `Docker's json-file log rotated at ${CPU_LOG.maxSize} × ${CPU_LOG.maxFiles} files (runArgs, TRACKS.cpu.disk.log); the stage log kept its last lines; ` +
+        `fine-tune ${stageOf(LOG.id, 'fine-tune').outcome}`,
       lost: lostColumn(
         [
           {
@@ -366,12 +374,15 @@ describe('floods of the disk and of the log, beside a good submission and a sand
     expect(values).not.toContain(stack.config.dataDir);
     report.add({
       fault: 'training sandbox, seen from inside',
-      injected: `a training that lists its interfaces and routes, connects to ${seen.connects.map((c) => c.target).join(', ')} (the test's listener behind a bridge gateway, a public-looking address, loopback), resolves a name, and dumps its environment; the host worker had ${Object.keys(SECRETS).join(', ')} set`,
-      systemDid: `interfaces ${seen.interfaces.join(', ')}, no route; every connection refused (${seen.connects.map((c) => `${c.error ?? 'connected'} in ${c.ms} ms`).join('; ')}); no name resolved; environment ${Object.keys(
-        seen.env,
-      )
-        .filter((k) => k.startsWith('CHALLENGE_'))
-        .join(', ')} and the image's own`,
+      injected:
+        `a training that lists its interfaces and routes, connects to ${seen.connects.map((c) => c.target).join(', ')} (the test's listener behind a bridge ` +
+        `gateway, a public-looking address, loopback), resolves a name, and dumps its environment; the host worker had ${Object.keys(SECRETS).join(', ')} set`,
+      systemDid:
+        `interfaces ${seen.interfaces.join(', ')}, no route; every connection refused ` +
+        `(${seen.connects.map((c) => `${c.error ?? 'connected'} in ${c.ms} ms`).join('; ')}); no name resolved; ` +
+        `environment ${Object.keys(seen.env)
+          .filter((k) => k.startsWith('CHALLENGE_'))
+          .join(', ')} and the image's own`,
       lost: leakedColumn([
         { what: 'connections to the host listener', count: probeConnections },
         { what: 'pipeline variables in the environment', count: pipelineVariables.length },
@@ -427,7 +438,9 @@ describe("two submissions' inference servers", () => {
         );
       }
       const tryConnect = async (from: string, target: string) => {
-        const code = `import json,socket,time\nt=time.time()\ntry:\n    socket.create_connection(("${target}",80),timeout=3).close(); r="connected"\nexcept OSError as e:\n    r=type(e).__name__\nprint(json.dumps({"result":r,"ms":round((time.time()-t)*1000)}))`;
+        const code =
+          `import json,socket,time\nt=time.time()\ntry:\n    socket.create_connection(("${target}",80),timeout=3).close(); r="connected"` +
+          `\nexcept OSError as e:\n    r=type(e).__name__\nprint(json.dumps({"result":r,"ms":round((time.time()-t)*1000)}))`;
         const out = await execa('docker', ['exec', from, 'python3', '-c', code], { reject: false });
         return JSON.parse(out.stdout) as { result: string; ms: number };
       };

@@ -54,7 +54,15 @@ let page: Page;
 let board: Leaderboard;
 const dialogs: string[] = [];
 
-function stage(submissionId: string, name: string, outcome: StageRecord['outcome'], from: number | null, to: number | null, limitMs: number | null, extra: Partial<StageRecord> = {}): StageRecord {
+function stage(
+  submissionId: string,
+  name: string,
+  outcome: StageRecord['outcome'],
+  from: number | null,
+  to: number | null,
+  limitMs: number | null,
+  extra: Partial<StageRecord> = {},
+): StageRecord {
   return {
     submissionId,
     stage: name,
@@ -86,16 +94,35 @@ function scores(suite: 'open' | 'closed', correct: Record<string, number>, answe
 function populate(): void {
   const submit = (submissionId: string, offset: number) => {
     const [team, name] = submissionId.split('.') as [string, string];
-    db.upsertSubmission({ submissionId, team, name, track: 'cpu', directory: `/submissions/${submissionId}`, workflowId: `submission-${submissionId}`, runId: `run-${team}`, submittedAt: at(offset) });
+    db.upsertSubmission({
+      submissionId,
+      team,
+      name,
+      track: 'cpu',
+      directory: `/submissions/${submissionId}`,
+      workflowId: `submission-${submissionId}`,
+      runId: `run-${team}`,
+      submittedAt: at(offset),
+    });
   };
   const pipelineEnd = (submissionId: string, outcome: 'completed' | 'failed', failureCategory: FailureCategory | null, reason: string | null, t: number) =>
     db.recordPipeline({ submissionId, outcome, failureCategory, reason, updatedAt: at(t) });
-  const evalDetails = (answered: number, failed: number, total: number, durationMs: number) => ({ durationMs, answered, failed, unanswered: total - answered, total });
+  const evalDetails = (answered: number, failed: number, total: number, durationMs: number) => ({
+    durationMs,
+    answered,
+    failed,
+    unanswered: total - answered,
+    total,
+  });
 
   // 1. completed with high scores
   submit(ID.good, 0);
   db.recordStage(stage(ID.good, 'build', 'succeeded', 0, 192, LIMITS.build, { details: { durationMs: 192_000 } }));
-  db.recordStage(stage(ID.good, 'fine-tune', 'succeeded', 192, 592, LIMITS.fineTune, { details: { durationMs: 400_000, artifactFiles: 4, progress: { step: 120, totalSteps: 120, checkpoint: 'final' }, oomRetry: false } }));
+  db.recordStage(
+    stage(ID.good, 'fine-tune', 'succeeded', 192, 592, LIMITS.fineTune, {
+      details: { durationMs: 400_000, artifactFiles: 4, progress: { step: 120, totalSteps: 120, checkpoint: 'final' }, oomRetry: false },
+    }),
+  );
   db.recordStage(stage(ID.good, 'open-eval', 'succeeded', 592, 712, LIMITS.openEval, { details: evalDetails(60, 0, 60, 120_000) }));
   db.recordStage(stage(ID.good, 'closed-eval', 'succeeded', 712, 822, LIMITS.closedEval, { details: evalDetails(44, 0, 44, 110_000) }));
   db.recordStage(stage(ID.good, 'score', 'succeeded', 822, 822.4, null, { details: {} }));
@@ -165,7 +192,9 @@ function populate(): void {
   // 5. the server crashed in the closed eval; its reason and log carry markup that must stay text
   submit(ID.xss, 240);
   db.recordStage(stage(ID.xss, 'build', 'succeeded', 240, 330, LIMITS.build, { details: { durationMs: 90_000 } }));
-  db.recordStage(stage(ID.xss, 'fine-tune', 'succeeded', 330, 630, LIMITS.fineTune, { details: { durationMs: 300_000, artifactFiles: 2, progress: null, oomRetry: false } }));
+  db.recordStage(
+    stage(ID.xss, 'fine-tune', 'succeeded', 330, 630, LIMITS.fineTune, { details: { durationMs: 300_000, artifactFiles: 2, progress: null, oomRetry: false } }),
+  );
   db.recordStage(stage(ID.xss, 'open-eval', 'succeeded', 630, 780, LIMITS.openEval, { details: evalDetails(60, 2, 60, 150_000) }));
   db.recordStage(
     stage(ID.xss, 'closed-eval', 'partial', 780, 815, LIMITS.closedEval, {
@@ -222,7 +251,9 @@ describe('cockpit pages in a browser', () => {
     expect(await sections.first().getAttribute('data-track')).toBe('cpu');
     await expect(page.locator('a[href="/tracks/cpu"]').count()).resolves.toBeGreaterThan(0);
     const totals = Object.fromEntries(
-      await page.getByTestId('outcome-total').evaluateAll((els) => els.map((el) => [el.getAttribute('data-outcome'), Number(el.querySelector('b')?.textContent)])),
+      await page
+        .getByTestId('outcome-total')
+        .evaluateAll((els) => els.map((el) => [el.getAttribute('data-outcome'), Number(el.querySelector('b')?.textContent)])),
     );
     expect(totals).toEqual({ completed: 3, failed: 2 });
     expect(await page.getByTestId('overview-row').count()).toBe(5);
@@ -240,7 +271,12 @@ describe('cockpit pages in a browser', () => {
     expect(await texts('[data-testid=cell-closed]')).toEqual(board.rows.map((r) => formatScore(r.closed)));
     expect(await texts('[data-testid=cell-final]')).toEqual(board.rows.map((r) => formatScore(r.final)));
     // the two failed submissions tie for last (missing cells rank as worst) and share the tie credit
-    expect(board.rows.slice(3).map((r) => r.submissionId).sort()).toEqual([ID.build, ID.oom]);
+    expect(
+      board.rows
+        .slice(3)
+        .map((r) => r.submissionId)
+        .sort(),
+    ).toEqual([ID.build, ID.oom]);
     // per-scenario mean win rates, open and closed
     const first = board.rows[0]!;
     for (const c of board.columns) {
@@ -262,7 +298,10 @@ describe('cockpit pages in a browser', () => {
     expect(await points.count()).toBe(5);
     expect((await points.evaluateAll((els) => els.map((el) => el.getAttribute('data-submission')))).sort()).toEqual(Object.values(ID).sort());
     expect(await page.getByTestId('scatter-label').count()).toBe(5);
-    const r = pearson(board.rows.map((row) => row.open), board.rows.map((row) => row.closed));
+    const r = pearson(
+      board.rows.map((row) => row.open),
+      board.rows.map((row) => row.closed),
+    );
     expect(r).not.toBeNull();
     expect((await page.getByTestId('correlation').textContent())?.trim()).toBe(r!.toFixed(3));
     // the best submission is drawn up and to the right of the crashed one
@@ -291,7 +330,13 @@ describe('cockpit pages in a browser', () => {
     expect(await open(`/submissions/${ID.good}`)).toBe(200);
     const records = db.stages(ID.good);
     const bars = page.getByTestId('timeline-bar');
-    expect(await bars.evaluateAll((els) => els.map((el) => el.getAttribute('data-stage')))).toEqual(['build', 'fine-tune', 'open-eval', 'closed-eval', 'score']);
+    expect(await bars.evaluateAll((els) => els.map((el) => el.getAttribute('data-stage')))).toEqual([
+      'build',
+      'fine-tune',
+      'open-eval',
+      'closed-eval',
+      'score',
+    ]);
     for (const record of records) {
       const elapsed = Date.parse(record.endedAt!) - Date.parse(record.startedAt!);
       const bar = page.locator(`[data-testid=timeline-bar][data-stage="${record.stage}"]`);
@@ -312,7 +357,12 @@ describe('cockpit pages in a browser', () => {
     const order = board.columns.map((c) => c.column);
     const shown = db.scenarioScores(ID.good).sort((a, b) => order.indexOf(a.column) - order.indexOf(b.column));
     expect(await texts('[data-testid=metric-score]')).toEqual(shown.map((s) => formatScore(s.score)));
-    expect(await page.getByTestId('metric-row').evaluateAll((els) => els.map((el) => el.getAttribute('data-scenario')))).toEqual(['opposites', 'capitals', 'animal-sounds', 'colors']);
+    expect(await page.getByTestId('metric-row').evaluateAll((els) => els.map((el) => el.getAttribute('data-scenario')))).toEqual([
+      'opposites',
+      'capitals',
+      'animal-sounds',
+      'colors',
+    ]);
     expect(await page.getByTestId('temporal-link').getAttribute('href')).toBe(`${WEB_UI}/namespaces/finals.llm-efficiency/workflows/submission-${ID.good}`);
     expect(await page.getByTestId('failure').count()).toBe(0);
     expect(await page.getByTestId('standing').textContent()).toContain('Rank 1 of 5');
@@ -325,7 +375,9 @@ describe('cockpit pages in a browser', () => {
     expect(await fineTune.getAttribute('data-outcome')).toBe('partial');
     expect(await page.locator('[data-testid=timeline-text][data-stage="fine-tune"]').textContent()).toContain('10m 00s of 10m (100%)');
     await expect(page.locator('.timeline').textContent()).resolves.toContain('training reached its limit of 10m');
-    await expect(page.locator('[data-testid=stage-row][data-stage="open-eval"]').textContent()).resolves.toContain('answered 41 of 60, 0 failed, 19 unanswered');
+    await expect(page.locator('[data-testid=stage-row][data-stage="open-eval"]').textContent()).resolves.toContain(
+      'answered 41 of 60, 0 failed, 19 unanswered',
+    );
     await expect(page.locator('[data-testid=stage-row][data-stage="fine-tune"]').textContent()).resolves.toContain('step 310 of 1000');
     expect((await page.getByTestId('failure').textContent())!).toContain('TimeLimit');
     await screenshot(page, 'submission-timelimit');
@@ -369,11 +421,15 @@ describe('cockpit pages in a browser', () => {
     expect(await open(`/submissions/${ID.xss}`)).toBe(200);
     expect(await page.getByTestId('failure-reason').textContent()).toBe('the inference server exited after 9 of 44 answers (closed suite; log withheld)');
     expect(await page.locator('[data-testid=log-excerpt][data-stage="closed-eval"]').count()).toBe(0);
-    await expect(page.locator('[data-testid=stage-row][data-stage="closed-eval"]').textContent()).resolves.toContain('answered 8 of 44, 1 failed, 35 unanswered');
+    await expect(page.locator('[data-testid=stage-row][data-stage="closed-eval"]').textContent()).resolves.toContain(
+      'answered 8 of 44, 1 failed, 35 unanswered',
+    );
     expect(await page.locator('a[href^="/operator"]').count()).toBe(0);
     await screenshot(page, 'submission-closed-public');
     await open('/tracks/cpu');
-    expect(await page.locator(`[data-testid=leaderboard-row][data-submission="${ID.xss}"] .reason`).textContent()).toBe('the inference server exited after 9 of 44 answers (closed suite; log withheld)');
+    expect(await page.locator(`[data-testid=leaderboard-row][data-submission="${ID.xss}"] .reason`).textContent()).toBe(
+      'the inference server exited after 9 of 44 answers (closed suite; log withheld)',
+    );
   }, 60_000);
 
   it('submission (markup in the reason and log, operator page): shown as text, nothing runs', async () => {
@@ -385,7 +441,9 @@ describe('cockpit pages in a browser', () => {
     expect(await page.locator('[data-testid=log-excerpt][data-stage="closed-eval"]').textContent()).toContain('<img src=x onerror=alert(2)>');
     expect(await page.locator('script').count()).toBe(0);
     expect(await page.locator('main img').count()).toBe(0);
-    await expect(page.locator('[data-testid=stage-row][data-stage="closed-eval"]').textContent()).resolves.toContain('answered 8 of 44, 1 failed, 35 unanswered');
+    await expect(page.locator('[data-testid=stage-row][data-stage="closed-eval"]').textContent()).resolves.toContain(
+      'answered 8 of 44, 1 failed, 35 unanswered',
+    );
     await screenshot(page, 'submission-xss');
     // the operator leaderboard shows the reason as text too
     await open('/operator/tracks/cpu');
@@ -414,11 +472,21 @@ describe('cockpit JSON API', () => {
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
     const body = (await response.json()) as { board: Leaderboard; correlation: number; failures: Record<string, number> };
     // the public board is leaderboard(db) with the closed-eval reason rebuilt; the operator board is it as it is
-    const redacted = { ...board, rows: board.rows.map((r) => (r.submissionId === ID.xss ? { ...r, failureReason: 'the inference server exited after 9 of 44 answers (closed suite; log withheld)' } : r)) };
+    const redacted = {
+      ...board,
+      rows: board.rows.map((r) =>
+        r.submissionId === ID.xss ? { ...r, failureReason: 'the inference server exited after 9 of 44 answers (closed suite; log withheld)' } : r,
+      ),
+    };
     expect(body.board).toEqual(JSON.parse(JSON.stringify(redacted)));
     const operator = (await (await fetch(`${server.url}/api/operator/leaderboard?track=cpu`)).json()) as { board: Leaderboard };
     expect(operator.board).toEqual(JSON.parse(JSON.stringify(board)));
-    expect(body.correlation).toBe(pearson(board.rows.map((r) => r.open), board.rows.map((r) => r.closed)));
+    expect(body.correlation).toBe(
+      pearson(
+        board.rows.map((r) => r.open),
+        board.rows.map((r) => r.closed),
+      ),
+    );
     expect(body.failures).toEqual({ TimeLimit: 1, BuildFailed: 1, OutOfMemory: 1, ServerCrashed: 1 });
     expect((await fetch(`${server.url}/api/leaderboard?track=nope`)).status).toBe(404);
     expect((await fetch(`${server.url}/api/leaderboard`)).status).toBe(400);
@@ -427,7 +495,11 @@ describe('cockpit JSON API', () => {
   it('returns a submission with its stages, scores and logs, and 404 for an unknown one', async () => {
     const response = await fetch(`${server.url}/api/submissions/${ID.oom}`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { submission: { team: string }; stages: { stage: string; outcome: string }[]; logs: { stage: string; source: string; text: string }[] };
+    const body = (await response.json()) as {
+      submission: { team: string };
+      stages: { stage: string; outcome: string }[];
+      logs: { stage: string; source: string; text: string }[];
+    };
     expect(body.submission.team).toBe('delta');
     expect(body.stages.map((s) => s.outcome)).toEqual(['succeeded', 'failed', 'skipped', 'skipped', 'skipped']);
     expect(body.logs).toEqual([]); // public: build logs only, and this build left none

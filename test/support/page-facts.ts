@@ -9,7 +9,15 @@ import { launchBrowser, screenshot } from './browser.js';
 
 export interface PageFacts {
   track: { ranked: (string | null)[]; scatterPoints: number; correlation: string | null; failureBars: (string | null)[] };
-  submissions: Record<string, { failureReason: string | null; logExcerpt: string | null; timeline: { stage: string | null; elapsedMs: string | null; limitMs: string | null }[]; temporalLink: string | null }>;
+  submissions: Record<
+    string,
+    {
+      failureReason: string | null;
+      logExcerpt: string | null;
+      timeline: { stage: string | null; elapsedMs: string | null; limitMs: string | null }[];
+      temporalLink: string | null;
+    }
+  >;
 }
 
 async function main(): Promise<void> {
@@ -35,9 +43,11 @@ async function main(): Promise<void> {
       facts.submissions[id] = {
         failureReason: (await reason.count()) > 0 ? await reason.first().textContent() : null,
         logExcerpt: (await log.count()) > 0 ? await log.first().textContent() : null,
-        timeline: await page.locator('[data-testid="timeline-bar"]').evaluateAll((bars) =>
-          bars.map((b) => ({ stage: b.getAttribute('data-stage'), elapsedMs: b.getAttribute('data-elapsed-ms'), limitMs: b.getAttribute('data-limit-ms') })),
-        ),
+        timeline: await page
+          .locator('[data-testid="timeline-bar"]')
+          .evaluateAll((bars) =>
+            bars.map((b) => ({ stage: b.getAttribute('data-stage'), elapsedMs: b.getAttribute('data-elapsed-ms'), limitMs: b.getAttribute('data-limit-ms') })),
+          ),
         temporalLink: await page.locator('[data-testid="temporal-link"]').getAttribute('href'),
       };
       await screenshot(page, `real-run-${id}`);

@@ -61,8 +61,12 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     log:
       header(['FROM challenge/base:bookworm-python3', 'WORKDIR /app', 'RUN echo step two', 'RUN pip install six==1.16.0'], 5) +
       stderr(...[4, 3, 2, 1, 0].map((n) => PIP_RETRY(n, SSL_CAUSE))) +
-      `Could not fetch URL https://pypi.org/simple/six/: There was a problem confirming the ssl certificate: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: /simple/six/ (Caused by ${SSL_CAUSE}) - skipping\n` +
-      stderr('ERROR: Could not find a version that satisfies the requirement six==1.16.0 (from versions: none)', 'ERROR: No matching distribution found for six==1.16.0') +
+      (`Could not fetch URL https://pypi.org/simple/six/: There was a problem confirming the ssl certificate: HTTPSConnectionPool(host='pypi.org', port=443): ` +
+        `Max retries exceeded with url: /simple/six/ (Caused by ${SSL_CAUSE}) - skipping\n`) +
+      stderr(
+        'ERROR: Could not find a version that satisfies the requirement six==1.16.0 (from versions: none)',
+        'ERROR: No matching distribution found for six==1.16.0',
+      ) +
       failedRun('pip install six==1.16.0', 1),
     rule: 'tls-verification',
     line: PIP_RETRY(4, SSL_CAUSE),
@@ -74,7 +78,10 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
       header(['FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2', 'RUN pip install --index-url https://127.0.0.1:9/simple six==1.16.0']) +
       'Looking in indexes: https://127.0.0.1:9/simple\n' +
       stderr(...[4, 3, 2, 1, 0].map((n) => PIP_RETRY(n, REFUSED_CAUSE))) +
-      stderr('ERROR: Could not find a version that satisfies the requirement six==1.16.0 (from versions: none)', 'ERROR: No matching distribution found for six==1.16.0') +
+      stderr(
+        'ERROR: Could not find a version that satisfies the requirement six==1.16.0 (from versions: none)',
+        'ERROR: No matching distribution found for six==1.16.0',
+      ) +
       failedRun('pip install --index-url https://127.0.0.1:9/simple six==1.16.0', 1),
     rule: 'connection-refused',
     line: PIP_RETRY(4, REFUSED_CAUSE),
@@ -150,7 +157,10 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     name: 'pip download answered 502 by the index',
     log:
       header(['FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2', 'RUN pip install accelerate==1.2.0']) +
-      stderr('ERROR: HTTP error 502 while getting https://files.pythonhosted.org/packages/accelerate-1.2.0-py3-none-any.whl', 'ERROR: 502 Server Error: Bad Gateway for url: https://files.pythonhosted.org/packages/accelerate-1.2.0-py3-none-any.whl') +
+      stderr(
+        'ERROR: HTTP error 502 while getting https://files.pythonhosted.org/packages/accelerate-1.2.0-py3-none-any.whl',
+        'ERROR: 502 Server Error: Bad Gateway for url: https://files.pythonhosted.org/packages/accelerate-1.2.0-py3-none-any.whl',
+      ) +
       failedRun('pip install accelerate==1.2.0', 1),
     rule: 'http-5xx',
     line: /^ERROR: HTTP error 502 while getting/,
@@ -170,7 +180,10 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     log:
       header(['FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2', 'RUN pip install six==1.16.0']) +
       stderr(
-        PIP_RETRY(4, "NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f1c2a3b4c50>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')"),
+        PIP_RETRY(
+          4,
+          "NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f1c2a3b4c50>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')",
+        ),
         'ERROR: No matching distribution found for six==1.16.0',
       ) +
       failedRun('pip install six==1.16.0', 1),
@@ -179,7 +192,13 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
   },
   {
     name: 'DNS: curl cannot resolve the host',
-    log: header(['FROM challenge/base:bookworm-python3', 'RUN curl -fsSLo /tmp/x.tgz https://github.com/org/repo/archive/0123456789abcdef0123456789abcdef01234567.tar.gz']) + stderr('curl: (6) Could not resolve host: github.com') + failedRun('curl -fsSLo /tmp/x.tgz https://github.com/org/repo/archive/0123456789abcdef0123456789abcdef01234567.tar.gz', 6),
+    log:
+      header([
+        'FROM challenge/base:bookworm-python3',
+        'RUN curl -fsSLo /tmp/x.tgz https://github.com/org/repo/archive/0123456789abcdef0123456789abcdef01234567.tar.gz',
+      ]) +
+      stderr('curl: (6) Could not resolve host: github.com') +
+      failedRun('curl -fsSLo /tmp/x.tgz https://github.com/org/repo/archive/0123456789abcdef0123456789abcdef01234567.tar.gz', 6),
     rule: 'dns',
     line: 'curl: (6) Could not resolve host: github.com',
   },
@@ -200,7 +219,9 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     log:
       header(['FROM challenge/base:bookworm-python3', 'RUN apt-get update']) +
       'Err:1 http://deb.debian.org/debian bookworm InRelease\n  Could not connect to deb.debian.org:80 (151.101.2.132), connection timed out\n' +
-      stderr('E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Could not connect to deb.debian.org:80 (151.101.2.132), connection timed out') +
+      stderr(
+        'E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Could not connect to deb.debian.org:80 (151.101.2.132), connection timed out',
+      ) +
       failedRun('apt-get update', 100),
     rule: 'network-timeout',
     line: 'Could not connect to deb.debian.org:80 (151.101.2.132), connection timed out',
@@ -209,14 +230,20 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     name: 'the connection reset mid-download',
     log:
       header(['FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2', 'RUN pip install datasets==3.2.0']) +
-      stderr(PIP_RETRY(4, "ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"), 'ERROR: No matching distribution found for datasets==3.2.0') +
+      stderr(
+        PIP_RETRY(4, "ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"),
+        'ERROR: No matching distribution found for datasets==3.2.0',
+      ) +
       failedRun('pip install datasets==3.2.0', 1),
     rule: 'connection-reset',
     line: /ConnectionResetError\(104, 'Connection reset by peer'\)/,
   },
   {
     name: 'no route to the network',
-    log: header(['FROM challenge/base:bookworm-python3', 'RUN python3 -m pip download six==1.16.0']) + stderr('urllib.error.URLError: <urlopen error [Errno 101] Network is unreachable>') + failedRun('python3 -m pip download six==1.16.0', 1),
+    log:
+      header(['FROM challenge/base:bookworm-python3', 'RUN python3 -m pip download six==1.16.0']) +
+      stderr('urllib.error.URLError: <urlopen error [Errno 101] Network is unreachable>') +
+      failedRun('python3 -m pip download six==1.16.0', 1),
     rule: 'network-unreachable',
     line: 'urllib.error.URLError: <urlopen error [Errno 101] Network is unreachable>',
   },
@@ -229,13 +256,17 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
   },
   {
     name: 'the disk is full',
-    log: header(['FROM challenge/base:bookworm-python3', 'COPY corpus /data']) + 'Error processing tar file(exit status 1): write /data/corpus/part-0004.txt: no space left on device\n',
+    log:
+      header(['FROM challenge/base:bookworm-python3', 'COPY corpus /data']) +
+      'Error processing tar file(exit status 1): write /data/corpus/part-0004.txt: no space left on device\n',
     rule: 'disk-full',
     line: 'Error processing tar file(exit status 1): write /data/corpus/part-0004.txt: no space left on device',
   },
   {
     name: 'the engine cannot store a layer',
-    log: header(['FROM challenge/base:bookworm-python3', 'RUN python3 -c "print(1)"']) + 'failed to register layer: error creating overlay mount to /var/lib/docker/overlay2/4f1e/merged: invalid argument\n',
+    log:
+      header(['FROM challenge/base:bookworm-python3', 'RUN python3 -c "print(1)"']) +
+      'failed to register layer: error creating overlay mount to /var/lib/docker/overlay2/4f1e/merged: invalid argument\n',
     rule: 'layer-registration',
     line: /^failed to register layer: /,
   },
@@ -247,7 +278,9 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
   },
   {
     name: "the platform's own base image is missing on the host: infrastructure",
-    log: header(['FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2'], 2) + 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host\n',
+    log:
+      header(['FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2'], 2) +
+      'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host\n',
     rule: 'platform-image-missing',
     line: 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host',
     step: 'Step 1/2 : FROM challenge/llm-base:torch2.15.0-transformers5.23.0-peft0.21.2',
@@ -268,14 +301,25 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
   },
   {
     name: 'a COPY of a file that is not in the submission: charged',
-    log: header(['FROM challenge/base:bookworm-python3', 'COPY model.py /app/']) + 'COPY failed: file not found in build context or excluded by .dockerignore: stat model.py: file does not exist\n',
+    log:
+      header(['FROM challenge/base:bookworm-python3', 'COPY model.py /app/']) +
+      'COPY failed: file not found in build context or excluded by .dockerignore: stat model.py: file does not exist\n',
     rule: 'copy-source-missing',
     line: /^COPY failed: file not found in build context/,
   },
   {
     name: "the participant's Python raises: charged, quoting the exception",
     log:
-      header(['FROM challenge/base:bookworm-python3', 'ENV PYTHONDONTWRITEBYTECODE=1', 'WORKDIR /app', 'COPY server.py /app/server.py', 'RUN python3 -c "import transformers; print(transformers.__version__)"'], 7) +
+      header(
+        [
+          'FROM challenge/base:bookworm-python3',
+          'ENV PYTHONDONTWRITEBYTECODE=1',
+          'WORKDIR /app',
+          'COPY server.py /app/server.py',
+          'RUN python3 -c "import transformers; print(transformers.__version__)"',
+        ],
+        7,
+      ) +
       stderr('Traceback (most recent call last):', '  File "<string>", line 1, in <module>', "ModuleNotFoundError: No module named 'transformers'") +
       failedRun('python3 -c "import transformers; print(transformers.__version__)"', 1),
     rule: 'python-exception',
@@ -288,7 +332,8 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     rule: 'run-exit-code',
     line: "The command '/bin/sh -c python3 -c 'raise SystemExit(3)'' returned a non-zero code: 3",
     step: "Step 2/2 : RUN python3 -c 'raise SystemExit(3)'",
-  },  {
+  },
+  {
     name: 'the platform stopped a build at its output cap: its own reason, whatever the flood printed',
     log:
       header(['FROM challenge/base:bookworm-python3', 'RUN python3 -c "while True: print(\'Connection refused\')"'], 3) +
@@ -318,6 +363,7 @@ describe('classifyBuildFailure', () => {
     expect(c.meaning).toBe(expected.meaning);
     if (typeof line === 'string') expect(c.line).toBe(line);
     else expect(c.line).toMatch(line);
+    // eslint-disable-next-line no-control-regex -- an ANSI escape is what must not be there
     expect(c.line).not.toMatch(/\u001b/);
     if (step !== undefined) expect(c.step).toBe(step);
   });
@@ -330,9 +376,15 @@ describe('classifyBuildFailure', () => {
   });
 
   it('charges a plain "No matching distribution found for six==99.0" and lets network evidence win over the same line', () => {
-    const plain = header(['FROM challenge/llm-base:x', 'RUN pip install six==99.0']) + stderr('ERROR: No matching distribution found for six==99.0') + failedRun('pip install six==99.0', 1);
+    const plain =
+      header(['FROM challenge/llm-base:x', 'RUN pip install six==99.0']) +
+      stderr('ERROR: No matching distribution found for six==99.0') +
+      failedRun('pip install six==99.0', 1);
     expect(classifyBuildFailure(plain)).toMatchObject({ category: 'participant', rule: 'package-version-missing' });
-    const afterRetries = header(['FROM challenge/llm-base:x', 'RUN pip install six==99.0']) + stderr(PIP_RETRY(0, SSL_CAUSE), 'ERROR: No matching distribution found for six==99.0') + failedRun('pip install six==99.0', 1);
+    const afterRetries =
+      header(['FROM challenge/llm-base:x', 'RUN pip install six==99.0']) +
+      stderr(PIP_RETRY(0, SSL_CAUSE), 'ERROR: No matching distribution found for six==99.0') +
+      failedRun('pip install six==99.0', 1);
     expect(classifyBuildFailure(afterRetries)).toMatchObject({ category: 'infrastructure', rule: 'tls-verification' });
   });
 
@@ -343,22 +395,42 @@ describe('classifyBuildFailure', () => {
       'Successfully installed six-1.16.0\nRemoving intermediate container 8098cce474f1\n ---> 0cd5d22df5a8\n' +
       "Step 3/3 : RUN python3 -c 'raise SystemExit(3)'\n ---> Running in 91099889f898\n" +
       failedRun("python3 -c 'raise SystemExit(3)'", 3);
-    expect(classifyBuildFailure(log)).toMatchObject({ category: 'participant', rule: 'run-exit-code', step: "Step 3/3 : RUN python3 -c 'raise SystemExit(3)'" });
+    expect(classifyBuildFailure(log)).toMatchObject({
+      category: 'participant',
+      rule: 'run-exit-code',
+      step: "Step 3/3 : RUN python3 -c 'raise SystemExit(3)'",
+    });
   });
 
   it("does not read the participant's own command text as evidence (the step header and the quoted command)", () => {
     const command = `echo "Connection refused; Temporary failure in name resolution" > /dev/null; exit 2`;
     const log = header(['FROM challenge/base:bookworm-python3', `RUN ${command}`]) + failedRun(command, 2);
-    expect(classifyBuildFailure(log)).toMatchObject({ category: 'participant', rule: 'run-exit-code', line: `The command '/bin/sh -c ${command}' returned a non-zero code: 2` });
+    expect(classifyBuildFailure(log)).toMatchObject({
+      category: 'participant',
+      rule: 'run-exit-code',
+      line: `The command '/bin/sh -c ${command}' returned a non-zero code: 2`,
+    });
   });
 
   it('does not count a timeout of the participant’s own code as a network timeout', () => {
-    const log = header(['FROM challenge/base:bookworm-python3', 'RUN python3 -m unittest tests/test_model.py']) + stderr('FAIL: test_generate (tests.test_model.GenerateTest)', 'AssertionError: generation timed out after 5 s') + failedRun('python3 -m unittest tests/test_model.py', 1);
-    expect(classifyBuildFailure(log)).toMatchObject({ category: 'participant', rule: 'python-exception', line: 'AssertionError: generation timed out after 5 s' });
+    const log =
+      header(['FROM challenge/base:bookworm-python3', 'RUN python3 -m unittest tests/test_model.py']) +
+      stderr('FAIL: test_generate (tests.test_model.GenerateTest)', 'AssertionError: generation timed out after 5 s') +
+      failedRun('python3 -m unittest tests/test_model.py', 1);
+    expect(classifyBuildFailure(log)).toMatchObject({
+      category: 'participant',
+      rule: 'python-exception',
+      line: 'AssertionError: generation timed out after 5 s',
+    });
   });
 
   it('falls back to the participant, quoting the last line, when no rule matches; an empty log quotes nothing', () => {
-    expect(classifyBuildFailure(`${BANNER}something odd happened\n`)).toMatchObject({ category: 'participant', rule: 'unrecognised', line: 'something odd happened', step: null });
+    expect(classifyBuildFailure(`${BANNER}something odd happened\n`)).toMatchObject({
+      category: 'participant',
+      rule: 'unrecognised',
+      line: 'something odd happened',
+      step: null,
+    });
     expect(classifyBuildFailure('')).toMatchObject({ rule: 'unrecognised', line: null, step: null });
   });
 
@@ -388,19 +460,25 @@ describe('the failure a classification becomes', () => {
   it('names the step and quotes pip for a charged failure', () => {
     const c = classifyBuildFailure(CASES.find((x) => x.rule === 'package-version-missing')!.log);
     expect(buildFailureCategory(c)).toBe('BuildFailed');
-    expect(buildFailureReason('Dockerfile.train', c)).toBe('Dockerfile.train did not build at "Step 2/2 : RUN pip install six==99.0": ERROR: No matching distribution found for six==99.0');
+    expect(buildFailureReason('Dockerfile.train', c)).toBe(
+      'Dockerfile.train did not build at "Step 2/2 : RUN pip install six==99.0": ERROR: No matching distribution found for six==99.0',
+    );
     expect(FAILURE_CATEGORIES.BuildFailed).toMatchObject({ charged: true, retryable: false });
   });
 
   it("says it is the platform's and quotes the decisive line for infrastructure, which is retried and not charged", () => {
     const c = classifyBuildFailure(CASES[0]!.log);
     expect(buildFailureCategory(c)).toBe('BuildInfrastructure');
-    expect(buildFailureReason('Dockerfile', c)).toBe(`building Dockerfile failed for a reason of the platform (package index unreachable: TLS verification failed): ${PIP_RETRY(4, SSL_CAUSE)}`);
+    expect(buildFailureReason('Dockerfile', c)).toBe(
+      `building Dockerfile failed for a reason of the platform (package index unreachable: TLS verification failed): ${PIP_RETRY(4, SSL_CAUSE)}`,
+    );
     expect(FAILURE_CATEGORIES.BuildInfrastructure).toMatchObject({ charged: false, retryable: true });
   });
 
   it('omits what it does not know', () => {
-    expect(buildFailureReason('Dockerfile', { category: 'participant', rule: 'unrecognised', meaning: 'm', line: null, step: null })).toBe('Dockerfile did not build');
+    expect(buildFailureReason('Dockerfile', { category: 'participant', rule: 'unrecognised', meaning: 'm', line: null, step: null })).toBe(
+      'Dockerfile did not build',
+    );
   });
 });
 
@@ -413,12 +491,20 @@ describe('the build sandbox rules', () => {
   });
 
   it('an out-of-memory kill wins over what the killed step printed, and names the limit', () => {
-    const log = header(['FROM challenge/llm-base:x', 'RUN pip install torch==2.15.0']) + stderr(PIP_RETRY(1, REFUSED_CAUSE), 'Killed') + failedRun('pip install torch==2.15.0', 137);
+    const log =
+      header(['FROM challenge/llm-base:x', 'RUN pip install torch==2.15.0']) +
+      stderr(PIP_RETRY(1, REFUSED_CAUSE), 'Killed') +
+      failedRun('pip install torch==2.15.0', 137);
     const c = classifyBuildFailure(log, { memoryKilled: true, memoryLimit: '2g per build step' });
-    expect(c).toMatchObject({ rule: 'out-of-memory', category: 'participant', meaning: "a build step was killed for exceeding the build's memory limit (2g per build step)" });
+    expect(c).toMatchObject({
+      rule: 'out-of-memory',
+      category: 'participant',
+      meaning: "a build step was killed for exceeding the build's memory limit (2g per build step)",
+    });
     expect(buildFailureCategory(c)).toBe('OutOfMemory');
     expect(buildFailureReason('Dockerfile.train', c)).toBe(
-      `Dockerfile.train ran out of memory at "Step 2/2 : RUN pip install torch==2.15.0": a build step was killed for exceeding the build's memory limit (2g per build step): The command '/bin/sh -c pip install torch==2.15.0' returned a non-zero code: 137`,
+      `Dockerfile.train ran out of memory at "Step 2/2 : RUN pip install torch==2.15.0": a build step was killed for exceeding the build's memory limit (2g ` +
+        `per build step): The command '/bin/sh -c pip install torch==2.15.0' returned a non-zero code: 137`,
     );
     expect(FAILURE_CATEGORIES.OutOfMemory).toMatchObject({ charged: true, retryable: false });
   });
@@ -477,7 +563,9 @@ describe('bounded build output', () => {
   it('writes the cap line from ACTIVITY_POLICY.buildOutput', () => {
     expect(CAP).toEqual({ capBytes: 20 * 1024 * 1024, headBytes: 10 * 1024 * 1024, tailBytes: 10 * 1024 * 1024 });
     expect(CAP.headBytes + CAP.tailBytes).toBeLessThanOrEqual(CAP.capBytes);
-    expect(outputCapLine(CAP)).toMatch(/^\[challenge\] the build printed more than 20 MiB; output is capped at 20 MiB per Dockerfile, so the build was stopped \(the log keeps the first 10 MiB and the last 10 MiB\)/);
+    expect(outputCapLine(CAP)).toMatch(
+      /^\[challenge\] the build printed more than 20 MiB; output is capped at 20 MiB per Dockerfile, so the build was stopped \(the log keeps the first 10 MiB and the last 10 MiB\)/,
+    );
   });
 });
 
@@ -504,7 +592,7 @@ describe('the build sandbox, as arguments and rules', () => {
     );
   });
 
-  it('refuses the private ranges and link-local after allowing the resolvers and the operator\'s exceptions, in that order', () => {
+  it("refuses the private ranges and link-local after allowing the resolvers and the operator's exceptions, in that order", () => {
     const rules = buildChainRules([{ address: '10.1.2.3', port: 3128, protocol: 'tcp' }], ['10.255.255.53']).map((r) => r.join(' '));
     expect(rules).toEqual([
       '-d 10.255.255.53 -p udp --dport 53 -j RETURN',
@@ -518,11 +606,16 @@ describe('the build sandbox, as arguments and rules', () => {
   });
 
   it('reads the host resolvers a build needs (not loopback ones, which Docker does not use)', () => {
-    expect(resolversOf('# generated\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nsearch x\nnameserver 1.1.1.1\nnameserver 10.255.255.53\nnameserver ::1\n')).toEqual(['10.255.255.53', '1.1.1.1']);
+    expect(
+      resolversOf('# generated\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nsearch x\nnameserver 1.1.1.1\nnameserver 10.255.255.53\nnameserver ::1\n'),
+    ).toEqual(['10.255.255.53', '1.1.1.1']);
   });
 
   it('reads CHALLENGE_BUILD_EGRESS_ALLOW and CHALLENGE_BUILD_SECRETS, and names a malformed entry', () => {
-    const config = loadRuntimeConfig({ CHALLENGE_BUILD_EGRESS_ALLOW: '10.0.0.5:3128, 10.8.0.0/16:443/tcp,10.0.0.2:53/udp', CHALLENGE_BUILD_SECRETS: '/etc/challenge/secrets' }, '/tmp');
+    const config = loadRuntimeConfig(
+      { CHALLENGE_BUILD_EGRESS_ALLOW: '10.0.0.5:3128, 10.8.0.0/16:443/tcp,10.0.0.2:53/udp', CHALLENGE_BUILD_SECRETS: '/etc/challenge/secrets' },
+      '/tmp',
+    );
     expect(config.buildEgressAllow).toEqual([
       { address: '10.0.0.5', port: 3128, protocol: 'tcp' },
       { address: '10.8.0.0/16', port: 443, protocol: 'tcp' },
@@ -530,7 +623,9 @@ describe('the build sandbox, as arguments and rules', () => {
     ]);
     expect(config.buildSecretsDir).toBe('/etc/challenge/secrets');
     expect(loadRuntimeConfig({}, '/tmp')).toMatchObject({ buildEgressAllow: [], buildSecretsDir: null });
-    expect(() => loadRuntimeConfig({ CHALLENGE_BUILD_EGRESS_ALLOW: 'proxy.internal' }, '/tmp')).toThrow(/buildEgressAllow\.0\.address: an IPv4 address or CIDR/);
+    expect(() => loadRuntimeConfig({ CHALLENGE_BUILD_EGRESS_ALLOW: 'proxy.internal' }, '/tmp')).toThrow(
+      /buildEgressAllow\.0\.address: an IPv4 address or CIDR/,
+    );
   });
 
   it("finds the failing step's container, not an earlier step's", () => {

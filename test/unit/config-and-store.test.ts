@@ -44,8 +44,28 @@ describe('GpuPool', () => {
 describe('ResultsDb (real SQLite)', () => {
   it('upserts stages and never duplicates an answer', () => {
     const db = new ResultsDb(':memory:');
-    db.recordStage({ submissionId: 's', stage: 'build', outcome: 'succeeded', failureCategory: null, reason: null, startedAt: '2026-01-01T00:00:00Z', endedAt: '2026-01-01T00:01:00Z', limitMs: 1000, details: { a: 1 } });
-    db.recordStage({ submissionId: 's', stage: 'build', outcome: 'failed', failureCategory: 'BuildFailed', reason: 'step 3', startedAt: null, endedAt: '2026-01-01T00:02:00Z', limitMs: 1000, details: null });
+    db.recordStage({
+      submissionId: 's',
+      stage: 'build',
+      outcome: 'succeeded',
+      failureCategory: null,
+      reason: null,
+      startedAt: '2026-01-01T00:00:00Z',
+      endedAt: '2026-01-01T00:01:00Z',
+      limitMs: 1000,
+      details: { a: 1 },
+    });
+    db.recordStage({
+      submissionId: 's',
+      stage: 'build',
+      outcome: 'failed',
+      failureCategory: 'BuildFailed',
+      reason: 'step 3',
+      startedAt: null,
+      endedAt: '2026-01-01T00:02:00Z',
+      limitMs: 1000,
+      details: null,
+    });
     const [stage] = db.stages('s');
     expect(stage).toMatchObject({ outcome: 'failed', failureCategory: 'BuildFailed', startedAt: '2026-01-01T00:00:00Z' });
     const store = db.answerStore('s', 'open');

@@ -9,12 +9,29 @@ const suites = { open: loadSuite(path.join(PROJECT_ROOT, 'suites/open.json')), c
 
 describe('leaderboard of the shipped suites', () => {
   const rules = rulesForSuites(suites);
-  const submission = (id: string, failureCategory: 'BuildFailed' | null = null): LeaderboardSubmission => ({ submissionId: id, team: id, track: 'cpu', outcome: failureCategory ? 'failed' : 'completed', failureCategory, failureReason: null });
+  const submission = (id: string, failureCategory: 'BuildFailed' | null = null): LeaderboardSubmission => ({
+    submissionId: id,
+    team: id,
+    track: 'cpu',
+    outcome: failureCategory ? 'failed' : 'completed',
+    failureCategory,
+    failureReason: null,
+  });
   const all = (id: string, value: number) =>
-    ['opposites', 'capitals', 'animal-sounds', 'colors'].map((scenario) => ({ submissionId: id, suite: (scenario === 'opposites' || scenario === 'capitals' ? 'open' : 'closed') as 'open' | 'closed', column: `${scenario} - EM`, score: value }));
+    ['opposites', 'capitals', 'animal-sounds', 'colors'].map((scenario) => ({
+      submissionId: id,
+      suite: (scenario === 'opposites' || scenario === 'capitals' ? 'open' : 'closed') as 'open' | 'closed',
+      column: `${scenario} - EM`,
+      score: value,
+    }));
 
   it('ranks by the challenge rules: divisor N, missing as worst, 1/3 open + 2/3 closed', () => {
-    const board = buildLeaderboard('cpu', rules, [submission('a'), submission('b'), submission('c', 'BuildFailed'), { ...submission('z'), track: 'a100-40gb' }], [...all('a', 0.9), ...all('b', 0.5)]);
+    const board = buildLeaderboard(
+      'cpu',
+      rules,
+      [submission('a'), submission('b'), submission('c', 'BuildFailed'), { ...submission('z'), track: 'a100-40gb' }],
+      [...all('a', 0.9), ...all('b', 0.5)],
+    );
     expect(board.rows.map((r) => r.submissionId)).toEqual(['a', 'b', 'c']);
     // N = 3: a beats two in every column → 2/3; b beats one → 1/3; c (missing = 0) beats none → 0 → eps.
     expect(board.rows[0]!.open).toBeCloseTo(2 / 3, 15);
@@ -43,11 +60,31 @@ describe('leaderboard of the shipped suites', () => {
 });
 
 describe('container sandbox arguments', () => {
-  const base = { name: 'ch-x', image: 'img', labels: { workflow: 'w', stage: 'fine-tune', attempt: '1' }, memory: '1g', cpus: 1, pids: 256, network: 'none', mounts: [{ host: '/a', container: '/artifacts', readOnly: true }], gpu: null, readOnlyRoot: true };
+  const base = {
+    name: 'ch-x',
+    image: 'img',
+    labels: { workflow: 'w', stage: 'fine-tune', attempt: '1' },
+    memory: '1g',
+    cpus: 1,
+    pids: 256,
+    network: 'none',
+    mounts: [{ host: '/a', container: '/artifacts', readOnly: true }],
+    gpu: null,
+    readOnlyRoot: true,
+  };
 
   it('drops every capability, forbids new privileges, limits pids, memory and CPU, and mounts artifacts read-only', () => {
     const args = runArgs(base);
-    for (const expected of [['--cap-drop', 'ALL'], ['--security-opt', 'no-new-privileges'], ['--pids-limit', '256'], ['--memory', '1g'], ['--memory-swap', '1g'], ['--cpus', '1'], ['--network', 'none'], ['-v', '/a:/artifacts:ro']]) {
+    for (const expected of [
+      ['--cap-drop', 'ALL'],
+      ['--security-opt', 'no-new-privileges'],
+      ['--pids-limit', '256'],
+      ['--memory', '1g'],
+      ['--memory-swap', '1g'],
+      ['--cpus', '1'],
+      ['--network', 'none'],
+      ['-v', '/a:/artifacts:ro'],
+    ]) {
       expect(args.some((a, i) => a === expected[0] && args[i + 1] === expected[1])).toBe(true);
     }
     expect(args).toContain('--read-only');

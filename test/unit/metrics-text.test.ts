@@ -125,13 +125,21 @@ interface TextVectors {
 
 describe('string metrics vs HELM v0.3.0 basic_metrics.py run on CPython (fixture)', () => {
   const vectors = fixture('text-metric-vectors.json') as TextVectors;
-  const metrics = { exact_match: exactMatch, quasi_exact_match: quasiExactMatch, prefix_exact_match: prefixExactMatch, quasi_prefix_exact_match: quasiPrefixExactMatch, f1_score: f1Score, exact_match_indicator: exactMatchIndicator };
+  const metrics = {
+    exact_match: exactMatch,
+    quasi_exact_match: quasiExactMatch,
+    prefix_exact_match: prefixExactMatch,
+    quasi_prefix_exact_match: quasiPrefixExactMatch,
+    f1_score: f1Score,
+    exact_match_indicator: exactMatchIndicator,
+  };
   it('covers every pair and metric', () => {
     expect(vectors.pairs.length).toBeGreaterThanOrEqual(30);
     for (const pair of vectors.pairs) {
       const gold = String(pair['gold']);
       const pred = String(pair['pred']);
-      for (const [name, metric] of Object.entries(metrics)) expect({ gold, pred, name, value: metric(gold, pred) }).toEqual({ gold, pred, name, value: pair[name] });
+      for (const [name, metric] of Object.entries(metrics))
+        expect({ gold, pred, name, value: metric(gold, pred) }).toEqual({ gold, pred, name, value: pair[name] });
       expect(normalizeText(gold)).toBe(pair['normalized_gold']);
       expect(normalizeText(pred)).toBe(pair['normalized_pred']);
     }

@@ -40,7 +40,17 @@ function submissionDir(files: Record<string, string>): string {
 describe('Dockerfile parser', () => {
   it('joins continuations, drops comment lines inside them, keeps # inside an instruction, reads exec form', () => {
     const parsed = parseDockerfile(
-      ['# a comment', 'FROM python:3.11-slim AS build', '', 'RUN apt-get update && \\', '    # explain the next line', '    echo "a # b" \\', '    && true', 'CMD ["python3", "server.py"]', 'cmd not json ['].join('\n'),
+      [
+        '# a comment',
+        'FROM python:3.11-slim AS build',
+        '',
+        'RUN apt-get update && \\',
+        '    # explain the next line',
+        '    echo "a # b" \\',
+        '    && true',
+        'CMD ["python3", "server.py"]',
+        'cmd not json [',
+      ].join('\n'),
     );
     expect(parsed.instructions.map((i) => [i.keyword, i.line, i.endLine])).toEqual([
       ['FROM', 2, 2],
@@ -54,7 +64,18 @@ describe('Dockerfile parser', () => {
   });
 
   it('honours the escape directive and reads here-documents', () => {
-    const parsed = parseDockerfile(['# escape=`', 'FROM mcr.microsoft.com/windows/servercore:ltsc2022', 'RUN dir `', '    c:\\', 'RUN <<EOF', 'pip install transformers', 'EOF', 'ENV A=1'].join('\n'));
+    const parsed = parseDockerfile(
+      [
+        '# escape=`',
+        'FROM mcr.microsoft.com/windows/servercore:ltsc2022',
+        'RUN dir `',
+        '    c:\\',
+        'RUN <<EOF',
+        'pip install transformers',
+        'EOF',
+        'ENV A=1',
+      ].join('\n'),
+    );
     expect(parsed.escape).toBe('`');
     expect(parsed.instructions.map((i) => i.keyword)).toEqual(['FROM', 'RUN', 'RUN', 'ENV']);
     expect(parsed.instructions[1]!.args).toBe('dir c:\\');
@@ -82,8 +103,16 @@ describe('unpinned installs', () => {
   });
 
   it('accepts exact pins, local paths and archives; rejects ranges, wildcards and missing versions', () => {
-    expect(lint('RUN pip install transformers==4.35.2 "peft===0.6.0" torch[cuda]==2.1.0 ./vendor/pkg dist/x-1.0-py3-none-any.whl https://example.com/x-1.0.tar.gz -e .')).toEqual([]);
-    expect(rules(lint('RUN pip3 install "transformers>=4.30" torch==2.1.* accelerate~=0.24'))).toEqual(['error:unpinned-pip@2', 'error:unpinned-pip@2', 'error:unpinned-pip@2']);
+    expect(
+      lint(
+        'RUN pip install transformers==4.35.2 "peft===0.6.0" torch[cuda]==2.1.0 ./vendor/pkg dist/x-1.0-py3-none-any.whl https://example.com/x-1.0.tar.gz -e .',
+      ),
+    ).toEqual([]);
+    expect(rules(lint('RUN pip3 install "transformers>=4.30" torch==2.1.* accelerate~=0.24'))).toEqual([
+      'error:unpinned-pip@2',
+      'error:unpinned-pip@2',
+      'error:unpinned-pip@2',
+    ]);
     expect(rules(lint('RUN python3 -m pip install -q datasets'))).toEqual(['error:unpinned-pip@2']);
     expect(rules(lint('RUN uv pip install einops'))).toEqual(['error:unpinned-pip@2']);
   });
@@ -125,7 +154,9 @@ describe('unpinned installs', () => {
     expect(rules(lint('RUN yarn add react'))).toEqual(['error:unpinned-npm@2']);
     expect(rules(lint('RUN npm install github:org/repo'))).toEqual(['error:unpinned-git@2']);
     expect(rules(lint(`RUN npm install git+https://github.com/org/repo.git#${SHA}`))).toEqual([]);
-    expect(rules(lint('RUN apt-get update && apt-get install -y --no-install-recommends git curl=7.88.1-10+deb12u5 && rm -rf /var/lib/apt/lists/*'))).toEqual(['warning:unpinned-apt@2']);
+    expect(rules(lint('RUN apt-get update && apt-get install -y --no-install-recommends git curl=7.88.1-10+deb12u5 && rm -rf /var/lib/apt/lists/*'))).toEqual([
+      'warning:unpinned-apt@2',
+    ]);
     expect(rules(lint('RUN apt-get install -y curl=7.88.1-10'))).toEqual([]);
     expect(rules(lint('RUN conda install -c conda-forge numpy scipy=1.11.4'))).toEqual(['warning:unpinned-conda@2']);
   });
@@ -139,7 +170,9 @@ describe('requirements files', () => {
     expect(lintRequirements(pinned)).toEqual([]);
     const findings = lintRequirements(loose, 'requirements.txt');
     expect(findings.map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual(['requirements.txt:2:unpinned-pip', 'requirements.txt:3:unpinned-pip']);
-    expect(lintRequirements(`-e git+https://github.com/org/repo.git#egg=repo\nx @ git+https://github.com/o/r@${SHA}\n`).map((f) => f.rule)).toEqual(['unpinned-git']);
+    expect(lintRequirements(`-e git+https://github.com/org/repo.git#egg=repo\nx @ git+https://github.com/o/r@${SHA}\n`).map((f) => f.rule)).toEqual([
+      'unpinned-git',
+    ]);
   });
 
   it('follows pip install -r through COPY to the file in the submission', () => {
@@ -149,7 +182,9 @@ describe('requirements files', () => {
     const dirCopy = lint('COPY . /app\nRUN pip install -r /app/deps/requirements-gpu.txt', { readContextFile: (p) => files[p] ?? null });
     expect(dirCopy).toHaveLength(2);
     // a bind mount fails on the legacy builder (buildkit-only), and the file it would mount is still linted
-    const mount = lint('RUN --mount=type=bind,source=deps/requirements-gpu.txt,target=/tmp/r.txt pip install -r /tmp/r.txt', { readContextFile: (p) => files[p] ?? null });
+    const mount = lint('RUN --mount=type=bind,source=deps/requirements-gpu.txt,target=/tmp/r.txt pip install -r /tmp/r.txt', {
+      readContextFile: (p) => files[p] ?? null,
+    });
     expect(mount.map((f) => `${f.severity}:${f.file}:${f.rule}@${f.line}`)).toEqual([
       'error:Dockerfile:buildkit-only@2',
       'error:deps/requirements-gpu.txt:unpinned-pip@2',
@@ -160,7 +195,9 @@ describe('requirements files', () => {
   it('counts packages pinned by a constraints file as pinned, and warns about files it cannot find', () => {
     const files: Record<string, string> = { 'requirements.txt': 'torch\naccelerate\n', 'constraints.txt': 'torch==2.1.0\n' };
     const read = (p: string) => files[p] ?? null;
-    const findings = lint('COPY requirements.txt constraints.txt /app/\nRUN pip install -r /app/requirements.txt -c /app/constraints.txt einops', { readContextFile: read });
+    const findings = lint('COPY requirements.txt constraints.txt /app/\nRUN pip install -r /app/requirements.txt -c /app/constraints.txt einops', {
+      readContextFile: read,
+    });
     expect(findings.map((f) => `${f.file}:${f.line}:${f.message.split(' ')[2]}`)).toEqual(['Dockerfile:3:einops', 'requirements.txt:2:accelerate']);
     expect(rules(lint('RUN pip install -r missing.txt', { readContextFile: read }))).toEqual(['warning:requirements-unreadable@2']);
   });
@@ -201,7 +238,9 @@ describe('secrets', () => {
     const pat = `github_pat_${'A1b2_'.repeat(8)}`;
     const openai = `sk-${'x9Y8'.repeat(6)}`;
     const aws = 'AKIAIOSFODNN7EXAMPLE';
-    const findings = lint(`ARG GH=${github}\n# old key: ${openai}\nRUN git clone https://x:${pat}@github.com/org/private.git /src && git -C /src checkout ${SHA}\nENV AWS_ACCESS_KEY_ID ${aws}`);
+    const findings = lint(
+      `ARG GH=${github}\n# old key: ${openai}\nRUN git clone https://x:${pat}@github.com/org/private.git /src && git -C /src checkout ${SHA}\nENV AWS_ACCESS_KEY_ID ${aws}`,
+    );
     expect(rules(findings)).toEqual(['error:secret@2', 'error:secret@3', 'error:secret@4', 'error:secret@5']);
     for (const secret of [github, pat, openai, aws]) expect(JSON.stringify(findings)).not.toContain(secret);
   });
@@ -217,7 +256,12 @@ describe('secrets', () => {
   // memory, CPU and pids limits): it rejects RUN --mount. The advice is what the builder supports: the platform's
   // build secrets, fetched from $CHALLENGE_BUILD_SECRETS_URL inside the RUN that needs them.
   it('advises the build secrets the legacy builder supports, never a BuildKit secret mount', () => {
-    const findings = [...lint(`ENV HF_TOKEN=${HF_TOKEN}`), ...lint('ARG HF_TOKEN'), ...lint('RUN export API_KEY=abcdefgh12345 && ./run.sh'), ...lint('ENV DB_PASSWORD="hunter2hunter2"')];
+    const findings = [
+      ...lint(`ENV HF_TOKEN=${HF_TOKEN}`),
+      ...lint('ARG HF_TOKEN'),
+      ...lint('RUN export API_KEY=abcdefgh12345 && ./run.sh'),
+      ...lint('ENV DB_PASSWORD="hunter2hunter2"'),
+    ];
     expect(findings).toHaveLength(4);
     for (const finding of findings) {
       expect(finding.fix).toMatch(/ARG CHALLENGE_BUILD_SECRETS_URL, then RUN [A-Z_]+="\$\(curl -fsS "\$CHALLENGE_BUILD_SECRETS_URL\/[a-z_]+"\)"/);
@@ -247,9 +291,13 @@ describe('secrets', () => {
 describe('weights fetched at run time', () => {
   it('warns when CMD / ENTRYPOINT download weights', () => {
     expect(rules(lint('CMD huggingface-cli download mistralai/Mistral-7B-v0.1 && python3 server.py'))).toEqual(['warning:runtime-download@2']);
-    expect(rules(lint(`CMD ["python3", "-c", "from transformers import AutoModel; AutoModel.from_pretrained('mistralai/Mistral-7B-v0.1')"]`))).toEqual(['warning:runtime-download@2']);
+    expect(rules(lint(`CMD ["python3", "-c", "from transformers import AutoModel; AutoModel.from_pretrained('mistralai/Mistral-7B-v0.1')"]`))).toEqual([
+      'warning:runtime-download@2',
+    ]);
     expect(rules(lint('ENTRYPOINT ["sh", "-c", "wget https://example.com/model.safetensors && python3 serve.py"]'))).toEqual(['warning:runtime-download@2']);
-    const training = lintDockerfile(`${BASE}\nCMD python3 -c "from huggingface_hub import snapshot_download; snapshot_download('gpt2')"\n`, { role: 'training' });
+    const training = lintDockerfile(`${BASE}\nCMD python3 -c "from huggingface_hub import snapshot_download; snapshot_download('gpt2')"\n`, {
+      role: 'training',
+    });
     expect(training[0]!.message).toContain('no network');
   });
 
@@ -299,7 +347,12 @@ describe('preflightSubmission', () => {
     });
     const result = preflightSubmission(dir);
     expect(result.ok).toBe(false);
-    expect(result.errors.map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual(['Dockerfile:2:secret', 'Dockerfile:4:unpinned-pip', 'requirements.txt:1:unpinned-pip', 'Dockerfile.train:1:base-image-untagged']);
+    expect(result.errors.map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual([
+      'Dockerfile:2:secret',
+      'Dockerfile:4:unpinned-pip',
+      'requirements.txt:1:unpinned-pip',
+      'Dockerfile.train:1:base-image-untagged',
+    ]);
     expect(result.warnings).toEqual([]);
     const text = renderPreflight(result);
     expect(text).toContain('preflight: 4 errors, 0 warnings');

@@ -28,10 +28,21 @@ const gsmScenario: GenerationScenario = {
   format: { inputPrefix: 'Q: ', inputSuffix: '\n', outputPrefix: 'A: ', outputSuffix: '\n', instancePrefix: '\n' },
   request: { maxNewTokens: 400, temperature: 0, stopSequences: ['\n\n'] },
   inContext: [
-    { id: 'id0', input: 'Tom has 2 apples and buys 3 more. How many apples does he have?', references: ['Tom has 2 + 3 = <<2+3=5>>5 apples. The answer is 5.'] },
+    {
+      id: 'id0',
+      input: 'Tom has 2 apples and buys 3 more. How many apples does he have?',
+      references: ['Tom has 2 + 3 = <<2+3=5>>5 apples. The answer is 5.'],
+    },
     { id: 'id1', input: 'A pen costs $2. How much do 4 pens cost?', references: ['4 pens cost 4 * 2 = <<4*2=8>>8 dollars. The answer is 8.'] },
   ],
-  instances: [{ id: 'id7', input: 'Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?', references: ['Natalia sold 48/2 = <<48/2=24>>24 clips in May. Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May. The answer is 72.'] }],
+  instances: [
+    {
+      id: 'id7',
+      input:
+        'Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?',
+      references: ['Natalia sold 48/2 = <<48/2=24>>24 clips in May. Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May. The answer is 72.'],
+    },
+  ],
 };
 
 const mcScenario: MultipleChoiceScenario = {
@@ -72,7 +83,8 @@ describe('instancePrompt: exact HELM strings', () => {
       instances: [{ id: 'c', question: 'First reference is correct', choices, answer: 0 }],
     };
     expect(instancePrompt(scenario, scenario.instances[0]!)).toBe(
-      'Input: Second reference is correct\nA. First\nB. Second\nC. Third\nOutput: B\n\nInput: First and second references are correct\nA. First\nB. Second\nC. Third\nOutput: A\n\nInput: First reference is correct\nA. First\nB. Second\nC. Third\nOutput:',
+      'Input: Second reference is correct\nA. First\nB. Second\nC. Third\nOutput: B\n\nInput: First and second references are correct\nA. First\nB. ' +
+        'Second\nC. Third\nOutput: A\n\nInput: First reference is correct\nA. First\nB. Second\nC. Third\nOutput:',
     );
   });
 
@@ -90,7 +102,13 @@ describe('instancePrompt: exact HELM strings', () => {
       name: 'sum',
       metric: 'rouge_2',
       instructions: 'Summarize.',
-      format: { inputPrefix: '###\nArticle: ', inputSuffix: '\n\n', outputPrefix: 'Summarize the above article in 1 sentence.\n', outputSuffix: '\n', instancePrefix: '\n' },
+      format: {
+        inputPrefix: '###\nArticle: ',
+        inputSuffix: '\n\n',
+        outputPrefix: 'Summarize the above article in 1 sentence.\n',
+        outputSuffix: '\n',
+        instancePrefix: '\n',
+      },
       inContext: [{ id: 'x', input: 'Long text.', references: ['Short.', 'Other.'] }],
       instances: [{ id: 'y', input: 'Another text.', references: ['Ref.'] }],
     };
@@ -130,7 +148,11 @@ describe('scoreInstance', () => {
     expect(scoreInstance(mcScenario, instance, null)).toBe(0);
   });
   it('MC quasi_exact_match compares normalized texts (duplicate choices both count)', () => {
-    const scenario: MultipleChoiceScenario = { ...mcScenario, metric: 'quasi_exact_match', instances: [{ id: 'q', question: 'Who?', choices: ['The teacher', 'teacher!', 'Unknown'], answer: 0 }] };
+    const scenario: MultipleChoiceScenario = {
+      ...mcScenario,
+      metric: 'quasi_exact_match',
+      instances: [{ id: 'q', question: 'Who?', choices: ['The teacher', 'teacher!', 'Unknown'], answer: 0 }],
+    };
     const instance = scenario.instances[0]!;
     expect(scoreInstance(scenario, instance, 'A')).toBe(1);
     expect(scoreInstance(scenario, instance, 'B')).toBe(1);
@@ -143,7 +165,11 @@ describe('scoreInstance', () => {
     expect(scoreInstance(gsmScenario, instance, ' She sold 72 in total. The answer is 72.\n')).toBe(1);
     expect(scoreInstance(gsmScenario, instance, 'The answer is 72')).toBe(0);
     expect(scoreInstance(gsmScenario, instance, null)).toBe(0);
-    const multi: GenerationScenario = { ...gsmScenario, metric: 'quasi_exact_match', instances: [{ id: 'm', input: 'Capital?', references: ['Paris', 'The city of Paris'] }] };
+    const multi: GenerationScenario = {
+      ...gsmScenario,
+      metric: 'quasi_exact_match',
+      instances: [{ id: 'm', input: 'Capital?', references: ['Paris', 'The city of Paris'] }],
+    };
     expect(scoreInstance(multi, multi.instances[0]!, ' the city of paris. ')).toBe(1);
     expect(scoreInstance({ ...multi, metric: 'exact_match' }, multi.instances[0]!, ' Paris ')).toBe(1);
     expect(scoreInstance({ ...multi, metric: 'f1_score' }, multi.instances[0]!, 'Paris, France')).toBeCloseTo(2 / 3, 15);
@@ -169,7 +195,12 @@ describe('suite schema', () => {
   it('parses both kinds, with optional perturbations, sampling and meta', () => {
     const parsed = Suite.parse(
       suiteWith([
-        { ...mcScenario, perturbations: ['robustness', 'fairness'], sampling: { seed: 0, from: 100 }, instances: [{ ...mcScenario.instances[0], meta: { category: 'x' } }] },
+        {
+          ...mcScenario,
+          perturbations: ['robustness', 'fairness'],
+          sampling: { seed: 0, from: 100 },
+          instances: [{ ...mcScenario.instances[0], meta: { category: 'x' } }],
+        },
         gsmScenario,
       ]),
     );
@@ -223,10 +254,21 @@ describe('sampleInstances', () => {
     expect(() => sampleInstances(items, -1, 0)).toThrow();
   });
   it('equals Python random.Random(seed).sample(range(n), k) (CPython fixture)', () => {
-    const fixture = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'metrics', 'pyrandom-vectors.json'), 'utf8')) as { samples: { seed: number; n: number; k: number; result: number[] }[] };
+    const fixture = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'metrics', 'pyrandom-vectors.json'), 'utf8')) as {
+      samples: { seed: number; n: number; k: number; result: number[] }[];
+    };
     expect(fixture.samples.length).toBeGreaterThanOrEqual(5);
     for (const { seed, n, k, result } of fixture.samples) {
-      expect([seed, n, k, sampleInstances(Array.from({ length: n }, (_, i) => i), k, seed)]).toEqual([seed, n, k, result]);
+      expect([
+        seed,
+        n,
+        k,
+        sampleInstances(
+          Array.from({ length: n }, (_, i) => i),
+          k,
+          seed,
+        ),
+      ]).toEqual([seed, n, k, result]);
     }
   });
 });

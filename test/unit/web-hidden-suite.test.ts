@@ -146,7 +146,9 @@ function populate(): void {
   db.recordStage(
     stage(ID.crash, 'closed-eval', 'partial', 180, 210, {
       failureCategory: 'ServerCrashed',
-      reason: `the inference server exited with status 3 after 12 of ${closedTotal} answers, also after 1 restart(s): 11 of ${closedTotal} instances answered, 1 failed, ${closedTotal - 12} unanswered`,
+      reason:
+        `the inference server exited with status 3 after 12 of ${closedTotal} answers, also after 1 restart(s): 11 of ${closedTotal} instances answered, 1 ` +
+        `failed, ${closedTotal - 12} unanswered`,
       details: evalDetails(12, 1, closedTotal),
     }),
   );

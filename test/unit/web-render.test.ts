@@ -152,7 +152,9 @@ describe('track page', () => {
   it('plots every submission and prints the correlation, n/a below three points', () => {
     expect(count(page, /data-testid="scatter-point"/)).toBe(3);
     expect(page).toContain(`data-testid="correlation">${formatCorrelation(view.correlation, 3)}<`);
-    const two = trackViewOf(buildLeaderboard('cpu', rules, [sub('a.one'), sub('b.two')], [...scoresOf('a.one', [0.9, 0.8, 0.7, 0.9]), ...scoresOf('b.two', [0.5, 0.4, 0.6, 0.3])]));
+    const two = trackViewOf(
+      buildLeaderboard('cpu', rules, [sub('a.one'), sub('b.two')], [...scoresOf('a.one', [0.9, 0.8, 0.7, 0.9]), ...scoresOf('b.two', [0.5, 0.4, 0.6, 0.3])]),
+    );
     expect(two.correlation).toBeNull();
     const twoPage = renderTrack(two);
     expect(twoPage).toContain('data-testid="correlation">n/a<');
@@ -160,10 +162,17 @@ describe('track page', () => {
   });
 
   it('shows one mean-win-rate cell per ranking scenario of the real suites, its columns in the title', () => {
-    const real = { open: loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'open-small.json')), closed: loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'closed-small.json')) };
+    const real = {
+      open: loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'open-small.json')),
+      closed: loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'closed-small.json')),
+    };
     const realRules = rulesForSuites(real);
-    const columns = realRules.stages.flatMap((stage) => stage.scenarios.flatMap((scenario) => scenario.columns.map((c) => ({ suite: stage.name as 'open' | 'closed', column: c.name }))));
-    const scores = ['a.one', 'b.two'].flatMap((id, n) => columns.map((c) => ({ submissionId: id, suite: c.suite, column: c.column, score: n === 0 ? 0.5 : 0.25 })));
+    const columns = realRules.stages.flatMap((stage) =>
+      stage.scenarios.flatMap((scenario) => scenario.columns.map((c) => ({ suite: stage.name as 'open' | 'closed', column: c.name }))),
+    );
+    const scores = ['a.one', 'b.two'].flatMap((id, n) =>
+      columns.map((c) => ({ submissionId: id, suite: c.suite, column: c.column, score: n === 0 ? 0.5 : 0.25 })),
+    );
     const realPage = renderTrack(trackViewOf(buildLeaderboard('cpu', realRules, [sub('a.one'), sub('b.two')], scores)));
     const row = realPage.split('data-testid="leaderboard-row"')[1]!;
     expect([...row.matchAll(/data-scenario="([^"]+)"/g)].map((m) => m[1])).toEqual(['MMLU', 'TruthfulQA', 'GSM8K', 'BBQ', 'corr2cause', 'MMLU held-out']);
@@ -199,7 +208,14 @@ describe('track page', () => {
 });
 
 describe('submission page', () => {
-  const stage = (name: string, outcome: StageRecord['outcome'], from: string | null, to: string | null, limitMs: number | null, extra: Partial<StageRecord> = {}): StageRecord => ({
+  const stage = (
+    name: string,
+    outcome: StageRecord['outcome'],
+    from: string | null,
+    to: string | null,
+    limitMs: number | null,
+    extra: Partial<StageRecord> = {},
+  ): StageRecord => ({
     submissionId: 'x.y',
     stage: name,
     outcome,
@@ -215,7 +231,9 @@ describe('submission page', () => {
     // the database orders by start time: skipped stages (no start) come first
     stage('score', 'skipped', null, null, null, { reason: 'the evaluation failed' }),
     stage('build', 'succeeded', '2024-01-01T00:00:00.000Z', '2024-01-01T00:05:00.000Z', 20 * 60_000),
-    stage('fine-tune', 'succeeded', '2024-01-01T00:05:00.000Z', '2024-01-01T00:07:30.000Z', 10 * 60_000, { details: { progress: { step: 3, totalSteps: 9, checkpoint: null } } }),
+    stage('fine-tune', 'succeeded', '2024-01-01T00:05:00.000Z', '2024-01-01T00:07:30.000Z', 10 * 60_000, {
+      details: { progress: { step: 3, totalSteps: 9, checkpoint: null } },
+    }),
     stage('open-eval', 'failed', '2024-01-01T00:07:30.000Z', '2024-01-01T00:19:30.000Z', 10 * 60_000, {
       failureCategory: 'ContractViolation',
       reason: `answered ${XSS}`,
@@ -224,14 +242,34 @@ describe('submission page', () => {
   ];
   const stages = stageViews(records, 'cpu');
   const view: SubmissionView = {
-    submission: { submissionId: 'x.y', team: 'x', name: 'y', track: 'cpu', directory: '/d', workflowId: 'submission-x.y', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' },
-    pipeline: { submissionId: 'x.y', outcome: 'failed', failureCategory: 'ContractViolation', reason: 'ignored: the stage reason wins', updatedAt: '2024-01-01T00:20:00.000Z' },
+    submission: {
+      submissionId: 'x.y',
+      team: 'x',
+      name: 'y',
+      track: 'cpu',
+      directory: '/d',
+      workflowId: 'submission-x.y',
+      runId: 'r',
+      submittedAt: '2024-01-01T00:00:00.000Z',
+    },
+    pipeline: {
+      submissionId: 'x.y',
+      outcome: 'failed',
+      failureCategory: 'ContractViolation',
+      reason: 'ignored: the stage reason wins',
+      updatedAt: '2024-01-01T00:20:00.000Z',
+    },
     stages,
     scores: [],
     logs: [],
     standing: null,
     workflowUrl: workflowUrl({ uiUrl: 'http://ui:8233/', namespace: 'team a' }, 'submission-x.y'),
-    efficiency: efficiencyFigures({ training: { wallTimeMs: 150_000, gpus: 1 }, evaluation: { wallTimeMs: 720_000, instances: 3 }, latenciesMs: [10, 20, 30, 400], peakMemoryBytes: 3 * 1024 ** 3 }),
+    efficiency: efficiencyFigures({
+      training: { wallTimeMs: 150_000, gpus: 1 },
+      evaluation: { wallTimeMs: 720_000, instances: 3 },
+      latenciesMs: [10, 20, 30, 400],
+      peakMemoryBytes: 3 * 1024 ** 3,
+    }),
   };
   let page = '';
   beforeAll(async () => {
@@ -281,7 +319,14 @@ describe('submission page', () => {
 describe('overview and errors', () => {
   it('sums outcomes over the tracks', () => {
     const page = renderOverview({
-      tracks: [{ track: 'cpu', title: 'CPU', byOutcome: { failed: 1, completed: 2 }, submissions: [{ submissionId: XSS, team: 't', name: 'n', track: 'cpu', submittedAt: 'now', outcome: 'failed', failureCategory: 'OutOfMemory' }] }],
+      tracks: [
+        {
+          track: 'cpu',
+          title: 'CPU',
+          byOutcome: { failed: 1, completed: 2 },
+          submissions: [{ submissionId: XSS, team: 't', name: 'n', track: 'cpu', submittedAt: 'now', outcome: 'failed', failureCategory: 'OutOfMemory' }],
+        },
+      ],
       totals: { failed: 1, completed: 2 },
       submissionCount: 3,
     });
@@ -328,8 +373,28 @@ describe('logs on disk', () => {
     writeFileSync(path.join(dir, 'logs', 't.s', 'fine-tune.log'), 'training\n');
     const stages = stageViews(
       [
-        { submissionId: 't.s', stage: 'build', outcome: 'failed', failureCategory: 'BuildFailed', reason: 'r', startedAt: null, endedAt: null, limitMs: null, details: { logExcerpt: 'recorded' } },
-        { submissionId: 't.s', stage: 'fine-tune', outcome: 'succeeded', failureCategory: null, reason: null, startedAt: null, endedAt: null, limitMs: null, details: {} },
+        {
+          submissionId: 't.s',
+          stage: 'build',
+          outcome: 'failed',
+          failureCategory: 'BuildFailed',
+          reason: 'r',
+          startedAt: null,
+          endedAt: null,
+          limitMs: null,
+          details: { logExcerpt: 'recorded' },
+        },
+        {
+          submissionId: 't.s',
+          stage: 'fine-tune',
+          outcome: 'succeeded',
+          failureCategory: null,
+          reason: null,
+          startedAt: null,
+          endedAt: null,
+          limitMs: null,
+          details: {},
+        },
       ],
       'cpu',
     );
@@ -343,7 +408,19 @@ describe('logs on disk', () => {
     const store = new FsArtifactStore(path.join(dir, 'store'));
     await store.putText(artifactKeys.log('o.h', 'open-eval.log'), `${Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n')}\n\n`);
     const stages = stageViews(
-      [{ submissionId: 'o.h', stage: 'open-eval', outcome: 'succeeded', failureCategory: null, reason: null, startedAt: null, endedAt: null, limitMs: null, details: {} }],
+      [
+        {
+          submissionId: 'o.h',
+          stage: 'open-eval',
+          outcome: 'succeeded',
+          failureCategory: null,
+          reason: null,
+          startedAt: null,
+          endedAt: null,
+          limitMs: null,
+          details: {},
+        },
+      ],
       'cpu',
     );
     expect(await stageLogs(dir, 'o.h', stages)).toEqual([]); // not on this host, no store given
@@ -357,7 +434,16 @@ describe('logs on disk', () => {
 describe('router', () => {
   const db = new ResultsDb(':memory:');
   afterAll(() => db.close());
-  db.upsertSubmission({ submissionId: 'a.b', team: 'a', name: 'b', track: 'cpu', directory: '/d', workflowId: 'submission-a.b', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' });
+  db.upsertSubmission({
+    submissionId: 'a.b',
+    team: 'a',
+    name: 'b',
+    track: 'cpu',
+    directory: '/d',
+    workflowId: 'submission-a.b',
+    runId: 'r',
+    submittedAt: '2024-01-01T00:00:00.000Z',
+  });
   const options = { db, dataDir: '/nonexistent' };
 
   it('serves the pages and the API, and 404s what does not exist', async () => {
@@ -395,7 +481,16 @@ describe('audiences', () => {
   it('shows answers, completions and per-instance errors on the operator page only, escaped', () => {
     const view: SubmissionView = {
       audience: 'operator',
-      submission: { submissionId: 'a.one', team: 'a', name: 'one', track: 'cpu', directory: '/d', workflowId: 'submission-a.one', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' },
+      submission: {
+        submissionId: 'a.one',
+        team: 'a',
+        name: 'one',
+        track: 'cpu',
+        directory: '/d',
+        workflowId: 'submission-a.one',
+        runId: 'r',
+        submittedAt: '2024-01-01T00:00:00.000Z',
+      },
       pipeline: null,
       stages: stageViews([], 'cpu'),
       scores: [],
@@ -411,14 +506,26 @@ describe('audiences', () => {
           failed: 1,
           answers: [
             { scenario: 'colors', instanceId: 'id1', completion: ' B', score: 0, errorKind: null, error: null, attempts: 1, latencyMs: 12 },
-            { scenario: 'colors', instanceId: 'id0', completion: null, score: 0, errorKind: 'http-status', error: `answered HTTP 500: ${XSS}`, attempts: 3, latencyMs: 40 },
+            {
+              scenario: 'colors',
+              instanceId: 'id0',
+              completion: null,
+              score: 0,
+              errorKind: 'http-status',
+              error: `answered HTTP 500: ${XSS}`,
+              attempts: 3,
+              latencyMs: 40,
+            },
           ],
         },
       ],
     };
     const op = renderSubmission(view);
     expect(op).toContain('data-testid="answers-section"');
-    expect([...op.matchAll(/data-testid="answer-row" data-suite="closed" data-scenario="colors" data-instance="(id\d)"/g)].map((m) => m[1])).toEqual(['id0', 'id1']); // failed first
+    expect([...op.matchAll(/data-testid="answer-row" data-suite="closed" data-scenario="colors" data-instance="(id\d)"/g)].map((m) => m[1])).toEqual([
+      'id0',
+      'id1',
+    ]); // failed first
     expect(op).toContain('answered HTTP 500: &lt;script&gt;');
     expect(op).not.toContain(XSS);
     const pub = renderSubmission({ ...view, audience: 'public', answers: null });
@@ -429,7 +536,16 @@ describe('audiences', () => {
   it('serves the CSV export and the operator routes through the router', async () => {
     const db = new ResultsDb(':memory:');
     try {
-      db.upsertSubmission({ submissionId: 'a.b', team: 'a', name: 'b', track: 'cpu', directory: '/d', workflowId: 'submission-a.b', runId: 'r', submittedAt: '2024-01-01T00:00:00.000Z' });
+      db.upsertSubmission({
+        submissionId: 'a.b',
+        team: 'a',
+        name: 'b',
+        track: 'cpu',
+        directory: '/d',
+        workflowId: 'submission-a.b',
+        runId: 'r',
+        submittedAt: '2024-01-01T00:00:00.000Z',
+      });
       const options = { db, dataDir: '/nonexistent' };
       const csv = await route(options, 'GET', '/api/leaderboard.csv?track=cpu');
       expect(csv).toMatchObject({ status: 200, type: 'csv' });
@@ -437,7 +553,13 @@ describe('audiences', () => {
       expect((await route(options, 'GET', '/api/leaderboard.csv')).status).toBe(400);
       expect((await route(options, 'GET', '/operator/submissions/a.b')).status).toBe(200); // loopback, no token
       expect((await route({ ...options, operatorToken: 'a-token-of-twenty-chars' }, 'GET', '/operator/submissions/a.b')).status).toBe(401);
-      expect((await route({ ...options, operatorToken: 'a-token-of-twenty-chars' }, 'GET', '/api/operator/submissions/a.b', { authorization: 'Bearer a-token-of-twenty-chars' })).status).toBe(200);
+      expect(
+        (
+          await route({ ...options, operatorToken: 'a-token-of-twenty-chars' }, 'GET', '/api/operator/submissions/a.b', {
+            authorization: 'Bearer a-token-of-twenty-chars',
+          })
+        ).status,
+      ).toBe(200);
       expect((await route(options, 'GET', '/operator/nothing/here')).status).toBe(404);
     } finally {
       db.close();
