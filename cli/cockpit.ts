@@ -11,7 +11,7 @@ import type { ResultsStore } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
-import type { BatchInput, ReevaluateInput } from '../workflows/batch-evaluation.js';
+import { batchEvaluation, reevaluateSubmission, type BatchInput, type ReevaluateInput } from '../workflows/batch-evaluation.js';
 import { submit, type SubmitResult } from '../operations/pipelines.js';
 import { logExcerpt } from '../domain/failures.js';
 import { artifactKeys } from '../infra/artifact-store.js';
@@ -96,7 +96,7 @@ export async function retryPipeline(
 export async function reevaluate(client: Client, config: RuntimeConfig, input: ReevaluateInput, label: string): Promise<{ workflowId: string; url: string }> {
   for (const file of Object.values(input.suites)) if (file) loadSuite(file); // a bad suite fails here, not on a GPU
   const workflowId = reevaluationWorkflowId(input.submissionId, `${label}-${Date.now()}`);
-  await client.workflow.start('reevaluateSubmission', {
+  await client.workflow.start(reevaluateSubmission, {
     taskQueue: TASK_QUEUES.orchestrator,
     workflowId,
     args: [input],
@@ -129,7 +129,7 @@ export async function createSchedule(client: Client, spec: ScheduleSpec): Promis
     spec: { cronExpressions: [spec.cron] },
     action: {
       type: 'startWorkflow',
-      workflowType: 'batchEvaluation',
+      workflowType: batchEvaluation,
       taskQueue: TASK_QUEUES.orchestrator,
       workflowId: `batch-${spec.scheduleId}`,
       args: [input],

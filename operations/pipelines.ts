@@ -8,6 +8,7 @@ import { loadSubmission } from '../domain/submission.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { HarnessSettings, HostPolicy, PipelineInput } from '../activities/types.js';
 import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
+import { submissionPipeline } from '../workflows/submission-pipeline.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { workflowUrl } from '../infra/temporal.js';
 
@@ -58,11 +59,12 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
   const previous = await describeIfExists(client, workflowId);
   if (previous?.status === 'RUNNING') return { status: 'already-running', submissionId, workflowId, runId: previous.runId, url };
   if (previous?.status === 'COMPLETED' && !options.reuseBuild) {
-    const state = (await client.workflow.getHandle(workflowId).result()) as PipelineState;
+    const state = await client.workflow.getHandle<typeof submissionPipeline>(workflowId).result();
     if (state.outcome === 'completed') return { status: 'already-completed', submissionId, workflowId, runId: previous.runId, url };
   }
   try {
-    const handle = await client.workflow.start('submissionPipeline', {
+    // Started by the workflow function itself: its name and argument types come from the code that runs it.
+    const handle = await client.workflow.start(submissionPipeline, {
       taskQueue: TASK_QUEUES.orchestrator,
       workflowId,
       args: [{ ...input, ...(options.reuseBuild ? { reuseBuild: true } : {}) }],
