@@ -276,7 +276,8 @@ async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promis
   const db = await openResultsStore(config);
   try {
     const board = await leaderboard(db, track.data);
-    console.log(values.json ? JSON.stringify(board, null, 2) : values.csv ? leaderboardCsv(board) : leaderboardTable(board));
+    if (values.csv) process.stdout.write(leaderboardCsv(board));
+    else console.log(values.json ? JSON.stringify(board, null, 2) : leaderboardTable(board));
     return 0;
   } finally {
     await db.close();

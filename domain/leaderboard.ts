@@ -3,6 +3,7 @@
  * geometric mean, 1/3 open + 2/3 closed) applied to the project's own suites. Every submission of the
  * track is ranked, failed ones included: their missing cells rank as worst, as in 2023.
  */
+import { textTable, toCsv } from './text-table.js';
 import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
 import { groupColumns, perturbationColumn, scenarioColumn, scenarioGroups, type Suite, type SuiteKind } from './harness/suite.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from './failures.js';
@@ -157,39 +158,32 @@ export function leaderboardTable(board: Leaderboard): string {
     fmt(row.closed),
     fmt(row.final),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
   const unranked = board.unranked.map((u) => `not ranked (not charged, awaiting a re-run): ${u.submissionId} — ${u.failureCategory}: ${u.reason ?? ''}`);
   return [
     `Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`,
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...textTable(header, rows),
     ...unranked,
   ].join('\n');
 }
 
-export function leaderboardCsv(board: Leaderboard): string {
-  const header = ['rank', 'submission', 'team', 'outcome', 'failure_category', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
-  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const rows = board.rows.map((row) =>
-    [
-      String(row.rank),
-      row.submissionId,
-      row.team,
-      row.outcome,
-      row.failureCategory ?? '',
-      ...board.columns.map((c) => String(row.metrics[c.column] ?? '')),
-      String(row.open),
-      String(row.closed),
-      String(row.final),
-    ]
-      .map(quote)
-      .join(','),
-  );
-  return [header.join(','), ...rows].join('\n');
+/**
+ * The leaderboard as CSV (the CLI's --csv and the web page's export). `reasons` adds the failure reason column:
+ * the web page passes a board whose reasons were made public (web/data.ts).
+ */
+export function leaderboardCsv(board: Leaderboard, options: { reasons?: boolean } = {}): string {
+  const reasons = options.reasons === true;
+  const header = ['rank', 'submission', 'team', 'outcome', 'failure_category', ...(reasons ? ['failure_reason'] : []), ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
+  const rows = board.rows.map((row) => [
+    String(row.rank),
+    row.submissionId,
+    row.team,
+    row.outcome,
+    row.failureCategory ?? '',
+    ...(reasons ? [row.failureReason ?? ''] : []),
+    ...board.columns.map((c) => String(row.metrics[c.column] ?? '')),
+    String(row.open),
+    String(row.closed),
+    String(row.final),
+  ]);
+  return toCsv(header, rows);
 }

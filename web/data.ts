@@ -14,7 +14,7 @@ import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory } from '../domain/
 import { tailFile } from '../infra/log-files.js';
 import { workflowUrl, type TemporalUiLocation } from '../infra/temporal.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
-import type { Leaderboard } from '../domain/leaderboard.js';
+import { leaderboardCsv, type Leaderboard } from '../domain/leaderboard.js';
 import { publicFailureReason, publicPipelineReason, publicStageDetails, publicStageReason, type StageFacts } from '../domain/redaction.js';
 import type { InstanceAnswer } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
@@ -169,27 +169,7 @@ export async function publicBoard(db: ResultsStore, board: Leaderboard): Promise
 }
 
 /** The public leaderboard as CSV: the ranks, scores and failure categories, with the public reason. */
-export function publicLeaderboardCsv(board: Leaderboard): string {
-  const header = ['rank', 'submission', 'team', 'outcome', 'failure_category', 'failure_reason', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
-  const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const rows = board.rows.map((row) =>
-    [
-      String(row.rank),
-      row.submissionId,
-      row.team,
-      row.outcome,
-      row.failureCategory ?? '',
-      row.failureReason ?? '',
-      ...board.columns.map((c) => String(row.metrics[c.column] ?? '')),
-      String(row.open),
-      String(row.closed),
-      String(row.final),
-    ]
-      .map(quote)
-      .join(','),
-  );
-  return `${[header.map(quote).join(','), ...rows].join('\n')}\n`;
-}
+export const publicLeaderboardCsv = (board: Leaderboard): string => leaderboardCsv(board, { reasons: true });
 
 // ---------------------------------------------------------------------------------------------
 // Submission

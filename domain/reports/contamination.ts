@@ -33,6 +33,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { formatBytes } from '../units.js';
+import { textTable } from '../text-table.js';
 
 export const DEFAULT_NGRAM = 13;
 
@@ -457,9 +458,7 @@ export function renderContaminationReport(report: ContaminationReport, options: 
   for (const file of report.trainingFiles) lines.push(`  ${file.path}: ${formatBytes(file.bytes)}, ${file.tokens} tokens`);
   const header = ['suite', 'scenario', 'instances', 'contaminated', 'rate'];
   const rows = report.suites.map((s) => [s.suiteKind === null ? s.suite : `${s.suite} (${s.suiteKind})`, s.scenario, String(s.instances), String(s.contaminated.length), pct(s.rate)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-  lines.push('', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
+  lines.push('', ...textTable(header, rows));
   for (const s of report.suites) {
     if (s.contaminated.length === 0) continue;
     lines.push('', `${s.suite}/${s.scenario}: ${s.contaminated.length} of ${s.instances} instances found in the training data`);

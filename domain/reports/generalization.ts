@@ -28,6 +28,7 @@
  * zeros) out of `rows`, or they dilute the correlations. With n < 3 nothing is flagged by rank
  * (the gap cannot reach 2) but the score-gap branch still applies.
  */
+import { textTable } from '../text-table.js';
 
 export interface Interval {
   low: number;
@@ -321,13 +322,7 @@ export function renderGeneralizationReport(report: GeneralizationReport): string
     s.shift > 0 ? `+${s.shift}` : String(s.shift),
     s.overfit ? 'YES' : 'no',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  lines.push('', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
+  lines.push('', ...textTable(header, rows));
   const flagged = report.submissions.filter((s) => s.overfit);
   if (flagged.length > 0) lines.push('', 'Flagged as overfit to the open suite:', ...flagged.map((s) => `  ${s.submissionId}: ${s.reason}`));
   return lines.join('\n');
