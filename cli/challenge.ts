@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { ACTIVITY_POLICY, Duration, TrackId, formatDuration, loadRuntimeConfig, type RuntimeConfig, type TrackId as TrackIdType } from '../temporal.config.js';
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
+import { toCsv } from '../domain/text-table.js';
 import { hostLiveness } from '../infra/results-store.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { artifactKeys } from '../infra/artifact-store.js';
@@ -611,8 +612,10 @@ async function scoreCommand(args: string[]): Promise<number> {
       ...stageNames.map((s) => String(entry.stageScores[s] ?? '')),
       String(entry.final),
     ]);
-    const sep = values.csv ? ',' : '\t';
-    console.log([`# rules ${result.rulesVersion}, N = ${result.submissionCount}`, header.join(sep), ...rows.map((r) => r.join(sep))].join('\n'));
+    const comment = `# rules ${result.rulesVersion}, N = ${result.submissionCount}`;
+    // CSV through the one writer (submission ids with a comma stay one cell); tab-separated for reading by eye.
+    if (values.csv) process.stdout.write(`${comment}\n${toCsv(header, rows)}`);
+    else console.log([comment, header.join('\t'), ...rows.map((r) => r.join('\t'))].join('\n'));
   }
   return 0;
 }
