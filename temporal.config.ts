@@ -367,7 +367,12 @@ export const PLACEMENT_POLICY = {
    * How often a host announces itself (its slots) to its track's placement besides at start: a host that the
    * placement took out of service after a failover comes back within this long once it is reachable again.
    */
-  hostAnnounceMs: 60_000,
+  hostAnnounceMs: 30_000,
+  /**
+   * While submissions wait, the placement checks this often that every slot holder still runs: a run that ended
+   * without handing its slot back (terminated by an operator) has its slot passed on.
+   */
+  leaseAuditMs: 5 * UNIT_MS.m,
   /** The placement workflow continues as new past this many history events (or when the server suggests it). */
   historyEventsBeforeContinueAsNew: 2_000,
 } as const;

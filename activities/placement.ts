@@ -7,7 +7,7 @@
  * up; each is idempotent, so a retried call is harmless.
  */
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, type TrackId } from '../temporal.config.js';
 import type { Requester } from '../domain/placement.js';
 import {
@@ -58,5 +58,28 @@ export function createPlacementActivities() {
     },
   };
 }
+
+/** Activities of the placement workflow itself (registered on the orchestrator worker). */
+export function createPlacementAuditActivities() {
+  return {
+    /** The slot holders whose run is no longer running (ended without handing the slot back, or unknown). */
+    async endedRequesters(input: { requesters: Requester[] }): Promise<Requester[]> {
+      const client = Context.current().client;
+      const ended: Requester[] = [];
+      for (const requester of input.requesters) {
+        try {
+          const described = await client.workflow.getHandle(requester.workflowId, requester.runId).describe();
+          if (described.status.name !== 'RUNNING') ended.push(requester);
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) ended.push(requester);
+          else throw error;
+        }
+      }
+      return ended;
+    },
+  };
+}
+
+export type PlacementAuditActivities = ReturnType<typeof createPlacementAuditActivities>;
 
 export type PlacementActivities = ReturnType<typeof createPlacementActivities>;

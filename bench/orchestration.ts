@@ -6,7 +6,7 @@
  * pipeline as it was (bookkeeping and claim as activity tasks) and as it is (local activities, placement).
  */
 import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS } from '../temporal.config.js';
-import { announceHost, createPlacementActivities } from '../activities/placement.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../activities/placement.js';
 import { createBenchActivities } from './activities.js';
 import type { BenchPipelineInput, BenchPipelineResult } from './workflows/index.js';
 import { BENCH_WORKFLOWS, fmt, isMain, log, mainOf, percentile, processCpuMs, row, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
@@ -74,7 +74,7 @@ export async function runOrchestration(): Promise<BenchResult> {
       temporal.address,
       [
         // The workflows' worker runs their local activities too: the bookkeeping stand-in and the real placement messages.
-        { taskQueue: ORCH_QUEUE, workflowsPath: BENCH_WORKFLOWS, activities: { noop: activities.noop, ...createPlacementActivities() } },
+        { taskQueue: ORCH_QUEUE, workflowsPath: BENCH_WORKFLOWS, activities: { noop: activities.noop, ...createPlacementActivities(), ...createPlacementAuditActivities() } },
         { taskQueue: HOST_QUEUE, activities: { noop: activities.noop, claimHost: activities.claimHost, stage: activities.stage } },
       ],
       async (client) => {

@@ -8,7 +8,7 @@
  * while a submission waited.
  */
 import { TASK_QUEUES } from '../temporal.config.js';
-import { announceHost, createPlacementActivities } from '../activities/placement.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../activities/placement.js';
 import { hostAssignment } from '../workflows/placement.js';
 import { createBenchActivities, type PlacedJobRecord } from './activities.js';
 import type { BenchPlacedJobInput } from './workflows/index.js';
@@ -175,7 +175,7 @@ export async function runPlacement(): Promise<BenchResult> {
     const hostWorkers = HOSTS.map((hostId) => ({ taskQueue: TASK_QUEUES.hostGpu('cpu', hostId), activities: { gpuWork: activities.gpuWork }, maxConcurrentActivityTaskExecutions: SLOTS }));
     const rounds = await withWorkers(
       temporal.address,
-      [{ taskQueue: TASK_QUEUES.orchestrator, workflowsPath: BENCH_WORKFLOWS, activities: createPlacementActivities() }, claimWorker, ...hostWorkers],
+      [{ taskQueue: TASK_QUEUES.orchestrator, workflowsPath: BENCH_WORKFLOWS, activities: { ...createPlacementActivities(), ...createPlacementAuditActivities() } }, claimWorker, ...hostWorkers],
       async (client) => {
         for (const hostId of HOSTS) await announceHost(client, 'cpu', hostId, SLOTS);
         const warmUp = makeJobs().slice(0, 6).map((j) => ({ ...j, workMs: 50, arrivalMs: 0 }));

@@ -7,7 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createBookkeepingActivities } from '../activities/bookkeeping.js';
-import { createPlacementActivities } from '../activities/placement.js';
+import { createPlacementActivities, createPlacementAuditActivities } from '../activities/placement.js';
 import { openResultsStore, type ResultsStore } from '../infra/results-store.js';
 import { connectWorker } from '../infra/temporal.js';
 import { runUntilSignalled } from './lifecycle.js';
@@ -19,8 +19,9 @@ export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{
     namespace: config.temporal.namespace,
     taskQueue: TASK_QUEUES.orchestrator,
     workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
-    // Both run as local activities of the workflows (workflows/stages.ts bookkeeping(), workflows/placement.ts).
-    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities() },
+    // Bookkeeping and placement requests run as local activities of the workflows (workflows/stages.ts
+    // bookkeeping(), workflows/placement.ts); the placement's audit of slot holders as an activity task.
+    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities() },
     identity: `orchestrator@${config.hostId}`,
     shutdownGraceTime: '10s',
   });

@@ -29,13 +29,15 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, PLACEMENT_POLICY, TASK_QUEUES, type TrackId } from '../temporal.config.js';
 import { SlotBook, type Requester, type SlotBookSnapshot, type SlotGrant } from '../domain/placement.js';
-import type { PlacementActivities } from '../activities/placement.js';
+import type { PlacementActivities, PlacementAuditActivities } from '../activities/placement.js';
 import type { HostAssignment } from '../activities/types.js';
 
 export const placementWorkflowId = (track: TrackId): string => `placement-${track}`;
@@ -100,8 +102,20 @@ export async function trackPlacement(input: TrackPlacementInput): Promise<void> 
   });
   setHandler(placementQuery, () => book.snapshot());
 
+  // A holder that ended without handing its slot back (terminated) would keep it for ever: while submissions wait,
+  // the holders are checked every PLACEMENT_POLICY.leaseAuditMs and the slots of ended ones passed on.
+  const audit = async (): Promise<void> => {
+    for (;;) {
+      await condition(() => book.waitingCount > 0);
+      await sleep(PLACEMENT_POLICY.leaseAuditMs);
+      if (book.waitingCount === 0) continue;
+      const ended = await auditActivities.endedRequesters({ requesters: book.snapshot().leases.map((lease) => lease.requester) });
+      for (const requester of ended) send(book.release(requester));
+    }
+  };
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > PLACEMENT_POLICY.historyEventsBeforeContinueAsNew;
-  await condition(historyFull);
+  // The audit never ends by itself; the race ends when the history is full (an audit in flight is redone in the next run).
+  await Promise.race([audit(), condition(historyFull)]);
   // Every grant delivered (or its slot passed on) and every handler done: the snapshot is the whole state.
   await condition(() => sending.size === 0 && allHandlersFinished());
   await continueAsNew<typeof trackPlacement>({ track: input.track, book: book.snapshot() });
@@ -110,6 +124,12 @@ export async function trackPlacement(input: TrackPlacementInput): Promise<void> 
 // ---------------------------------------------------------------------------------------------
 // The requester's side, used by the pipeline and re-evaluations.
 // ---------------------------------------------------------------------------------------------
+
+const auditActivities = proxyActivities<PlacementAuditActivities>({
+  taskQueue: TASK_QUEUES.orchestrator,
+  startToCloseTimeout: '5m',
+  retry: ACTIVITY_POLICY.bookkeepingRetry,
+});
 
 const placement = proxyLocalActivities<PlacementActivities>({
   startToCloseTimeout: '30s',

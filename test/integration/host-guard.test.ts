@@ -18,7 +18,7 @@ import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from 
 import { defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
-import { announceHost, createPlacementActivities, withdrawHost } from '../../activities/placement.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities, withdrawHost } from '../../activities/placement.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { summarize } from '../../domain/harness/evaluate.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
@@ -169,6 +169,7 @@ beforeAll(async () => {
     activities: {
       ...bookkeeping,
       ...createPlacementActivities(),
+      ...createPlacementAuditActivities(),
       // The liveness record as the test wants it: alive unless the test declared the host gone.
       hostStatus: async ({ hostId }: { hostId: string; goneAfterMs: number }) => {
         statusChecks.push(hostId);

@@ -17,7 +17,7 @@ import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from 
 import { defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
-import { announceHost, createPlacementActivities } from '../../activities/placement.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { summarize } from '../../domain/harness/evaluate.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
@@ -116,7 +116,7 @@ beforeAll(async () => {
     connection,
     taskQueue: TASK_QUEUES.orchestrator,
     workflowsPath: WORKFLOWS,
-    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities() },
+    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities() },
   });
   workers.push(orchestrator);
   runs.push(orchestrator.run());
