@@ -1,6 +1,6 @@
 /**
  * Benchmark 2, orchestration overhead: N pipelines of the real pipeline's shape (bench/workflows,
- * benchPipeline: 15 steps, 4 of them host stages under runWithLimit with a start signal each) whose
+ * benchPipeline: 14 steps, 4 of them host stages under runWithLimit with a start signal each) whose
  * activities do nothing, on a real Temporal dev server with in-process workers. Overhead per pipeline =
  * the pipeline's wall time (client start → result) minus its activities' own time. The same run measures the
  * pipeline as it was (bookkeeping and claim as activity tasks) and as it is (local activities, placement).
