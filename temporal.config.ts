@@ -252,7 +252,10 @@ export function limitsFor(track: TrackId, overrides: PartialStageLimits = {}): S
 export const TASK_QUEUES = {
   /** Workflows and bookkeeping activities (results database, reports). CPU only. */
   orchestrator: 'challenge-orchestrator',
-  /** Shared per-track queue: any host of the track answers `claimHost`. */
+  /**
+   * Shared per-track queue: any host of the track answers `claimHost`. Only pipelines started before the
+   * load-aware placement (workflows/placement.ts, patch `load-aware-placement`) still claim through it.
+   */
   track: (track: TrackId) => `gpu-${track}`,
   /** Host-pinned queue for GPU work (fine-tune, evaluation); slots = GPUs of that host. */
   hostGpu: (track: TrackId, host: string) => `gpu-${track}@${host}`,
@@ -312,6 +315,28 @@ export const ACTIVITY_POLICY = {
    */
   buildOutput: { capBytes: 20 * 1024 * 1024, headBytes: 10 * 1024 * 1024, tailBytes: 10 * 1024 * 1024 },
   bookkeepingRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+  /**
+   * Asking the track's placement for a slot, or handing one back (local activities that message the placement
+   * workflow): retried until the placement answers (no maximumAttempts), because a submission without a slot has
+   * nothing else to do.
+   */
+  placementRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+} as const;
+
+/** The per-track placement of submissions on hosts (workflows/placement.ts). */
+export const PLACEMENT_POLICY = {
+  /**
+   * How often a host announces itself (its slots) to its track's placement besides at start: a host that the
+   * placement took out of service after a failover comes back within this long once it is reachable again.
+   */
+  hostAnnounceMs: 30_000,
+  /**
+   * While submissions wait, the placement checks this often that every slot holder still runs: a run that ended
+   * without handing its slot back (terminated by an operator) has its slot passed on.
+   */
+  leaseAuditMs: 5 * UNIT_MS.m,
+  /** The placement workflow continues as new past this many history events (or when the server suggests it). */
+  historyEventsBeforeContinueAsNew: 2_000,
 } as const;
 
 /** Per-run overrides of a retry policy of ACTIVITY_POLICY (tests shorten the backoff); durations in milliseconds. */

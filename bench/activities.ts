@@ -6,6 +6,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { StageName } from '../temporal.config.js';
+import type { HostAssignment } from '../activities/types.js';
 import { stageStartedSignal } from '../workflows/definitions.js';
 
 export interface ActivityTiming {
@@ -23,6 +24,13 @@ export interface GpuJobRecord {
   scheduledAt: number;
   startAt: number;
   endAt: number;
+}
+
+/** A GPU job of the placement benchmark, with the host that ran it. */
+export interface PlacedJobRecord extends GpuJobRecord {
+  hostId: string;
+  /** when the job's workflow had its host (the claim's answer), epoch ms */
+  claimedAt: number;
 }
 
 export interface LimitedChildInput {
@@ -75,6 +83,11 @@ export function createBenchActivities() {
       heartbeat({ stage: input.stage });
       if (input.workMs > 0) await new Promise((resolve) => setTimeout(resolve, input.workMs));
       return { ownMs: performance.now() - t0, signalMs };
+    },
+
+    /** the claim of the placement benchmark's hosts before the placement (each host overrides it with its queues) */
+    async claimSlotHost(): Promise<HostAssignment> {
+      throw new Error('each host of the placement benchmark answers claimSlotHost with its own queues');
     },
 
     /** a GPU job: holds its slot for `workMs` */

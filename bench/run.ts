@@ -2,7 +2,7 @@
  * Runs every benchmark, each in its own process, prints each figure next to its reference (measured in the
  * same run) and writes the table to bench/RESULTS.md with the date and machine facts.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit]
+ *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement]
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,16 +19,17 @@ interface Entry {
 
 const ENTRIES: Entry[] = [
   { id: 'harness', script: 'harness-throughput.js', temporal: [], timeoutMs: 240_000 },
-  { id: 'orchestration', script: 'orchestration.js', temporal: ['project', 'one-partition'], timeoutMs: 300_000 },
+  { id: 'orchestration', script: 'orchestration.js', temporal: ['project'], timeoutMs: 300_000 },
   { id: 'gpu', script: 'gpu-pool.js', temporal: ['project', 'one-partition'], timeoutMs: 240_000 },
   { id: 'scoring', script: 'scoring.js', temporal: [], timeoutMs: 120_000 },
   { id: 'memory', script: 'harness-memory.js', temporal: [], timeoutMs: 420_000 },
   { id: 'limit', script: 'limit-precision.js', temporal: ['project'], timeoutMs: 180_000 },
+  { id: 'placement', script: 'placement.js', temporal: ['project'], timeoutMs: 180_000 },
 ];
 /** The order of the numbering, for the report. */
-const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit'];
+const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement'];
 /** The order they run in: no Temporal server running during the CPU-bound harness benchmarks. */
-const RUN_ORDER = ['harness', 'scoring', 'memory', 'orchestration', 'gpu', 'limit'];
+const RUN_ORDER = ['harness', 'scoring', 'memory', 'orchestration', 'gpu', 'limit', 'placement'];
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'RESULTS.md');
 

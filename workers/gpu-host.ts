@@ -1,6 +1,7 @@
 /**
  * A GPU host of one track. Three workers share one process and one GPU pool:
- *  - the shared track queue answers `claimHost` (any host of the track may take a new submission);
+ *  - the shared track queue answers `claimHost` for pipelines started before the load-aware placement; newer
+ *    ones get their host from the track's placement workflow, to which the host announces its slots;
  *  - the host GPU queue runs fine-tuning and evaluation, with as many slots as the host has GPUs;
  *  - the host CPU queue runs docker builds next to the images they produce.
  * While the workers run, the host records itself in the results database every few seconds: that is how
@@ -12,13 +13,15 @@
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import type { Client } from '@temporalio/client';
+import { ACTIVITY_POLICY, PLACEMENT_POLICY, TASK_QUEUES, TRACKS, TrackId, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { announceHost, withdrawHost } from '../activities/placement.js';
 import { createHostActivities, removeOrphanContainers } from '../activities/host.js';
 import { GpuPool } from '../infra/gpu-pool.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { openArtifactStore } from '../infra/open-artifact-store.js';
-import { connectWorker } from '../infra/temporal.js';
+import { connectClient, connectWorker } from '../infra/temporal.js';
 import { docker } from '../infra/docker.js';
 import { runUntilSignalled } from './lifecycle.js';
 
@@ -73,6 +76,30 @@ export function recordLiveness(db: ResultsStore, config: RuntimeConfig, track: T
   };
 }
 
+/**
+ * Offers the host's slots to its track's placement now and every PLACEMENT_POLICY.hostAnnounceMs (a placement
+ * that took the host out of service after a failover takes it back); stop() withdraws it (no new submissions).
+ */
+export function announceSlots(client: Client, config: RuntimeConfig, track: TrackId): { stop: () => Promise<void> } {
+  let last: Promise<void> = Promise.resolve();
+  const announce = () => {
+    last = announceHost(client, track, config.hostId, config.gpuSlots).catch((error: unknown) => {
+      console.error(`host ${config.hostId}: could not announce its slots to the ${track} placement: ${String(error)}`);
+    });
+  };
+  announce();
+  const timer = setInterval(announce, PLACEMENT_POLICY.hostAnnounceMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await last;
+      await withdrawHost(client, track, config.hostId).catch((error: unknown) => {
+        console.error(`host ${config.hostId}: could not withdraw from the ${track} placement: ${String(error)}`);
+      });
+    },
+  };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { track: { type: 'string', default: 'cpu' } } });
   const track = TrackId.safeParse(values.track);
@@ -96,10 +123,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (orphans.length > 0) console.log(`gpu host ${config.hostId}: removed ${orphans.length} container(s) an earlier worker process left running: ${orphans.join(', ')}`);
   const { workers, db } = await createGpuHostWorkers(config, track.data);
   const liveness = recordLiveness(db, config, track.data);
+  const client = await connectClient(config);
+  const placement = announceSlots(client, config, track.data);
   console.log(`gpu host ${config.hostId} (${track.data}, ${config.gpuSlots} slots) on ${config.temporal.address}`);
   try {
     await runUntilSignalled(workers);
   } finally {
+    await placement.stop();
+    await client.connection.close();
     await liveness.stop();
     await db.close();
   }

@@ -1,11 +1,13 @@
 /**
- * The orchestrator worker: runs every workflow and the bookkeeping activities (results database).
+ * The orchestrator worker: runs every workflow (the pipelines and each track's placement) and the bookkeeping
+ * and placement activities.
  * CPU only; one per deployment (more can be added for throughput, they share the task queue).
  */
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createBookkeepingActivities } from '../activities/bookkeeping.js';
+import { createPlacementActivities, createPlacementAuditActivities } from '../activities/placement.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { connectWorker } from '../infra/temporal.js';
@@ -18,7 +20,9 @@ export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{
     namespace: config.temporal.namespace,
     taskQueue: TASK_QUEUES.orchestrator,
     workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
-    activities: createBookkeepingActivities(db),
+    // Bookkeeping and placement requests run as local activities of the workflows (workflows/stages.ts
+    // bookkeeping(), workflows/placement.ts); the placement's audit of slot holders as an activity task.
+    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities() },
     identity: `orchestrator@${config.hostId}`,
     shutdownGraceTime: '10s',
   });

@@ -13,6 +13,7 @@ import type { SuiteKind } from '../domain/harness/suite.js';
 import { defineQuery } from '@temporalio/workflow';
 import { reevaluationWorkflowId, stageStartedSignal, submissionImages } from './definitions.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
+import { SlotLease } from './placement.js';
 
 export interface ReevaluateInput {
   submissionId: string;
@@ -39,59 +40,66 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
   setHandler(stageStartedSignal, ({ stage, at }) => {
     starts[stage] ??= { at, workflowAt: Date.now() };
   });
-  const record = await bookkeeping.submissionRecord({ submissionId: input.submissionId });
+  const record = await bookkeeping().submissionRecord({ submissionId: input.submissionId });
   if (!record) throw ApplicationFailure.nonRetryable(`no submission "${input.submissionId}" in the results database`, 'InvalidSubmission');
-  const guard = new HostGuard(await claimActivities(input.track).claimHost(), {
-    track: input.track,
-    submissionId: input.submissionId,
-    workflowId: info.workflowId,
-    directory: record.directory,
-    buildLimitMs: limits.build,
-    heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
-    policy: input.hostPolicy,
-    starts,
-    onMove: () => undefined,
-  });
-  // The claimed host may not be the one that built the images: it keeps them when it has them, else builds them.
-  const { outcome: prepared } = await withHandovers('build', limits.build, guard, () =>
-    guard
-      .activities('cpu', limits.build, `Images of ${input.submissionId} on ${guard.current.hostId}`)
-      .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: record.directory, reuseIfPresent: true }),
-  );
-  const result: ReevaluateResult = { submissionId: input.submissionId, stages: [] };
-  for (const suite of ['open', 'closed'] as SuiteKind[]) {
-    const suiteFile = input.suites[suite];
-    if (!suiteFile) continue;
-    const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
-    const startedAt = Date.now();
-    const evaluated = prepared.ok
-      ? await evaluationStage({
-          submissionId: input.submissionId,
-          workflowId: info.workflowId,
-          track: input.track,
-          suite,
-          suiteFile,
-          inferenceImage: submissionImages(input.submissionId).inferenceImage,
-          limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
-          startupLimitMs: limits.startup,
-          harness: { ...HARNESS_DEFAULTS, ...input.harness },
-          guard,
-        })
-      : { outcome: 'failed' as const, failure: failureOf(prepared.error), details: { step: 'images' } };
-    await bookkeeping.recordStage({
+  // The GPU slot this re-evaluation holds on its host until it ends, however it ends (workflows/placement.ts).
+  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost());
+  try {
+    const guard = new HostGuard(await lease.claim(null), {
+      track: input.track,
       submissionId: input.submissionId,
-      stage,
-      outcome: evaluated.outcome,
-      failureCategory: evaluated.failure?.category ?? null,
-      reason: evaluated.failure?.reason ?? null,
-      startedAt: new Date(starts[stage]?.workflowAt ?? startedAt).toISOString(),
-      endedAt: new Date().toISOString(),
-      limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
-      details: { ...evaluated.details, reevaluation: input.reason, workflowId: info.workflowId },
+      workflowId: info.workflowId,
+      directory: record.directory,
+      buildLimitMs: limits.build,
+      heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
+      policy: input.hostPolicy,
+      starts,
+      lease,
+      onMove: () => undefined,
     });
-    result.stages.push({ stage, outcome: evaluated.outcome, failureCategory: evaluated.failure?.category ?? null, answered: (evaluated.details.answered as number | undefined) ?? null });
+    // The claimed host may not be the one that built the images: it keeps them when it has them, else builds them.
+    const { outcome: prepared } = await withHandovers('build', limits.build, guard, () =>
+      guard
+        .activities('cpu', limits.build, `Images of ${input.submissionId} on ${guard.current.hostId}`)
+        .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: record.directory, reuseIfPresent: true }),
+    );
+    const result: ReevaluateResult = { submissionId: input.submissionId, stages: [] };
+    for (const suite of ['open', 'closed'] as SuiteKind[]) {
+      const suiteFile = input.suites[suite];
+      if (!suiteFile) continue;
+      const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
+      const startedAt = Date.now();
+      const evaluated = prepared.ok
+        ? await evaluationStage({
+            submissionId: input.submissionId,
+            workflowId: info.workflowId,
+            track: input.track,
+            suite,
+            suiteFile,
+            inferenceImage: submissionImages(input.submissionId).inferenceImage,
+            limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+            startupLimitMs: limits.startup,
+            harness: { ...HARNESS_DEFAULTS, ...input.harness },
+            guard,
+          })
+        : { outcome: 'failed' as const, failure: failureOf(prepared.error), details: { step: 'images' } };
+      await bookkeeping().recordStage({
+        submissionId: input.submissionId,
+        stage,
+        outcome: evaluated.outcome,
+        failureCategory: evaluated.failure?.category ?? null,
+        reason: evaluated.failure?.reason ?? null,
+        startedAt: new Date(starts[stage]?.workflowAt ?? startedAt).toISOString(),
+        endedAt: new Date().toISOString(),
+        limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+        details: { ...evaluated.details, reevaluation: input.reason, workflowId: info.workflowId },
+      });
+      result.stages.push({ stage, outcome: evaluated.outcome, failureCategory: evaluated.failure?.category ?? null, answered: (evaluated.details.answered as number | undefined) ?? null });
+    }
+    return result;
+  } finally {
+    await lease.release();
   }
-  return result;
 }
 
 export interface BatchInput {
@@ -123,7 +131,7 @@ export async function batchEvaluation(input: BatchInput): Promise<BatchProgress>
   const info = workflowInfo();
   let state = input.state;
   if (!state) {
-    const selected = await bookkeeping.selectSubmissions({ ...(input.track ? { track: input.track } : {}), outcome: 'completed' });
+    const selected = await bookkeeping().selectSubmissions({ ...(input.track ? { track: input.track } : {}), outcome: 'completed' });
     // Scheduled runs get a timestamped workflow id, so the batch id is unique per run.
     state = { batchId: info.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), pending: selected, done: 0, failed: 0, selected: selected.length };
   }

@@ -3,7 +3,7 @@
  * hand-overs, how an activity failure becomes a named failure, and the evaluation stage itself (used by
  * the pipeline and by re-evaluations).
  */
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, formatDuration, retryPolicyWith, type RetryOverride, type StageName, type TrackId } from '../temporal.config.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
@@ -11,12 +11,33 @@ import type { HostActivities } from '../activities/host.js';
 import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { runWithLimit, type LimitedResult } from './run-with-limit.js';
+import type { SlotLease } from './placement.js';
 
-export const bookkeeping = proxyActivities<BookkeepingActivities>({
+/** Histories recorded before this patch ran the bookkeeping as activity tasks; later ones run it as local activities. */
+export const BOOKKEEPING_LOCAL_PATCH = 'bookkeeping-local-activities';
+
+const bookkeepingTasks = proxyActivities<BookkeepingActivities>({
   taskQueue: TASK_QUEUES.orchestrator,
   startToCloseTimeout: '1m',
   retry: ACTIVITY_POLICY.bookkeepingRetry,
 });
+
+/**
+ * The results-database writes and reads run as local activities, in the orchestrator worker that runs the
+ * workflow (it registers them): no activity task goes through the server, so a step costs no round trip of
+ * its own (an activity task cost about 104 ms of them, bench/RESULTS.md). Durability is the same: a local
+ * activity's result is recorded in the history with the workflow task, and a worker that crashes before that
+ * runs it again on replay, which these writes allow (they are upserts, and registerRun is keyed by run id).
+ */
+const bookkeepingLocal = proxyLocalActivities<BookkeepingActivities>({
+  startToCloseTimeout: '1m',
+  retry: ACTIVITY_POLICY.bookkeepingRetry,
+});
+
+/** The bookkeeping of this workflow run: local activities, or activity tasks when replaying an older history. */
+export function bookkeeping(): BookkeepingActivities {
+  return patched(BOOKKEEPING_LOCAL_PATCH) ? bookkeepingLocal : bookkeepingTasks;
+}
 
 /** Reads the named failure an activity raised; anything unnamed is our infrastructure's fault. */
 export function failureOf(error: unknown): FailureDetails {
@@ -77,6 +98,8 @@ export class HostGuard {
       /** Overrides of ACTIVITY_POLICY.buildRetry for this run (tests shorten it). */
       buildRetry?: RetryOverride | undefined;
       starts: StageStarts;
+      /** The slot the submission holds on its host; a failover gives it up and claims one on another host. */
+      lease: SlotLease;
       /** Told about every move, e.g. to show the new host in the query and the Web UI. */
       onMove: (failover: Failover, host: HostAssignment) => void;
     },
@@ -117,11 +140,11 @@ export class HostGuard {
   async recover(stage: StageName): Promise<void> {
     const goneAfterMs = this.options.policy?.goneAfterMs ?? ACTIVITY_POLICY.hostGoneAfterMs;
     for (;;) {
-      const status = await bookkeeping.hostStatus({ hostId: this.host.hostId, goneAfterMs });
+      const status = await bookkeeping().hostStatus({ hostId: this.host.hostId, goneAfterMs });
       if (status.alive) return;
       const lost = this.host;
       const creditedMs = status.silentForMs ?? 0;
-      this.host = await claimActivities(this.options.track).claimHost();
+      this.host = await this.options.lease.claim(lost.hostId);
       const failover: Failover = { stage, from: lost.hostId, to: this.host.hostId, creditedMs, at: new Date().toISOString() };
       this.failovers.push(failover);
       this.options.onMove(failover, this.host);
@@ -211,6 +234,7 @@ export const hostActivities = (
     retry: { ...retry, nonRetryableErrorTypes: [...CHARGED, 'WorkerShutdown'] },
   });
 
+/** The claim of pipelines started before the load-aware placement (workflows/placement.ts): any host that polls first. */
 export const claimActivities = (track: TrackId) =>
   proxyActivities<HostActivities>({
     taskQueue: TASK_QUEUES.track(track),
@@ -267,7 +291,7 @@ export async function evaluationStage(input: EvaluationStageInput): Promise<Eval
   }
   const result: EvaluateResult = evaluated.value;
   if (result.ending === 'cancelled' && !evaluated.timerFired) throw new CancelledFailure(`${stage} cancelled by an operator`);
-  await bookkeeping.recordScores({ submissionId: input.submissionId, suite: input.suite, summary: result.summary });
+  await bookkeeping().recordScores({ submissionId: input.submissionId, suite: input.suite, summary: result.summary });
   const s = result.summary;
   const counts = `${s.answered - s.failed} of ${s.total} instances answered, ${s.failed} failed, ${s.unanswered} unanswered`;
   const violations = (s.failuresByKind.schema ?? 0) + (s.failuresByKind['invalid-json'] ?? 0) + (s.failuresByKind['too-large'] ?? 0);

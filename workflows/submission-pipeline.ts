@@ -10,6 +10,7 @@ import type { HarnessSettings, PipelineInput, StageReport } from '../activities/
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { SA, progressQuery, stageStartedSignal, type PipelineState, type StageState } from './definitions.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
+import { SlotLease } from './placement.js';
 
 /** The pipeline's input (PipelineInput carries the run's overrides of ACTIVITY_POLICY.buildRetry too). */
 export type SubmissionPipelineInput = PipelineInput;
@@ -68,7 +69,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       state.failureCategory = failure.category;
       upsertSearchAttributes([{ key: SA.FailureCategory, value: failure.category }]);
     }
-    await bookkeeping.recordStage({
+    await bookkeeping().recordStage({
       submissionId: input.submissionId,
       stage,
       outcome,
@@ -85,16 +86,19 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       if (s.outcome === 'pending') {
         s.outcome = 'skipped';
         s.reason = reason;
-        await bookkeeping.recordStage({ submissionId: input.submissionId, stage: s.stage, outcome: 'skipped', failureCategory: null, reason, startedAt: null, endedAt: null, limitMs: s.limitMs, details: null });
+        await bookkeeping().recordStage({ submissionId: input.submissionId, stage: s.stage, outcome: 'skipped', failureCategory: null, reason, startedAt: null, endedAt: null, limitMs: s.limitMs, details: null });
       }
     }
   };
+  // The GPU slot the submission holds from its claim to its end (workflows/placement.ts).
+  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost());
   const finish = async (outcome: PipelineState['outcome'], reason: string | null): Promise<PipelineState> => {
+    await lease.release();
     state.outcome = outcome;
     state.currentStage = 'done';
     setCurrentDetails(`**${input.submissionId}** ${outcome}${state.failureCategory ? ` (${state.failureCategory})` : ''}${reason ? `: ${reason}` : ''}.`);
     upsertSearchAttributes([{ key: SA.Outcome, value: outcome }, { key: SA.Stage, value: 'done' }]);
-    await bookkeeping.recordPipelineEnd({ submissionId: input.submissionId, outcome: outcome === 'running' ? 'completed' : outcome, failureCategory: state.failureCategory, reason, at: new Date().toISOString() });
+    await bookkeeping().recordPipelineEnd({ submissionId: input.submissionId, outcome: outcome === 'running' ? 'completed' : outcome, failureCategory: state.failureCategory, reason, at: new Date().toISOString() });
     return state;
   };
 
@@ -104,7 +108,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     { key: SA.Track, value: input.track },
     { key: SA.Outcome, value: 'running' },
   ]);
-  await bookkeeping.registerSubmission({
+  await bookkeeping().registerSubmission({
     submissionId: input.submissionId,
     team: input.team,
     submission: input.submission,
@@ -117,7 +121,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
 
   try {
     // ---- host: any GPU host of the track; later stages are pinned to it (images and artifacts are local).
-    const claimed = await claimActivities(input.track).claimHost();
+    const claimed = await lease.claim(null);
     state.host = claimed.hostId;
     const guard = new HostGuard(claimed, {
       track: input.track,
@@ -129,6 +133,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       policy: input.hostPolicy,
       buildRetry: input.buildRetry,
       starts,
+      lease,
       onMove: (failover, host) => {
         state.host = host.hostId;
         state.failovers.push(failover);
@@ -253,6 +258,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
         return await finish('cancelled', 'an operator cancelled the pipeline');
       });
     }
+    await lease.release();
     throw error;
   }
 }

@@ -18,6 +18,7 @@ import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from 
 import { defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities, withdrawHost } from '../../activities/placement.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { summarize } from '../../domain/harness/evaluate.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
@@ -108,7 +109,10 @@ function hostActivities(host: string, hangFineTune = false) {
   };
 }
 
-/** Runs the workers of one host: the claim worker (when `claims`), its GPU queue and its build queue. */
+/**
+ * Runs the workers of one host: with `claims`, the claim worker (pipelines before the placement) and its slots
+ * announced to the track's placement (withdrawn when it stops); its GPU queue and its build queue.
+ */
 async function startHost(host: string, options: { claims: boolean; gpu: boolean; build: boolean; hangFineTune?: boolean }): Promise<() => Promise<void>> {
   const activities = hostActivities(host, options.hangFineTune);
   const workers = await Promise.all([
@@ -125,8 +129,10 @@ async function startHost(host: string, options: { claims: boolean; gpu: boolean;
     ...(options.build ? [Worker.create({ connection, taskQueue: TASK_QUEUES.hostCpu(TRACK, host), activities: { buildImages: activities.buildImages } })] : []),
   ]);
   const runs = workers.map((worker) => worker.run());
+  if (options.claims) await announceHost(client, TRACK, host, 2);
   return async () => {
     for (const worker of workers) worker.shutdown();
+    if (options.claims) await withdrawHost(client, TRACK, host);
     await Promise.all(runs);
   };
 }
@@ -162,6 +168,8 @@ beforeAll(async () => {
     workflowsPath: WORKFLOWS,
     activities: {
       ...bookkeeping,
+      ...createPlacementActivities(),
+      ...createPlacementAuditActivities(),
       // The liveness record as the test wants it: alive unless the test declared the host gone.
       hostStatus: async ({ hostId }: { hostId: string; goneAfterMs: number }) => {
         statusChecks.push(hostId);

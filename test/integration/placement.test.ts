@@ -1,0 +1,169 @@
+/**
+ * Load-aware placement on a real Temporal dev server, with the real pipeline and placement workflows, the real
+ * bookkeeping and placement activities, and stand-in hosts (no containers) of one GPU slot each whose
+ * fine-tuning holds its slot until the test lets it finish:
+ *  - a busy host does not take a claim while another host of the track has a free slot;
+ *  - with every slot taken a submission waits (no host), and the first slot freed anywhere takes it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TASK_QUEUES } from '../../temporal.config.js';
+import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
+import { defaultSuiteFiles } from '../../infra/paths.js';
+import { ResultsDb } from '../../infra/results-db.js';
+import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
+import { loadSuite } from '../../domain/harness/suite.js';
+import { summarize } from '../../domain/harness/evaluate.js';
+import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
+import { progressQuery, submissionImages, type PipelineState } from '../../workflows/definitions.js';
+import { placementQuery, placementWorkflowId } from '../../workflows/placement.js';
+import { until } from '../support/until.js';
+
+const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
+const TRACK = 'cpu' as const;
+
+let server: DevServerOptions;
+let connection: NativeConnection;
+let client: Client;
+let db: ResultsDb;
+const workers: Worker[] = [];
+const runs: Promise<void>[] = [];
+
+/** Fine-tunings in progress, by submission: the test ends each one (its GPU slot stays taken until then). */
+const training = new Map<string, () => void>();
+
+function hostActivities(host: string) {
+  const suites = defaultSuiteFiles();
+  return {
+    async buildImages(input: BuildInput): Promise<BuiltImages> {
+      return { ...submissionImages(input.submissionId), durationMs: 1, preflightWarnings: [], sourceDigest: 'sha256:test', reused: false, hostId: host };
+    },
+    async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
+      await new Promise<void>((resolve) => training.set(input.submissionId, resolve));
+      const progress = { step: 1, totalSteps: 1, checkpoint: 'checkpoints/1' };
+      return {
+        ending: 'completed',
+        artifactsDir: '/artifacts',
+        artifactFiles: 1,
+        progress,
+        resumedFrom: null,
+        resumedFromSource: null,
+        storedFiles: 1,
+        hostId: host,
+        attempt: 1,
+        stopDelayMs: null,
+        peakMemoryBytes: null,
+        durationMs: 1,
+        logFile: '/dev/null',
+      };
+    },
+    async evaluate(input: EvaluateInput): Promise<EvaluateResult> {
+      const summary = summarize(loadSuite(suites[input.suite]), [], 0, null);
+      return { ending: 'completed', reason: null, summary, restarts: 0, stopDelayMs: null, peakMemoryBytes: null, durationMs: 1, logFile: '/dev/null', hostId: host };
+    },
+  };
+}
+
+/** A host of one GPU slot: its pinned queues polled, its slot announced to the track's placement. */
+async function startHost(host: string): Promise<void> {
+  const activities = hostActivities(host);
+  const created = await Promise.all([
+    Worker.create({ connection, taskQueue: TASK_QUEUES.hostGpu(TRACK, host), activities: { fineTune: activities.fineTune, evaluate: activities.evaluate }, maxConcurrentActivityTaskExecutions: 1 }),
+    Worker.create({ connection, taskQueue: TASK_QUEUES.hostCpu(TRACK, host), activities: { buildImages: activities.buildImages } }),
+  ]);
+  for (const worker of created) {
+    workers.push(worker);
+    runs.push(worker.run());
+  }
+  await announceHost(client, TRACK, host, 1);
+}
+
+const input = (submissionId: string): PipelineInput => ({
+  submissionId,
+  team: submissionId.split('.')[0]!,
+  submission: submissionId.split('.')[1]!,
+  track: TRACK,
+  directory: '/submissions/' + submissionId,
+  suites: defaultSuiteFiles(),
+  limits: { build: 60_000, fineTune: 60_000, openEval: 60_000, closedEval: 60_000 },
+  heartbeatTimeoutMs: 5000,
+  hostPolicy: { scheduleToStartMs: 30_000, goneAfterMs: 60_000 },
+});
+
+const start = (submissionId: string) =>
+  client.workflow.start('submissionPipeline', { taskQueue: TASK_QUEUES.orchestrator, workflowId: `placement-it-${submissionId}`, args: [input(submissionId)] });
+const hostOf = async (handle: WorkflowHandle) => ((await handle.query(progressQuery)) as PipelineState).host;
+
+beforeAll(async () => {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // Another test file of this jest process installed the runtime first: its logger stays.
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'placement-'));
+  server = { port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'server.log') };
+  await ensureDevServer(server);
+  connection = await NativeConnection.connect({ address: `127.0.0.1:${server.port}` });
+  client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${server.port}` }), namespace: 'default' });
+  db = new ResultsDb(':memory:');
+  const orchestrator = await Worker.create({
+    connection,
+    taskQueue: TASK_QUEUES.orchestrator,
+    workflowsPath: WORKFLOWS,
+    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities() },
+  });
+  workers.push(orchestrator);
+  runs.push(orchestrator.run());
+}, 120_000);
+
+afterAll(async () => {
+  for (const release of training.values()) release();
+  for (const worker of workers) worker.shutdown();
+  await Promise.all(runs);
+  await client?.connection.close();
+  await connection?.close();
+  db?.close();
+  if (server) await stopDevServer(server);
+});
+
+describe('load-aware placement', () => {
+  it('a busy host leaves the claim to a host with a free slot; with none free the submission waits for the first slot freed', async () => {
+    await startHost('host-a');
+    const first = await start('team.first');
+    await until('the first submission trains on host-a', () => training.has('team.first'), 30_000);
+    expect(await hostOf(first)).toBe('host-a');
+
+    // host-a is busy (its one slot trains team.first); host-b, announced after it, has a free slot.
+    await startHost('host-b');
+    const second = await start('team.second');
+    await until('the second submission trains', () => training.has('team.second'), 30_000);
+    expect(await hostOf(second)).toBe('host-b');
+
+    // Every slot taken: the third waits in the placement's queue, on no host.
+    const third = await start('team.third');
+    await until('the third submission waits', async () => ((await client.workflow.getHandle(placementWorkflowId(TRACK)).query(placementQuery)).waiting.length === 1), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await hostOf(third)).toBeNull();
+    const book = await client.workflow.getHandle(placementWorkflowId(TRACK)).query(placementQuery);
+    expect(book.leases.map((l) => l.hostId).sort()).toEqual(['host-a', 'host-b']);
+
+    // host-b's submission ends first: its slot goes to the waiting one at once.
+    training.get('team.second')!();
+    expect(((await second.result()) as PipelineState).outcome).toBe('completed');
+    await until('the third submission trains', () => training.has('team.third'), 30_000);
+    expect(await hostOf(third)).toBe('host-b');
+
+    training.get('team.first')!();
+    training.get('team.third')!();
+    for (const handle of [first, third]) expect(((await handle.result()) as PipelineState).outcome).toBe('completed');
+    const after = await client.workflow.getHandle(placementWorkflowId(TRACK)).query(placementQuery);
+    expect(after).toMatchObject({ leases: [], waiting: [] });
+    expect(db.stages('team.third').find((s) => s.stage === 'fine-tune')?.details).toMatchObject({ hostId: 'host-b' });
+  }, 120_000);
+});

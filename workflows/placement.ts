@@ -1,0 +1,182 @@
+/**
+ * Load-aware placement: one `trackPlacement` workflow per track (id placement-<track>) holds the track's slot
+ * book (domain/placement.ts). Hosts announce their GPU slots to it; a submission asks it for a slot and holds
+ * the lease until its pipeline ends; a submission that finds every slot taken waits in its one queue, and the
+ * first slot freed anywhere goes to the head of that queue.
+ *
+ * Why a workflow and not "hosts poll the shared claim queue only while they have a free slot":
+ *  - the lease lasts a whole pipeline (hours), but a claim activity ends in milliseconds, so a claim worker's
+ *    concurrency cannot say how many submissions a host holds; a slot-lease activity held for the whole
+ *    pipeline could, but it learns that its pipeline ended only through a heartbeat's answer (up to
+ *    0.8 × heartbeatTimeout later, 8 s in production), so a freed slot would idle for seconds while work waits;
+ *  - a task waiting in a task queue sits in one of its partitions and a freed poller may poll another (up to
+ *    1.5 s measured in bench/RESULTS.md on a server with the default partitions); here the queue is one array
+ *    in one workflow and a hand-over costs a few messages;
+ *  - it is durable the Temporal way: the book is event-sourced workflow state (a crashed worker replays it),
+ *    requests, releases and grants are signals the server keeps until delivered (signal with start brings the
+ *    placement up on first use), a waiting submission waits in its own workflow state, and the placement
+ *    continues as new with its snapshot before its history grows large.
+ * Requests are signals and not updates: a burst of submissions would pass the server's limit of in-flight
+ * updates per workflow (10 by default; measured: 40 pipelines at once got ResourceExhausted and aborted
+ * updates), while signals queue without limit; the price is that the answer comes back as a signal too.
+ */
+import {
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ACTIVITY_POLICY, PLACEMENT_POLICY, TASK_QUEUES, type TrackId } from '../temporal.config.js';
+import { SlotBook, type Requester, type SlotBookSnapshot, type SlotGrant } from '../domain/placement.js';
+import type { PlacementActivities, PlacementAuditActivities } from '../activities/placement.js';
+import type { HostAssignment } from '../activities/types.js';
+
+export const placementWorkflowId = (track: TrackId): string => `placement-${track}`;
+export const PLACEMENT_WORKFLOW_TYPE = 'trackPlacement';
+
+/** Pipelines started before this patch claim through the shared track queue (claimHost); later ones ask the placement. */
+export const LOAD_AWARE_PLACEMENT_PATCH = 'load-aware-placement';
+
+export interface HostAnnouncement {
+  hostId: string;
+  slots: number;
+}
+export interface SlotRequest {
+  requester: Requester;
+  /** the host a failover lost (its lease is given up, the host leaves service until it announces itself again) */
+  replacing: string | null;
+  /** 1 for the first claim of a run, one more per re-claim: the grant names it, so a late grant is not mistaken */
+  claim: number;
+}
+export interface SlotGranted {
+  hostId: string;
+  claim: number;
+}
+
+export const hostAnnouncedSignal = defineSignal<[HostAnnouncement]>('hostAnnounced');
+export const hostWithdrawnSignal = defineSignal<[{ hostId: string }]>('hostWithdrawn');
+export const slotReleasedSignal = defineSignal<[{ requester: Requester }]>('slotReleased');
+export const slotRequestedSignal = defineSignal<[SlotRequest]>('slotRequested');
+export const placementQuery = defineQuery<SlotBookSnapshot>('placement');
+/** Sent by the placement to a requester when a slot is its (at once when one is free, else when one frees up). */
+export const slotGrantedSignal = defineSignal<[SlotGranted]>('slotGranted');
+
+export interface TrackPlacementInput {
+  track: TrackId;
+  /** The book carried across continue-as-new. */
+  book?: SlotBookSnapshot;
+}
+
+export async function trackPlacement(input: TrackPlacementInput): Promise<void> {
+  const book = SlotBook.from(input.book);
+  // Grants on their way to their requesters. Each is sent as soon as the message that made it is handled (not
+  // after the grants before it were delivered): a freed slot is handed over within the same workflow task.
+  const sending = new Set<Promise<void>>();
+  const send = (grants: SlotGrant[]): void => {
+    for (const grant of grants) {
+      const delivery = getExternalWorkflowHandle(grant.requester.workflowId, grant.requester.runId)
+        .signal(slotGrantedSignal, { hostId: grant.hostId, claim: grant.claim })
+        // The requester's run is gone (ended, terminated): its slot goes to the next one.
+        .catch(() => send(book.release(grant.requester)))
+        .finally(() => sending.delete(delivery));
+      sending.add(delivery);
+    }
+  };
+  setHandler(hostAnnouncedSignal, ({ hostId, slots }) => send(book.announce(hostId, slots)));
+  setHandler(hostWithdrawnSignal, ({ hostId }) => book.withdraw(hostId));
+  setHandler(slotReleasedSignal, ({ requester }) => send(book.release(requester)));
+  setHandler(slotRequestedSignal, ({ requester, replacing, claim }) => {
+    book.request(requester, replacing, claim);
+    // Answered with the lease it holds, new or not: a repeated request (a retried message) gets the same host.
+    const lease = book.lease(requester);
+    if (lease) send([lease]);
+  });
+  setHandler(placementQuery, () => book.snapshot());
+
+  // A holder that ended without handing its slot back (terminated) would keep it for ever: while submissions wait,
+  // the holders are checked every PLACEMENT_POLICY.leaseAuditMs and the slots of ended ones passed on.
+  const audit = async (): Promise<void> => {
+    for (;;) {
+      await condition(() => book.waitingCount > 0);
+      await sleep(PLACEMENT_POLICY.leaseAuditMs);
+      if (book.waitingCount === 0) continue;
+      const ended = await auditActivities.endedRequesters({ requesters: book.snapshot().leases.map((lease) => lease.requester) });
+      for (const requester of ended) send(book.release(requester));
+    }
+  };
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > PLACEMENT_POLICY.historyEventsBeforeContinueAsNew;
+  // The audit never ends by itself; the race ends when the history is full (an audit in flight is redone in the next run).
+  await Promise.race([audit(), condition(historyFull)]);
+  // Every grant delivered (or its slot passed on) and every handler done: the snapshot is the whole state.
+  await condition(() => sending.size === 0 && allHandlersFinished());
+  await continueAsNew<typeof trackPlacement>({ track: input.track, book: book.snapshot() });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The requester's side, used by the pipeline and re-evaluations.
+// ---------------------------------------------------------------------------------------------
+
+const auditActivities = proxyActivities<PlacementAuditActivities>({
+  taskQueue: TASK_QUEUES.orchestrator,
+  startToCloseTimeout: '5m',
+  retry: ACTIVITY_POLICY.bookkeepingRetry,
+});
+
+const placement = proxyLocalActivities<PlacementActivities>({
+  startToCloseTimeout: '30s',
+  retry: ACTIVITY_POLICY.placementRetry,
+});
+
+/** The queues of a host of the track (what the old claimHost activity answered). */
+export const hostAssignment = (track: TrackId, hostId: string): HostAssignment => ({
+  hostId,
+  gpuQueue: TASK_QUEUES.hostGpu(track, hostId),
+  cpuQueue: TASK_QUEUES.hostCpu(track, hostId),
+});
+
+/**
+ * The slot one workflow run holds on a host of its track. `claim` asks the placement and waits (durably, in this
+ * workflow) for its grant, which comes at once when a host has a free slot; `release` hands the slot back and
+ * must run however the workflow ends.
+ */
+export class SlotLease {
+  private placed = false;
+  private claims = 0;
+
+  constructor(
+    private readonly track: TrackId,
+    /** The old claim, for histories recorded before the placement existed. */
+    private readonly claimThroughQueue: () => Promise<HostAssignment>,
+  ) {}
+
+  async claim(replacing: string | null): Promise<HostAssignment> {
+    if (!patched(LOAD_AWARE_PLACEMENT_PATCH)) return this.claimThroughQueue();
+    this.placed = true;
+    const claim = ++this.claims;
+    const granted: { hostId: string | null } = { hostId: null };
+    setHandler(slotGrantedSignal, (grant) => {
+      if (grant.claim === claim) granted.hostId = grant.hostId;
+    });
+    const info = workflowInfo();
+    await placement.requestSlot({ track: this.track, request: { requester: { workflowId: info.workflowId, runId: info.runId }, replacing, claim } });
+    await condition(() => granted.hostId !== null);
+    return hostAssignment(this.track, granted.hostId!);
+  }
+
+  /** Hands the slot back (or leaves the queue); even when the workflow is being cancelled. */
+  async release(): Promise<void> {
+    if (!this.placed) return;
+    this.placed = false;
+    const info = workflowInfo();
+    await CancellationScope.nonCancellable(() => placement.releaseSlot({ track: this.track, requester: { workflowId: info.workflowId, runId: info.runId } }));
+  }
+}
