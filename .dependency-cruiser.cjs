@@ -29,9 +29,9 @@ module.exports = {
     {
       name: 'workflows-only-orchestrate',
       severity: 'error',
-      comment: 'Workflow code is bundled into the deterministic sandbox: no infra, no activities implementations, no Node built-ins.',
+      comment: 'Workflow code is bundled into the deterministic sandbox: no infra and no activity implementations; only the shared names beside activities/types.ts (definitions, placement-messages).',
       from: { path: '^workflows/' },
-      to: { path: '^(infra|workers|cli|web|bench|scripts)/|^activities/(?!types)', dependencyTypesNot: ['type-only'] },
+      to: { path: '^(infra|workers|cli|web|bench|scripts)/|^activities/(?!(types|definitions|placement-messages)\.ts$)', dependencyTypesNot: ['type-only'] },
     },
     { name: 'workflows-no-node-builtins', severity: 'error', comment: 'Node built-ins break determinism (and the bundler) in workflow code.', from: { path: '^workflows/' }, to: { dependencyTypes: ['core'] } },
     {

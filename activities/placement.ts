@@ -19,7 +19,7 @@ import {
   slotRequestedSignal,
   type SlotRequest,
   type TrackPlacementInput,
-} from '../workflows/placement.js';
+} from './placement-messages.js';
 
 const startOptions = (track: TrackId) => ({
   workflowId: placementWorkflowId(track),

@@ -25,8 +25,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
@@ -36,45 +34,24 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, PLACEMENT_POLICY, TASK_QUEUES, type TrackId } from '../temporal.config.js';
-import { SlotBook, type Requester, type SlotBookSnapshot, type SlotGrant } from '../domain/placement.js';
+import { SlotBook, type SlotGrant } from '../domain/placement.js';
 import type { PlacementActivities, PlacementAuditActivities } from '../activities/placement.js';
-import type { HostAssignment } from '../activities/types.js';
+import {
+  hostAnnouncedSignal,
+  hostWithdrawnSignal,
+  placementQuery,
+  placementWorkflowId,
+  slotGrantedSignal,
+  slotReleasedSignal,
+  slotRequestedSignal,
+  type TrackPlacementInput,
+} from '../activities/placement-messages.js';
 
-export const placementWorkflowId = (track: TrackId): string => `placement-${track}`;
-export const PLACEMENT_WORKFLOW_TYPE = 'trackPlacement';
+export { placementQuery, placementWorkflowId, type TrackPlacementInput };
+import type { HostAssignment } from '../activities/types.js';
 
 /** Pipelines started before this patch claim through the shared track queue (claimHost); later ones ask the placement. */
 export const LOAD_AWARE_PLACEMENT_PATCH = 'load-aware-placement';
-
-export interface HostAnnouncement {
-  hostId: string;
-  slots: number;
-}
-export interface SlotRequest {
-  requester: Requester;
-  /** the host a failover lost (its lease is given up, the host leaves service until it announces itself again) */
-  replacing: string | null;
-  /** 1 for the first claim of a run, one more per re-claim: the grant names it, so a late grant is not mistaken */
-  claim: number;
-}
-export interface SlotGranted {
-  hostId: string;
-  claim: number;
-}
-
-export const hostAnnouncedSignal = defineSignal<[HostAnnouncement]>('hostAnnounced');
-export const hostWithdrawnSignal = defineSignal<[{ hostId: string }]>('hostWithdrawn');
-export const slotReleasedSignal = defineSignal<[{ requester: Requester }]>('slotReleased');
-export const slotRequestedSignal = defineSignal<[SlotRequest]>('slotRequested');
-export const placementQuery = defineQuery<SlotBookSnapshot>('placement');
-/** Sent by the placement to a requester when a slot is its (at once when one is free, else when one frees up). */
-export const slotGrantedSignal = defineSignal<[SlotGranted]>('slotGranted');
-
-export interface TrackPlacementInput {
-  track: TrackId;
-  /** The book carried across continue-as-new. */
-  book?: SlotBookSnapshot;
-}
 
 export async function trackPlacement(input: TrackPlacementInput): Promise<void> {
   const book = SlotBook.from(input.book);
