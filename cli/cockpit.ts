@@ -11,7 +11,7 @@ import type { ResultsStore } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
-import { batchEvaluation, reevaluateSubmission, type BatchInput, type ReevaluateInput } from '../workflows/batch-evaluation.js';
+import { batchEvaluation, batchProgressQuery, reevaluateSubmission, type BatchInput, type BatchProgress, type ReevaluateInput } from '../workflows/batch-evaluation.js';
 import { submit, type SubmitResult } from '../operations/pipelines.js';
 import { logExcerpt } from '../domain/failures.js';
 import { artifactKeys } from '../infra/artifact-store.js';
@@ -175,6 +175,13 @@ export async function scheduleAction(client: Client, scheduleId: string, action:
         return await handle.delete();
       case 'describe': {
         const d = await handle.describe();
+        // The batch running now (if any) answers how far it got: selected, done, failed, running, pending.
+        const running = d.info.runningActions[0]?.workflow;
+        let runningBatch: { workflowId: string; progress: BatchProgress | null } | null = null;
+        if (running) {
+          const batch = client.workflow.getHandle<typeof batchEvaluation>(running.workflowId, running.firstExecutionRunId);
+          runningBatch = { workflowId: running.workflowId, progress: await batch.query(batchProgressQuery).catch(() => null) };
+        }
         return {
           scheduleId,
           paused: d.state.paused,
@@ -183,6 +190,7 @@ export async function scheduleAction(client: Client, scheduleId: string, action:
           catchupWindow: d.policies.catchupWindow,
           recentActions: d.info.recentActions.map((a) => a.action.workflow.workflowId),
           nextActionTimes: d.info.nextActionTimes.slice(0, 3),
+          runningBatch,
         };
       }
     }

@@ -147,6 +147,12 @@ describe('challenge CLI for operators', () => {
       for await (const w of stack.client.workflow.list({ query: "WorkflowType = 'batchEvaluation'" })) batchId = w.workflowId;
       if (!batchId) await new Promise((r) => setTimeout(r, 200));
     }
+    // While the batch runs, `schedule describe` shows how far it got (the batch answers batchProgressQuery).
+    const during = JSON.parse((await stack.cli(['schedule', 'describe', 'nightly-closed'])).stdout) as { runningBatch: { workflowId: string; progress: BatchProgress | null } | null };
+    // Three re-evaluations one at a time take tens of seconds: the batch is still running here.
+    expect(during.runningBatch?.workflowId).toBe(batchId);
+    expect(during.runningBatch?.progress).toMatchObject({ done: expect.any(Number), pending: expect.any(Number), running: expect.any(Number) });
+    expect(during.runningBatch!.progress!.done).toBeLessThan(3);
     const progress = (await finished(batchId!)) as BatchProgress;
     expect(progress).toMatchObject({ selected: 3, done: 3 });
     const children = [];
