@@ -7,7 +7,7 @@
  *    history stays small however many submissions there are.
  */
 import { ApplicationFailure, ParentClosePolicy, condition, continueAsNew, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, HARNESS_DEFAULTS, limitsFor, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
+import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, limitsFor, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
 import type { HarnessSettings, HostPolicy } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { defineQuery } from '@temporalio/workflow';
@@ -58,7 +58,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
       onMove: () => undefined,
     });
     // The claimed host may not be the one that built the images: it keeps them when it has them, else builds them.
-    const { outcome: prepared } = await withHandovers('build', limits.build, guard, () =>
+    const { outcome: prepared } = await withHandovers({ stage: 'build', limitMs: limits.build, guard }, () =>
       guard
         .activities('cpu', limits.build, `Images of ${input.submissionId} on ${guard.current.hostId}`)
         .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: record.directory, reuseIfPresent: true }),
@@ -67,7 +67,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
     for (const suite of ['open', 'closed'] as SuiteKind[]) {
       const suiteFile = input.suites[suite];
       if (!suiteFile) continue;
-      const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
+      const stage: StageName = EVAL_STAGE[suite];
       const startedAt = Date.now();
       const evaluated = prepared.ok
         ? await evaluationStage({

@@ -10,12 +10,21 @@ export type LimitedResult<T> =
   | { ok: true; value: T; /** the timer fired before the stage finished */ timerFired: boolean }
   | { ok: false; error: unknown; timerFired: boolean };
 
+export interface LimitOptions<T> {
+  limitMs: number;
+  /** The limit timer's summary in the Web UI ("The fine-tune stage reaches its limit of 1d"). */
+  summary: string;
+  /** Workflow time at which the stage really started (its start signal); undefined until then. */
+  startedAt: () => number | undefined;
+  stage: () => Promise<T>;
+}
+
 /**
- * Runs `stage` under `limitMs`, counted from `startedAt()` (workflow time at which the stage really
- * started; the timer waits until it is known). A cancellation that did not come from the timer (an
- * operator cancelling the workflow) is rethrown; every other ending is returned.
+ * Runs `stage` under `limitMs`, counted from `startedAt()` (the timer waits until it is known). A
+ * cancellation that did not come from the timer (an operator cancelling the workflow) is rethrown; every
+ * other ending is returned.
  */
-export async function runWithLimit<T>(limitMs: number, summary: string, startedAt: () => number | undefined, stage: () => Promise<T>): Promise<LimitedResult<T>> {
+export async function runWithLimit<T>({ limitMs, summary, startedAt, stage }: LimitOptions<T>): Promise<LimitedResult<T>> {
   let timerFired = false;
   const stageScope = new CancellationScope();
   const timerScope = new CancellationScope();

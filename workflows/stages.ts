@@ -4,7 +4,7 @@
  * the pipeline and by re-evaluations).
  */
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, formatDuration, retryPolicyWith, type RetryOverride, type StageName, type TrackId } from '../temporal.config.js';
+import { ACTIVITY_POLICY, EVAL_STAGE, TASK_QUEUES, TRACKS, formatDuration, retryPolicyWith, type RetryOverride, type StageName, type TrackId } from '../temporal.config.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
@@ -175,9 +175,7 @@ export class HostGuard {
  * (see HostGuard). The limit runs from the stage's first real start and spans every hand-over.
  */
 export async function withHandovers<T>(
-  stage: StageName,
-  limitMs: number,
-  guard: HostGuard,
+  { stage, limitMs, guard }: { stage: StageName; limitMs: number; guard: HostGuard },
   run: (fresh: boolean, stageStartedAt: number | null) => Promise<T>,
 ): Promise<{ outcome: LimitedResult<T>; handovers: number; failovers: number }> {
   let handovers = 0;
@@ -187,7 +185,12 @@ export async function withHandovers<T>(
     // Fresh until the stage has really started somewhere (its start signal): a stage that only waited in a
     // busy host's queue has nothing to resume; one that ran on a lost host continues from its checkpoint.
     const fresh = starts[stage] === undefined;
-    const outcome = await runWithLimit(limitMs, `The ${stage} stage reaches its limit of ${formatDuration(limitMs)}`, () => starts[stage]?.workflowAt, () => run(fresh, starts[stage]?.at ?? null));
+    const outcome = await runWithLimit({
+      limitMs,
+      summary: `The ${stage} stage reaches its limit of ${formatDuration(limitMs)}`,
+      startedAt: () => starts[stage]?.workflowAt,
+      stage: () => run(fresh, starts[stage]?.at ?? null),
+    });
     if (!outcome.ok && !outcome.timerFired) {
       if (isWorkerShutdown(outcome.error)) {
         handovers++;
@@ -267,8 +270,8 @@ export interface EvaluationStageResult {
  * recorded here, and the ending is named (TimeLimit, ServerCrashed, ContractViolation, ...).
  */
 export async function evaluationStage(input: EvaluationStageInput): Promise<EvaluationStageResult> {
-  const stage: StageName = input.suite === 'open' ? 'open-eval' : 'closed-eval';
-  const { outcome: evaluated, handovers, failovers } = await withHandovers(stage, input.limitMs, input.guard, (_fresh, stageStartedAt) =>
+  const stage: StageName = EVAL_STAGE[input.suite];
+  const { outcome: evaluated, handovers, failovers } = await withHandovers({ stage, limitMs: input.limitMs, guard: input.guard }, (_fresh, stageStartedAt) =>
     input.guard.activities('gpu', input.limitMs, `Evaluate ${input.submissionId} on the ${input.suite} suite on ${input.guard.current.hostId} (limit ${formatDuration(input.limitMs)})`).evaluate({
       submissionId: input.submissionId,
       workflowId: input.workflowId,

@@ -4,7 +4,7 @@
  * ends up as a named category in the results database, the Web UI (search attributes) and the query.
  */
 import { ActivityFailure, CancellationScope, CancelledFailure, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, HARNESS_DEFAULTS, TRACKS, formatDuration, limitsFor, type StageName } from '../temporal.config.js';
+import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, STAGES, TRACKS, formatDuration, limitsFor, stageLimitMs, type StageName } from '../temporal.config.js';
 import type { FailureDetails } from '../domain/failures.js';
 import type { HarnessSettings, PipelineInput, StageReport } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
@@ -20,14 +20,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
   const limits = limitsFor(input.track, input.limits);
   const harness: HarnessSettings = { ...HARNESS_DEFAULTS, ...input.harness };
   const heartbeatTimeout = input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs;
-  const stageNames: StageName[] = ['build', 'fine-tune', 'open-eval', 'closed-eval', 'score'];
-  const stageLimits: Record<StageName, number | null> = {
-    build: limits.build,
-    'fine-tune': limits.fineTune,
-    'open-eval': limits.openEval,
-    'closed-eval': limits.closedEval,
-    score: null,
-  };
+  const stageLimit = (stage: StageName): number | null => stageLimitMs(limits, stage);
   const state: PipelineState = {
     submissionId: input.submissionId,
     track: input.track,
@@ -36,14 +29,14 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     currentStage: 'build',
     outcome: 'running',
     failureCategory: null,
-    stages: stageNames.map((stage): StageState => ({
+    stages: STAGES.map((stage): StageState => ({
       stage,
       outcome: 'pending',
       failureCategory: null,
       reason: null,
       startedAt: null,
       endedAt: null,
-      limitMs: stageLimits[stage],
+      limitMs: stageLimit(stage),
     })),
   };
   setHandler(progressQuery, () => state);
@@ -59,7 +52,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     state.currentStage = stage;
     stageState(stage).outcome = 'running'; // startedAt comes with the stage's start signal
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
-    setCurrentDetails(`**${input.submissionId}** is in stage **${stage}** (limit ${stageLimits[stage] === null ? 'none' : formatDuration(stageLimits[stage]!)})${state.host ? ` on host ${state.host}` : ''}.`);
+    setCurrentDetails(`**${input.submissionId}** is in stage **${stage}** (limit ${stageLimit(stage) === null ? 'none' : formatDuration(stageLimit(stage)!)})${state.host ? ` on host ${state.host}` : ''}.`);
   };
   const endStage = async (stage: StageName, outcome: StageReport['outcome'], failure: FailureDetails | null, details: Record<string, unknown> | null = null) => {
     const s = stageState(stage);
@@ -143,7 +136,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
 
     // ---- build (a retry of a pipeline whose build succeeded keeps images built from the same sources)
     startStage('build');
-    const { outcome: built, failovers: buildFailovers } = await withHandovers('build', limits.build, guard, () =>
+    const { outcome: built, failovers: buildFailovers } = await withHandovers({ stage: 'build', limitMs: limits.build, guard }, () =>
       guard
         .builder(`Build the images of ${input.submissionId} on ${guard.current.hostId}`)
         .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory, reuseIfPresent: input.reuseBuild ?? false }),
@@ -173,7 +166,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     let fineTuneHandovers = 0;
     let fineTuneFailovers = 0;
     for (let oomRetries = 0; ; oomRetries++) {
-      const { outcome: trained, handovers, failovers } = await withHandovers('fine-tune', limits.fineTune, guard, (fresh, stageStartedAt) =>
+      const { outcome: trained, handovers, failovers } = await withHandovers({ stage: 'fine-tune', limitMs: limits.fineTune, guard }, (fresh, stageStartedAt) =>
         guard.activities('gpu', limits.fineTune, `Fine-tune ${input.submissionId} on ${guard.current.hostId} (limit ${formatDuration(limits.fineTune)})`).fineTune({
           submissionId: input.submissionId,
           workflowId: info.workflowId,
@@ -227,7 +220,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
 
     // ---- open and closed evaluations: each under its own limit; unanswered instances score zero.
     for (const suite of ['open', 'closed'] as SuiteKind[]) {
-      const stage: StageName = suite === 'open' ? 'open-eval' : 'closed-eval';
+      const stage: StageName = EVAL_STAGE[suite];
       startStage(stage);
       const evaluated = await evaluationStage({
         submissionId: input.submissionId,

@@ -77,7 +77,7 @@ export async function benchPipeline(input: BenchPipelineInput): Promise<BenchPip
   for (const stage of STAGES) {
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
     if (stage !== 'score') {
-      const outcome = await runWithLimit(input.limitMs, `${stage} limit`, () => starts[stage], () => host.stage({ stage, workMs: input.workMs }));
+      const outcome = await runWithLimit({ limitMs: input.limitMs, summary: `${stage} limit`, startedAt: () => starts[stage], stage: () => host.stage({ stage, workMs: input.workMs }) });
       if (!outcome.ok) throw outcome.error;
       if (outcome.timerFired) total.timersFired++;
       add(outcome.value);
@@ -120,12 +120,12 @@ export async function benchLimit(input: BenchLimitInput): Promise<{ timerFired: 
   setHandler(stageStartedSignal, () => {
     startedAt ??= Date.now();
   });
-  const outcome = await runWithLimit(
-    input.limitMs,
-    'bench limit',
-    () => startedAt,
-    () => act.limitedChild({ limitMs: input.limitMs, selfDeadline: input.selfDeadline, heartbeatEveryMs: input.heartbeatEveryMs }),
-  );
+  const outcome = await runWithLimit({
+    limitMs: input.limitMs,
+    summary: 'bench limit',
+    startedAt: () => startedAt,
+    stage: () => act.limitedChild({ limitMs: input.limitMs, selfDeadline: input.selfDeadline, heartbeatEveryMs: input.heartbeatEveryMs }),
+  });
   return outcome.ok
     ? { timerFired: outcome.timerFired, result: outcome.value, error: null }
     : { timerFired: outcome.timerFired, result: null, error: String(outcome.error) };
