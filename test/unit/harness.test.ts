@@ -42,8 +42,20 @@ const options = (suite: Suite, url: string, extra: Partial<EvaluationOptions> = 
 describe('contract client', () => {
   it('sends what HELM sent, with temperature 0 as 1e-7, plus the declared fields', () => {
     const body = processRequest('Q', { maxNewTokens: 1, temperature: 0, stopSequences: ['\n'] });
-    expect(body).toMatchObject({ prompt: 'Q', temperature: ZERO_TEMPERATURE, num_return_sequences: 1, max_new_tokens: 1, top_p: 1, echo_prompt: false, top_k_per_token: 5, stop_sequences: ['\n'], num_samples: 1, top_k: 5 });
-    expect(body.seed).toBe(0);
+    // Strict: an extra field (a reference, an instance id) would be a leak, so the body must be exactly this.
+    expect(body).toStrictEqual({
+      prompt: 'Q',
+      temperature: ZERO_TEMPERATURE,
+      num_return_sequences: 1,
+      max_new_tokens: 1,
+      top_p: 1,
+      echo_prompt: false,
+      top_k_per_token: 5,
+      stop_sequences: ['\n'],
+      num_samples: 1,
+      top_k: 5,
+      seed: 0,
+    });
   });
 
   it('cuts completions at the earliest stop sequence on our side', () => {
