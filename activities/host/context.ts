@@ -21,7 +21,8 @@ export interface HostDeps {
   config: RuntimeConfig;
   track: TrackId;
   gpus: GpuPool;
-  db: ResultsStore;
+  /** The stages need only the evaluation's answers (persisted as they arrive). */
+  db: Pick<ResultsStore, 'answerStore'>;
   artifacts: ArtifactStore;
   /** The engine the stages' containers run on (infra/container-runtime.ts dockerContainerRuntime in production). */
   runtime: ContainerRuntime;
