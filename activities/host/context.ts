@@ -107,7 +107,9 @@ export function createHostContext(deps: HostDeps): HostContext {
       if (shortfall) {
         throw failure(
           'Infrastructure',
-          `host ${config.hostId} has ${formatBytes(shortfall.freeBytes)} free in its ${shortfall.label} ${shortfall.dir}, below the ${formatBytes(disk.minFreeBytes)} a stage of track ${track} needs to start (TRACKS.${track}.disk.minFreeBytes, or CHALLENGE_MIN_FREE_DISK); the ${stage} stage was not started`,
+          `host ${config.hostId} has ${formatBytes(shortfall.freeBytes)} free in its ${shortfall.label} ${shortfall.dir}, ` +
+            `below the ${formatBytes(disk.minFreeBytes)} a stage of track ${track} needs to start ` +
+            `(TRACKS.${track}.disk.minFreeBytes, or CHALLENGE_MIN_FREE_DISK); the ${stage} stage was not started`,
         );
       }
     },

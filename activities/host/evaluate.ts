@@ -12,7 +12,7 @@ import { artifactKeys } from '../../infra/artifact-store.js';
 import { dockerContainerRuntime, type ContainerRuntime, type EvaluationNetwork } from '../../infra/container-runtime.js';
 import type { EvaluateInput, EvaluateResult } from '../types.js';
 import { failure, shortHash, type HostContext } from './context.js';
-import { howItEnded, stageLog, startStageContainer, type EndingRules, type RetiredContainer } from './container-lifecycle.js';
+import { howItEnded, stageLog, startStageContainer, type EndingRules, type RetiredContainer, type StageContainer } from './container-lifecycle.js';
 import { beginStage, heartbeatEvery, type Stop } from './stage-control.js';
 import { localTrainingOutput } from './training-output.js';
 
@@ -67,9 +67,10 @@ export function createEvaluateActivity(host: HostContext) {
       await localTrainingOutput(host, input.submissionId);
       const network = await openEvaluationNetwork(config, input.workflowId, runtime);
       const gpu = await host.gpus.acquire();
-      let current: { retire: () => Promise<RetiredContainer> } | null = null;
+      let current: StageContainer | null = null;
       let peakMemoryBytes: number | null = null;
-      const retire = async (container: { retire: () => Promise<RetiredContainer> }): Promise<RetiredContainer> => {
+      /** Retires a server (see container-lifecycle.ts), keeping the highest peak memory of all the servers this attempt ran. */
+      const retire = async (container: StageContainer): Promise<RetiredContainer> => {
         const retired = await container.retire();
         if (retired.peakMemoryBytes !== null) peakMemoryBytes = Math.max(peakMemoryBytes ?? 0, retired.peakMemoryBytes);
         current = null;
@@ -121,11 +122,11 @@ export function createEvaluateActivity(host: HostContext) {
           const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, deadline - Date.now()));
           const stoppedBy = () => (stop.signal.aborted ? (stop.signal.reason as Stop) : null);
           /** Stops the server because the stage is being stopped: a shutdown hands the stage back, else it ends as `why`. */
-          const endStopped = async (why: Stop, reason: string | null, summary: () => Promise<EvaluationSummary>, restartsSoFar: number) => {
+          const endStopped = async (why: Stop, reason: string | null, summary: () => Promise<EvaluationSummary>) => {
             const delay = await container.stop(why, deadline);
             await retire(container);
             if (why === 'shutdown') host.handBack();
-            return result(why, reason, await summary(), restartsSoFar, delay);
+            return result(why, reason, await summary(), restarts, delay);
           };
           beatDetails = { phase: 'starting', container: name, restarts, stageStartedAt };
           try {
@@ -137,8 +138,9 @@ export function createEvaluateActivity(host: HostContext) {
             });
             if (!readiness.ready) {
               const why = stoppedBy();
-              if (why) return await endStopped(why, readiness.reason, async () => summarize(suite, await store.all(), 0, null), restarts);
+              if (why) return await endStopped(why, readiness.reason, async () => summarize(suite, await store.all(), 0, null));
               const retired = await retire(container);
+              // Only an OOM kill has a category of its own here; any other way out is a start-up failure.
               const ending = await howItEnded(host, retired, { stoppedBy: null, overCap: false }, SERVER_ENDING_RULES);
               const tail = logExcerpt(retired.output);
               if (ending.cause === 'out-of-memory')
@@ -164,7 +166,7 @@ export function createEvaluateActivity(host: HostContext) {
             });
             beatDetails = { ...beatDetails, phase: 'finishing' };
             const why = stoppedBy();
-            if (why) return await endStopped(why, null, () => Promise.resolve(summary), restarts);
+            if (why) return await endStopped(why, null, () => Promise.resolve(summary));
             if (summary.stopReason === 'server-crashed') {
               const retired = await retire(container);
               const ending = await howItEnded(host, retired, { stoppedBy: null, overCap: false }, SERVER_ENDING_RULES);
@@ -173,7 +175,8 @@ export function createEvaluateActivity(host: HostContext) {
                   logExcerpt: logExcerpt(retired.output),
                 });
               if (restarts < input.serverRestarts) continue; // restart once; persisted answers are not asked again
-              const reason = `the inference server exited with status ${retired.state.exitCode} after ${summary.answered} of ${summary.total} answers${restarts > 0 ? `, also after ${restarts} restart(s)` : ''}`;
+              const alsoAfter = restarts > 0 ? `, also after ${restarts} restart(s)` : '';
+              const reason = `the inference server exited with status ${retired.state.exitCode} after ${summary.answered} of ${summary.total} answers${alsoAfter}`;
               return result('server-crashed', reason, summary, restarts, null);
             }
             await retire(container);
@@ -186,8 +189,7 @@ export function createEvaluateActivity(host: HostContext) {
       } finally {
         gpu.release();
         // Nothing an attempt started outlives it, whatever way it ended.
-        const left: { retire: () => Promise<RetiredContainer> } | null = current;
-        if (left) await retire(left).catch(() => undefined);
+        if (current) await retire(current).catch(() => undefined);
         await closeEvaluationNetwork(network, runtime);
       }
     } finally {

@@ -145,9 +145,14 @@ export function createFineTuneActivity(host: HostContext) {
             const over = quota ?? finalUsage;
             const kept = readProgress(dir);
             const capText = `${formatBytes(disk.trainingOutputBytes)} and ${disk.trainingOutputFiles.toLocaleString('en-US')} files`;
+            const keptText = kept?.checkpoint
+              ? `kept the last complete checkpoint ${kept.checkpoint}${kept.step !== null ? ` (step ${kept.step})` : ''}`
+              : 'no checkpoint was declared';
             throw failure(
               ending.category,
-              `training output reached the cap of track ${track} (${capText}) with ${formatBytes(over.bytes)} in ${over.files} files; ${cap.over ? 'training was stopped' : 'training had already exited'}, ${formatBytes(finalUsage.bytes)} on disk in the end (${formatBytes(Math.max(0, finalUsage.bytes - disk.trainingOutputBytes))} past the cap); ${kept?.checkpoint ? `kept the last complete checkpoint ${kept.checkpoint}${kept.step !== null ? ` (step ${kept.step})` : ''}` : 'no checkpoint was declared'}`,
+              `training output reached the cap of track ${track} (${capText}) with ${formatBytes(over.bytes)} in ${over.files} files; ` +
+                `${cap.over ? 'training was stopped' : 'training had already exited'}, ${formatBytes(finalUsage.bytes)} on disk in the end ` +
+                `(${formatBytes(Math.max(0, finalUsage.bytes - disk.trainingOutputBytes))} past the cap); ${keptText}`,
               {
                 logExcerpt: logExcerpt(logs),
                 kept: {
@@ -177,11 +182,12 @@ export function createFineTuneActivity(host: HostContext) {
           case 'host-disk-full':
             throw failure(
               ending.category,
-              `training exited with status ${ending.exitCode} on "no space left on device" while host ${config.hostId} had only ${formatBytes(ending.freeBytes)} free in its data folder (the stage needs ${formatBytes(disk.minFreeBytes)})`,
+              `training exited with status ${ending.exitCode} on "no space left on device" while host ${config.hostId} had only ` +
+                `${formatBytes(ending.freeBytes)} free in its data folder (the stage needs ${formatBytes(disk.minFreeBytes)})`,
               { logExcerpt: logExcerpt(logs) },
             );
+          case 'running': // not reached: the loop above ends when the container stops (or is stopped)
           case 'exited':
-          case 'running':
             throw failure('ContainerFailed', `training exited with status ${retired.state.exitCode}`, { logExcerpt: logExcerpt(logs) });
           case 'completed':
             break;
