@@ -14,19 +14,22 @@ export function stopReasonNow(ctx: Context, deadline: number): Stop | null {
   return Date.now() >= deadline ? 'deadline' : null;
 }
 
-/** Resolves after `ms`, or at once when the activity is cancelled. */
+/**
+ * Resolves after `ms`, or at once when the activity is cancelled. The abort listener goes when the timer fires:
+ * the training loop pauses twice a second for up to a day, and each pause would otherwise leave one behind.
+ */
 export function pause(ctx: Context, ms: number): Promise<void> {
   const signal = ctx.cancellationSignal;
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

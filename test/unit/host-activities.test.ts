@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ActivityCancellationDetails, ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
+import { getEventListeners } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -212,6 +213,19 @@ describe('fineTune: heartbeats, cancellation, deadline, shutdown', () => {
     expect(h.runtime.calls.indexOf(`kill ${container!.spec.name}`)).toBeLessThan(h.runtime.calls.indexOf(`remove ${container!.spec.name}`));
     // What it trained outlives the host: the declared checkpoint is in the store.
     expect(JSON.parse((await h.artifacts.getText(artifactKeys.checkpoint(SUBMISSION)))!)).toMatchObject({ step: 3, checkpoint: 'ckpt-3' });
+  });
+
+  it('leaves no abort listener behind for each pause of its polling loop (a day of training pauses twice a second)', async () => {
+    const h = host(trainsForever);
+    const { env, beats } = environment();
+    const running = run(env, h.activities.fineTune, fineTuneInput());
+    const trainingBeats = () => beats.filter((beat) => beat.phase === 'training').length;
+    await until(() => trainingBeats() >= 2);
+    const early = getEventListeners(env.context.cancellationSignal, 'abort').length;
+    await until(() => trainingBeats() >= 4);
+    expect(getEventListeners(env.context.cancellationSignal, 'abort').length).toBeLessThanOrEqual(early);
+    env.cancel();
+    expect((await running).ending).toBe('cancelled');
   });
 
   it('stops at its own copy of the deadline and reports how late the container was gone', async () => {
