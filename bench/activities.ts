@@ -1,7 +1,7 @@
 /**
  * Activities of the benchmark workflows. They do (almost) nothing, so what a workflow takes beyond their
  * own time is the orchestration's. Stage activities signal their start like the real host activities do
- * (activities/host.ts beginStage → stageStartedSignal), because runWithLimit counts the limit from there.
+ * (activities/host/stage-control.ts beginStage → stageStartedSignal), because runWithLimit counts the limit from there.
  */
 import { Context, heartbeat } from '@temporalio/activity';
 import { execa } from 'execa';
@@ -53,7 +53,7 @@ export interface LimitedChildResult {
   childStillThere: boolean;
 }
 
-/** Announces the stage start to the workflow, as activities/host.ts beginStage does; returns the time spent. */
+/** Announces the stage start to the workflow, as activities/host/stage-control.ts beginStage does; returns the time spent. */
 async function signalStart(stage: StageName, at: number): Promise<number> {
   const ctx = Context.current();
   const t0 = performance.now();

@@ -5,7 +5,7 @@
  * the activity + 1 s) to the child being gone, p50/p95 over 10 runs. Reference: the heartbeat throttle
  * interval (0.8 × heartbeatTimeout), since a cancellation reaches an activity only with the answer to a
  * heartbeat the worker sends. Also: the same activity stopping at its own copy of the deadline, which is
- * what activities/host.ts does.
+ * what activities/host/ does (fine-tune.ts, evaluate.ts).
  */
 import { ACTIVITY_POLICY } from '../temporal.config.js';
 import type { LimitedChildResult } from './activities.js';

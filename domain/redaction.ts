@@ -52,7 +52,7 @@ function count(value: unknown): number | null {
 }
 
 /**
- * The exit status a platform-written reason states, read only from its fixed templates (activities/host.ts):
+ * The exit status a platform-written reason states, read only from its fixed templates (activities/host/evaluate.ts):
  * "the inference server exited with status N after …" (a crash during the evaluation) and
  * "…; the server exited with status N" (no valid answer at start-up). Container exit codes are 0-255;
  * anything else is not an exit status and is ignored.

@@ -4,7 +4,7 @@
  * drop every NEW connection that enters the host from the bridge; the harness's own connections to the
  * container are host-initiated, so their replies (ESTABLISHED) still pass.
  *
- * Build networks (one per build, see activities/host.ts buildImages) need the internet for `pip install`
+ * Build networks (one per build, see activities/host/build.ts) need the internet for `pip install`
  * and nothing else. The same INPUT rule keeps their RUN steps off the host (every address of it: the
  * gateway, docker0, the host's own interfaces). A chain of their own, jumped to from DOCKER-USER for NEW
  * connections forwarded out of the bridge, refuses the private ranges and link-local (the cloud metadata

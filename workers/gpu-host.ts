@@ -23,13 +23,14 @@ import { openResultsStore } from '../infra/open-results-store.js';
 import { openArtifactStore } from '../infra/open-artifact-store.js';
 import { connectClient, connectWorker } from '../infra/temporal.js';
 import { docker } from '../infra/docker.js';
+import { dockerContainerRuntime } from '../infra/container-runtime.js';
 import { runUntilSignalled } from './lifecycle.js';
 
 export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId): Promise<{ workers: Worker[]; db: ResultsStore }> {
   const connection = await connectWorker(config);
   const db = await openResultsStore(config);
   const artifacts = await openArtifactStore(config.artifactStore);
-  const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db, artifacts });
+  const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db, artifacts, runtime: dockerContainerRuntime });
   // On SIGTERM a stage gets this long to finish; after that it is handed back and resumes elsewhere.
   const graceMs = Number(process.env.CHALLENGE_SHUTDOWN_GRACE_MS ?? 20_000);
   const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 15_000 } as const;

@@ -1,5 +1,5 @@
 /** Names shared by workflows, the CLI and tests: queries, signals and the workflow id scheme. */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
@@ -29,15 +29,8 @@ export interface PipelineState {
 
 export const progressQuery = defineQuery<PipelineState>('progress');
 
-/**
- * Sent by a stage's activity when it really starts (not when it was queued): a stage's limit runs from
- * here, so a submission never loses time waiting for a free GPU. `at` is the activity host's clock.
- */
-export interface StageStarted {
-  stage: StageName;
-  at: number;
-}
-export const stageStartedSignal = defineSignal<[StageStarted]>('stageStarted');
+// The stage-start signal and the image names belong to the activities' side (activities/ must not import workflows/).
+export { stageStartedSignal, submissionImages, type StageStarted } from '../activities/definitions.js';
 
 export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
 
@@ -50,11 +43,5 @@ export const SA = {
   Outcome: defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD),
   FailureCategory: defineSearchAttributeKey('FailureCategory', SearchAttributeType.KEYWORD),
 };
-
-/** The images a submission's build produces, tagged by submission so later stages and re-evaluations find them. */
-export const submissionImages = (submissionId: string) => ({
-  inferenceImage: `challenge-submissions/${submissionId}:inference`,
-  trainImage: `challenge-submissions/${submissionId}:train`,
-});
 
 export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;

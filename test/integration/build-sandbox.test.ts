@@ -323,7 +323,7 @@ describe('builds through the pipeline', () => {
   it('leaves no build network, iptables chain or rule, or cgroup of its builds behind', async () => {
     const networks = (await execa('docker', ['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     for (const workflowId of Object.values(workflowIds)) {
-      // activities/host.ts names a build's sandbox after the workflow and the host's data folder
+      // activities/host/build.ts names a build's sandbox after the workflow and the host's data folder
       const name = `challenge-build-${createHash('sha256')
         .update(`${workflowId}|${path.resolve(stack.config.dataDir)}`)
         .digest('hex')

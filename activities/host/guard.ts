@@ -1,0 +1,25 @@
+/**
+ * The host's guard against what a dead worker process left behind, run before the host polls for work.
+ */
+import path from 'node:path';
+import type { RuntimeConfig } from '../../temporal.config.js';
+import { dockerContainerRuntime, type ContainerRuntime } from '../../infra/container-runtime.js';
+import { hostHome, saveLog } from './context.js';
+
+/**
+ * Run by a GPU host worker before it polls for work: every container this host started and still holds
+ * belongs to an activity that died with an earlier worker process (kill -9, a crash). Left alone, it
+ * would keep its GPU and go on writing the training output a new attempt resumes from. Its log is kept
+ * beside the submission's other logs, then it is removed.
+ */
+export async function removeOrphanContainers(config: RuntimeConfig, runtime: ContainerRuntime = dockerContainerRuntime): Promise<string[]> {
+  const orphans = await runtime.containersLabelled({ host: config.hostId, home: hostHome(config) });
+  for (const name of orphans) {
+    const submission = (await runtime.containerLabel(name, 'submission')) ?? 'unknown-submission';
+    const stage = (await runtime.containerLabel(name, 'stage')) ?? 'unknown-stage';
+    // Named as an attempt's own clean-up names the logs of the containers it finds (clearEarlierAttempts).
+    saveLog(path.join(config.dataDir, 'logs', submission, `${stage}.${name}.log`), await runtime.containerLogs(name, 5000));
+    await runtime.removeContainer(name);
+  }
+  return orphans;
+}
