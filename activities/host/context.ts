@@ -4,7 +4,7 @@
  * stage that are not a result (a classified failure, a hand-back on worker shutdown).
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,9 +31,21 @@ export interface HostDeps {
 /** The type Core gives an attempt that a shutting-down worker cancelled; the workflow reschedules it. */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
 
+/**
+ * The failure a stage ends with. A failure charged to the submission (its OOM, its crash, its time limit) is
+ * BENIGN to Temporal: the worker did its job, so the SDK logs it at debug level and counts no activity error,
+ * and the worker's error log and metrics stay about the platform.
+ */
 export function failure(category: FailureCategory, reason: string, extra: Partial<FailureDetails> = {}): ApplicationFailure {
   const details: FailureDetails = { category, reason, ...extra };
-  return ApplicationFailure.create({ type: category, message: reason, nonRetryable: !FAILURE_CATEGORIES[category].retryable, details: [details] });
+  const { retryable, charged } = FAILURE_CATEGORIES[category];
+  return ApplicationFailure.create({
+    type: category,
+    message: reason,
+    nonRetryable: !retryable,
+    details: [details],
+    ...(charged ? { category: ApplicationFailureCategory.BENIGN } : {}),
+  });
 }
 
 export const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);

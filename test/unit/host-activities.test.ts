@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { TRACKS, loadRuntimeConfig } from '../../temporal.config.js';
 import { createHostActivities } from '../../activities/host.js';
-import { hostHome } from '../../activities/host/context.js';
+import { failure as stageFailure, hostHome } from '../../activities/host/context.js';
+import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import type { EvaluateInput, FineTuneInput, TrainingProgress } from '../../activities/types.js';
 import type { FailureDetails } from '../../domain/failures.js';
 import { MemoryAnswerStore, type AnswerStore } from '../../domain/harness/evaluate.js';
@@ -150,6 +151,18 @@ describe('fineTune: how the training container ended', () => {
     const [container] = h.runtime.started();
     expect(container?.removed).toBe(true);
     expect(h.gpus.available).toBe(1);
+    // Charged to the submission: benign to Temporal (no worker error log, no failure metric).
+    expect(failure.category).toBe('BENIGN');
+  });
+
+  it('runs training in the sandbox the track sets: no network, read-only root, the track memory and CPU, artifacts the only writable mount', async () => {
+    const h = host((container) => {
+      setTimeout(() => container.exit(0), 30);
+    });
+    await run(environment().env, h.activities.fineTune, fineTuneInput());
+    const [container] = h.runtime.started();
+    expect(container!.spec).toMatchObject({ network: 'none', readOnlyRoot: true, memory: TRACKS.cpu.containerMemory, gpu: null });
+    expect(container!.spec.mounts.filter((m) => !m.readOnly).map((m) => m.container)).toEqual(['/artifacts']);
   });
 
   it("classifies the engine's OOM kill as OutOfMemory (OOMKilled) even with a clean log", async () => {
@@ -401,5 +414,15 @@ describe('evaluate: the inference server', () => {
     const [container] = h.runtime.started();
     expect(container?.killed).toBe(true);
     expect(container?.removed).toBe(true);
+  });
+});
+
+describe('stage failures', () => {
+  it('marks exactly the categories charged to a submission as benign application failures', () => {
+    for (const [category, spec] of Object.entries(FAILURE_CATEGORIES) as [keyof typeof FAILURE_CATEGORIES, (typeof FAILURE_CATEGORIES)[keyof typeof FAILURE_CATEGORIES]][]) {
+      const made = stageFailure(category, 'why');
+      expect([category, made.category ?? null]).toEqual([category, spec.charged ? 'BENIGN' : null]);
+      expect(made.nonRetryable).toBe(!spec.retryable);
+    }
   });
 });
