@@ -239,7 +239,8 @@ describe('HostGuard', () => {
     expect(state.outcome).toBe('completed');
     expect(state.host).toBe('spare');
     expect(state.failovers).toHaveLength(1);
-    expect(state.failovers[0]).toMatchObject({ stage: 'fine-tune', from: 'lost', to: 'spare', creditedMs: 7000 });
+    // 7000 ms is the silence the stand-in status reported; what the workflow computed from it is the moved start below.
+    expect(state.failovers[0]).toMatchObject({ stage: 'fine-tune', from: 'lost', to: 'spare' });
     expect(statusChecks).toContain('lost');
     expect(calls.map((c) => `${c.host} ${c.activity}`)).toEqual([
       'lost buildImages',
@@ -256,6 +257,7 @@ describe('HostGuard', () => {
     expect(calls[3]?.fresh).toBe(false);
     expect(calls[3]?.stageStartedAt).toBe(signalledStart + 7000);
     const fineTune = db.stages('team.gone').find((s) => s.stage === 'fine-tune');
-    expect(fineTune?.details).toMatchObject({ failovers: 1, hostId: 'spare', resumedFromSource: 'artifact-store' });
+    // Counted and recorded by the workflow (the stand-in activity only says where it resumed from).
+    expect(fineTune?.details).toMatchObject({ failovers: 1, hostId: 'spare' });
   }, 60_000);
 });
