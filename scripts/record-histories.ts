@@ -5,6 +5,8 @@
  *
  *   npm run build && flock /tmp/challenge-it.lock node dist/scripts/record-histories.js [--out DIR]
  *
+ * (DIR defaults to a new generation folder test/fixtures/histories/<date>-<commit>; earlier ones are kept.)
+ *
  * It starts the real stack (a fresh Temporal dev server, the orchestrator worker and a cpu gpu-host worker,
  * Docker for the stages), as the integration tests do, and runs:
  *  - four pipelines of the shipped samples: one that goes through every stage (good-cooccurrence), one whose
@@ -14,7 +16,7 @@
  *    children (reevaluateSubmission) are recorded too.
  * Every closed execution is then written to DIR (test/fixtures/histories) as the SDK's JSON form of its
  * history (the SDK's historyToJSON form, see test/support/history-json.ts; what `temporal workflow show --output json` writes too), one file per run, with
- * index.json naming the workflow id and type each file needs for replay. Earlier fixtures in DIR are removed.
+ * index.json naming the workflow id and type each file needs for replay. Earlier fixtures in DIR (only) are removed.
  * Limits are short (seconds) and the suites are the toy ones, so the files stay small and a run takes minutes.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +55,20 @@ export interface HistoryIndex {
   histories: RecordedHistory[];
 }
 
-export const DEFAULT_HISTORIES_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+/**
+ * One folder per recording (a generation of the workflow code), each with its index.json. Earlier generations
+ * stay: they are what pipelines started by earlier code look like, and the replay test runs all of them, so a
+ * change guarded by patched() is tested on both sides of the patch.
+ */
+export const HISTORIES_ROOT = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+
+/** The generations of recorded histories, oldest first (folder names start with their recording date). */
+export function historyGenerations(root: string = HISTORIES_ROOT): { dir: string; name: string }[] {
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({ dir: path.join(root, entry.name), name: entry.name }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
 
 /** The runs to record: each sample with the limits that make its ending quick and certain. */
 const PIPELINES: { sample: string; limits: PartialStageLimits; covers: string }[] = [
@@ -76,11 +91,12 @@ async function temporalSdkVersion(): Promise<string> {
   return (require('@temporalio/workflow/package.json') as { version: string }).version;
 }
 
-/** Every closed run on the server, its history written to `dir`; continued runs of one workflow id get -run2, -run3... */
+/** Every closed run on the server (and the open placement runs), its history written to `dir`; continued runs of one workflow id get -run2, -run3... */
 async function exportClosedRuns(client: Client, dir: string, coversOf: (workflowId: string, workflowType: string) => string): Promise<RecordedHistory[]> {
   const runs = [];
   for await (const execution of client.workflow.list()) {
-    if (execution.status.name === 'RUNNING') throw new Error(`${execution.workflowId} is still running: record only finished runs`);
+    // The placement workflow of a track never ends (it continues as new): its open history is recorded as it is.
+    if (execution.status.name === 'RUNNING' && execution.type !== 'trackPlacement') throw new Error(`${execution.workflowId} is still running: record only finished runs`);
     runs.push(execution);
   }
   runs.sort((a, b) => a.workflowId.localeCompare(b.workflowId) || a.startTime.getTime() - b.startTime.getTime());
@@ -98,7 +114,7 @@ async function exportClosedRuns(client: Client, dir: string, coversOf: (workflow
   return recorded;
 }
 
-export async function recordHistories(dir: string = DEFAULT_HISTORIES_DIR): Promise<HistoryIndex> {
+export async function recordHistories(dir: string): Promise<HistoryIndex> {
   const stack = await startStack();
   try {
     const covers = new Map<string, string>();
@@ -127,6 +143,7 @@ export async function recordHistories(dir: string = DEFAULT_HISTORIES_DIR): Prom
       if (known) return known;
       if (workflowType === 'batchEvaluation') return 'batchEvaluation with pageSize 1: starts a child, drains the page, continues as new while submissions are pending';
       if (workflowType === 'reevaluateSubmission') return 'reevaluateSubmission started by the batch: images reused, closed suite evaluated again';
+      if (workflowType === 'trackPlacement') return 'trackPlacement of the cpu track (open): a host announced, slots requested, granted and released';
       return workflowType;
     });
     const index: HistoryIndex = { recordedAt: new Date().toISOString(), workflowCodeCommit: await workflowCodeCommit(), temporalSdk: await temporalSdkVersion(), histories };
@@ -142,7 +159,8 @@ export async function recordHistories(dir: string = DEFAULT_HISTORIES_DIR): Prom
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const outAt = process.argv.indexOf('--out');
-  const dir = outAt >= 0 && process.argv[outAt + 1] ? path.resolve(process.argv[outAt + 1]!) : DEFAULT_HISTORIES_DIR;
+  const name = `${new Date().toISOString().slice(0, 10)}-${(await workflowCodeCommit()).slice(0, 7)}`;
+  const dir = outAt >= 0 && process.argv[outAt + 1] ? path.resolve(process.argv[outAt + 1]!) : path.join(HISTORIES_ROOT, name);
   const index = await recordHistories(dir);
   console.log(`${index.histories.length} histories in ${dir} (${readdirSync(dir).length - 1} files + index.json)`);
 }

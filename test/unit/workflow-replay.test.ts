@@ -11,11 +11,13 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { DEFAULT_HISTORIES_DIR, type HistoryIndex } from '../../scripts/record-histories.js';
+import { historyGenerations, type HistoryIndex } from '../../scripts/record-histories.js';
 import { historyFromJSON } from '../support/history-json.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
-const index = JSON.parse(readFileSync(path.join(DEFAULT_HISTORIES_DIR, 'index.json'), 'utf8')) as HistoryIndex;
+// Every generation of recorded histories (test/fixtures/histories/<date>-<commit>/), each with its index.
+const generations = historyGenerations().map(({ dir, name }) => ({ dir, name, index: JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as HistoryIndex }));
+const cases = generations.flatMap((g) => g.index.histories.map((h) => [`${g.name}/${h.file}`, g.dir, h] as const));
 
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
@@ -25,16 +27,19 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('recorded histories replay with the current workflow code', () => {
-  it('has a history for every file in the fixtures folder and for every workflow the orchestrator registers', async () => {
-    const files = readdirSync(DEFAULT_HISTORIES_DIR).filter((f) => f.endsWith('.json') && f !== 'index.json');
-    expect(index.histories.map((h) => h.file).sort()).toEqual(files.sort());
+  it('indexes every file of each generation, and the newest covers every workflow the orchestrator registers', async () => {
+    expect(generations.length).toBeGreaterThan(0);
+    for (const { dir, index } of generations) {
+      const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'index.json');
+      expect(index.histories.map((h) => h.file).sort()).toEqual(files.sort());
+    }
     const registered = Object.keys((await import(WORKFLOWS_PATH)) as Record<string, unknown>).sort();
-    const recorded = [...new Set(index.histories.map((h) => h.workflowType))].sort();
-    expect(recorded).toEqual(registered);
+    const newest = generations[generations.length - 1]!.index;
+    expect([...new Set(newest.histories.map((h) => h.workflowType))].sort()).toEqual(registered);
   });
 
-  it.each(index.histories.map((h) => [h.file, h] as const))('%s', async (_file, recorded) => {
-    const history = historyFromJSON(JSON.parse(readFileSync(path.join(DEFAULT_HISTORIES_DIR, recorded.file), 'utf8')));
+  it.each(cases)('%s', async (_label, dir, recorded) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, recorded.file), 'utf8')));
     expect(history.events?.length).toBe(recorded.events);
     // Throws DeterminismViolationError when the code no longer produces the recorded commands.
     await Worker.runReplayHistory({ workflowBundle: bundle }, history, recorded.workflowId);
