@@ -1,0 +1,423 @@
+/**
+ * A real Temporal cluster on one machine, the production layout rather than `temporal server start-dev`:
+ * `temporal-server` built from Go modules (go.temporal.io/server, cached), its schemas on PostgreSQL set up
+ * with the SQL schema tool, one process per service node (several frontends and history nodes), cluster
+ * membership on loopback, and mutual TLS on the frontends. The namespace and the search attributes are
+ * registered through the operator API, as an operator of a real cluster does.
+ *
+ * Used by scripts/temporal-cluster.ts (operators, by hand) and test/integration/temporal-cluster.test.ts.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { SEARCH_ATTRIBUTES, TEMPORAL_CLUSTER, parseDuration } from '../temporal.config.js';
+import { freePort, portOpen } from './dev-server.js';
+import type { TemporalConnectionOptions } from './temporal.js';
+import { PROJECT_ROOT } from './paths.js';
+
+// ---------------------------------------------------------------------------------------------
+// The binaries: built once with `go install`, cached per version under ~/.cache/challenge/temporal.
+// ---------------------------------------------------------------------------------------------
+export interface TemporalServerBinaries {
+  version: string;
+  /** go.temporal.io/server/cmd/server, named as in upstream's server image. */
+  server: string;
+  /** go.temporal.io/server/cmd/tools/sql, named as in upstream's admin-tools image. */
+  sqlTool: string;
+  /** Where `go install` wrote its output (the reason when a build failed). */
+  buildLog: string;
+}
+
+export function temporalServerBinaries(env: Record<string, string | undefined> = process.env, version: string = TEMPORAL_CLUSTER.serverVersion): TemporalServerBinaries {
+  const cache = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  const dir = path.join(cache, 'challenge', 'temporal', version);
+  return {
+    version,
+    server: env.CHALLENGE_TEMPORAL_SERVER_BIN ?? path.join(dir, 'bin', 'temporal-server'),
+    sqlTool: env.CHALLENGE_TEMPORAL_SQL_TOOL_BIN ?? path.join(dir, 'bin', 'temporal-sql-tool'),
+    buildLog: path.join(dir, 'build.log'),
+  };
+}
+
+export const haveBinaries = (binaries: TemporalServerBinaries): boolean => existsSync(binaries.server) && existsSync(binaries.sqlTool);
+
+/**
+ * Builds both binaries unless they are cached. Under a file lock, so a script and a test started together
+ * build once. A cold build takes tens of minutes on two cores; `go install` prints to `binaries.buildLog`.
+ */
+export async function ensureTemporalServerBinaries(
+  options: { env?: Record<string, string | undefined>; say?: (line: string) => void; timeoutMs?: number } = {},
+): Promise<TemporalServerBinaries> {
+  const binaries = temporalServerBinaries(options.env);
+  if (haveBinaries(binaries)) return binaries;
+  const dir = path.dirname(binaries.buildLog);
+  const gobin = path.join(dir, 'bin');
+  mkdirSync(gobin, { recursive: true });
+  options.say?.(`building temporal-server and temporal-sql-tool ${binaries.version} with go install (cached in ${gobin}; log ${binaries.buildLog})`);
+  const started = Date.now();
+  const packages = ['cmd/server', 'cmd/tools/sql'].map((p) => `go.temporal.io/server/${p}@${binaries.version}`);
+  const result = await execa('flock', [path.join(dir, 'build.lock'), 'go', 'install', ...packages], {
+    env: { ...process.env, ...options.env, GOBIN: gobin, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() },
+    reject: false,
+    all: true,
+    timeout: options.timeoutMs ?? 60 * 60_000,
+  });
+  writeFileSync(binaries.buildLog, `${result.all ?? ''}\nexit ${result.exitCode ?? result.signal} after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  // go install names them after their folders: server and sql. Link the names upstream's images use.
+  for (const [built, name] of [
+    ['server', binaries.server],
+    ['sql', binaries.sqlTool],
+  ] as const) {
+    if (existsSync(path.join(gobin, built)) && !existsSync(name)) symlinkSync(path.join(gobin, built), name);
+  }
+  if (!haveBinaries(binaries)) {
+    const tail = (result.all ?? '').split('\n').slice(-15).join('\n');
+    throw new Error(`go install ${packages.join(' ')} failed (exit ${result.exitCode ?? result.signal}); see ${binaries.buildLog}:\n${tail}`);
+  }
+  options.say?.(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return binaries;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas: the default store (workflow state) and the visibility store, on PostgreSQL.
+// ---------------------------------------------------------------------------------------------
+export interface SqlStore {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+/** postgresql://user[:password]@host:port/… plus a database name → a store. */
+export function sqlStoreFrom(url: string, database: string): SqlStore {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port || 5432), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password), database };
+}
+
+/** The schema each store gets: the SQL tool's embedded, versioned schema directories for PostgreSQL 12+. */
+const SCHEMA_NAMES = { default: 'postgresql/v12/temporal', visibility: 'postgresql/v12/visibility' } as const;
+
+/** The argument lists of the schema steps, in order (README and docker/compose.yaml show the same commands). */
+export function schemaCommands(store: SqlStore, kind: keyof typeof SCHEMA_NAMES, createDatabase: boolean): string[][] {
+  const connection = ['--plugin', 'postgres12', '--endpoint', store.host, '--port', String(store.port), '--user', store.user, '--database', store.database];
+  if (store.password) connection.push('--password', store.password);
+  return [
+    ...(createDatabase ? [[...connection, 'create-database']] : []),
+    // Version 0.0 creates only the schema_version bookkeeping; update-schema then applies every versioned step.
+    [...connection, 'setup-schema', '-v', '0.0'],
+    [...connection, 'update-schema', '--schema-name', SCHEMA_NAMES[kind]],
+  ];
+}
+
+/** Creates (when asked) and updates both schemas to the binary's version. Safe to run again on an existing store. */
+export async function setupSchemas(sqlTool: string, stores: { default: SqlStore; visibility: SqlStore }, options: { createDatabases: boolean }): Promise<string> {
+  let transcript = '';
+  for (const kind of ['default', 'visibility'] as const) {
+    for (const args of schemaCommands(stores[kind], kind, options.createDatabases)) {
+      const result = await execa(sqlTool, args, { reject: false, all: true, timeout: 120_000 });
+      transcript += `$ temporal-sql-tool ${args.join(' ').replace(/--password \S+/, '--password ***')}\n${result.all ?? ''}\n`;
+      const exists = args.at(-1) === 'create-database' && /already exists/.test(result.all ?? '');
+      if (result.exitCode !== 0 && !exists) throw new Error(`temporal-sql-tool ${args.at(-1)} on ${stores[kind].database} failed (exit ${result.exitCode}):\n${result.all ?? ''}`);
+    }
+  }
+  return transcript;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cluster: one process per node, each with a config file of its own (ports), membership on loopback.
+// ---------------------------------------------------------------------------------------------
+export const TEMPORAL_SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
+export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
+
+export interface ClusterNode {
+  /** e.g. frontend-1, history-2 */
+  name: string;
+  service: TemporalService;
+  grpcPort: number;
+  membershipPort: number;
+  /** The frontend's HTTP API; null for the other services. */
+  httpPort: number | null;
+  configFile: string;
+  logFile: string;
+  pidFile: string;
+}
+
+/** The PEM files of the frontends' mTLS: the server pair, the CA that signed client certificates, and a client pair for the system worker. */
+export interface ClusterTls {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** The name in the server certificate (clients verify it with TEMPORAL_TLS_SERVER_NAME). */
+  serverName: string;
+}
+
+export interface ClusterPlan {
+  dir: string;
+  binaries: TemporalServerBinaries;
+  stores: { default: SqlStore; visibility: SqlStore };
+  numHistoryShards: number;
+  tls: ClusterTls;
+  nodes: ClusterNode[];
+  dynamicConfigFile: string;
+}
+
+/** Free loopback ports for each node; default two frontends and two history nodes, one matching and one worker. */
+export async function planCluster(options: {
+  dir: string;
+  binaries: TemporalServerBinaries;
+  stores: { default: SqlStore; visibility: SqlStore };
+  tls: ClusterTls;
+  nodes?: Partial<Record<TemporalService, number>>;
+  numHistoryShards?: number;
+}): Promise<ClusterPlan> {
+  const counts: Record<TemporalService, number> = { frontend: 2, history: 2, matching: 1, worker: 1, ...options.nodes };
+  const nodes: ClusterNode[] = [];
+  for (const service of TEMPORAL_SERVICES) {
+    for (let i = 1; i <= counts[service]; i++) {
+      const name = `${service}-${i}`;
+      nodes.push({
+        name,
+        service,
+        grpcPort: await freePort(),
+        membershipPort: await freePort(),
+        httpPort: service === 'frontend' ? await freePort() : null,
+        configFile: path.join(options.dir, 'config', `${name}.yaml`),
+        logFile: path.join(options.dir, 'logs', `${name}.log`),
+        pidFile: path.join(options.dir, 'run', `${name}.pid`),
+      });
+    }
+  }
+  return {
+    dir: options.dir,
+    binaries: options.binaries,
+    stores: options.stores,
+    numHistoryShards: options.numHistoryShards ?? TEMPORAL_CLUSTER.numHistoryShards,
+    tls: options.tls,
+    nodes,
+    // The deployment's dynamic config (one task queue partition, as on the dev server) is the compose file's.
+    dynamicConfigFile: path.join(PROJECT_ROOT, 'docker', 'temporal', 'dynamicconfig.yaml'),
+  };
+}
+
+export const frontends = (plan: ClusterPlan): ClusterNode[] => plan.nodes.filter((n) => n.service === 'frontend');
+
+const sqlDatastore = (store: SqlStore, maxConns: number) => ({
+  sql: {
+    pluginName: 'postgres12',
+    databaseName: store.database,
+    connectAddr: `${store.host}:${store.port}`,
+    connectProtocol: 'tcp',
+    user: store.user,
+    password: store.password,
+    maxConns,
+    maxIdleConns: maxConns,
+    maxConnLifetime: '1h',
+  },
+});
+
+/** The server config of one node (JSON, which the server's YAML loader reads as it is). */
+export function nodeConfig(plan: ClusterPlan, node: ClusterNode): Record<string, unknown> {
+  const { tls } = plan;
+  const firstFrontend = frontends(plan)[0]!;
+  return {
+    log: { stdout: true, level: 'warn' },
+    persistence: {
+      defaultStore: 'default',
+      visibilityStore: 'visibility',
+      numHistoryShards: plan.numHistoryShards,
+      datastores: { default: sqlDatastore(plan.stores.default, 20), visibility: sqlDatastore(plan.stores.visibility, 10) },
+    },
+    global: {
+      // Members find each other through the cluster_membership table; each advertises 127.0.0.1:<membershipPort>.
+      membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      tls: {
+        // Clients (workers, CLI) must present a certificate signed by the CA.
+        frontend: {
+          server: { certFile: tls.serverCert, keyFile: tls.serverKey, requireClientAuth: true, clientCaFiles: [tls.caCert] },
+          client: { serverName: tls.serverName, rootCaFiles: [tls.caCert] },
+        },
+        // The system worker (service "worker") reaches the frontends through membership, with a client certificate.
+        systemWorker: { certFile: tls.clientCert, keyFile: tls.clientKey, client: { serverName: tls.serverName, rootCaFiles: [tls.caCert] } },
+      },
+    },
+    services: {
+      [node.service]: {
+        rpc: { grpcPort: node.grpcPort, membershipPort: node.membershipPort, bindOnLocalHost: true, ...(node.httpPort ? { httpPort: node.httpPort } : {}) },
+      },
+    },
+    clusterMetadata: {
+      enableGlobalNamespace: false,
+      failoverVersionIncrement: 10,
+      masterClusterName: 'active',
+      currentClusterName: 'active',
+      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${firstFrontend.grpcPort}` } },
+    },
+    dcRedirectionPolicy: { policy: 'noop' },
+    archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
+    namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
+    dynamicConfigClient: { filepath: plan.dynamicConfigFile, pollInterval: '10s' },
+  };
+}
+
+export function writeClusterConfig(plan: ClusterPlan): void {
+  for (const sub of ['config', 'logs', 'run']) mkdirSync(path.join(plan.dir, sub), { recursive: true });
+  for (const node of plan.nodes) writeFileSync(node.configFile, JSON.stringify(nodeConfig(plan, node), null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(path.join(plan.dir, 'cluster.json'), JSON.stringify(plan, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** Starts one node detached (it outlives this process); returns its pid. */
+export function startNode(plan: ClusterPlan, node: ClusterNode): number {
+  const log = openSync(node.logFile, 'a');
+  const child = spawn(plan.binaries.server, ['--config-file', node.configFile, '--allow-no-auth', 'start', '--service', node.service], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  child.unref();
+  if (child.pid === undefined) throw new Error(`${node.name} did not start (${plan.binaries.server})`);
+  writeFileSync(node.pidFile, String(child.pid));
+  return child.pid;
+}
+
+export function nodePid(node: ClusterNode): number | null {
+  try {
+    return Number(readFileSync(node.pidFile, 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
+export function nodeAlive(node: ClusterNode): boolean {
+  const pid = nodePid(node);
+  if (pid === null) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function signalNode(node: ClusterNode, signal: NodeJS.Signals): void {
+  const pid = nodePid(node);
+  if (pid === null) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Every node: SIGTERM, then SIGKILL for what is still there after `graceMs`. */
+export async function stopCluster(plan: ClusterPlan, graceMs = 10_000): Promise<void> {
+  for (const node of plan.nodes) signalNode(node, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && plan.nodes.some(nodeAlive)) await sleep(200);
+  for (const node of plan.nodes.filter(nodeAlive)) signalNode(node, 'SIGKILL');
+  for (const node of plan.nodes) rmSync(node.pidFile, { force: true });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** gRPC status of an error from a raw service call (grpc-js errors carry `code`). */
+const grpcCode = (error: unknown): number | undefined => (error as { code?: number }).code;
+const GRPC = { ALREADY_EXISTS: 6 } as const;
+/** temporal.api.enums.v1.IndexedValueType, by the type names SEARCH_ATTRIBUTES uses. */
+const INDEXED_VALUE_TYPE = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 } as const;
+
+/** Retries `attempt` until it returns, or until `timeoutMs`; the error then names `what` and the last failure. */
+async function retrying<T>(what: string, timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(error as Error).message}`);
+      await sleep(500);
+    }
+  }
+}
+
+/** Starts every node and waits until each frontend answers over mTLS. */
+export async function startCluster(plan: ClusterPlan, connect: TemporalConnectionOptions, timeoutMs = 120_000): Promise<void> {
+  writeClusterConfig(plan);
+  for (const node of plan.nodes) startNode(plan, node);
+  const deadline = Date.now() + timeoutMs;
+  for (const node of plan.nodes) {
+    while (!(await portOpen(node.grpcPort))) {
+      if (!nodeAlive(node)) throw new Error(`${node.name} exited at start; its log ${node.logFile}:\n${tailOf(node.logFile)}`);
+      if (Date.now() > deadline) throw new Error(`${node.name} did not open port ${node.grpcPort} within ${timeoutMs} ms; see ${node.logFile}`);
+      await sleep(200);
+    }
+  }
+  for (const node of frontends(plan)) {
+    await retrying(`${node.name} over mTLS`, Math.max(1000, deadline - Date.now()), () =>
+      withFrontend(connect, node, (connection) => connection.workflowService.getSystemInfo({})),
+    );
+  }
+}
+
+export function tailOf(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Runs `use` on a connection to one frontend directly (not through the address clients are given). */
+async function withFrontend<T>(connect: TemporalConnectionOptions, node: ClusterNode, use: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ ...connect, address: `127.0.0.1:${node.grpcPort}`, connectTimeout: '5s' });
+  try {
+    return await use(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Registers the namespace (retention TEMPORAL_CLUSTER.namespaceRetention) and the project's search attributes
+ * through the operator API, then waits until every frontend sees both: a frontend's namespace cache refreshes
+ * on its own clock, and a workflow started through a frontend that does not know the namespace yet would fail.
+ */
+export async function registerNamespace(plan: ClusterPlan, connect: TemporalConnectionOptions, namespace: string, timeoutMs = 120_000): Promise<void> {
+  const [first] = frontends(plan);
+  await retrying(`registering namespace ${namespace}`, timeoutMs, () =>
+    withFrontend(connect, first!, async (connection) => {
+      try {
+        await connection.workflowService.registerNamespace({
+          namespace,
+          workflowExecutionRetentionPeriod: msToTs(parseDuration(TEMPORAL_CLUSTER.namespaceRetention)),
+        });
+      } catch (error) {
+        if (grpcCode(error) !== GRPC.ALREADY_EXISTS) throw error;
+      }
+    }),
+  );
+  const wanted = Object.entries(SEARCH_ATTRIBUTES);
+  await retrying(`adding search attributes to ${namespace}`, timeoutMs, () =>
+    withFrontend(connect, first!, async (connection) => {
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+      const missing = wanted.filter(([name]) => !customAttributes || !(name in customAttributes));
+      if (missing.length === 0) return;
+      const searchAttributes = Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]]));
+      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    }),
+  );
+  for (const node of frontends(plan)) {
+    await retrying(`namespace ${namespace} with its search attributes on ${node.name}`, timeoutMs, () =>
+      withFrontend(connect, node, async (connection) => {
+        await connection.workflowService.describeNamespace({ namespace });
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+        const missing = wanted.filter(([name]) => !customAttributes || !(name in customAttributes)).map(([name]) => name);
+        if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}`);
+      }),
+    );
+  }
+}
