@@ -15,7 +15,8 @@ import { execa } from 'execa';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { SEARCH_ATTRIBUTES, TEMPORAL_CLUSTER, parseDuration } from '../temporal.config.js';
-import { freePort, portOpen } from './dev-server.js';
+import { portOpen } from './dev-server.js';
+import net from 'node:net';
 import type { TemporalConnectionOptions } from './temporal.js';
 import { PROJECT_ROOT } from './paths.js';
 
@@ -168,6 +169,27 @@ export interface ClusterPlan {
   dynamicConfigFile: string;
 }
 
+/**
+ * A port free on loopback below 32768: the SQL schema stores a member's port in cluster_membership.rpc_port, a
+ * smallint, so a node on an ephemeral port (32768 and up on Linux) fails at start ("out of range for type smallint").
+ */
+async function freeLowPort(taken: Set<number>): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port between 20000 and 32000 on 127.0.0.1');
+}
+
 /** Free loopback ports for each node; default two frontends and two history nodes, one matching and one worker. */
 export async function planCluster(options: {
   dir: string;
@@ -179,6 +201,8 @@ export async function planCluster(options: {
 }): Promise<ClusterPlan> {
   const counts: Record<TemporalService, number> = { frontend: 2, history: 2, matching: 1, worker: 1, ...options.nodes };
   const nodes: ClusterNode[] = [];
+  const taken = new Set<number>();
+  const freePort = () => freeLowPort(taken);
   for (const service of TEMPORAL_SERVICES) {
     for (let i = 1; i <= counts[service]; i++) {
       const name = `${service}-${i}`;
@@ -247,11 +271,17 @@ export function nodeConfig(plan: ClusterPlan, node: ClusterNode): Record<string,
         systemWorker: { certFile: tls.clientCert, keyFile: tls.clientKey, client: { serverName: tls.serverName, rootCaFiles: [tls.caCert] } },
       },
     },
-    services: {
-      [node.service]: {
-        rpc: { grpcPort: node.grpcPort, membershipPort: node.membershipPort, bindOnLocalHost: true, ...(node.httpPort ? { httpPort: node.httpPort } : {}) },
-      },
-    },
+    // Every service is listed (the membership monitor tracks only the services the config names); the process
+    // serves only its own, on its own ports. The others' entries name their first node's.
+    services: Object.fromEntries(
+      TEMPORAL_SERVICES.map((service) => {
+        const ports = service === node.service ? node : plan.nodes.find((n) => n.service === service)!;
+        return [
+          service,
+          { rpc: { grpcPort: ports.grpcPort, membershipPort: ports.membershipPort, bindOnLocalHost: true, ...(ports.httpPort ? { httpPort: ports.httpPort } : {}) } },
+        ];
+      }),
+    ),
     clusterMetadata: {
       enableGlobalNamespace: false,
       failoverVersionIncrement: 10,
@@ -347,15 +377,21 @@ async function retrying<T>(what: string, timeoutMs: number, attempt: () => Promi
 /** Starts every node and waits until each frontend answers over mTLS. */
 export async function startCluster(plan: ClusterPlan, connect: TemporalConnectionOptions, timeoutMs = 120_000): Promise<void> {
   writeClusterConfig(plan);
-  for (const node of plan.nodes) startNode(plan, node);
   const deadline = Date.now() + timeoutMs;
-  for (const node of plan.nodes) {
+  const serving = async (node: ClusterNode) => {
     while (!(await portOpen(node.grpcPort))) {
       if (!nodeAlive(node)) throw new Error(`${node.name} exited at start; its log ${node.logFile}:\n${tailOf(node.logFile)}`);
       if (Date.now() > deadline) throw new Error(`${node.name} did not open port ${node.grpcPort} within ${timeoutMs} ms; see ${node.logFile}`);
       await sleep(200);
     }
-  }
+  };
+  // The first node alone: on an empty database each node writes the cluster metadata at start, and nodes that
+  // race to do it lose and exit ("failed to initialize current cluster metadata", seen here with v1.31.0).
+  const [first, ...rest] = plan.nodes;
+  startNode(plan, first!);
+  await serving(first!);
+  for (const node of rest) startNode(plan, node);
+  for (const node of rest) await serving(node);
   for (const node of frontends(plan)) {
     await retrying(`${node.name} over mTLS`, Math.max(1000, deadline - Date.now()), () =>
       withFrontend(connect, node, (connection) => connection.workflowService.getSystemInfo({})),
@@ -363,9 +399,9 @@ export async function startCluster(plan: ClusterPlan, connect: TemporalConnectio
   }
 }
 
-export function tailOf(file: string, lines = 20): string {
+export function tailOf(file: string, lines = 20, maxChars = 4000): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').slice(-maxChars);
   } catch {
     return '(no log)';
   }

@@ -11,7 +11,7 @@
  *   TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_SERVER_NAME   as for every client (README)
  *   --pki                       instead of the TLS files: a throwaway CA and certificates in the cluster dir (trying it out)
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -80,8 +80,14 @@ async function up(throwawayPki: boolean): Promise<void> {
   const clientTls = { TEMPORAL_TLS_CA: tls.caCert, TEMPORAL_TLS_CERT: tls.clientCert, TEMPORAL_TLS_KEY: tls.clientKey, TEMPORAL_TLS_SERVER_NAME: tls.serverName };
   const first = frontends(plan)[0]!;
   const connect = connectionOptions(loadRuntimeConfig({ ...process.env, ...clientTls, TEMPORAL_ADDRESS: `127.0.0.1:${first.grpcPort}` }).temporal);
-  await startCluster(plan, connect);
-  await registerNamespace(plan, connect, runtime.temporal.namespace);
+  try {
+    await startCluster(plan, connect);
+    await registerNamespace(plan, connect, runtime.temporal.namespace);
+  } catch (error) {
+    await stopCluster(plan);
+    renameSync(path.join(dir, 'cluster.json'), path.join(dir, `cluster.failed-${Date.now()}.json`));
+    throw error;
+  }
   for (const node of plan.nodes) say(`${node.name.padEnd(11)} grpc 127.0.0.1:${node.grpcPort} membership ${node.membershipPort} log ${node.logFile}`);
   say(`namespace ${runtime.temporal.namespace} registered with its search attributes; clients connect to any frontend (a load balancer in front of ${frontends(plan).map((n) => `127.0.0.1:${n.grpcPort}`).join(', ')}):`);
   for (const [name, value] of Object.entries({ TEMPORAL_ADDRESS: `127.0.0.1:${first.grpcPort}`, ...clientTls })) console.log(`export ${name}=${value}`);
@@ -92,7 +98,8 @@ async function down(): Promise<void> {
   const file = path.join(dir, 'cluster.json');
   if (!existsSync(file)) return say(`no cluster in ${dir}`);
   await stopCluster(JSON.parse(readFileSync(file, 'utf8')) as ClusterPlan);
-  say(`stopped; config and logs kept in ${dir} (remove it before the next "up")`);
+  renameSync(file, path.join(dir, `cluster.stopped-${Date.now()}.json`));
+  say(`stopped; config and logs kept in ${dir}; the schemas keep the workflows for the next "up"`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
