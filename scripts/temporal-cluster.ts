@@ -18,17 +18,15 @@ import { z } from 'zod';
 import { loadRuntimeConfig } from '../temporal.config.js';
 import { connectionOptions } from '../infra/temporal.js';
 import {
-  ensureTemporalServerBinaries,
   frontends,
   planCluster,
   registerNamespace,
-  setupSchemas,
-  sqlStoreFrom,
   startCluster,
   stopCluster,
   type ClusterPlan,
   type ClusterTls,
 } from '../infra/temporal-cluster.js';
+import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom } from '../infra/temporal-server-build.js';
 
 const say = (line: string) => console.log(`[temporal-cluster] ${line}`);
 

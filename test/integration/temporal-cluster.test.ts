@@ -18,21 +18,18 @@ import { Connection, type ConnectionLike, type WorkflowHandle } from '@temporali
 import { loadRuntimeConfig } from '../../temporal.config.js';
 import { connectionOptions, type TemporalConnectionOptions } from '../../infra/temporal.js';
 import {
-  ensureTemporalServerBinaries,
   frontends,
   nodeAlive,
   planCluster,
   registerNamespace,
-  setupSchemas,
   signalNode,
-  sqlStoreFrom,
   startCluster,
   stopCluster,
   tailOf,
   type ClusterNode,
   type ClusterPlan,
-  type TemporalServerBinaries,
 } from '../../infra/temporal-cluster.js';
+import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom, type TemporalServerBinaries } from '../../infra/temporal-server-build.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { submit } from '../../cli/operations.js';
