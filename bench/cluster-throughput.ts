@@ -14,14 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ACTIVITY_POLICY, loadRuntimeConfig } from '../temporal.config.js';
 import { connectionOptions } from '../infra/temporal.js';
-import {
-  frontends,
-  nodePid,
-  planCluster,
-  registerNamespace,
-  startCluster,
-  stopCluster,
-} from '../infra/temporal-cluster.js';
+import { frontends, nodePid, planCluster, registerNamespace, startCluster, stopCluster } from '../infra/temporal-cluster.js';
 import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom } from '../infra/temporal-server-build.js';
 import { makePki } from '../test/support/pki.js';
 import { startPostgres } from '../test/support/postgres.js';
@@ -46,12 +39,25 @@ const plan = await planCluster({
   dir,
   binaries,
   stores,
-  tls: { caCert: pki.caCert, serverCert: pki.serverCert, serverKey: pki.serverKey, clientCert: pki.clientCert, clientKey: pki.clientKey, serverName: 'temporal.test' },
+  tls: {
+    caCert: pki.caCert,
+    serverCert: pki.serverCert,
+    serverKey: pki.serverKey,
+    clientCert: pki.clientCert,
+    clientKey: pki.clientKey,
+    serverName: 'temporal.test',
+  },
 });
 const balancer = await startTcpBalancer(frontends(plan).map((n) => n.grpcPort));
 const connect = connectionOptions(
   loadRuntimeConfig(
-    { TEMPORAL_ADDRESS: `127.0.0.1:${balancer.port}`, TEMPORAL_TLS_CA: pki.caCert, TEMPORAL_TLS_SERVER_NAME: 'temporal.test', TEMPORAL_TLS_CERT: pki.clientCert, TEMPORAL_TLS_KEY: pki.clientKey },
+    {
+      TEMPORAL_ADDRESS: `127.0.0.1:${balancer.port}`,
+      TEMPORAL_TLS_CA: pki.caCert,
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.test',
+      TEMPORAL_TLS_CERT: pki.clientCert,
+      TEMPORAL_TLS_KEY: pki.clientKey,
+    },
     dir,
   ).temporal,
 );
@@ -63,13 +69,31 @@ try {
   const clientConnection = await Connection.connect(connect);
   const client = new Client({ connection: clientConnection, namespace: 'default' });
   const activities = createBenchActivities();
-  const orchestrator = await Worker.create({ connection: native, taskQueue: ORCH_QUEUE, workflowsPath: BENCH_WORKFLOWS, activities: { noop: activities.noop } });
-  const host = await Worker.create({ connection: native, taskQueue: HOST_QUEUE, activities: { noop: activities.noop, claimHost: activities.claimHost, stage: activities.stage } });
+  const orchestrator = await Worker.create({
+    connection: native,
+    taskQueue: ORCH_QUEUE,
+    workflowsPath: BENCH_WORKFLOWS,
+    activities: { noop: activities.noop },
+  });
+  const host = await Worker.create({
+    connection: native,
+    taskQueue: HOST_QUEUE,
+    activities: { noop: activities.noop, claimHost: activities.claimHost, stage: activities.stage },
+  });
   const run = (i: number) =>
     client.workflow.execute('benchPipeline', {
       taskQueue: ORCH_QUEUE,
       workflowId: `cluster-bench-${i}`,
-      args: [{ submissionId: `cluster-bench-${i}`, orchestratorQueue: ORCH_QUEUE, hostQueue: HOST_QUEUE, limitMs: 3_600_000, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, workMs: 0 }],
+      args: [
+        {
+          submissionId: `cluster-bench-${i}`,
+          orchestratorQueue: ORCH_QUEUE,
+          hostQueue: HOST_QUEUE,
+          limitMs: 3_600_000,
+          heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+          workMs: 0,
+        },
+      ],
     });
   const clusterCpu = () => plan.nodes.reduce((sum, node) => sum + (processCpuMs(nodePid(node)) ?? 0), 0);
   // One body, both workers polling until it is done (Worker.runUntil on the same promise).

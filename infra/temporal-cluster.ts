@@ -169,7 +169,14 @@ export function nodeConfig(plan: ClusterPlan, node: ClusterNode): Record<string,
         const ports = service === node.service ? node : plan.nodes.find((n) => n.service === service)!;
         return [
           service,
-          { rpc: { grpcPort: ports.grpcPort, membershipPort: ports.membershipPort, bindOnLocalHost: true, ...(ports.httpPort ? { httpPort: ports.httpPort } : {}) } },
+          {
+            rpc: {
+              grpcPort: ports.grpcPort,
+              membershipPort: ports.membershipPort,
+              bindOnLocalHost: true,
+              ...(ports.httpPort ? { httpPort: ports.httpPort } : {}),
+            },
+          },
         ];
       }),
     ),

@@ -22,7 +22,10 @@ export interface TemporalServerBinaries {
   buildLog: string;
 }
 
-export function temporalServerBinaries(env: Record<string, string | undefined> = process.env, version: string = TEMPORAL_CLUSTER.serverVersion): TemporalServerBinaries {
+export function temporalServerBinaries(
+  env: Record<string, string | undefined> = process.env,
+  version: string = TEMPORAL_CLUSTER.serverVersion,
+): TemporalServerBinaries {
   const cache = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   const dir = path.join(cache, 'challenge', 'temporal', version);
   return {
@@ -86,7 +89,13 @@ export interface SqlStore {
 /** postgresql://user[:password]@host:port/… plus a database name → a store. */
 export function sqlStoreFrom(url: string, database: string): SqlStore {
   const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port || 5432), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password), database };
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 5432),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
 }
 
 /** The schema each store gets: the SQL tool's embedded, versioned schema directories for PostgreSQL 12+. */
@@ -105,14 +114,19 @@ export function schemaCommands(store: SqlStore, kind: keyof typeof SCHEMA_NAMES,
 }
 
 /** Creates (when asked) and updates both schemas to the binary's version. Safe to run again on an existing store. */
-export async function setupSchemas(sqlTool: string, stores: { default: SqlStore; visibility: SqlStore }, options: { createDatabases: boolean }): Promise<string> {
+export async function setupSchemas(
+  sqlTool: string,
+  stores: { default: SqlStore; visibility: SqlStore },
+  options: { createDatabases: boolean },
+): Promise<string> {
   let transcript = '';
   for (const kind of ['default', 'visibility'] as const) {
     for (const args of schemaCommands(stores[kind], kind, options.createDatabases)) {
       const result = await execa(sqlTool, args, { reject: false, all: true, timeout: 120_000 });
       transcript += `$ temporal-sql-tool ${args.join(' ').replace(/--password \S+/, '--password ***')}\n${result.all ?? ''}\n`;
       const exists = args.at(-1) === 'create-database' && /already exists/.test(result.all ?? '');
-      if (result.exitCode !== 0 && !exists) throw new Error(`temporal-sql-tool ${args.at(-1)} on ${stores[kind].database} failed (exit ${result.exitCode}):\n${result.all ?? ''}`);
+      if (result.exitCode !== 0 && !exists)
+        throw new Error(`temporal-sql-tool ${args.at(-1)} on ${stores[kind].database} failed (exit ${result.exitCode}):\n${result.all ?? ''}`);
     }
   }
   return transcript;

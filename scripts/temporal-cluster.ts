@@ -17,21 +17,16 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadRuntimeConfig } from '../temporal.config.js';
 import { connectionOptions } from '../infra/temporal.js';
-import {
-  frontends,
-  planCluster,
-  registerNamespace,
-  startCluster,
-  stopCluster,
-  type ClusterPlan,
-  type ClusterTls,
-} from '../infra/temporal-cluster.js';
+import { frontends, planCluster, registerNamespace, startCluster, stopCluster, type ClusterPlan, type ClusterTls } from '../infra/temporal-cluster.js';
 import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom } from '../infra/temporal-server-build.js';
 
 const say = (line: string) => console.log(`[temporal-cluster] ${line}`);
 
 const ClusterEnv = z.object({
-  CHALLENGE_TEMPORAL_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// URL').default('postgresql://challenge@127.0.0.1:55432/challenge'),
+  CHALLENGE_TEMPORAL_DB_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgresql:// URL')
+    .default('postgresql://challenge@127.0.0.1:55432/challenge'),
   CHALLENGE_CLUSTER_DIR: z.string().min(1).optional(),
   CHALLENGE_CLUSTER_TLS_SERVER_CERT: z.string().min(1).optional(),
   CHALLENGE_CLUSTER_TLS_SERVER_KEY: z.string().min(1).optional(),
@@ -48,7 +43,14 @@ async function tlsFrom(env: z.infer<typeof ClusterEnv>, dir: string, throwawayPk
     const pkiDir = path.join(dir, 'pki');
     mkdirSync(pkiDir, { recursive: true });
     const pki = makePki(pkiDir, env.TEMPORAL_TLS_SERVER_NAME);
-    return { caCert: pki.caCert, serverCert: pki.serverCert, serverKey: pki.serverKey, clientCert: pki.clientCert, clientKey: pki.clientKey, serverName: env.TEMPORAL_TLS_SERVER_NAME };
+    return {
+      caCert: pki.caCert,
+      serverCert: pki.serverCert,
+      serverKey: pki.serverKey,
+      clientCert: pki.clientCert,
+      clientKey: pki.clientKey,
+      serverName: env.TEMPORAL_TLS_SERVER_NAME,
+    };
   }
   const needed = ['CHALLENGE_CLUSTER_TLS_SERVER_CERT', 'CHALLENGE_CLUSTER_TLS_SERVER_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'] as const;
   const missing = needed.filter((name) => !env[name]);
@@ -70,12 +72,20 @@ async function up(throwawayPki: boolean): Promise<void> {
   if (existsSync(path.join(dir, 'cluster.json'))) throw new Error(`a cluster is already set up in ${dir}: run "down" first`);
   mkdirSync(dir, { recursive: true });
   const binaries = await ensureTemporalServerBinaries({ say });
-  const stores = { default: sqlStoreFrom(env.CHALLENGE_TEMPORAL_DB_URL, 'temporal'), visibility: sqlStoreFrom(env.CHALLENGE_TEMPORAL_DB_URL, 'temporal_visibility') };
+  const stores = {
+    default: sqlStoreFrom(env.CHALLENGE_TEMPORAL_DB_URL, 'temporal'),
+    visibility: sqlStoreFrom(env.CHALLENGE_TEMPORAL_DB_URL, 'temporal_visibility'),
+  };
   say(`schemas on ${stores.default.host}:${stores.default.port} (databases ${stores.default.database}, ${stores.visibility.database})`);
   await setupSchemas(binaries.sqlTool, stores, { createDatabases: true });
   const tls = await tlsFrom(env, dir, throwawayPki);
   const plan = await planCluster({ dir, binaries, stores, tls });
-  const clientTls = { TEMPORAL_TLS_CA: tls.caCert, TEMPORAL_TLS_CERT: tls.clientCert, TEMPORAL_TLS_KEY: tls.clientKey, TEMPORAL_TLS_SERVER_NAME: tls.serverName };
+  const clientTls = {
+    TEMPORAL_TLS_CA: tls.caCert,
+    TEMPORAL_TLS_CERT: tls.clientCert,
+    TEMPORAL_TLS_KEY: tls.clientKey,
+    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+  };
   const first = frontends(plan)[0]!;
   const connect = connectionOptions(loadRuntimeConfig({ ...process.env, ...clientTls, TEMPORAL_ADDRESS: `127.0.0.1:${first.grpcPort}` }).temporal);
   try {
@@ -87,7 +97,13 @@ async function up(throwawayPki: boolean): Promise<void> {
     throw error;
   }
   for (const node of plan.nodes) say(`${node.name.padEnd(11)} grpc 127.0.0.1:${node.grpcPort} membership ${node.membershipPort} log ${node.logFile}`);
-  say(`namespace ${runtime.temporal.namespace} registered with its search attributes; clients connect to any frontend (a load balancer in front of ${frontends(plan).map((n) => `127.0.0.1:${n.grpcPort}`).join(', ')}):`);
+  say(
+    `namespace ${runtime.temporal.namespace} registered with its search attributes; clients connect to any frontend (a load balancer in front of ${frontends(
+      plan,
+    )
+      .map((n) => `127.0.0.1:${n.grpcPort}`)
+      .join(', ')}):`,
+  );
   for (const [name, value] of Object.entries({ TEMPORAL_ADDRESS: `127.0.0.1:${first.grpcPort}`, ...clientTls })) console.log(`export ${name}=${value}`);
 }
 

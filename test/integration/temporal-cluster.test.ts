@@ -83,7 +83,14 @@ beforeAll(async () => {
     dir,
     binaries,
     stores,
-    tls: { caCert: pki.caCert, serverCert: pki.serverCert, serverKey: pki.serverKey, clientCert: pki.clientCert, clientKey: pki.clientKey, serverName: SERVER_NAME },
+    tls: {
+      caCert: pki.caCert,
+      serverCert: pki.serverCert,
+      serverKey: pki.serverKey,
+      clientCert: pki.clientCert,
+      clientKey: pki.clientKey,
+      serverName: SERVER_NAME,
+    },
   });
   balancer = await startTcpBalancer(frontends(plan).map((node) => node.grpcPort));
   const env = {
@@ -146,7 +153,8 @@ function requestCounts(submissionId: string, stage: string): Map<string, number>
   const logs = path.join(stack.config.dataDir, 'logs', submissionId);
   const counts = new Map<string, number>();
   for (const file of readdirSync(logs).filter((f) => f.startsWith(`${stage}.`))) {
-    for (const match of readFileSync(path.join(logs, file), 'utf8').matchAll(/^REQUEST ([0-9a-f]{40})$/gm)) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
+    for (const match of readFileSync(path.join(logs, file), 'utf8').matchAll(/^REQUEST ([0-9a-f]{40})$/gm))
+      counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
   }
   return counts;
 }
@@ -185,7 +193,10 @@ class StallProbe {
   private running = true;
   private readonly loop: Promise<void>;
 
-  constructor(private readonly connection: ConnectionLike, private readonly handles: WorkflowHandle[]) {
+  constructor(
+    private readonly connection: ConnectionLike,
+    private readonly handles: WorkflowHandle[],
+  ) {
     for (const handle of handles) this.answers.set(handle.workflowId, []);
     this.loop = this.run();
   }
@@ -219,112 +230,121 @@ class StallProbe {
   }
 }
 
-describeCluster(`a real Temporal cluster (temporal-server ${binaries?.version ?? ''}, PostgreSQL, 2 frontends, 2 history nodes, mTLS)${unavailable ? ` — SKIPPED: ${unavailable}` : ''}`, () => {
-  it('set up both schemas with the SQL tool, and every node joined the membership ring', async () => {
-    expect(schemaTranscript).toMatch(/update-schema --schema-name postgresql\/v12\/temporal/);
-    expect(schemaTranscript).toMatch(/update-schema --schema-name postgresql\/v12\/visibility/);
-    const client = new pg.Client({ connectionString: defaultDbUrl });
-    await client.connect();
-    try {
-      const members = await client.query<{ rpc_port: number }>('SELECT rpc_port FROM cluster_membership WHERE record_expiry > now()');
-      const ports = new Set(members.rows.map((r) => Number(r.rpc_port)));
-      for (const node of plan.nodes) expect({ node: node.name, member: ports.has(node.membershipPort) }).toEqual({ node: node.name, member: true });
-    } finally {
-      await client.end();
-    }
-  });
-
-  it('each frontend refuses a client without a certificate signed by the CA', async () => {
-    for (const node of frontends(plan)) {
-      const noClientCert = { ...connect, address: `127.0.0.1:${node.grpcPort}`, tls: { ...(connect.tls || {}), clientCertPair: undefined } };
-      await expect(
-        Connection.connect({ ...noClientCert, connectTimeout: '3s' }).then(async (c) => {
-          try {
-            await c.workflowService.getSystemInfo({});
-          } finally {
-            await c.close();
-          }
-        }),
-      ).rejects.toThrow();
-    }
-  }, 60_000);
-
-  it('two pipelines complete through SIGKILLs of a history node and a frontend mid-stage: nothing asked twice, nothing charged', async () => {
-    const started = Date.now();
-    const good = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', 'good-cooccurrence'), { limits: LIMITS });
-    const steady = await submit(stack.client, stack.config, renamed('checkpointing-trainer', 'cluster-kills'), { limits: LIMITS });
-    expect([good.status, steady.status]).toEqual(['started', 'started']);
-    const handles = [good, steady].map((s) => stack.client.workflow.getHandle(s.workflowId));
-    const probe = new StallProbe(stack.client.connection, handles);
-    const kills: { node: string; during: string; stalls: Record<string, number> }[] = [];
-
-    // 1. The history node that owns the checkpointing pipeline's shard, while it trains.
-    await waitFor('training step 4 of the checkpointing sample', () => progressStep(steady.submissionId) >= 4);
-    const owner = await historyOwnerOf(steady.workflowId);
-    const historyVictim = owner ?? plan.nodes.find((n) => n.name === 'history-1')!;
-    const historyKilledAt = Date.now();
-    const stepAtKill = progressStep(steady.submissionId);
-    signalNode(historyVictim, 'SIGKILL');
-    await waitFor(`${historyVictim.name} gone`, () => !nodeAlive(historyVictim), 10_000);
-    kills.push({
-      node: `${historyVictim.name}${owner ? ' (owner of the shard)' : ' (shard owner not found)'}`,
-      during: `fine-tune, training step ${stepAtKill}/24`,
-      stalls: await probe.stallsAfter(historyKilledAt),
+describeCluster(
+  `a real Temporal cluster (temporal-server ${binaries?.version ?? ''}, PostgreSQL, 2 frontends, 2 history nodes, mTLS)${unavailable ? ` — SKIPPED: ${unavailable}` : ''}`,
+  () => {
+    it('set up both schemas with the SQL tool, and every node joined the membership ring', async () => {
+      expect(schemaTranscript).toMatch(/update-schema --schema-name postgresql\/v12\/temporal/);
+      expect(schemaTranscript).toMatch(/update-schema --schema-name postgresql\/v12\/visibility/);
+      const client = new pg.Client({ connectionString: defaultDbUrl });
+      await client.connect();
+      try {
+        const members = await client.query<{ rpc_port: number }>('SELECT rpc_port FROM cluster_membership WHERE record_expiry > now()');
+        const ports = new Set(members.rows.map((r) => Number(r.rpc_port)));
+        for (const node of plan.nodes) expect({ node: node.name, member: ports.has(node.membershipPort) }).toEqual({ node: node.name, member: true });
+      } finally {
+        await client.end();
+      }
     });
 
-    // 2. A frontend, while the checkpointing sample is being evaluated.
-    const answered = await waitFor('10 open answers of the checkpointing sample', () => {
-      const n = db.answerCount(steady.submissionId, 'open');
-      return n >= 10 && n;
-    });
-    const frontendVictim = frontends(plan)[0]!;
-    const frontendKilledAt = Date.now();
-    signalNode(frontendVictim, 'SIGKILL');
-    await waitFor(`${frontendVictim.name} gone`, () => !nodeAlive(frontendVictim), 10_000);
-    kills.push({ node: frontendVictim.name, during: `open-eval, ${answered}/60 answers persisted`, stalls: await probe.stallsAfter(frontendKilledAt) });
+    it('each frontend refuses a client without a certificate signed by the CA', async () => {
+      for (const node of frontends(plan)) {
+        const noClientCert = { ...connect, address: `127.0.0.1:${node.grpcPort}`, tls: { ...(connect.tls || {}), clientCertPair: undefined } };
+        await expect(
+          Connection.connect({ ...noClientCert, connectTimeout: '3s' }).then(async (c) => {
+            try {
+              await c.workflowService.getSystemInfo({});
+            } finally {
+              await c.close();
+            }
+          }),
+        ).rejects.toThrow();
+      }
+    }, 60_000);
 
-    const states = await Promise.all(handles.map(async (h) => (await h.result()) as PipelineState));
-    await probe.stop();
+    it('two pipelines complete through SIGKILLs of a history node and a frontend mid-stage: nothing asked twice, nothing charged', async () => {
+      const started = Date.now();
+      const good = await submit(stack.client, stack.config, path.join(PROJECT_ROOT, 'examples', 'good-cooccurrence'), { limits: LIMITS });
+      const steady = await submit(stack.client, stack.config, renamed('checkpointing-trainer', 'cluster-kills'), { limits: LIMITS });
+      expect([good.status, steady.status]).toEqual(['started', 'started']);
+      const handles = [good, steady].map((s) => stack.client.workflow.getHandle(s.workflowId));
+      const probe = new StallProbe(stack.client.connection, handles);
+      const kills: { node: string; during: string; stalls: Record<string, number> }[] = [];
 
-    const fineTuneAttempts = 1 + earlierAttempts(steady.submissionId, 'fine-tune').length;
-    const line = kills
-      .map((k) => `SIGKILL ${k.node} during ${k.during}: stall ${Object.entries(k.stalls).map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ')}`)
-      .join('\n  ');
-    // Printed before the checks, so a failing run still reports the stalls.
-    console.log(
-      `temporal-cluster: ${plan.nodes.length} nodes, ${plan.numHistoryShards} history shards, frontend connections through the balancer ${JSON.stringify(Object.fromEntries(balancer.connections))}\n  ${line}\n` +
-        `  both pipelines completed ${((Date.now() - started) / 1000).toFixed(0)} s after submission; checkpointing sample fine-tune ran in ${fineTuneAttempts} attempt(s); ` +
-        `suite ${((Date.now() - suiteStarted) / 1000).toFixed(0)} s so far`,
-    );
-    // Every pipeline completes, every stage succeeded: nothing was charged for the outages.
-    for (const [i, submission] of [good, steady].entries()) {
-      expect({ submission: submission.submissionId, outcome: states[i]!.outcome, failure: states[i]!.failureCategory }).toEqual({
-        submission: submission.submissionId,
-        outcome: 'completed',
-        failure: null,
+      // 1. The history node that owns the checkpointing pipeline's shard, while it trains.
+      await waitFor('training step 4 of the checkpointing sample', () => progressStep(steady.submissionId) >= 4);
+      const owner = await historyOwnerOf(steady.workflowId);
+      const historyVictim = owner ?? plan.nodes.find((n) => n.name === 'history-1')!;
+      const historyKilledAt = Date.now();
+      const stepAtKill = progressStep(steady.submissionId);
+      signalNode(historyVictim, 'SIGKILL');
+      await waitFor(`${historyVictim.name} gone`, () => !nodeAlive(historyVictim), 10_000);
+      kills.push({
+        node: `${historyVictim.name}${owner ? ' (owner of the shard)' : ' (shard owner not found)'}`,
+        during: `fine-tune, training step ${stepAtKill}/24`,
+        stalls: await probe.stallsAfter(historyKilledAt),
       });
-      for (const stage of db.stages(submission.submissionId)) {
-        expect({ submission: submission.submissionId, stage: stage.stage, outcome: stage.outcome, failure: stage.failureCategory }).toEqual({
+
+      // 2. A frontend, while the checkpointing sample is being evaluated.
+      const answered = await waitFor('10 open answers of the checkpointing sample', () => {
+        const n = db.answerCount(steady.submissionId, 'open');
+        return n >= 10 && n;
+      });
+      const frontendVictim = frontends(plan)[0]!;
+      const frontendKilledAt = Date.now();
+      signalNode(frontendVictim, 'SIGKILL');
+      await waitFor(`${frontendVictim.name} gone`, () => !nodeAlive(frontendVictim), 10_000);
+      kills.push({ node: frontendVictim.name, during: `open-eval, ${answered}/60 answers persisted`, stalls: await probe.stallsAfter(frontendKilledAt) });
+
+      const states = await Promise.all(handles.map(async (h) => (await h.result()) as PipelineState));
+      await probe.stop();
+
+      const fineTuneAttempts = 1 + earlierAttempts(steady.submissionId, 'fine-tune').length;
+      const line = kills
+        .map(
+          (k) =>
+            `SIGKILL ${k.node} during ${k.during}: stall ${Object.entries(k.stalls)
+              .map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`)
+              .join(', ')}`,
+        )
+        .join('\n  ');
+      // Printed before the checks, so a failing run still reports the stalls.
+      console.log(
+        `temporal-cluster: ${plan.nodes.length} nodes, ${plan.numHistoryShards} history shards, frontend connections through the balancer ${JSON.stringify(Object.fromEntries(balancer.connections))}\n  ${line}\n` +
+          `  both pipelines completed ${((Date.now() - started) / 1000).toFixed(0)} s after submission; checkpointing sample fine-tune ran in ${fineTuneAttempts} attempt(s); ` +
+          `suite ${((Date.now() - suiteStarted) / 1000).toFixed(0)} s so far`,
+      );
+      // Every pipeline completes, every stage succeeded: nothing was charged for the outages.
+      for (const [i, submission] of [good, steady].entries()) {
+        expect({ submission: submission.submissionId, outcome: states[i]!.outcome, failure: states[i]!.failureCategory }).toEqual({
           submission: submission.submissionId,
-          stage: stage.stage,
-          outcome: 'succeeded',
+          outcome: 'completed',
           failure: null,
         });
+        for (const stage of db.stages(submission.submissionId)) {
+          expect({ submission: submission.submissionId, stage: stage.stage, outcome: stage.outcome, failure: stage.failureCategory }).toEqual({
+            submission: submission.submissionId,
+            stage: stage.stage,
+            outcome: 'succeeded',
+            failure: null,
+          });
+        }
+        // One attempt per evaluation: no inference server was started again (which would re-ask what was in flight).
+        for (const stage of ['open-eval', 'closed-eval'])
+          expect({ stage, earlier: earlierAttempts(submission.submissionId, stage) }).toEqual({ stage, earlier: [] });
       }
-      // One attempt per evaluation: no inference server was started again (which would re-ask what was in flight).
-      for (const stage of ['open-eval', 'closed-eval']) expect({ stage, earlier: earlierAttempts(submission.submissionId, stage) }).toEqual({ stage, earlier: [] });
-    }
-    // Nothing asked twice: the server saw each prompt once (it prints one line per request); every instance was
-    // asked (the distinct prompts are the suite's instances plus the harness's start-up probe) and answered.
-    for (const [stage, suite] of [
-      ['open-eval', 'open'],
-      ['closed-eval', 'closed'],
-    ] as const) {
-      const details = db.stages(steady.submissionId).find((s) => s.stage === stage)!.details as { total: number };
-      const counts = requestCounts(steady.submissionId, stage);
-      expect({ stage, askedTwice: [...counts.entries()].filter(([, n]) => n > 1) }).toEqual({ stage, askedTwice: [] });
-      expect(counts.size).toBeGreaterThanOrEqual(details.total);
-      expect(db.answerCount(steady.submissionId, suite)).toBe(details.total);
-    }
-  }, 600_000);
-});
+      // Nothing asked twice: the server saw each prompt once (it prints one line per request); every instance was
+      // asked (the distinct prompts are the suite's instances plus the harness's start-up probe) and answered.
+      for (const [stage, suite] of [
+        ['open-eval', 'open'],
+        ['closed-eval', 'closed'],
+      ] as const) {
+        const details = db.stages(steady.submissionId).find((s) => s.stage === stage)!.details as { total: number };
+        const counts = requestCounts(steady.submissionId, stage);
+        expect({ stage, askedTwice: [...counts.entries()].filter(([, n]) => n > 1) }).toEqual({ stage, askedTwice: [] });
+        expect(counts.size).toBeGreaterThanOrEqual(details.total);
+        expect(db.answerCount(steady.submissionId, suite)).toBe(details.total);
+      }
+    }, 600_000);
+  },
+);

@@ -12,7 +12,14 @@ const stores = {
   default: sqlStoreFrom('postgresql://challenge@127.0.0.1:55432/challenge', 'temporal'),
   visibility: sqlStoreFrom('postgresql://challenge@127.0.0.1:55432/challenge', 'temporal_visibility'),
 };
-const tls = { caCert: '/pki/ca.pem', serverCert: '/pki/server.pem', serverKey: '/pki/server.key', clientCert: '/pki/client.pem', clientKey: '/pki/client.key', serverName: 'temporal.test' };
+const tls = {
+  caCert: '/pki/ca.pem',
+  serverCert: '/pki/server.pem',
+  serverKey: '/pki/server.key',
+  clientCert: '/pki/client.pem',
+  clientKey: '/pki/client.key',
+  serverName: 'temporal.test',
+};
 
 describe('temporal cluster plan', () => {
   it('has two frontends and two history nodes by default, every port distinct and below 32768 (cluster_membership.rpc_port is a smallint)', async () => {
@@ -40,7 +47,13 @@ describe('temporal cluster plan', () => {
   });
 
   it('sets up each schema as upstream does: version 0.0, then every versioned step of the embedded schema', () => {
-    const steps = schemaCommands({ ...stores.visibility, password: 'secret' }, 'visibility', true).map((args) => args.slice(args.indexOf('--database') + 2).join(' '));
-    expect(steps).toEqual(['--password secret create-database', '--password secret setup-schema -v 0.0', '--password secret update-schema --schema-name postgresql/v12/visibility']);
+    const steps = schemaCommands({ ...stores.visibility, password: 'secret' }, 'visibility', true).map((args) =>
+      args.slice(args.indexOf('--database') + 2).join(' '),
+    );
+    expect(steps).toEqual([
+      '--password secret create-database',
+      '--password secret setup-schema -v 0.0',
+      '--password secret update-schema --schema-name postgresql/v12/visibility',
+    ]);
   });
 });
