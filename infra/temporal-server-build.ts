@@ -51,6 +51,11 @@ export async function ensureTemporalServerBinaries(
   const gobin = path.join(dir, 'bin');
   mkdirSync(gobin, { recursive: true });
   options.say?.(`building temporal-server and temporal-sql-tool ${binaries.version} with go install (cached in ${gobin}; log ${binaries.buildLog})`);
+  const go = await execa('go', ['version'], { reject: false });
+  if (go.exitCode !== 0) {
+    const why = String(go.stderr || go.message).split('\n')[0] ?? '';
+    throw new Error(`no Go toolchain ("go version" failed: ${why}); temporal-server ${binaries.version} is built with go install`);
+  }
   const started = Date.now();
   const packages = ['cmd/server', 'cmd/tools/sql'].map((p) => `go.temporal.io/server/${p}@${binaries.version}`);
   const result = await execa('flock', [path.join(dir, 'build.lock'), 'go', 'install', ...packages], {
@@ -68,8 +73,11 @@ export async function ensureTemporalServerBinaries(
     if (existsSync(path.join(gobin, built)) && !existsSync(name)) symlinkSync(path.join(gobin, built), name);
   }
   if (!haveBinaries(binaries)) {
-    const tail = (result.all ?? '').split('\n').slice(-15).join('\n');
-    throw new Error(`go install ${packages.join(' ')} failed (exit ${result.exitCode ?? result.signal}); see ${binaries.buildLog}:\n${tail}`);
+    const lines = (result.all ?? '').split('\n').filter((line) => line.trim() !== '');
+    // The first line is the reason a skipped test shows; the log has the rest.
+    throw new Error(
+      `go install ${packages.join(' ')} failed (exit ${result.exitCode ?? result.signal}): ${lines.at(-1) ?? 'no output'}; see ${binaries.buildLog}\n${lines.slice(-15).join('\n')}`,
+    );
   }
   options.say?.(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return binaries;
