@@ -531,3 +531,18 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   }
   return parsed.data;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A self-hosted Temporal cluster (infra/temporal-cluster.ts, scripts/temporal-cluster.ts, docker/compose.yaml)
+// ---------------------------------------------------------------------------------------------
+export const TEMPORAL_CLUSTER = {
+  /** go.temporal.io/server version: built with `go install` for the cluster test; the compose images carry the same tag. */
+  serverVersion: 'v1.31.0',
+  /**
+   * History shards of a new cluster. Fixed for the life of its database (changing it means a new cluster), so
+   * production picks it once (README: "Running on your own Temporal cluster"); the test cluster keeps 4.
+   */
+  numHistoryShards: 4,
+  /** How long closed pipelines stay in Temporal's history (the results database keeps them for good). */
+  namespaceRetention: '30d',
+} as const;

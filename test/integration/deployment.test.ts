@@ -96,7 +96,7 @@ describe('docker/compose.yaml', () => {
 
   it('has the production layout', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['gpu-host-a100', 'minio', 'minio-setup', 'orchestrator', 'postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'web'].sort(),
+      ['gpu-host-a100', 'minio', 'minio-setup', 'orchestrator', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'web'].sort(),
     );
     expect(challenge.map(([name]) => name).sort()).toEqual(['gpu-host-a100', 'orchestrator', 'web']);
     expect(environment(services.temporal!)).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });

@@ -45,7 +45,9 @@ export async function startStack(options: { hostWorkers?: { hostId: string; trac
   };
   const config = loadRuntimeConfig(env);
   const server: DevServerOptions = { port, uiPort, dbFile: path.join(dataDir, 'temporal.sqlite'), logFile: path.join(dataDir, 'logs', 'temporal-server.log') };
-  await ensureDevServer(server);
+  // A caller that names a cluster (TEMPORAL_ADDRESS) brings its own: no dev server is started or stopped here.
+  const ownServer = !options.env?.TEMPORAL_ADDRESS;
+  if (ownServer) await ensureDevServer(server);
   const client = await connectClient(config);
   const workers: WorkerProcess[] = [];
 
@@ -88,7 +90,7 @@ export async function startStack(options: { hostWorkers?: { hostId: string; trac
       for (const worker of workers) worker.process.kill('SIGTERM');
       await Promise.allSettled(workers.map((w) => w.process));
       await client.connection.close();
-      await stopDevServer(server);
+      if (ownServer) await stopDevServer(server);
     },
   };
 }
