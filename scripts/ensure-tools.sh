@@ -52,3 +52,6 @@ bash "$root/scripts/build-base-image.sh"
 bash "$root/scripts/ensure-gpu.sh" || say "GPU tracks cannot run on this machine until the above is fixed (the cpu track can)"
 say "compiling TypeScript"
 npx tsc -p tsconfig.json
+# The production Temporal server and its SQL schema tool (go install, about 10 min on 2 cores the first time,
+# cached under ~/.cache/challenge/temporal/): the temporal-cluster test runs the pipeline on a real cluster.
+node dist/scripts/temporal-cluster.js build
