@@ -24,7 +24,7 @@ import path from 'node:path';
 import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS, diskLimitsFor, formatBytes, type DiskLimits, type RuntimeConfig, type StageName, type TrackId } from '../temporal.config.js';
 import { stageStartedSignal, submissionImages } from '../workflows/definitions.js';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory, type FailureDetails } from '../domain/failures.js';
-import { evaluateSuite, summarize, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../domain/harness/evaluate.js';
+import { evaluateSuite, summarizeStore, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../domain/harness/evaluate.js';
 import { loadSuite } from '../domain/harness/suite.js';
 import { preflightSubmission, renderPreflight } from '../domain/preflight/dockerfile.js';
 import { buildFailureCategory, buildFailureReason, classifyBuildFailure, cleanBuildLog } from '../domain/build-failures.js';
@@ -34,6 +34,7 @@ import { GpuPool } from '../infra/gpu-pool.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { artifactKeys, type ArtifactStore, type PushOptions } from '../infra/artifact-store.js';
 import { sourceDigest } from '../infra/source-digest.js';
+import { exportAnswerLines } from '../infra/answer-export.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, TrainingProgress } from './types.js';
 
 export interface HostDeps {
@@ -619,7 +620,7 @@ export function createHostActivities(deps: HostDeps) {
                   const delay = await stopContainer(name, deadline, why);
                   await retire(name);
                   if (why === 'shutdown') handBack();
-                  return result(why, readiness.reason, summarize(suite, await store.all(), 0, null), restarts, delay);
+                  return result(why, readiness.reason, await summarizeStore(suite, store, 0, null), restarts, delay);
                 }
                 await retire(name);
                 if (state.oomKilled)
@@ -693,8 +694,7 @@ export function createHostActivities(deps: HostDeps) {
   /** One JSON line per persisted answer, for audits and appeals; the database stays the source of truth. */
   async function exportAnswers(submissionId: string, suite: string, store: AnswerStore): Promise<void> {
     try {
-      const lines = (await store.all()).map((answer) => JSON.stringify(answer));
-      await deps.artifacts.putText(artifactKeys.answers(submissionId, suite), lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      await exportAnswerLines(store, (file) => deps.artifacts.putFile(artifactKeys.answers(submissionId, suite), file));
     } catch (error) {
       Context.current().log.warn('could not export the answers to the artifact store', { submissionId, suite, error: String(error) });
     }
