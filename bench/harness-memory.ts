@@ -44,7 +44,13 @@ async function measureOne(n: number): Promise<BenchResult> {
   const db = new ResultsDb(path.join(dir, 'results.sqlite'));
   const server = await startStubServer({ latencyMs: L, slots: C });
   try {
-    const options = { baseUrl: server.url, concurrency: C, requestTimeoutMs: HARNESS_DEFAULTS.requestTimeoutMs, maxAttempts: HARNESS_DEFAULTS.maxAttempts, retryBackoffMs: HARNESS_DEFAULTS.retryBackoffMs };
+    const options = {
+      baseUrl: server.url,
+      concurrency: C,
+      requestTimeoutMs: HARNESS_DEFAULTS.requestTimeoutMs,
+      maxAttempts: HARNESS_DEFAULTS.maxAttempts,
+      retryBackoffMs: HARNESS_DEFAULTS.retryBackoffMs,
+    };
     await evaluateSuite({ ...options, suite: syntheticSuite(512), store: db.answerStore('warm-up', 'open'), signal: new AbortController().signal });
     const suite = syntheticSuite(n);
     const inner = db.answerStore('bench-memory', 'open');
@@ -176,7 +182,9 @@ async function measureOne(n: number): Promise<BenchResult> {
       baseHeap: base.heapUsed,
       baseRss: base.rss,
     };
-    log(`memory: ${n} instances in ${fmt(wallMs / 1000)} s: peak heap +${fmt(data.peakHeapGrowth! / MB)} MB, live at end +${fmt(liveInFinalAll / MB)} MB, peak RSS +${fmt(peakRssAbsoluteGrowth / MB)} MB`);
+    log(
+      `memory: ${n} instances in ${fmt(wallMs / 1000)} s: peak heap +${fmt(data.peakHeapGrowth! / MB)} MB, live at end +${fmt(liveInFinalAll / MB)} MB, peak RSS +${fmt(peakRssAbsoluteGrowth / MB)} MB`,
+    );
     return { id: `memory-${n}`, title: `memory ${n}`, rows: [], notes: [], wallMs: performance.now() - started, data };
   } finally {
     await server.close();
@@ -237,7 +245,7 @@ export async function runHarnessMemory(): Promise<BenchResult> {
   const started = performance.now();
   const small = (await runChild('harness-memory.js', ['--instances', String(SMALL)])).data ?? {};
   const large = (await runChild('harness-memory.js', ['--instances', String(LARGE)])).data ?? {};
-  log('memory: what one request\'s abort signals keep alive (3,000 bare fetches per variant)');
+  log("memory: what one request's abort signals keep alive (3,000 bare fetches per variant)");
   const signals = (await runChild('harness-memory.js', ['--signals', '3000'])).data ?? {};
   const get = (d: Record<string, number>, key: string): number => d[key] ?? Number.NaN;
   const ratio = (key: string) => get(large, key) / get(small, key);
@@ -246,22 +254,135 @@ export async function runHarnessMemory(): Promise<BenchResult> {
   const slope = (key: string) => (get(large, key) - get(small, key)) / (LARGE - SMALL);
   const k = LARGE / SMALL;
   const rows: Row[] = [
-    row(`peak heap growth (sampled heapUsed), ${LARGE.toLocaleString('en-US')} instances`, get(large, 'peakHeapGrowth') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')} instances`, get(small, 'peakHeapGrowth') / MB, 'MB', { target: `≪ ${k}× (≤ 10×)`, pass: flat('peakHeapGrowth') }),
-    row(`live heap growth inside the final store.all() (after GC), ${LARGE.toLocaleString('en-US')}`, get(large, 'liveInFinalAll') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')}`, get(small, 'liveInFinalAll') / MB, 'MB', { target: `≪ ${k}× (≤ 10×)`, pass: flat('liveInFinalAll') }),
-    row(`live heap growth at 98% answered (after GC), ${LARGE.toLocaleString('en-US')}`, get(large, 'liveNearEnd') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')}`, get(small, 'liveNearEnd') / MB, 'MB', { target: `≪ ${k}× (≤ 10×)`, pass: flat('liveNearEnd') }),
-    row(`heap still held after evaluateSuite returned (after GC), ${LARGE.toLocaleString('en-US')}`, get(large, 'retainedAfter') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')}`, get(small, 'retainedAfter') / MB, 'MB', { target: `≪ ${k}× (≤ 10×)`, pass: flat('retainedAfter') }),
-    row(`peak RSS growth, ${LARGE.toLocaleString('en-US')}`, get(large, 'peakRssAbsoluteGrowth') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')}`, get(small, 'peakRssAbsoluteGrowth') / MB, 'MB', { target: `≪ ${k}× (≤ 10×)`, pass: flat('peakRssAbsoluteGrowth') }),
-    row('live heap per extra instance, inside the final store.all()', slope('liveInFinalAll'), 'B', 'one persisted answer materialised by store.all()', perInstance('allRowsBytes'), 'B'),
-    row('  of which: answers from store.all() (summarize input)', perInstance('allRowsBytes'), 'B', 'the suite instance itself (input)', perInstance('suiteBytes'), 'B'),
-    row("  of which: summarize()'s per-scenario lists and id sets", perInstance('summarizeBytes'), 'B', 'the suite instance itself', perInstance('suiteBytes'), 'B'),
+    row(
+      `peak heap growth (sampled heapUsed), ${LARGE.toLocaleString('en-US')} instances`,
+      get(large, 'peakHeapGrowth') / MB,
+      'MB',
+      `same, ${SMALL.toLocaleString('en-US')} instances`,
+      get(small, 'peakHeapGrowth') / MB,
+      'MB',
+      { target: `≪ ${k}× (≤ 10×)`, pass: flat('peakHeapGrowth') },
+    ),
+    row(
+      `live heap growth inside the final store.all() (after GC), ${LARGE.toLocaleString('en-US')}`,
+      get(large, 'liveInFinalAll') / MB,
+      'MB',
+      `same, ${SMALL.toLocaleString('en-US')}`,
+      get(small, 'liveInFinalAll') / MB,
+      'MB',
+      { target: `≪ ${k}× (≤ 10×)`, pass: flat('liveInFinalAll') },
+    ),
+    row(
+      `live heap growth at 98% answered (after GC), ${LARGE.toLocaleString('en-US')}`,
+      get(large, 'liveNearEnd') / MB,
+      'MB',
+      `same, ${SMALL.toLocaleString('en-US')}`,
+      get(small, 'liveNearEnd') / MB,
+      'MB',
+      { target: `≪ ${k}× (≤ 10×)`, pass: flat('liveNearEnd') },
+    ),
+    row(
+      `heap still held after evaluateSuite returned (after GC), ${LARGE.toLocaleString('en-US')}`,
+      get(large, 'retainedAfter') / MB,
+      'MB',
+      `same, ${SMALL.toLocaleString('en-US')}`,
+      get(small, 'retainedAfter') / MB,
+      'MB',
+      { target: `≪ ${k}× (≤ 10×)`, pass: flat('retainedAfter') },
+    ),
+    row(
+      `peak RSS growth, ${LARGE.toLocaleString('en-US')}`,
+      get(large, 'peakRssAbsoluteGrowth') / MB,
+      'MB',
+      `same, ${SMALL.toLocaleString('en-US')}`,
+      get(small, 'peakRssAbsoluteGrowth') / MB,
+      'MB',
+      { target: `≪ ${k}× (≤ 10×)`, pass: flat('peakRssAbsoluteGrowth') },
+    ),
+    row(
+      'live heap per extra instance, inside the final store.all()',
+      slope('liveInFinalAll'),
+      'B',
+      'one persisted answer materialised by store.all()',
+      perInstance('allRowsBytes'),
+      'B',
+    ),
+    row(
+      '  of which: answers from store.all() (summarize input)',
+      perInstance('allRowsBytes'),
+      'B',
+      'the suite instance itself (input)',
+      perInstance('suiteBytes'),
+      'B',
+    ),
+    row(
+      "  of which: summarize()'s per-scenario lists and id sets",
+      perInstance('summarizeBytes'),
+      'B',
+      'the suite instance itself',
+      perInstance('suiteBytes'),
+      'B',
+    ),
     row("  of which: evaluateSuite's `pending` WorkItem array", perInstance('pendingBytes'), 'B', 'the suite instance itself', perInstance('suiteBytes'), 'B'),
-    row('  of which: AbortSignal.any() WeakRefs left on the run signal (kept after return)', perInstance('dependantBytes'), 'B', 'the suite instance itself', perInstance('suiteBytes'), 'B'),
-    row(`heap still held after return and finalizers (after GC), ${LARGE.toLocaleString('en-US')}`, get(large, 'retainedSettled') / MB, 'MB', `same, ${SMALL.toLocaleString('en-US')}`, get(small, 'retainedSettled') / MB, 'MB'),
-    row('per request, live after a full GC: fetch with AbortSignal.timeout(60 s) (as postJson)', get(signals, 'timeoutAfterGc'), 'B', 'same fetch without a signal', get(signals, 'noneAfterGc'), 'B', { ratio: null }),
-    row('  same, once its FinalizationRegistry cleanup ran', get(signals, 'timeoutSettled'), 'B', 'same fetch without a signal', get(signals, 'noneSettled'), 'B', { ratio: null }),
-    row("per request, left for good: postJson's AbortSignal.any([timeout, long-lived signal]) after cleanup", get(signals, 'anySettled'), 'B', 'same fetch without a signal', get(signals, 'noneSettled'), 'B', { ratio: null }),
-    row('answeredKeys() Set (what a resumed run loads first)', perInstance('answeredKeysBytes'), 'B', 'the suite instance itself', perInstance('suiteBytes'), 'B'),
-    row(`harness instances/s during the ${LARGE.toLocaleString('en-US')} run (SQLite)`, get(large, 'perSecond'), '/s', `stub capacity C/L (C=${C}, L=${L} ms)`, (C / L) * 1000, '/s'),
+    row(
+      '  of which: AbortSignal.any() WeakRefs left on the run signal (kept after return)',
+      perInstance('dependantBytes'),
+      'B',
+      'the suite instance itself',
+      perInstance('suiteBytes'),
+      'B',
+    ),
+    row(
+      `heap still held after return and finalizers (after GC), ${LARGE.toLocaleString('en-US')}`,
+      get(large, 'retainedSettled') / MB,
+      'MB',
+      `same, ${SMALL.toLocaleString('en-US')}`,
+      get(small, 'retainedSettled') / MB,
+      'MB',
+    ),
+    row(
+      'per request, live after a full GC: fetch with AbortSignal.timeout(60 s) (as postJson)',
+      get(signals, 'timeoutAfterGc'),
+      'B',
+      'same fetch without a signal',
+      get(signals, 'noneAfterGc'),
+      'B',
+      { ratio: null },
+    ),
+    row(
+      '  same, once its FinalizationRegistry cleanup ran',
+      get(signals, 'timeoutSettled'),
+      'B',
+      'same fetch without a signal',
+      get(signals, 'noneSettled'),
+      'B',
+      { ratio: null },
+    ),
+    row(
+      "per request, left for good: postJson's AbortSignal.any([timeout, long-lived signal]) after cleanup",
+      get(signals, 'anySettled'),
+      'B',
+      'same fetch without a signal',
+      get(signals, 'noneSettled'),
+      'B',
+      { ratio: null },
+    ),
+    row(
+      'answeredKeys() Set (what a resumed run loads first)',
+      perInstance('answeredKeysBytes'),
+      'B',
+      'the suite instance itself',
+      perInstance('suiteBytes'),
+      'B',
+    ),
+    row(
+      `harness instances/s during the ${LARGE.toLocaleString('en-US')} run (SQLite)`,
+      get(large, 'perSecond'),
+      '/s',
+      `stub capacity C/L (C=${C}, L=${L} ms)`,
+      (C / L) * 1000,
+      '/s',
+    ),
   ];
   const mb = (d: Record<string, number>, key: string) => fmt(get(d, key) / MB);
   const notes = [

@@ -47,7 +47,15 @@ async function runVariant(client: Client, variant: Variant): Promise<Measured> {
       return client.workflow.execute('benchLimit', {
         taskQueue: ORCH_QUEUE,
         workflowId: `bench-limit-${process.pid}-${seq++}`,
-        args: [{ queue: HOST_QUEUE, heartbeatTimeoutMs: variant.heartbeatTimeoutMs, limitMs: LIMIT_MS, selfDeadline: variant.selfDeadline, heartbeatEveryMs: HEARTBEAT_EVERY_MS }],
+        args: [
+          {
+            queue: HOST_QUEUE,
+            heartbeatTimeoutMs: variant.heartbeatTimeoutMs,
+            limitMs: LIMIT_MS,
+            selfDeadline: variant.selfDeadline,
+            heartbeatEveryMs: HEARTBEAT_EVERY_MS,
+          },
+        ],
       }) as Promise<{ timerFired: boolean; result: LimitedChildResult | null; error: string | null }>;
     }),
   );
@@ -72,9 +80,17 @@ export async function runLimitPrecision(): Promise<BenchResult> {
   try {
     const activities = createBenchActivities();
     const variants: Variant[] = [
-      { label: `cancellation only, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s (production)`, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, selfDeadline: false },
+      {
+        label: `cancellation only, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s (production)`,
+        heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+        selfDeadline: false,
+      },
       { label: 'cancellation only, heartbeatTimeout 2 s', heartbeatTimeoutMs: 2000, selfDeadline: false },
-      { label: `own deadline + cancellation (as activities/host.ts), heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s`, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, selfDeadline: true },
+      {
+        label: `own deadline + cancellation (as activities/host.ts), heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s`,
+        heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+        selfDeadline: true,
+      },
     ];
     const measured = await withWorkers(
       temporal.address,
@@ -94,10 +110,18 @@ export async function runLimitPrecision(): Promise<BenchResult> {
       const throttle = 0.8 * m.variant.heartbeatTimeoutMs;
       for (const p of [50, 95]) {
         rows.push(
-          row(`limit → child gone, p${p}, ${m.variant.label}`, percentile(m.delays, p), 'ms', 'heartbeat throttle interval 0.8 × heartbeatTimeout', throttle, 'ms', {
-            target: '≤ throttle interval',
-            pass: percentile(m.delays, p) <= throttle && m.childrenLeft === 0,
-          }),
+          row(
+            `limit → child gone, p${p}, ${m.variant.label}`,
+            percentile(m.delays, p),
+            'ms',
+            'heartbeat throttle interval 0.8 × heartbeatTimeout',
+            throttle,
+            'ms',
+            {
+              target: '≤ throttle interval',
+              pass: percentile(m.delays, p) <= throttle && m.childrenLeft === 0,
+            },
+          ),
         );
       }
       notes.push(

@@ -7,7 +7,21 @@
 import { ACTIVITY_POLICY, TRACKS } from '../temporal.config.js';
 import { createBenchActivities } from './activities.js';
 import type { BenchPipelineResult } from './workflows/index.js';
-import { BENCH_WORKFLOWS, fmt, ONE_PARTITION, isMain, log, mainOf, percentile, processCpuMs, row, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
+import {
+  BENCH_WORKFLOWS,
+  fmt,
+  ONE_PARTITION,
+  isMain,
+  log,
+  mainOf,
+  percentile,
+  processCpuMs,
+  row,
+  temporalForBenchmark,
+  withWorkers,
+  type BenchResult,
+  type Row,
+} from './support.js';
 import type { Client } from '@temporalio/client';
 
 const N = Number(process.env.BENCH_PIPELINES ?? 40);
@@ -25,18 +39,31 @@ let seq = 0;
 async function pipeline(client: Client): Promise<PipelineRun> {
   const id = `bench-pipeline-${process.pid}-${seq++}`;
   const t0 = performance.now();
-  const result = await client.workflow.execute('benchPipeline', {
+  const result = (await client.workflow.execute('benchPipeline', {
     taskQueue: ORCH_QUEUE,
     workflowId: id,
-    args: [{ submissionId: id, orchestratorQueue: ORCH_QUEUE, hostQueue: HOST_QUEUE, limitMs: 3_600_000, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, workMs: 0 }],
-  }) as BenchPipelineResult;
+    args: [
+      {
+        submissionId: id,
+        orchestratorQueue: ORCH_QUEUE,
+        hostQueue: HOST_QUEUE,
+        limitMs: 3_600_000,
+        heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+        workMs: 0,
+      },
+    ],
+  })) as BenchPipelineResult;
   const wallMs = performance.now() - t0;
   return { wallMs, overheadMs: wallMs - result.workMs, result };
 }
 
 async function bare(client: Client): Promise<number> {
   const t0 = performance.now();
-  await client.workflow.execute('benchBareActivity', { taskQueue: ORCH_QUEUE, workflowId: `bench-bare-${process.pid}-${seq++}`, args: [{ queue: HOST_QUEUE }] });
+  await client.workflow.execute('benchBareActivity', {
+    taskQueue: ORCH_QUEUE,
+    workflowId: `bench-bare-${process.pid}-${seq++}`,
+    args: [{ queue: HOST_QUEUE }],
+  });
   return performance.now() - t0;
 }
 
@@ -109,29 +136,75 @@ export async function runOrchestration(): Promise<BenchResult> {
     const first = concurrent[0]?.result ?? sequential[0]!.result;
     const shortestLimit = Math.min(...Object.values(TRACKS).flatMap((t) => [t.limits.build, t.limits.fineTune, t.limits.openEval, t.limits.closedEval]));
     const rows: Row[] = [
-      row('overhead per pipeline, one at a time, p50', percentile(over(sequential), 50), 'ms', `one-activity workflow wall time p50 × ${first.activities} activities`, bareP50 * first.activities, 'ms'),
+      row(
+        'overhead per pipeline, one at a time, p50',
+        percentile(over(sequential), 50),
+        'ms',
+        `one-activity workflow wall time p50 × ${first.activities} activities`,
+        bareP50 * first.activities,
+        'ms',
+      ),
       row('overhead per pipeline, one at a time, p95', percentile(over(sequential), 95), 'ms', 'one-activity workflow wall time p50', bareP50, 'ms'),
       row(`overhead per pipeline, ${N} at once, p50`, percentile(over(concurrent), 50), 'ms', `one at a time, p50`, percentile(over(sequential), 50), 'ms'),
-      row(`overhead per pipeline, ${N} at once, p95`, percentile(over(concurrent), 95), 'ms', `shortest stage limit in temporal.config.ts (cpu track)`, shortestLimit, 'ms'),
-      row(`pipelines per second, ${N} at once`, N / (batchMs / 1000), '/s', 'one at a time (1 / mean wall time)', 1000 / (sequential.reduce((s, r) => s + r.wallMs, 0) / sequential.length), '/s'),
+      row(
+        `overhead per pipeline, ${N} at once, p95`,
+        percentile(over(concurrent), 95),
+        'ms',
+        `shortest stage limit in temporal.config.ts (cpu track)`,
+        shortestLimit,
+        'ms',
+      ),
+      row(
+        `pipelines per second, ${N} at once`,
+        N / (batchMs / 1000),
+        '/s',
+        'one at a time (1 / mean wall time)',
+        1000 / (sequential.reduce((s, r) => s + r.wallMs, 0) / sequential.length),
+        '/s',
+      ),
       row(`pipelines per second, ${N} at once`, N / (batchMs / 1000), '/s', 'same on the one-partition reference server', N / (ref.batchMs / 1000), '/s'),
-      row(`overhead per pipeline, ${N} at once, p50, one-partition reference server`, percentile(over(ref.concurrent), 50), 'ms', `project dev server`, percentile(over(concurrent), 50), 'ms'),
-      row('overhead per activity (incl. its share of signals, timers, search attributes), one at a time, p50', percentile(perActivity(sequential), 50), 'ms', 'one-activity workflow wall time p50', bareP50, 'ms'),
-      row(`worker process CPU per pipeline (${N} at once; workflows + activities + client)`, workerCpuPerPipeline, 'ms', `batch wall time per pipeline`, batchMs / N, 'ms'),
+      row(
+        `overhead per pipeline, ${N} at once, p50, one-partition reference server`,
+        percentile(over(ref.concurrent), 50),
+        'ms',
+        `project dev server`,
+        percentile(over(concurrent), 50),
+        'ms',
+      ),
+      row(
+        'overhead per activity (incl. its share of signals, timers, search attributes), one at a time, p50',
+        percentile(perActivity(sequential), 50),
+        'ms',
+        'one-activity workflow wall time p50',
+        bareP50,
+        'ms',
+      ),
+      row(
+        `worker process CPU per pipeline (${N} at once; workflows + activities + client)`,
+        workerCpuPerPipeline,
+        'ms',
+        `batch wall time per pipeline`,
+        batchMs / N,
+        'ms',
+      ),
     ];
     if (serverCpuPerPipeline !== null && serverCpuPerBare !== null) {
       rows.push(row(`Temporal dev server CPU per pipeline (${N} at once)`, serverCpuPerPipeline, 'ms', `batch wall time per pipeline`, batchMs / N, 'ms'));
       rows.push(row('Temporal dev server CPU per one-activity workflow', serverCpuPerBare, 'ms', 'its wall time p50', bareP50, 'ms'));
     }
     if (ref.serverCpuPerPipeline !== null) {
-      rows.push(row(`reference server CPU per pipeline (${N} at once)`, ref.serverCpuPerPipeline, 'ms', 'batch wall time per pipeline there', ref.batchMs / N, 'ms'));
+      rows.push(
+        row(`reference server CPU per pipeline (${N} at once)`, ref.serverCpuPerPipeline, 'ms', 'batch wall time per pipeline there', ref.batchMs / N, 'ms'),
+      );
     }
     const work = concurrent.reduce((s, r) => s + r.result.workMs, 0) / concurrent.length;
     const signals = concurrent.reduce((s, r) => s + r.result.signalMs, 0) / concurrent.length;
     const notes = [
       `Real dev server (temporal CLI, SQLite file, free ports), two in-process workers on one NativeConnection: workflows + bookkeeping activities on ${ORCH_QUEUE}, host activities on ${HOST_QUEUE}; default worker slots. Each pipeline: ${first.activities} activities, 5 stage-start signals, 5 durable timers (started and cancelled), 7 search-attribute updates; limit 1 h, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s as in production.`,
       `Activities' own time averaged ${fmt(work)} ms per pipeline; the stage-start signals (sent from inside the stage activities, counted as overhead) took ${fmt(signals)} ms per pipeline when ${N} ran at once. ${N} pipelines finished in ${fmt(batchMs / 1000)} s.`,
-      `Reference server: the same dev server and arguments plus --dynamic-config-value ${Object.entries(ONE_PARTITION).map(([k, v]) => `${k}=${v}`).join(', ')}; there ${N} pipelines finished in ${fmt(ref.batchMs / 1000)} s.`,
+      `Reference server: the same dev server and arguments plus --dynamic-config-value ${Object.entries(ONE_PARTITION)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}; there ${N} pipelines finished in ${fmt(ref.batchMs / 1000)} s.`,
       `Wall time is measured by the client from workflow.execute() to its result, so it includes the start RPC and the result long-poll.`,
       `Where the time goes: the workers spend ${fmt(workerCpuPerPipeline)} ms of CPU per pipeline, the dev server ${serverCpuPerPipeline === null ? '(unknown)' : fmt(serverCpuPerPipeline)} ms (/proc/<pid>/stat), against ${fmt(batchMs / N)} ms of batch wall time per pipeline: the dev server is the largest consumer, the workflow code and activities a small share; what is left of the wall time is waiting for a core (see the load average in the header) and server round trips. One at a time, each of the ${first.activities} activity steps costs ≈ ${fmt(percentile(perActivity(sequential), 50))} ms of round trips through the server (the same with an in-memory server, so not the SQLite file). Against stage limits of minutes to hours this overhead is negligible.`,
     ];

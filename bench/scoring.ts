@@ -22,7 +22,10 @@ const rules = defineScoringRules({
     name: stage,
     scenarios: Array.from({ length: SCENARIOS_PER_STAGE }, (_, s) => ({
       name: `${stage}-scenario-${s}`,
-      columns: Array.from({ length: COLUMNS_PER_SCENARIO }, (_, c) => ({ name: `${stage}-scenario-${s} - metric ${c}`, lowerIsBetter: c === COLUMNS_PER_SCENARIO - 1 })),
+      columns: Array.from({ length: COLUMNS_PER_SCENARIO }, (_, c) => ({
+        name: `${stage}-scenario-${s} - metric ${c}`,
+        lowerIsBetter: c === COLUMNS_PER_SCENARIO - 1,
+      })),
     })),
   })),
   stageWeights: { open: 1 / 3, closed: 2 / 3 },
@@ -88,13 +91,20 @@ export async function runScoring(): Promise<BenchResult> {
   const rows = [
     row(`scoreCompetition, ${LARGE} submissions × ${COLUMNS} columns`, large.ms, 'ms', `${SMALL} submissions`, small.ms, 'ms'),
     row('time per submission', perSub(large), 'ms', `per submission at ${SMALL}`, perSub(small), 'ms'),
-    row(`heap growth at the end of the call (no GC in between: ≈ allocated − collected), ${LARGE}`, large.heapEndGrowth / MB, 'MB', `same, ${SMALL}`, small.heapEndGrowth / MB, 'MB'),
+    row(
+      `heap growth at the end of the call (no GC in between: ≈ allocated − collected), ${LARGE}`,
+      large.heapEndGrowth / MB,
+      'MB',
+      `same, ${SMALL}`,
+      small.heapEndGrowth / MB,
+      'MB',
+    ),
     row(`retained result (after GC), ${LARGE}`, large.retained / MB, 'MB', `same, ${SMALL}`, small.retained / MB, 'MB'),
     row(`peak RSS growth over the process baseline, up to ${LARGE}`, rssLarge / MB, 'MB', `up to ${SMALL}`, rssSmall / MB, 'MB'),
   ];
   const notes = [
     `Synthetic rules: ${STAGES.length} stages × ${SCENARIOS_PER_STAGE} scenarios × ${COLUMNS_PER_SCENARIO} columns (one lower-is-better per scenario), rule challenge-final-2023, statistics.mean, geometric mean; values on a 0.01 grid with 3% missing. Best of ${3}/${5} runs after a warm-up.`,
-    `Per-submission cost grows ${fmt(perSub(large) / perSub(small))}× from ${SMALL} to ${LARGE} submissions: challengeWinRates (domain/scoring/win-rate.ts) compares every pair of submissions per column and counts ties with another full pass (O(N²) per column, ${fmt(COLUMNS * LARGE * LARGE * 2 / 1e6)} M comparisons at N = ${LARGE}); the rule itself is defined pairwise, with the float accumulation order of the Python original, so this is the cost of bit-exactness. At N = ${LARGE} the whole leaderboard still takes ${fmt(large.ms)} ms.`,
+    `Per-submission cost grows ${fmt(perSub(large) / perSub(small))}× from ${SMALL} to ${LARGE} submissions: challengeWinRates (domain/scoring/win-rate.ts) compares every pair of submissions per column and counts ties with another full pass (O(N²) per column, ${fmt((COLUMNS * LARGE * LARGE * 2) / 1e6)} M comparisons at N = ${LARGE}); the rule itself is defined pairwise, with the float accumulation order of the Python original, so this is the cost of bit-exactness. At N = ${LARGE} the whole leaderboard still takes ${fmt(large.ms)} ms.`,
   ];
   return { id: 'scoring', title: '4. Scoring', rows, notes, wallMs: performance.now() - started };
 }

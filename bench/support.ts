@@ -46,7 +46,15 @@ export interface BenchResult {
   data?: Record<string, number>;
 }
 
-export function row(figure: string, value: number, unit: string, reference: string, referenceValue: number | null, referenceUnit = unit, extra: { ratio?: number | null; target?: string; pass?: boolean } = {}): Row {
+export function row(
+  figure: string,
+  value: number,
+  unit: string,
+  reference: string,
+  referenceValue: number | null,
+  referenceUnit = unit,
+  extra: { ratio?: number | null; target?: string; pass?: boolean } = {},
+): Row {
   const ratio = extra.ratio !== undefined ? extra.ratio : referenceValue !== null && referenceValue !== 0 ? value / referenceValue : null;
   return { figure, value, unit, reference, referenceValue, referenceUnit, ratio, target: extra.target ?? null, pass: extra.pass ?? null };
 }
@@ -67,7 +75,18 @@ export function log(message: string): void {
 export function fmt(value: number | null, unit = ''): string {
   if (value === null || !Number.isFinite(value)) return value === null ? '–' : String(value);
   const abs = Math.abs(value);
-  const text = abs >= 1000 ? Math.round(value).toLocaleString('en-US') : abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : abs >= 1 ? value.toFixed(2) : abs === 0 ? '0' : value.toPrecision(3);
+  const text =
+    abs >= 1000
+      ? Math.round(value).toLocaleString('en-US')
+      : abs >= 100
+        ? value.toFixed(0)
+        : abs >= 10
+          ? value.toFixed(1)
+          : abs >= 1
+            ? value.toFixed(2)
+            : abs === 0
+              ? '0'
+              : value.toPrecision(3);
   return unit ? `${text} ${unit}` : text;
 }
 
@@ -216,7 +235,14 @@ export async function startTemporal(kind: ServerKind = 'project'): Promise<Bench
   const dir = mkdtempSync(path.join(os.tmpdir(), 'challenge-bench-'));
   const port = await freePort();
   const uiPort = await freePort();
-  const options: DevServerOptions = { port, uiPort, dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log'), binary: temporalBinary(), startTimeoutMs: 120_000 };
+  const options: DevServerOptions = {
+    port,
+    uiPort,
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    logFile: path.join(dir, 'temporal.log'),
+    binary: temporalBinary(),
+    startTimeoutMs: 120_000,
+  };
   if (kind === 'project') {
     const { started, pid } = await ensureDevServer(options);
     if (!started) throw new Error(`port ${port} already answered; the benchmark needs a server of its own`);
