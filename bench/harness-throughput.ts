@@ -10,13 +10,12 @@
  * client's, the same requests are also sent by bare loops (fetch, node:http keep-alive, undici Pool).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { HARNESS_DEFAULTS } from '../temporal.config.js';
-import { Pool } from 'undici';
 import { evaluateSuite, MemoryAnswerStore, type AnswerStore } from '../domain/harness/evaluate.js';
 import { FetchSubmissionClient } from './fetch-client.js';
+import { agent, pools, viaFetch, viaHttp, viaPool, type Client } from './bare-clients.js';
 import { cutAtStopSequences, ProcessResponse, processRequest } from '../domain/harness/contract.js';
 import { instancePrompt, requestSettings, scoreInstance } from '../domain/harness/suite.js';
 import { ResultsDb } from '../infra/results-db.js';
@@ -98,57 +97,6 @@ function typicalBody(): string {
   const scenario = suite.scenarios[0]!;
   return JSON.stringify(processRequest(instancePrompt(scenario, scenario.instances[0]!), requestSettings(scenario)));
 }
-
-type Client = (url: string, body: string) => Promise<unknown>;
-
-const viaFetch: Client = async (url, body) => {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    signal: AbortSignal.timeout(HARNESS_DEFAULTS.requestTimeoutMs),
-  });
-  return JSON.parse(await response.text()) as unknown;
-};
-
-const agent = new http.Agent({ keepAlive: true });
-const viaHttp: Client = (url, body) =>
-  new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        timeout: HARNESS_DEFAULTS.requestTimeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-
-/** A bare undici Pool loop: one pool per origin, as the harness's client keeps. */
-const pools = new Map<string, Pool>();
-const viaPool: Client = async (url, body) => {
-  const { origin, pathname } = new URL(url);
-  let pool = pools.get(origin);
-  if (!pool) pools.set(origin, (pool = new Pool(origin)));
-  const response = await pool.request({
-    path: pathname,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    headersTimeout: HARNESS_DEFAULTS.requestTimeoutMs,
-    bodyTimeout: HARNESS_DEFAULTS.requestTimeoutMs,
-  });
-  return JSON.parse(await response.body.text()) as unknown;
-};
 
 function bareRun(server: StubServer, client: Client, count: number, concurrency: number): Promise<Measured> {
   const body = typicalBody();
