@@ -116,10 +116,13 @@ export function createBenchActivities() {
       };
       ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
       const deadline = input.selfDeadline
-        ? setTimeout(() => {
-            stopAt ??= Date.now();
-            stop.abort('deadline');
-          }, Math.max(0, at + input.limitMs - Date.now()))
+        ? setTimeout(
+            () => {
+              stopAt ??= Date.now();
+              stop.abort('deadline');
+            },
+            Math.max(0, at + input.limitMs - Date.now()),
+          )
         : null;
       heartbeat({ at });
       const beat = setInterval(() => heartbeat({ at }), input.heartbeatEveryMs);

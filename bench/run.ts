@@ -2,7 +2,9 @@
  * Runs every benchmark, each in its own process, prints each figure next to its reference (measured in the
  * same run) and writes the table to bench/RESULTS.md with the date and machine facts.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement]
+ *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement,llm-share]
+ *
+ * llm-share (the real LLM sample's server in Docker, minutes on a CPU) runs only when --only names it.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,8 @@ interface Entry {
   script: string;
   temporal: ('project' | 'one-partition')[];
   timeoutMs: number;
+  /** runs only when --only names it */
+  optional?: boolean;
 }
 
 const ENTRIES: Entry[] = [
@@ -25,11 +29,12 @@ const ENTRIES: Entry[] = [
   { id: 'memory', script: 'harness-memory.js', temporal: [], timeoutMs: 420_000 },
   { id: 'limit', script: 'limit-precision.js', temporal: ['project'], timeoutMs: 180_000 },
   { id: 'placement', script: 'placement.js', temporal: ['project'], timeoutMs: 180_000 },
+  { id: 'llm-share', script: 'llm-share.js', temporal: [], timeoutMs: 1_200_000, optional: true },
 ];
 /** The order of the numbering, for the report. */
-const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement'];
+const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement', 'llm-share'];
 /** The order they run in: no Temporal server running during the CPU-bound harness benchmarks. */
-const RUN_ORDER = ['harness', 'scoring', 'memory', 'orchestration', 'gpu', 'limit', 'placement'];
+const RUN_ORDER = ['harness', 'scoring', 'memory', 'orchestration', 'gpu', 'limit', 'placement', 'llm-share'];
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'RESULTS.md');
 
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
   try {
     for (const id of RUN_ORDER) {
       const entry = ENTRIES.find((e) => e.id === id);
-      if (!entry || (only && !only.has(id))) continue;
+      if (!entry || (only && !only.has(id)) || (entry.optional && !only?.has(id))) continue;
       const env: Record<string, string> = {};
       for (const kind of entry.temporal) {
         let server = servers.get(kind);

@@ -32,11 +32,13 @@ const acquire = (): Promise<void> => {
 };
 const release = (): void => {
   const next = queue.shift();
-  if (next) next(); // the slot passes straight to the next waiter
+  if (next)
+    next(); // the slot passes straight to the next waiter
   else free++;
 };
 
-const answer = (text: string) => JSON.stringify({ text, tokens: [{ text, logprob: -0.1, top_logprob: { [text]: -0.1 } }], logprob: -0.1, request_time: latencyMs / 1000 });
+const answer = (text: string) =>
+  JSON.stringify({ text, tokens: [{ text, logprob: -0.1, top_logprob: { [text]: -0.1 } }], logprob: -0.1, request_time: latencyMs / 1000 });
 
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];

@@ -5,11 +5,23 @@
  * it describes, so a retried activity never duplicates a row.
  */
 import pg from 'pg';
-import type { AnswerStore } from '../domain/harness/evaluate.js';
-import { answerKey } from '../domain/harness/evaluate.js';
+import { answerKey, type AnswerStore, type InstanceAnswer, type StoredScore } from '../domain/harness/answers.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { redactedUrl } from './results-store.js';
-import { ANSWER_COLUMNS_ADDED, resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
+import {
+  ANSWER_COLUMNS_ADDED,
+  VARIANT_SQL,
+  resultsSchema,
+  tallySql,
+  toAnswer,
+  toTally,
+  toHost,
+  toPipeline,
+  toScore,
+  toStage,
+  toSubmission,
+  type Row,
+} from './results-rows.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
 /** The shared schema with PostgreSQL's names: SQLite's INTEGER is 64-bit (BIGINT), its REAL is a double. */
@@ -37,8 +49,6 @@ const C = 'COLLATE "C"';
 const storable = (text: string | null): string | null => (text === null ? null : text.replaceAll('\u0000', '\uFFFD'));
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
-
-
 
 export class PostgresResultsDb implements ResultsStore {
   private constructor(
@@ -214,21 +224,16 @@ export class PostgresResultsDb implements ResultsStore {
    * Reads list answers in key order (version, scenario, instance), as SQLite's primary-key index does.
    */
   answerStore(submissionId: string, suite: SuiteKind, version?: string): AnswerStore {
-    const rows = async (): Promise<Row[]> => {
-      const { rows } =
-        version === undefined
-          ? await this.pool.query(
-              `SELECT * FROM answers WHERE submission_id = $1 AND suite = $2 ORDER BY suite_version ${C}, scenario ${C}, instance_id ${C}`,
-              [submissionId, suite],
-            )
-          : await this.pool.query(
-              `SELECT * FROM answers WHERE submission_id = $1 AND suite = $2 AND suite_version = $3 ORDER BY scenario ${C}, instance_id ${C}`,
-              [submissionId, suite, version],
-            );
-      return rows as Row[];
-    };
+    const where = version === undefined ? 'submission_id = $1 AND suite = $2' : 'submission_id = $1 AND suite = $2 AND suite_version = $3';
+    const params: unknown[] = version === undefined ? [submissionId, suite] : [submissionId, suite, version];
+    const order = version === undefined ? `ORDER BY suite_version ${C}, scenario ${C}, instance_id ${C}` : `ORDER BY scenario ${C}, instance_id ${C}`;
+    const tally = tallySql(where);
+    const next = params.length + 1;
     return {
-      answeredKeys: async () => new Set((await rows()).map((r) => answerKey(r.scenario as string, r.instance_id as string))),
+      answeredKeys: async () => {
+        const { rows } = await this.pool.query(`SELECT scenario, instance_id FROM answers WHERE ${where}`, params);
+        return new Set((rows as Row[]).map((r) => answerKey(r.scenario as string, r.instance_id as string)));
+      },
       save: async (answer) => {
         await this.pool.query(
           `INSERT INTO answers VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
@@ -252,8 +257,48 @@ export class PostgresResultsDb implements ResultsStore {
           ],
         );
       },
-      all: async () => (await rows()).map(toAnswer),
+      all: async () => ((await this.pool.query(`SELECT * FROM answers WHERE ${where} ${order}`, params)).rows as Row[]).map(toAnswer),
+      tally: async () => {
+        const [scenarios, failures] = await Promise.all([this.pool.query(tally.scenarios, params), this.pool.query(tally.failures, params)]);
+        return toTally(scenarios.rows as Row[], failures.rows as Row[]);
+      },
+      scores: (scenario) =>
+        this.cursor(
+          `SELECT instance_id, score FROM answers WHERE ${where} AND scenario = $${next} ORDER BY (${VARIANT_SQL.base}) ${C}, instance_id ${C}`,
+          [...params, scenario],
+          (row): StoredScore => ({ instanceId: row.instance_id as string, score: Number(row.score) }),
+        ),
+      each: () => this.cursor(`SELECT * FROM answers WHERE ${where} ${order}`, params, (row): InstanceAnswer => toAnswer(row)),
     };
+  }
+
+  /**
+   * The rows of one query, a page at a time, through a server-side cursor in a read-only transaction on
+   * a connection of its own: a reader of every answer holds one page, not the result.
+   */
+  private async *cursor<T>(sql: string, params: unknown[], map: (row: Row) => T, pageSize = 1000): AsyncGenerator<T, void, undefined> {
+    const client = await this.pool.connect();
+    let inTransaction = false;
+    let broken = false;
+    try {
+      await client.query('BEGIN READ ONLY');
+      inTransaction = true;
+      await client.query(`DECLARE answers_cursor NO SCROLL CURSOR FOR ${sql}`, params);
+      for (;;) {
+        const { rows } = await client.query(`FETCH ${pageSize} FROM answers_cursor`);
+        for (const row of rows as Row[]) yield map(row);
+        if (rows.length < pageSize) break;
+      }
+      await client.query('COMMIT');
+      inTransaction = false;
+    } catch (error) {
+      broken = true; // the connection's state is unknown: it is closed, not reused
+      throw error;
+    } finally {
+      // A reader that stopped early leaves the transaction open: roll it back before the connection is reused.
+      if (inTransaction && !broken) await client.query('ROLLBACK').catch(() => (broken = true));
+      client.release(broken);
+    }
   }
 
   /** Per-instance request counts are on the server side; this counts persisted answers. */

@@ -6,17 +6,33 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { InstanceAnswer } from '../domain/harness/evaluate.js';
-import { answerKey } from '../domain/harness/evaluate.js';
+import { answerKey, type AnswerStore, type AnswerTally, type InstanceAnswer, type StoredScore } from '../domain/harness/answers.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
-import { ANSWER_COLUMNS_ADDED, resultsSchema, toAnswer, toHost, toPipeline, toScore, toStage, toSubmission, type Row } from './results-rows.js';
+import {
+  ANSWER_COLUMNS_ADDED,
+  VARIANT_SQL,
+  resultsSchema,
+  tallySql,
+  toAnswer,
+  toTally,
+  toHost,
+  toPipeline,
+  toScore,
+  toStage,
+  toSubmission,
+  type Row,
+} from './results-rows.js';
 
 /** The SQLite store answers synchronously: callers holding this class (tests, the bench) need no await. */
-export interface SyncAnswerStore {
+export interface SyncAnswerStore extends AnswerStore {
   answeredKeys(): Set<string>;
   save(answer: InstanceAnswer): void;
   all(): InstanceAnswer[];
+  tally(): AnswerTally;
+  /** better-sqlite3 iterators: consume them without awaiting in between (the connection is busy until they end) */
+  scores(scenario: string): IterableIterator<StoredScore>;
+  each(): IterableIterator<InstanceAnswer>;
 }
 
 const SCHEMA = resultsSchema({ integer: 'INTEGER', real: 'REAL' });
@@ -45,7 +61,9 @@ export class ResultsDb implements ResultsStore {
       // One row per scenario became one row per metric column (robustness and fairness columns).
       this.db.transaction(() => {
         this.db.exec(SCHEMA);
-        this.db.exec('INSERT OR IGNORE INTO column_scores SELECT submission_id, suite, scenario, metric_column, score, instances, answered, failed FROM scenario_scores');
+        this.db.exec(
+          'INSERT OR IGNORE INTO column_scores SELECT submission_id, suite, scenario, metric_column, score, instances, answered, failed FROM scenario_scores',
+        );
         this.db.exec('DROP TABLE scenario_scores');
       })();
     }
@@ -59,7 +77,9 @@ export class ResultsDb implements ResultsStore {
       this.db.transaction(() => {
         this.db.exec('ALTER TABLE answers RENAME TO answers_before_versions');
         this.db.exec(SCHEMA);
-        this.db.exec(`INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, answered_at, NULL, NULL, NULL FROM answers_before_versions`);
+        this.db.exec(
+          `INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, answered_at, NULL, NULL, NULL FROM answers_before_versions`,
+        );
         this.db.exec('DROP TABLE answers_before_versions');
       })();
     }
@@ -91,9 +111,9 @@ export class ResultsDb implements ResultsStore {
   }
 
   hosts(track?: string): HostRecord[] {
-    const rows = (track
-      ? this.db.prepare('SELECT * FROM hosts WHERE track = ? ORDER BY host_id').all(track)
-      : this.db.prepare('SELECT * FROM hosts ORDER BY host_id').all()) as Record<string, string | number>[];
+    const rows = (
+      track ? this.db.prepare('SELECT * FROM hosts WHERE track = ? ORDER BY host_id').all(track) : this.db.prepare('SELECT * FROM hosts ORDER BY host_id').all()
+    ) as Record<string, string | number>[];
     return rows.map(toHost);
   }
 
@@ -113,9 +133,11 @@ export class ResultsDb implements ResultsStore {
   }
 
   submissions(track?: string): SubmissionRecord[] {
-    const rows = (track
-      ? this.db.prepare('SELECT * FROM submissions WHERE track = ? ORDER BY submission_id').all(track)
-      : this.db.prepare('SELECT * FROM submissions ORDER BY submission_id').all()) as Record<string, string>[];
+    const rows = (
+      track
+        ? this.db.prepare('SELECT * FROM submissions WHERE track = ? ORDER BY submission_id').all(track)
+        : this.db.prepare('SELECT * FROM submissions ORDER BY submission_id').all()
+    ) as Record<string, string>[];
     return rows.map(toSubmission);
   }
 
@@ -161,39 +183,77 @@ export class ResultsDb implements ResultsStore {
          @logprob, @completionTokens, @serverMs)
        ON CONFLICT(submission_id, suite, suite_version, scenario, instance_id) DO NOTHING`,
     );
-    const select =
+    // Without a version the reads see every version (the same filter as PostgreSQL's).
+    const where =
       version === undefined
-        ? this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ?')
-        : this.db.prepare('SELECT * FROM answers WHERE submission_id = ? AND suite = ? AND suite_version = ?');
-    const rows = () => (version === undefined ? select.all(submissionId, suite) : select.all(submissionId, suite, version)) as Record<string, unknown>[];
+        ? 'submission_id = @submissionId AND suite = @suite'
+        : 'submission_id = @submissionId AND suite = @suite AND suite_version = @version';
+    const params = version === undefined ? { submissionId, suite } : { submissionId, suite, version };
+    const select = this.db.prepare(`SELECT * FROM answers WHERE ${where}`);
+    const keys = this.db.prepare(`SELECT scenario, instance_id FROM answers WHERE ${where}`).raw();
+    const tally = tallySql(where);
+    const tallyScenarios = this.db.prepare(tally.scenarios);
+    const tallyFailures = this.db.prepare(tally.failures);
+    const scores = this.db
+      .prepare(`SELECT instance_id, score FROM answers WHERE ${where} AND scenario = @scenario ORDER BY ${VARIANT_SQL.base}, instance_id`)
+      .raw();
     return {
-      answeredKeys: () => new Set(rows().map((r) => answerKey(r.scenario as string, r.instance_id as string))),
-      save: (answer) => {
-        insert.run({ submissionId, suite, version: version ?? '', logprob: null, completionTokens: null, serverMs: null, ...answer, answeredAt: new Date().toISOString() });
+      answeredKeys: () => {
+        const answered = new Set<string>();
+        for (const [scenario, instanceId] of keys.iterate(params) as IterableIterator<[string, string]>) answered.add(answerKey(scenario, instanceId));
+        return answered;
       },
-      all: () => rows().map(toAnswer),
+      save: (answer) => {
+        insert.run({
+          submissionId,
+          suite,
+          version: version ?? '',
+          logprob: null,
+          completionTokens: null,
+          serverMs: null,
+          ...answer,
+          answeredAt: new Date().toISOString(),
+        });
+      },
+      all: () => (select.all(params) as Row[]).map(toAnswer),
+      tally: () => toTally(tallyScenarios.all(params) as Row[], tallyFailures.all(params) as Row[]),
+      scores: function* (scenario) {
+        for (const [instanceId, score] of scores.iterate({ ...params, scenario }) as IterableIterator<[string, number]>) yield { instanceId, score };
+      },
+      each: function* () {
+        for (const row of select.iterate(params) as IterableIterator<Row>) yield toAnswer(row);
+      },
     };
   }
 
   /** The latest evaluation of a suite kind replaces its scores (a new suite version may have other scenarios). */
   saveScenarioScores(submissionId: string, suite: SuiteKind, results: ScoredScenario[]): void {
-    const insert = this.db.prepare(
-      `INSERT INTO column_scores VALUES (@submissionId, @suite, @scenario, @column, @score, @instances, @answered, @failed)`,
-    );
+    const insert = this.db.prepare(`INSERT INTO column_scores VALUES (@submissionId, @suite, @scenario, @column, @score, @instances, @answered, @failed)`);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM column_scores WHERE submission_id = ? AND suite = ?').run(submissionId, suite);
       for (const result of results) {
         for (const column of result.columns ?? [{ column: result.column, score: result.score }]) {
-          insert.run({ submissionId, suite, scenario: result.scenario, column: column.column, score: column.score, instances: result.instances, answered: result.answered, failed: result.failed });
+          insert.run({
+            submissionId,
+            suite,
+            scenario: result.scenario,
+            column: column.column,
+            score: column.score,
+            instances: result.instances,
+            answered: result.answered,
+            failed: result.failed,
+          });
         }
       }
     })();
   }
 
   scenarioScores(submissionId?: string): ScoreRow[] {
-    const rows = (submissionId
-      ? this.db.prepare('SELECT * FROM column_scores WHERE submission_id = ?').all(submissionId)
-      : this.db.prepare('SELECT * FROM column_scores').all()) as Record<string, unknown>[];
+    const rows = (
+      submissionId
+        ? this.db.prepare('SELECT * FROM column_scores WHERE submission_id = ?').all(submissionId)
+        : this.db.prepare('SELECT * FROM column_scores').all()
+    ) as Record<string, unknown>[];
     return rows.map(toScore);
   }
 

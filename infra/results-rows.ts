@@ -3,7 +3,8 @@
  * types are named differently) and the mapping of a row to its record, so SQLite and PostgreSQL cannot
  * drift apart.
  */
-import type { InstanceAnswer } from '../domain/harness/evaluate.js';
+import { VARIANT_SUFFIXES, type AnswerTally, type InstanceAnswer } from '../domain/harness/answers.js';
+import type { RequestFailureKind } from '../domain/harness/contract.js';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { HostRecord, PipelineRecord, ScoreRow, StageRecord, SubmissionRecord } from './results-store.js';
@@ -150,3 +151,41 @@ export const toHost = (row: Row): HostRecord => ({
   startedAt: row.started_at as string,
   lastSeen: row.last_seen as string,
 });
+
+/**
+ * SQL (the same in SQLite and PostgreSQL) that tells an original instance's answer from a perturbed
+ * variant's (`<id>~<perturbation>`, see domain/harness/answers.ts) and gives a variant's original id:
+ * what the stores aggregate and group by, so scores are summed where the answers are.
+ */
+export const VARIANT_SQL: { isOriginal: string; base: string } = (() => {
+  const column = 'instance_id';
+  const matches = VARIANT_SUFFIXES.map(({ suffix }) => ({
+    length: suffix.length,
+    sql: `(length(${column}) > ${suffix.length} AND substr(${column}, length(${column}) - ${suffix.length - 1}) = '${suffix.replaceAll("'", "''")}')`,
+  }));
+  return {
+    isOriginal: `NOT (${matches.map((m) => m.sql).join(' OR ')})`,
+    base: `CASE ${matches.map((m) => `WHEN ${m.sql} THEN substr(${column}, 1, length(${column}) - ${m.length})`).join(' ')} ELSE ${column} END`,
+  };
+})();
+
+/** The per-scenario tally of answers matching `where` (see AnswerTally). */
+export const tallySql = (where: string): { scenarios: string; failures: string } => ({
+  scenarios: `SELECT scenario, CAST(COUNT(*) AS INTEGER) AS answered, CAST(SUM(CASE WHEN completion IS NULL THEN 1 ELSE 0 END) AS INTEGER) AS failed,
+    SUM(CASE WHEN ${VARIANT_SQL.isOriginal} THEN score ELSE 0 END) AS original_score_sum FROM answers WHERE ${where} GROUP BY scenario`,
+  failures: `SELECT error_kind, CAST(COUNT(*) AS INTEGER) AS n FROM answers WHERE ${where} AND error_kind IS NOT NULL GROUP BY error_kind`,
+});
+
+/** Rows of tallySql's two queries as an AnswerTally. */
+export function toTally(scenarios: readonly Row[], failures: readonly Row[]): AnswerTally {
+  const tally: AnswerTally = { scenarios: new Map(), failuresByKind: {} };
+  for (const row of scenarios) {
+    tally.scenarios.set(row.scenario as string, {
+      answered: Number(row.answered),
+      failed: Number(row.failed),
+      originalScoreSum: Number(row.original_score_sum ?? 0),
+    });
+  }
+  for (const row of failures) tally.failuresByKind[row.error_kind as RequestFailureKind] = Number(row.n);
+  return tally;
+}

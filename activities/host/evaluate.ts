@@ -6,7 +6,8 @@
 import { Context } from '@temporalio/activity';
 import type { RuntimeConfig, StageName } from '../../temporal.config.js';
 import { logExcerpt } from '../../domain/failures.js';
-import { evaluateSuite, summarize, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../../domain/harness/evaluate.js';
+import { evaluateSuite, summarizeStore, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../../domain/harness/evaluate.js';
+import { exportAnswerLines } from '../../infra/answer-export.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { artifactKeys } from '../../infra/artifact-store.js';
 import { dockerContainerRuntime, type ContainerRuntime, type EvaluationNetwork } from '../../infra/container-runtime.js';
@@ -41,8 +42,7 @@ export function createEvaluateActivity(host: HostContext) {
   /** One JSON line per persisted answer, for audits and appeals; the database stays the source of truth. */
   async function exportAnswers(submissionId: string, suite: string, store: AnswerStore): Promise<void> {
     try {
-      const lines = (await store.all()).map((answer) => JSON.stringify(answer));
-      await host.artifacts.putText(artifactKeys.answers(submissionId, suite), lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      await exportAnswerLines(store, (file) => host.artifacts.putFile(artifactKeys.answers(submissionId, suite), file));
     } catch (error) {
       Context.current().log.warn('could not export the answers to the artifact store', { submissionId, suite, error: String(error) });
     }
@@ -138,7 +138,7 @@ export function createEvaluateActivity(host: HostContext) {
             });
             if (!readiness.ready) {
               const why = stoppedBy();
-              if (why) return await endStopped(why, readiness.reason, async () => summarize(suite, await store.all(), 0, null));
+              if (why) return await endStopped(why, readiness.reason, () => summarizeStore(suite, store, 0, null));
               const retired = await retire(container);
               // Only an OOM kill has a category of its own here; any other way out is a start-up failure.
               const ending = await howItEnded(host, retired, { stoppedBy: null, overCap: false }, SERVER_ENDING_RULES);

@@ -3,6 +3,7 @@
  * it departs from the published contract, in one message, before an evaluation is queued for it.
  * A server passes only with valid answers (not merely HTTP answers).
  */
+import { request } from 'undici';
 import { z } from 'zod';
 import { DecodeResponse, ProcessResponse, RequestFailure, TokenizeResponse, postJson, processRequest } from './contract.js';
 
@@ -42,38 +43,75 @@ export async function checkConformance(baseUrl: string, options: { timeoutMs?: n
     return null;
   };
 
-  await check('/process answers a multiple-choice prompt with one token', () =>
-    postJson(`${baseUrl}/process`, processRequest(MULTIPLE_CHOICE_PROBE, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, { timeoutMs }),
+  await check(
+    '/process answers a multiple-choice prompt with one token',
+    () =>
+      postJson(`${baseUrl}/process`, processRequest(MULTIPLE_CHOICE_PROBE, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, {
+        timeoutMs,
+      }),
     (response) => logprobsAddUp(response) ?? (response.tokens.length > 1 ? `asked for 1 new token, got ${response.tokens.length}` : null),
   );
-  await check('/process answers a generation prompt', () =>
-    postJson(`${baseUrl}/process`, processRequest(GENERATION_PROBE, { maxNewTokens: 20, temperature: 0, stopSequences: ['\n\n'] }), ProcessResponse, { timeoutMs }),
+  await check(
+    '/process answers a generation prompt',
+    () =>
+      postJson(`${baseUrl}/process`, processRequest(GENERATION_PROBE, { maxNewTokens: 20, temperature: 0, stopSequences: ['\n\n'] }), ProcessResponse, {
+        timeoutMs,
+      }),
     (response) => logprobsAddUp(response) ?? (response.tokens.length > 20 ? `asked for at most 20 new tokens, got ${response.tokens.length}` : null),
   );
-  await check('/process with echo_prompt returns the prompt first', () =>
-    postJson(`${baseUrl}/process`, { ...processRequest('Echo this: ', { maxNewTokens: 2, temperature: 0, stopSequences: [] }), echo_prompt: true }, ProcessResponse, { timeoutMs }),
-    (response) => (response.text.startsWith('Echo this: ') ? null : `with echo_prompt the text must start with the prompt, got ${JSON.stringify(response.text.slice(0, 40))}`),
+  await check(
+    '/process with echo_prompt returns the prompt first',
+    () =>
+      postJson(
+        `${baseUrl}/process`,
+        { ...processRequest('Echo this: ', { maxNewTokens: 2, temperature: 0, stopSequences: [] }), echo_prompt: true },
+        ProcessResponse,
+        { timeoutMs },
+      ),
+    (response) =>
+      response.text.startsWith('Echo this: ')
+        ? null
+        : `with echo_prompt the text must start with the prompt, got ${JSON.stringify(response.text.slice(0, 40))}`,
   );
-  const tokenized = await check('/tokenize returns integer token ids', () =>
-    postJson(`${baseUrl}/tokenize`, { text: 'The capital of France is Paris.', truncation: true, max_length: 2048 }, TokenizeResponse, { timeoutMs }),
+  const tokenized = await check(
+    '/tokenize returns integer token ids',
+    () => postJson(`${baseUrl}/tokenize`, { text: 'The capital of France is Paris.', truncation: true, max_length: 2048 }, TokenizeResponse, { timeoutMs }),
     (response) => (response.tokens.length === 0 ? 'no tokens for a non-empty text' : null),
   );
-  await check('/tokenize honours truncation and max_length', () =>
-    postJson(`${baseUrl}/tokenize`, { text: 'one two three four five six seven eight nine ten', truncation: true, max_length: 3 }, TokenizeResponse, { timeoutMs }),
+  await check(
+    '/tokenize honours truncation and max_length',
+    () =>
+      postJson(`${baseUrl}/tokenize`, { text: 'one two three four five six seven eight nine ten', truncation: true, max_length: 3 }, TokenizeResponse, {
+        timeoutMs,
+      }),
     (response) => (response.tokens.length > 3 ? `max_length 3 with truncation returned ${response.tokens.length} tokens` : null),
   );
   if (tokenized) {
-    await check('/decode turns the token ids back into text', () => postJson(`${baseUrl}/decode`, { tokens: tokenized.tokens }, DecodeResponse, { timeoutMs }), (response) =>
-      response.text.trim() === '' ? 'decoding the tokens of a non-empty text gave an empty text' : null,
+    await check(
+      '/decode turns the token ids back into text',
+      () => postJson(`${baseUrl}/decode`, { tokens: tokenized.tokens }, DecodeResponse, { timeoutMs }),
+      (response) => (response.text.trim() === '' ? 'decoding the tokens of a non-empty text gave an empty text' : null),
     );
   }
-  await check('a body that is not JSON gets a client error, not a crash', async () => {
-    const response = await fetch(`${baseUrl}/process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json', signal: AbortSignal.timeout(timeoutMs) });
-    await response.arrayBuffer();
-    return response.status;
-  }, (status) => (status >= 400 && status < 500 ? null : `answered HTTP ${status} to a malformed body (expected 4xx)`));
+  await check(
+    'a body that is not JSON gets a client error, not a crash',
+    async () => {
+      const response = await request(`${baseUrl}/process`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{not json',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      await response.body.dump();
+      return response.statusCode;
+    },
+    (status) => (status >= 400 && status < 500 ? null : `answered HTTP ${status} to a malformed body (expected 4xx)`),
+  );
   await check('the server still answers after the malformed body', () =>
-    postJson(`${baseUrl}/process`, processRequest(MULTIPLE_CHOICE_PROBE, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, { timeoutMs }),
+    postJson(`${baseUrl}/process`, processRequest(MULTIPLE_CHOICE_PROBE, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, {
+      timeoutMs,
+    }),
   );
 
   const violations = checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);

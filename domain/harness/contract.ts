@@ -2,6 +2,7 @@
  * The participant container's HTTP API (SUBMISSION_CONTRACT.md), as zod schemas, and a client with a
  * timeout on every endpoint. Responses are validated: "any HTTP answer" is not an answer.
  */
+import { Pool } from 'undici';
 import { z } from 'zod';
 
 /** What HELM sent in 2023 plus the fields participants declared (num_samples, top_k, seed). */
@@ -71,29 +72,87 @@ export class RequestFailure extends Error {
 
 const MAX_BODY_BYTES = 1_000_000;
 
-/** POST a JSON body and validate the answer with `schema`; every failure becomes a RequestFailure. */
-export async function postJson<T>(
-  url: string,
-  body: unknown,
-  schema: z.ZodType<T>,
-  options: { timeoutMs: number; signal?: AbortSignal },
-): Promise<T> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
-  } catch (error) {
-    throw classifyFetchError(error, options, url);
+/** Per-request options of every call to a submission: a time limit, and the caller's stop signal. */
+export interface RequestOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * What the harness needs from an HTTP client to one submission endpoint: POST a JSON body, validate the
+ * answer with a zod schema, and turn every failure into a RequestFailure. `close` ends its connections.
+ */
+export interface SubmissionClient {
+  post<T>(endpoint: string, body: unknown, schema: z.ZodType<T>, options: RequestOptions): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * The submission client on undici's Pool: one pool of keep-alive connections per submission endpoint
+ * (its origin), at most `connections` of them. Why not fetch: fetch wraps every request and answer in
+ * web streams, and its per-call AbortSignal.timeout + AbortSignal.any cost 0.4–0.8 ms of main-thread
+ * time per request and leave a WeakRef per call on the long-lived stop signal (Node 20, nodejs/node#55351;
+ * bench/RESULTS.md §1, §5). Here the time limit is undici's own headers/body timeout, one timer kept on
+ * the connection and refreshed for each request, and the caller's signal gets one listener that undici
+ * removes when the request ends.
+ */
+export class PoolSubmissionClient implements SubmissionClient {
+  private readonly pool: Pool;
+  private readonly origin: string;
+
+  constructor(baseUrl: string, options: { connections?: number } = {}) {
+    this.origin = new URL(baseUrl).origin;
+    this.pool = new Pool(this.origin, {
+      connections: options.connections ?? null,
+      // undici stops reading and fails with UND_ERR_RES_EXCEEDED_MAX_SIZE: classified as too-large.
+      maxResponseSize: MAX_BODY_BYTES,
+      pipelining: 1,
+    });
   }
-  let text: string;
-  try {
-    text = await readCapped(response, MAX_BODY_BYTES);
-  } catch (error) {
-    if (error instanceof RequestFailure) throw error;
-    throw classifyFetchError(error, options, url);
+
+  async post<T>(endpoint: string, body: unknown, schema: z.ZodType<T>, options: RequestOptions): Promise<T> {
+    const url = `${this.origin}${endpoint}`;
+    let statusCode: number;
+    let text: string;
+    try {
+      const response = await this.pool.request({
+        path: endpoint,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify(body),
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        signal: options.signal ?? null,
+      });
+      statusCode = response.statusCode;
+      text = await response.body.text();
+    } catch (error) {
+      throw classifyClientError(error, options, url);
+    }
+    return validated(url, statusCode, text, schema);
   }
-  if (!response.ok) throw new RequestFailure('http-status', `${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** One POST to a URL with a client of its own, closed afterwards (probes, one-off checks). */
+export async function postJson<T>(url: string, body: unknown, schema: z.ZodType<T>, options: RequestOptions): Promise<T> {
+  const parsed = new URL(url);
+  const client = new PoolSubmissionClient(parsed.origin, { connections: 1 });
+  try {
+    return await client.post(`${parsed.pathname}${parsed.search}`, body, schema, options);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** An HTTP answer, judged against the contract: status, JSON, then the schema. */
+export function validated<T>(url: string, statusCode: number, text: string, schema: z.ZodType<T>): T {
+  if (statusCode < 200 || statusCode > 299) throw new RequestFailure('http-status', `${url} answered HTTP ${statusCode}: ${text.slice(0, 200)}`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -108,30 +167,20 @@ export async function postJson<T>(
   return parsed.data;
 }
 
-function classifyFetchError(error: unknown, options: { signal?: AbortSignal }, url: string): RequestFailure {
-  if (options.signal?.aborted) return new RequestFailure('aborted', `request to ${url} aborted`);
-  const name = (error as { name?: string }).name;
-  if (name === 'TimeoutError' || name === 'AbortError') return new RequestFailure('timeout', `${url} did not answer in time`);
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return new RequestFailure('connection', `${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
-}
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new RequestFailure('too-large', `answer larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
+/** An error of the HTTP client as a RequestFailure: the same kinds and messages fetch's errors had. */
+export function classifyClientError(error: unknown, options: { signal?: AbortSignal }, url: string): RequestFailure {
+  if (error instanceof RequestFailure) return error;
+  if (options.signal?.aborted) return new RequestFailure('aborted', `request to ${url} aborted`);
+  const { code, name, message, cause } = error as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: string; message?: string } };
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return new RequestFailure('too-large', `answer larger than ${MAX_BODY_BYTES} bytes`);
+  if ((typeof code === 'string' && TIMEOUT_CODES.has(code)) || name === 'TimeoutError' || name === 'AbortError') {
+    return new RequestFailure('timeout', `${url} did not answer in time`);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const why =
+    typeof code === 'string' && !code.startsWith('UND_ERR') ? code : (cause?.code ?? cause?.message ?? (typeof message === 'string' ? message : String(error)));
+  return new RequestFailure('connection', `${url}: ${why}`);
 }
 
 /** Cut a completion at the first stop sequence: done on our side, since 2023 servers ignored them. */

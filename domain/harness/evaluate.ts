@@ -3,76 +3,33 @@
  * timeout, bounded retries), persists each answer as it arrives, and isolates failures: an instance
  * that still fails scores 0 and never aborts its scenario. A resumed run skips persisted instances.
  */
+import { setMaxListeners } from 'node:events';
+import { instancePrompt, requestSettings, scoreInstance, type Scenario, type Suite, type SuiteInstance } from './suite.js';
 import {
-  PERTURBATION_KINDS,
-  groupColumns,
-  groupPerturbations,
-  instancePrompt,
-  perturbationColumn,
-  perturbedVariants,
-  requestSettings,
-  scenarioColumn,
-  scenarioGroups,
-  scoreInstance,
-  type PerturbationKind,
-  type Scenario,
-  type Suite,
-  type SuiteInstance,
-} from './suite.js';
-import { worstCase } from '../metrics/index.js';
-import { DecodeResponse, ProcessResponse, READINESS_PROMPT, RequestFailure, TokenizeResponse, cutAtStopSequences, postJson, processRequest, type RequestFailureKind } from './contract.js';
+  DecodeResponse,
+  PoolSubmissionClient,
+  ProcessResponse,
+  READINESS_PROMPT,
+  RequestFailure,
+  TokenizeResponse,
+  cutAtStopSequences,
+  processRequest,
+  type RequestFailureKind,
+  type SubmissionClient,
+} from './contract.js';
+import { answerKey, type AnswerStore, type InstanceAnswer } from './answers.js';
+import { countWorkItems, eachWorkItem, type WorkItem } from './work.js';
+import { summarizeStore, type EvaluationSummary, type StopReason } from './summary.js';
 
-export interface InstanceAnswer {
-  scenario: string;
-  instanceId: string;
-  /** null when no valid answer came back after every attempt */
-  completion: string | null;
-  score: number;
-  errorKind: RequestFailureKind | null;
-  error: string | null;
-  attempts: number;
-  latencyMs: number;
-  /** the completion's log-probability (sum over its tokens) as the server reported it; null without an answer */
-  logprob?: number | null;
-  /** tokens the server generated for the completion (before our stop-sequence cut) */
-  completionTokens?: number | null;
-  /** the server's own `request_time`, in ms: the model's share of latencyMs */
-  serverMs?: number | null;
-}
-
-/**
- * Where answers live between attempts of an evaluation (the results database in production: SQLite
- * answers at once, PostgreSQL with a promise). An answer counts as kept once `save` has resolved.
- */
-export interface AnswerStore {
-  /** keys `${scenario}/${instanceId}` of instances already answered (successfully or not) */
-  answeredKeys(): Set<string> | Promise<Set<string>>;
-  save(answer: InstanceAnswer): void | Promise<void>;
-  all(): InstanceAnswer[] | Promise<InstanceAnswer[]>;
-}
-
-export class MemoryAnswerStore implements AnswerStore {
-  private readonly answers = new Map<string, InstanceAnswer>();
-  answeredKeys(): Set<string> {
-    return new Set(this.answers.keys());
-  }
-  save(answer: InstanceAnswer): void {
-    this.answers.set(answerKey(answer.scenario, answer.instanceId), answer);
-  }
-  all(): InstanceAnswer[] {
-    return [...this.answers.values()];
-  }
-}
-
-export const answerKey = (scenario: string, instanceId: string): string => `${scenario}/${instanceId}`;
+export { MemoryAnswerStore, answerKey, type AnswerStore, type AnswerTally, type InstanceAnswer, type StoredScore } from './answers.js';
+export { countWorkItems, eachWorkItem, workItems, type WorkItem } from './work.js';
+export { summarize, summarizeStore, type EvaluationSummary, type ScenarioResult, type StopReason } from './summary.js';
 
 export interface EvaluationProgress {
   total: number;
   answered: number;
   failed: number;
 }
-
-export type StopReason = 'deadline' | 'cancelled' | 'server-crashed';
 
 export interface EvaluationOptions {
   baseUrl: string;
@@ -89,62 +46,8 @@ export interface EvaluationOptions {
   isServerAlive?: () => Promise<boolean>;
   /** The model's window (prompt + completion), 2048 in 2023; prompts are fitted into it (see fitPrompt). */
   maxPromptTokens?: number;
-}
-
-export interface ScenarioResult {
-  scenario: string;
-  column: string;
-  instances: number;
-  answered: number;
-  failed: number;
-  /** the scenario's metric averaged over all instances; unanswered and failed instances count 0 */
-  score: number;
-  /** every column of the scenario: the metric, then "(Robustness)" / "(Fairness)" worst cases when asked for */
-  columns: { column: string; score: number }[];
-  /**
-   * Set on a group's result only (`scenario` is then the group's name): the scenarios it averages. Its
-   * counts are sums over those scenarios, already counted in their own results: never add them again.
-   */
-  members?: string[];
-}
-
-export interface EvaluationSummary {
-  total: number;
-  answered: number;
-  failed: number;
-  unanswered: number;
-  /** requests sent in this run (resumed instances are not asked again) */
-  requestsSent: number;
-  stopReason: StopReason | null;
-  /** failed instances by why their last request failed (schema, timeout, ...) */
-  failuresByKind: Partial<Record<RequestFailureKind, number>>;
-  /** one result per scenario of the suite, in suite order, then one per scenario group (with `members`) */
-  scenarios: ScenarioResult[];
-}
-
-interface WorkItem {
-  scenario: Scenario;
-  /** the instance as asked: the original, or one of its perturbed variants */
-  instance: SuiteInstance;
-  /** the id its answer is stored under: the instance id, or `<id>~<perturbation>` for a variant */
-  answerId: string;
-  /** the original instance id, and the kind of perturbation (null for the original) */
-  instanceId: string;
-  kind: PerturbationKind | null;
-}
-
-/** Everything a suite asks: each instance, then its perturbed variants where the scenario asks for them. */
-export function workItems(suite: Suite): WorkItem[] {
-  const items: WorkItem[] = [];
-  for (const scenario of suite.scenarios) {
-    for (const instance of scenario.instances) {
-      items.push({ scenario, instance, answerId: instance.id, instanceId: instance.id, kind: null });
-      for (const variant of perturbedVariants(scenario, instance)) {
-        items.push({ scenario, instance: variant.instance, answerId: `${instance.id}~${variant.perturbation}`, instanceId: instance.id, kind: variant.category });
-      }
-    }
-  }
-  return items;
+  /** The HTTP client to the submission (default: PoolSubmissionClient, `concurrency` connections); closed at the end. */
+  client?: (baseUrl: string, connections: number) => SubmissionClient;
 }
 
 /**
@@ -173,15 +76,18 @@ export async function fitPrompt(
 
 export async function evaluateSuite(options: EvaluationOptions): Promise<EvaluationSummary> {
   const done = await options.store.answeredKeys();
-  const items = workItems(options.suite);
-  const pending = items.filter((item) => !done.has(answerKey(item.scenario.name, item.answerId)));
-  const total = items.length;
+  const total = countWorkItems(options.suite);
   let answered = done.size;
-  let failed = (await options.store.all()).filter((a) => a.completion === null).length;
+  let failed = 0;
+  if (answered > 0) for (const counted of (await options.store.tally()).scenarios.values()) failed += counted.failed;
   let requestsSent = 0;
   let stopReason: StopReason | null = null;
   const stopController = new AbortController();
+  // One combined signal per run (not per request: AbortSignal.any leaves a WeakRef on its sources, nodejs/node#55351).
   const signal = options.signal ? AbortSignal.any([options.signal, stopController.signal]) : stopController.signal;
+  // The client adds one abort listener per request in flight; undici removes it a tick after the body ends, so
+  // up to about twice `concurrency` can be attached at once (measured: 15 at concurrency 8).
+  setMaxListeners(Math.max(10, 2 * options.concurrency + 10), signal);
   const stop = (reason: StopReason): void => {
     stopReason ??= reason;
     if (!stopController.signal.aborted) stopController.abort(reason);
@@ -190,12 +96,12 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop(toStopReason(options.signal.reason));
 
-  let next = 0;
-  const call = <T>(endpoint: string, body: unknown, schema: Parameters<typeof postJson<T>>[2]) =>
-    postJson(`${options.baseUrl}${endpoint}`, body, schema, { timeoutMs: options.requestTimeoutMs, signal });
+  const concurrency = Math.max(1, options.concurrency);
+  const client = (options.client ?? ((baseUrl, connections) => new PoolSubmissionClient(baseUrl, { connections })))(options.baseUrl, concurrency);
+  const requestOptions = { timeoutMs: options.requestTimeoutMs, signal };
   const tokenize = async (text: string, maxLength: number | null) =>
-    (await call('/tokenize', { text, truncation: maxLength !== null, max_length: maxLength ?? 1_000_000 }, TokenizeResponse)).tokens;
-  const decode = async (tokens: number[]) => (await call('/decode', { tokens }, DecodeResponse)).text;
+    (await client.post('/tokenize', { text, truncation: maxLength !== null, max_length: maxLength ?? 1_000_000 }, TokenizeResponse, requestOptions)).tokens;
+  const decode = async (tokens: number[]) => (await client.post('/decode', { tokens }, DecodeResponse, requestOptions)).text;
 
   const askOne = async (item: WorkItem): Promise<void> => {
     const settings = requestSettings(item.scenario);
@@ -212,7 +118,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
           ? (await fitPrompt(item.scenario, item.instance, options.maxPromptTokens, tokenize, decode)).prompt
           : instancePrompt(item.scenario, item.instance);
         const body = processRequest(prompt, settings);
-        const response = await postJson(`${options.baseUrl}/process`, body, ProcessResponse, { timeoutMs: options.requestTimeoutMs, signal });
+        const response = await client.post('/process', body, ProcessResponse, requestOptions);
         answer = cutAtStopSequences(response.text, body.stop_sequences);
         reported = { logprob: response.logprob, completionTokens: response.tokens.length, serverMs: Math.round(response.request_time * 1e6) / 1e3 };
         break;
@@ -227,10 +133,13 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
       }
     }
     // Saved outside the request's try: a store that fails is our failure, not the submission's answer.
-    if (answer !== null) return await record({ completion: answer, score: scoreInstance(item.scenario, item.instance, answer), errorKind: null, error: null, ...reported });
+    if (answer !== null)
+      return await record({ completion: answer, score: scoreInstance(item.scenario, item.instance, answer), errorKind: null, error: null, ...reported });
     await record({ completion: null, score: 0, errorKind: lastFailure?.kind ?? 'connection', error: lastFailure?.message ?? 'no answer' });
 
-    async function record(result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error' | 'logprob' | 'completionTokens' | 'serverMs'>): Promise<void> {
+    async function record(
+      result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error' | 'logprob' | 'completionTokens' | 'serverMs'>,
+    ): Promise<void> {
       await options.store.save({
         scenario: item.scenario.name,
         instanceId: item.answerId,
@@ -244,93 +153,24 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     }
   };
 
+  // The work list is a cursor shared by the workers: next() is synchronous, so no item is taken twice.
+  const cursor = eachWorkItem(options.suite);
   const worker = async (): Promise<void> => {
     while (!signal.aborted) {
-      const item = pending[next++];
-      if (!item) return;
-      await askOne(item);
+      const next = cursor.next();
+      if (next.done) return;
+      if (done.has(answerKey(next.value.scenario.name, next.value.answerId))) continue;
+      await askOne(next.value);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, worker));
-  // A caller's long-lived signal must not keep this run's closure (the work list) alive.
-  options.signal?.removeEventListener('abort', onAbort);
-  return summarize(options.suite, await options.store.all(), requestsSent, stopReason);
-}
-
-export function summarize(suite: Suite, answers: InstanceAnswer[], requestsSent: number, stopReason: StopReason | null): EvaluationSummary {
-  const byKey = new Map(answers.map((a) => [answerKey(a.scenario, a.instanceId), a]));
-  const items = workItems(suite);
-  const scenarios = suite.scenarios.map((scenario): ScenarioResult => {
-    const mine = items.filter((item) => item.scenario === scenario);
-    const answerOf = (item: WorkItem) => byKey.get(answerKey(scenario.name, item.answerId));
-    const scoreOf = (item: WorkItem) => answerOf(item)?.score ?? 0; // unanswered counts 0
-    const originals = mine.filter((item) => item.kind === null);
-    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / scenario.instances.length;
-    const columns = [{ column: scenarioColumn(scenario), score: mean(originals.map(scoreOf)) }];
-    for (const kind of PERTURBATION_KINDS) {
-      if (!(scenario.perturbations ?? []).includes(kind)) continue;
-      // HELM's per-instance worst case over the original and every variant of that kind.
-      const worst = originals.map((original) =>
-        worstCase(scoreOf(original), mine.filter((item) => item.instanceId === original.instanceId && item.kind === kind).map(scoreOf)),
-      );
-      columns.push({ column: perturbationColumn(scenario, kind), score: mean(worst) });
-    }
-    const asked = mine.map(answerOf).filter((a): a is InstanceAnswer => a !== undefined);
-    return {
-      scenario: scenario.name,
-      column: columns[0]!.column,
-      instances: scenario.instances.length,
-      answered: asked.length,
-      failed: asked.filter((a) => a.completion === null).length,
-      score: columns[0]!.score,
-      columns,
-    };
-  });
-  const failuresByKind: Partial<Record<RequestFailureKind, number>> = {};
-  for (const answer of answers) if (answer.errorKind) failuresByKind[answer.errorKind] = (failuresByKind[answer.errorKind] ?? 0) + 1;
-  const answered = scenarios.reduce((s, r) => s + r.answered, 0);
-  return {
-    total: items.length,
-    answered,
-    failed: scenarios.reduce((s, r) => s + r.failed, 0),
-    unanswered: items.length - answered,
-    requestsSent,
-    stopReason,
-    failuresByKind,
-    scenarios: [...scenarios, ...groupResults(suite, scenarios)],
-  };
-}
-
-/**
- * One result per scenario group: each column is the unweighted mean over the group's scenarios of that
- * column (HELM's macro-average over run specs); a perturbation column averages the scenarios that ask for it.
- */
-function groupResults(suite: Suite, results: readonly ScenarioResult[]): ScenarioResult[] {
-  return scenarioGroups(suite.scenarios).map((group): ScenarioResult => {
-    const mine = group.scenarios.map((scenario) => ({ scenario, result: results[suite.scenarios.indexOf(scenario)]! }));
-    const average = (pick: (entry: (typeof mine)[number]) => number | undefined): number => {
-      const values = mine.map(pick).filter((v): v is number => v !== undefined);
-      return values.reduce((sum, v) => sum + v, 0) / values.length;
-    };
-    const named = groupColumns(group);
-    const columns = [
-      { column: named[0]!, score: average((entry) => entry.result.score) },
-      ...groupPerturbations(group).map((kind, i) => ({
-        column: named[i + 1]!,
-        score: average((entry) => entry.result.columns.find((c) => c.column === perturbationColumn(entry.scenario, kind))?.score),
-      })),
-    ];
-    return {
-      scenario: group.name,
-      column: columns[0]!.column,
-      instances: mine.reduce((sum, entry) => sum + entry.result.instances, 0),
-      answered: mine.reduce((sum, entry) => sum + entry.result.answered, 0),
-      failed: mine.reduce((sum, entry) => sum + entry.result.failed, 0),
-      score: columns[0]!.score,
-      columns,
-      members: group.scenarios.map((scenario) => scenario.name),
-    };
-  });
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total - done.size)) }, worker));
+  } finally {
+    // A caller's long-lived signal must not keep this run's closure (the cursor, `done`) alive.
+    options.signal?.removeEventListener('abort', onAbort);
+    await client.close().catch(() => undefined);
+  }
+  return summarizeStore(options.suite, options.store, requestsSent, stopReason);
 }
 
 function toStopReason(reason: unknown): StopReason {
@@ -340,7 +180,14 @@ function toStopReason(reason: unknown): StopReason {
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -355,22 +202,32 @@ export async function waitForReadiness(options: {
   const started = Date.now();
   let lastError = 'no answer yet';
   let lastFailure: RequestFailureKind | null = null;
-  while (Date.now() < options.deadline) {
-    if (options.signal?.aborted) return { ready: false, reason: 'cancelled while waiting for the server', died: false, lastFailure };
-    try {
-      const remaining = Math.max(500, Math.min(10_000, options.deadline - Date.now()));
-      await postJson(`${options.baseUrl}/process`, processRequest(READINESS_PROMPT, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, {
-        timeoutMs: remaining,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      return { ready: true, afterMs: Date.now() - started };
-    } catch (error) {
-      // An invalid answer does not count as ready (it may still be loading); remember why for the report.
-      lastError = (error as Error).message;
-      lastFailure = error instanceof RequestFailure ? error.kind : 'connection';
-    }
-    if (!(await options.isAlive())) return { ready: false, reason: `the server exited before answering (${lastError})`, died: true, lastFailure };
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+  // One client (one keep-alive connection) for every poll.
+  const client = new PoolSubmissionClient(options.baseUrl, { connections: 1 });
+  try {
+    return await poll();
+  } finally {
+    await client.close().catch(() => undefined);
   }
-  return { ready: false, reason: `no valid /process answer within the start-up limit (last: ${lastError})`, died: false, lastFailure };
+
+  async function poll(): Promise<{ ready: true; afterMs: number } | { ready: false; reason: string; died: boolean; lastFailure: RequestFailureKind | null }> {
+    while (Date.now() < options.deadline) {
+      if (options.signal?.aborted) return { ready: false, reason: 'cancelled while waiting for the server', died: false, lastFailure };
+      try {
+        const remaining = Math.max(500, Math.min(10_000, options.deadline - Date.now()));
+        await client.post('/process', processRequest(READINESS_PROMPT, { maxNewTokens: 1, temperature: 0, stopSequences: [] }), ProcessResponse, {
+          timeoutMs: remaining,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        return { ready: true, afterMs: Date.now() - started };
+      } catch (error) {
+        // An invalid answer does not count as ready (it may still be loading); remember why for the report.
+        lastError = (error as Error).message;
+        lastFailure = error instanceof RequestFailure ? error.kind : 'connection';
+      }
+      if (!(await options.isAlive())) return { ready: false, reason: `the server exited before answering (${lastError})`, died: true, lastFailure };
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    }
+    return { ready: false, reason: `no valid /process answer within the start-up limit (last: ${lastError})`, died: false, lastFailure };
+  }
 }

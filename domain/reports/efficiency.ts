@@ -121,3 +121,31 @@ export function renderEfficiency(figures: EfficiencyFigures): string {
   lines.push(`  peak memory   ${figures.peakMemory === null ? '—' : figures.peakMemory.formatted}`);
   return lines.join('\n');
 }
+
+/**
+ * The model's share of an evaluation, with the real model as the reference: the server's own
+ * `request_time` summed over the answers (stored as serverMs), against the evaluation's wall time over
+ * the same answers. 1 − share is what everything else cost: the harness, HTTP, prompt fitting, idle gaps.
+ *
+ * Only meaningful when the summed times do not overlap: a server that runs one request at a time (a lock,
+ * as the LLM sample) and a harness that sends one at a time. A server that starts request_time on arrival
+ * counts a queued request's wait for the lock as its own time, so at harness concurrency > 1 the sum can
+ * exceed the wall time and the share says nothing (null when no time was measured).
+ */
+export function modelShare(input: { wallTimeMs: number; serverMs: Iterable<number | null | undefined> }): {
+  modelMs: number;
+  wallTimeMs: number;
+  answers: number;
+  /** modelMs / wallTimeMs */
+  share: number | null;
+} {
+  const wallTimeMs = nonNegative('wallTimeMs', input.wallTimeMs);
+  let modelMs = 0;
+  let answers = 0;
+  for (const ms of input.serverMs) {
+    if (ms === null || ms === undefined) continue;
+    modelMs += nonNegative('serverMs', ms);
+    answers++;
+  }
+  return { modelMs, wallTimeMs, answers, share: wallTimeMs > 0 && answers > 0 ? modelMs / wallTimeMs : null };
+}

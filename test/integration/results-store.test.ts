@@ -224,6 +224,43 @@ describe.each(STORES)('ResultsStore on %s', (_kind, open) => {
     expect(await db.answerStore('answers-other', 'open').all()).toEqual([]);
   });
 
+  it("aggregates answers where they are: the tally, one scenario's scores grouped by original, every answer once", async () => {
+    const id = 'answers-tally';
+    const store = db.answerStore(id, 'open', 'open@1');
+    const saved = [
+      answer('mmlu', 'q1', { score: 0.5 }),
+      answer('mmlu', 'q1~mild_mix', { score: 0.25 }),
+      answer('mmlu', 'q10', { score: 1 }),
+      answer('mmlu', 'q1~dialect', { score: 1 }),
+      answer('mmlu', 'q10~gender', { completion: null, score: 0, errorKind: 'timeout', error: 'late' }),
+      answer('mmlu', 'a~b', { score: 0.125 }), // a "~" that ends in no perturbation name is an original's id
+      answer('gsm', 'q1', { completion: null, score: 0, errorKind: 'schema', error: 'bad' }),
+    ];
+    for (const a of saved) await store.save(a);
+    await db.answerStore(id, 'open', 'open@0').save(answer('mmlu', 'q1', { score: 1 })); // another version: not counted
+
+    const tally = await store.tally();
+    expect(Object.fromEntries(tally.scenarios)).toEqual({
+      mmlu: { answered: 6, failed: 1, originalScoreSum: 1.625 },
+      gsm: { answered: 1, failed: 1, originalScoreSum: 0 },
+    });
+    expect(tally.failuresByKind).toEqual({ timeout: 1, schema: 1 });
+
+    const scores: { instanceId: string; score: number }[] = [];
+    for await (const stored of store.scores('mmlu')) scores.push(stored);
+    expect(scores.map((s) => s.instanceId).sort()).toEqual(['a~b', 'q1', 'q10', 'q10~gender', 'q1~dialect', 'q1~mild_mix']);
+    // an original and its variants are next to each other
+    const base = (instanceId: string) => instanceId.replace(/~(mild_mix|dialect|gender|person_name)$/, '');
+    const runs = scores.map((s) => base(s.instanceId)).filter((b, i, all) => i === 0 || all[i - 1] !== b);
+    expect(new Set(runs).size).toBe(runs.length);
+    expect(scores.find((s) => s.instanceId === 'q1~mild_mix')?.score).toBe(0.25);
+
+    const each: InstanceAnswer[] = [];
+    for await (const a of store.each()) each.push(a);
+    expect(each).toEqual(await store.all());
+    expect(each).toHaveLength(saved.length);
+  });
+
   it('answerCount counts the persisted answers of a suite over every version', async () => {
     const id = 'answers-count';
     expect(await db.answerCount(id, 'open')).toBe(0);

@@ -32,7 +32,7 @@ import {
 import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom, type TemporalServerBinaries } from '../../infra/temporal-server-build.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
-import { submit } from '../../cli/operations.js';
+import { submit } from '../../operations/pipelines.js';
 import { progressQuery, type PipelineState } from '../../workflows/definitions.js';
 import { makePki, type Pki } from '../support/pki.js';
 import { startPostgres } from '../support/postgres.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { efficiencyFigures, formatGpuHours, formatRate, nearestRankPercentile, renderEfficiency } from '../../domain/reports/efficiency.js';
+import { efficiencyFigures, formatGpuHours, formatRate, modelShare, nearestRankPercentile, renderEfficiency } from '../../domain/reports/efficiency.js';
 
 describe('nearestRankPercentile', () => {
   const twenty = Array.from({ length: 20 }, (_, i) => 20 - i); // 20..1, unsorted on purpose
@@ -57,7 +57,12 @@ describe('formatting', () => {
 
   it('renders a block for the CLI', () => {
     const text = renderEfficiency(
-      efficiencyFigures({ training: { wallTimeMs: 5400_000, gpus: 1 }, evaluation: { wallTimeMs: 30_000, instances: 104 }, latenciesMs: [10, 20, 30], peakMemoryBytes: 512 * 1024 ** 2 }),
+      efficiencyFigures({
+        training: { wallTimeMs: 5400_000, gpus: 1 },
+        evaluation: { wallTimeMs: 30_000, instances: 104 },
+        latenciesMs: [10, 20, 30],
+        peakMemoryBytes: 512 * 1024 ** 2,
+      }),
     );
     expect(text).toBe(
       [
@@ -69,5 +74,18 @@ describe('formatting', () => {
       ].join('\n'),
     );
     expect(renderEfficiency(efficiencyFigures({}))).toContain('training      —');
+  });
+});
+
+describe('modelShare', () => {
+  it('sums the server times that were reported, against the wall time', () => {
+    expect(modelShare({ wallTimeMs: 1000, serverMs: [490, 490, null, undefined] })).toEqual({ modelMs: 980, wallTimeMs: 1000, answers: 2, share: 0.98 });
+  });
+  it('has no share without a wall time or without any server time', () => {
+    expect(modelShare({ wallTimeMs: 0, serverMs: [5] }).share).toBeNull();
+    expect(modelShare({ wallTimeMs: 100, serverMs: [null] }).share).toBeNull();
+  });
+  it('refuses negative times', () => {
+    expect(() => modelShare({ wallTimeMs: 100, serverMs: [-1] })).toThrow(RangeError);
   });
 });
