@@ -62,7 +62,7 @@ export interface HistoryIndex {
  */
 export const HISTORIES_ROOT = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 
-/** The generations of recorded histories, oldest first (folder names start with their recording date). */
+/** The generations of recorded histories, by folder name (each index.json says when it was recorded). */
 export function historyGenerations(root: string = HISTORIES_ROOT): { dir: string; name: string }[] {
   return readdirSync(root, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())

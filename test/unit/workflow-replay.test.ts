@@ -34,7 +34,7 @@ describe('recorded histories replay with the current workflow code', () => {
       expect(index.histories.map((h) => h.file).sort()).toEqual(files.sort());
     }
     const registered = Object.keys((await import(WORKFLOWS_PATH)) as Record<string, unknown>).sort();
-    const newest = generations[generations.length - 1]!.index;
+    const newest = generations.map((g) => g.index).sort((a, b) => a.recordedAt.localeCompare(b.recordedAt)).at(-1)!;
     expect([...new Set(newest.histories.map((h) => h.workflowType))].sort()).toEqual(registered);
   });
 
