@@ -19,6 +19,7 @@ import { Worker, bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle
 import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES, limitsFor, type StageName, type TrackId } from '../../temporal.config.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, PipelineInput, StageReport } from '../../activities/types.js';
 import type { EvaluationSummary } from '../../domain/harness/evaluate.js';
 import { stageStartedSignal, type PipelineState } from '../../workflows/definitions.js';
@@ -122,17 +123,26 @@ async function runPipeline(submissionId: string): Promise<{ state: PipelineState
     heartbeatTimeoutMs: LIMITS.fineTune + 3_600_000,
   };
   const workers = await Promise.all([
-    Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.orchestrator, workflowBundle: bundle, activities: bookkeepingActivities }),
+    // The orchestrator's worker as in production: workflows (the pipeline and the track's placement), bookkeeping
+    // and the placement's messages as local activities, and its slot-holder audit.
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: TASK_QUEUES.orchestrator,
+      workflowBundle: bundle,
+      activities: { ...bookkeepingActivities, ...createPlacementActivities(), ...createPlacementAuditActivities() },
+    }),
     Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.track(TRACK), activities: hostActivities }),
     // The stand-ins see a cancellation within 100 ms of real time (by default a heartbeat may wait up to a minute).
     Worker.create({ connection: env.nativeConnection, taskQueue: HOST.gpuQueue, activities: hostActivities, maxHeartbeatThrottleInterval: 100, defaultHeartbeatThrottleInterval: 100 }),
     Worker.create({ connection: env.nativeConnection, taskQueue: HOST.cpuQueue, activities: hostActivities }),
   ]);
   const workflowId = `submission-${submissionId}`;
-  const state = await runWithWorkers(workers, () =>
+  const state = await runWithWorkers(workers, async () => {
+    // The stand-in host announces its one slot to the track's placement, as a GPU host does at start.
+    await announceHost(env.client, TRACK, HOST.hostId, 1);
     // Awaiting the result is what lets the test server skip time when nothing is running.
-    env.client.workflow.execute<typeof submissionPipeline>('submissionPipeline', { taskQueue: TASK_QUEUES.orchestrator, workflowId, args: [input] }),
-  );
+    return env.client.workflow.execute<typeof submissionPipeline>('submissionPipeline', { taskQueue: TASK_QUEUES.orchestrator, workflowId, args: [input] });
+  });
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   const stages = new Map((recorded.get(submissionId) ?? []).map((r) => [r.stage as StageName, r] as const));
   return { state, stages, timers: limitTimers(history) };
