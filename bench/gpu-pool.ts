@@ -256,7 +256,10 @@ export async function runGpuPool(): Promise<BenchResult> {
   const notes = [...project, ...reference].map(
     (r) =>
       `${r.label}: makespan ${fmt(r.makespanMs)} ms (first start call → last job's end), ideal ${fmt(r.idealMs)} ms, zero-overhead FIFO ${fmt(r.fifoMs)} ms; ` +
-      `both tracks had a job running ${fmt(r.dispatchMs)} ms after submission; hand-over from a finished job to the next waiting one: mean ${fmt(mean(r.handoverGaps))} ms, p50 ${fmt(percentile(r.handoverGaps, 50))} ms, max ${fmt(Math.max(...r.handoverGaps))} ms (${r.handoverGaps.length} hand-overs, ${r.handoverGaps.length / TRACKS.length / SLOTS} per slot); ${r.idle.violations} of ${r.idle.instants} start/end instants had a free slot while a job of the track waited ` +
+      `both tracks had a job running ${fmt(r.dispatchMs)} ms after submission; hand-over from a finished job to the next waiting one: mean ` +
+      `${fmt(mean(r.handoverGaps))} ms, p50 ${fmt(percentile(r.handoverGaps, 50))} ms, max ${fmt(Math.max(...r.handoverGaps))} ms ` +
+      `(${r.handoverGaps.length} hand-overs, ${r.handoverGaps.length / TRACKS.length / SLOTS} per slot); ${r.idle.violations} of ${r.idle.instants} ` +
+      `start/end instants had a free slot while a job of the track waited ` +
       `(every hand-over from a finished job to the next shows as one), longest such gap ${fmt(r.idle.maxGapMs)} ms; at most ${r.idle.maxBusy} jobs ran at once per track (slots ${SLOTS}).`,
   );
   const worst = (rounds: Round[]) => Math.max(...rounds.map((r) => Math.max(...r.handoverGaps)));
@@ -266,14 +269,24 @@ export async function runGpuPool(): Promise<BenchResult> {
       50,
     );
   notes.push(
-    `Causes of the missed targets, measured above: (a) on the project's dev server (infra/dev-server.ts devServerArgs passes no dynamic config, so every task queue has the server's default 4 partitions) a freed slot sometimes waits up to ${fmt(worst(project))} ms for the next backlogged job: a slot's worker polls one partition at a time, and the waiting task may sit in another; with one partition the longest hand-over is ${fmt(worst(reference))} ms; ` +
-      `(b) every hand-over costs a round trip through the server (activity completion, then the waiting task matched to the freed poller), p50 ${fmt(typical(reference))} ms on the one-partition server, and each slot makes ${(M - SLOTS * TRACKS.length) / (SLOTS * TRACKS.length)} of them; ` +
-      `(c) the first jobs start ${fmt(Math.min(...reference.map((r) => r.dispatchMs)))}–${fmt(Math.max(...[...project, ...reference].map((r) => r.dispatchMs)))} ms after submission (${M} workflow starts at once on a 2-core server); ` +
-      `(d) packing: with these indivisible jobs even a zero-overhead FIFO pool needs ${fmt((fifoMakespan(makeJobs(42), SLOTS) / Math.max(...project.map((r) => r.idealMs)) - 1) * 100)}% over the ideal in submission order. With jobs of hours, (b) and (c) vanish relative to the makespan; (a) does not depend on job length.`,
+    `Causes of the missed targets, measured above: (a) on the project's dev server (infra/dev-server.ts devServerArgs passes no dynamic config, so ` +
+      `every task queue has the server's default 4 partitions) a freed slot sometimes waits up to ${fmt(worst(project))} ms for the next backlogged ` +
+      `job: a slot's worker polls one partition at a time, and the waiting task may sit in another; with one partition the longest hand-over is ` +
+      `${fmt(worst(reference))} ms; ` +
+      `(b) every hand-over costs a round trip through the server (activity completion, then the waiting task matched to the freed poller), p50 ` +
+      `${fmt(typical(reference))} ms on the one-partition server, and each slot makes ${(M - SLOTS * TRACKS.length) / (SLOTS * TRACKS.length)} of them; ` +
+      `(c) the first jobs start ` +
+      `${fmt(Math.min(...reference.map((r) => r.dispatchMs)))}–${fmt(Math.max(...[...project, ...reference].map((r) => r.dispatchMs)))} ms after ` +
+      `submission (${M} workflow starts at once on a 2-core server); ` +
+      `(d) packing: with these indivisible jobs even a zero-overhead FIFO pool needs ` +
+      `${fmt((fifoMakespan(makeJobs(42), SLOTS) / Math.max(...project.map((r) => r.idealMs)) - 1) * 100)}% over the ideal in submission order. With ` +
+      `jobs of hours, (b) and (c) vanish relative to the makespan; (a) does not depend on job length.`,
   );
   notes.unshift(
-    `Two activity workers (one per track queue, maxConcurrentActivityTaskExecutions = ${SLOTS}) and one workflow worker, in process; ${M} jobs, ${M / TRACKS.length} per track, work 200–1200 ms (seed 42), one workflow per job, all started at once. ` +
-      `"Waiting" runs from the activity's scheduled time (Context.info.currentAttemptScheduledTimestampMs; the server runs on the same host) to its start. The ideal ignores that jobs are indivisible; the FIFO figure is the best an order-preserving pool can do with these jobs. ` +
+    `Two activity workers (one per track queue, maxConcurrentActivityTaskExecutions = ${SLOTS}) and one workflow worker, in process; ${M} jobs, ` +
+      `${M / TRACKS.length} per track, work 200–1200 ms (seed 42), one workflow per job, all started at once. ` +
+      `"Waiting" runs from the activity's scheduled time (Context.info.currentAttemptScheduledTimestampMs; the server runs on the same host) to its ` +
+      `start. The ideal ignores that jobs are indivisible; the FIFO figure is the best an order-preserving pool can do with these jobs. ` +
       `Reference server: the same dev server and arguments plus --dynamic-config-value ${Object.entries(ONE_PARTITION)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')}.`,

@@ -210,7 +210,8 @@ async function measureOne(n: number): Promise<BenchResult> {
       baseRss: base.rss,
     };
     log(
-      `memory: ${n} instances in ${fmt(wallMs / 1000)} s: peak heap +${fmt(data.peakHeapGrowth! / MB)} MB, live at end +${fmt(liveInFinalAll / MB)} MB, peak RSS +${fmt(peakRssAbsoluteGrowth / MB)} MB`,
+      `memory: ${n} instances in ${fmt(wallMs / 1000)} s: peak heap +${fmt(data.peakHeapGrowth! / MB)} MB, live at end +${fmt(liveInFinalAll / MB)} ` +
+        `MB, peak RSS +${fmt(peakRssAbsoluteGrowth / MB)} MB`,
     );
     return { id: `memory-${n}`, title: `memory ${n}`, rows: [], notes: [], wallMs: performance.now() - started, data };
   } finally {
@@ -336,9 +337,18 @@ export async function runHarnessMemory(): Promise<BenchResult> {
   const mb = (d: Record<string, number>, key: string) => fmt(get(d, key) / MB);
   const misses = ['liveNearEnd', 'liveInFinalAll', 'exportPeakLive', 'retainedAfter', 'peakRssAbsoluteGrowth'].filter((key) => !flat(key));
   const notes = [
-    `Each size runs in a fresh process (peak RSS = getrusage maxRSS − RSS at the baseline), after a ${WARM_UP.toLocaleString('en-US')}-instance warm-up, with the SQLite ResultsDb answer store in a temp file and one long-lived stop signal passed as \`signal\`, as the evaluate activity does. Baseline = heap after full GCs (finalizers settled) with the suite already built (the suite is input: ${fmt(perInstance('suiteBytes'))} B/instance, ${mb(large, 'suiteBytes')} MB at ${LARGE.toLocaleString('en-US')}). ${LARGE.toLocaleString('en-US')} instances took ${fmt(get(large, 'wallMs') / 1000)} s. The ${k}× larger suite against the smaller one is the same-run reference.`,
-    "What the evaluation holds now: the work list is a cursor over the suite (domain/harness/work.ts), the summary reads SQL aggregates and, for perturbation columns only, one scenario's scores one row at a time (domain/harness/summary.ts), the export streams rows into a file (infra/answer-export.ts), and the HTTP client (undici Pool) makes no per-request abort signals. The synthetic suite has no perturbations, so no score stream runs here; test/unit/harness-summary.test.ts checks those columns.",
-    `Per extra instance: ${fmt(slope('liveNearEnd'))} B live at 98%, ${fmt(slope('liveInFinalAll'))} B at the summary, ${fmt(slope('retainedAfter'))} B after return (an answer materialised by all() is ${fmt(perInstance('allRowsBytes'))} B). Peak heap +${mb(large, 'peakHeapGrowth')} MB against +${mb(small, 'peakHeapGrowth')} MB is garbage between major GCs: it grows with the number of requests, not with what the harness keeps.` +
+    `Each size runs in a fresh process (peak RSS = getrusage maxRSS − RSS at the baseline), after a ${WARM_UP.toLocaleString('en-US')}-instance ` +
+      `warm-up, with the SQLite ResultsDb answer store in a temp file and one long-lived stop signal passed as \`signal\`, as the evaluate activity ` +
+      `does. Baseline = heap after full GCs (finalizers settled) with the suite already built (the suite is input: ${fmt(perInstance('suiteBytes'))} ` +
+      `B/instance, ${mb(large, 'suiteBytes')} MB at ${LARGE.toLocaleString('en-US')}). ${LARGE.toLocaleString('en-US')} instances took ` +
+      `${fmt(get(large, 'wallMs') / 1000)} s. The ${k}× larger suite against the smaller one is the same-run reference.`,
+    "What the evaluation holds now: the work list is a cursor over the suite (domain/harness/work.ts), the summary reads SQL aggregates and, for " +
+      "perturbation columns only, one scenario's scores one row at a time (domain/harness/summary.ts), the export streams rows into a file " +
+      "(infra/answer-export.ts), and the HTTP client (undici Pool) makes no per-request abort signals. The synthetic suite has no perturbations, so " +
+      "no score stream runs here; test/unit/harness-summary.test.ts checks those columns.",
+    `Per extra instance: ${fmt(slope('liveNearEnd'))} B live at 98%, ${fmt(slope('liveInFinalAll'))} B at the summary, ${fmt(slope('retainedAfter'))} ` +
+      `B after return (an answer materialised by all() is ${fmt(perInstance('allRowsBytes'))} B). Peak heap +${mb(large, 'peakHeapGrowth')} MB ` +
+      `against +${mb(small, 'peakHeapGrowth')} MB is garbage between major GCs: it grows with the number of requests, not with what the harness keeps.` +
       (misses.length > 0
         ? ` Missed (ratio > 2): ${misses.map((key) => `${key} ${fmt(ratio(key))}× (${mb(large, key)} MB vs ${mb(small, key)} MB)`).join(', ')}.`
         : ''),

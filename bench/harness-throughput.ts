@@ -268,9 +268,12 @@ export async function runHarnessThroughput(): Promise<BenchResult> {
         );
         notes.push(
           `C=${C} L=${L}: stub mean slot hold ${fmt(pool.meanHoldMs)} ms for L=${L} ms (setTimeout granularity; stub-only ceiling C/hold = ${fmt((C / pool.meanHoldMs) * 1000)}/s); ` +
-            `at most ${pool.maxInService} in service, ${pool.maxQueued} queued. SQLite store, runs in the order fetch, Pool, fetch, Pool: Pool client ${fmt(poolA.perSecond)} and ${fmt(poolB.perSecond)}/s, fetch client ${fmt(fetchA.perSecond)} and ${fmt(fetchB.perSecond)}/s. ` +
-            `Main-thread busy per request: Pool client ${fmt(busyUs(pool))} µs, fetch client ${fmt(busyUs(before))} µs; bare loops: undici Pool ${fmt(busyUs(barePool))} µs, fetch ${fmt(busyUs(bareFetch))} µs, node:http ${fmt(busyUs(bareHttp))} µs. ` +
-            `process.cpuUsage per request includes the stub thread (${fmt(perReq(pool.stubBusyMs * 1000, pool))} µs busy/request) and GC threads. Main thread utilisation during the Pool client's SQLite run: ${fmt((pool.mainBusyMs / pool.wallMs) * 100)}%.`,
+            `at most ${pool.maxInService} in service, ${pool.maxQueued} queued. SQLite store, runs in the order fetch, Pool, fetch, Pool: Pool client ` +
+            `${fmt(poolA.perSecond)} and ${fmt(poolB.perSecond)}/s, fetch client ${fmt(fetchA.perSecond)} and ${fmt(fetchB.perSecond)}/s. ` +
+            `Main-thread busy per request: Pool client ${fmt(busyUs(pool))} µs, fetch client ${fmt(busyUs(before))} µs; bare loops: undici Pool ` +
+            `${fmt(busyUs(barePool))} µs, fetch ${fmt(busyUs(bareFetch))} µs, node:http ${fmt(busyUs(bareHttp))} µs. ` +
+            `process.cpuUsage per request includes the stub thread (${fmt(perReq(pool.stubBusyMs * 1000, pool))} µs busy/request) and GC threads. ` +
+            `Main thread utilisation during the Pool client's SQLite run: ${fmt((pool.mainBusyMs / pool.wallMs) * 100)}%.`,
         );
       } finally {
         await server.close();
@@ -289,7 +292,8 @@ export async function runHarnessThroughput(): Promise<BenchResult> {
       const seqHttp = await bareRun(server, viaHttp, nSeq, 1);
       const seqPool = await bareRun(server, viaPool, nSeq, 1);
       log(
-        `harness:   Pool client ${fmt(seq.perSecond)}/s, fetch client ${fmt(seqFetchHarness.perSecond)}/s (bare fetch ${fmt(seqFetch.perSecond)}/s, node:http ${fmt(seqHttp.perSecond)}/s, undici Pool ${fmt(seqPool.perSecond)}/s)`,
+        `harness:   Pool client ${fmt(seq.perSecond)}/s, fetch client ${fmt(seqFetchHarness.perSecond)}/s (bare fetch ${fmt(seqFetch.perSecond)}/s, ` +
+          `node:http ${fmt(seqHttp.perSecond)}/s, undici Pool ${fmt(seqPool.perSecond)}/s)`,
       );
       const ref = 1000 / L;
       rows.push(
@@ -315,7 +319,8 @@ export async function runHarnessThroughput(): Promise<BenchResult> {
         budgetUs: 0,
       });
       notes.push(
-        `Sequential: per request beyond the stub's measured hold (${fmt(seq.meanHoldMs)} ms): evaluateSuite with the Pool client ${fmt(over(seq))} ms, with the fetch client ${fmt(over(seqFetchHarness))} ms; bare undici Pool ${fmt(over(seqPool))} ms, bare fetch ${fmt(over(seqFetch))} ms, ` +
+        `Sequential: per request beyond the stub's measured hold (${fmt(seq.meanHoldMs)} ms): evaluateSuite with the Pool client ${fmt(over(seq))} ` +
+          `ms, with the fetch client ${fmt(over(seqFetchHarness))} ms; bare undici Pool ${fmt(over(seqPool))} ms, bare fetch ${fmt(over(seqFetch))} ms, ` +
           `bare node:http ${fmt(over(seqHttp))} ms. For 0.95 of 1/L the whole round trip may add at most ${fmt(L / 0.95 - L)} ms.`,
       );
     } finally {
@@ -364,7 +369,8 @@ export async function runHarnessThroughput(): Promise<BenchResult> {
       ),
     );
     notes.push(
-      `The harness's own synchronous work per instance (measured call by call, 2,000 calls each, after a warm-up) is ${fmt(pieceSum)} µs with the SQLite store; everything else the main thread spends per request is the HTTP client, timers and GC.`,
+      `The harness's own synchronous work per instance (measured call by call, 2,000 calls each, after a warm-up) is ${fmt(pieceSum)} µs with the ` +
+        `SQLite store; everything else the main thread spends per request is the HTTP client, timers and GC.`,
     );
     const missed = summaries.filter((x) => x.pool < 0.95);
     if (missed.length > 0) {
@@ -373,10 +379,14 @@ export async function runHarnessThroughput(): Promise<BenchResult> {
           missed
             .map(
               (x) =>
-                `${x.label}: harness with the Pool client ${fmt(x.pool)} of capacity (fetch client ${fmt(x.fetchHarness)}), bare undici Pool ${fmt(x.undici)}, bare node:http ${fmt(x.http)}, bare fetch ${fmt(x.fetch)}${x.budgetUs > 0 ? `; main thread busy ${fmt(x.busyUs)} µs/request against a budget L/C of ${fmt(x.budgetUs)} µs` : ''}`,
+                `${x.label}: harness with the Pool client ${fmt(x.pool)} of capacity (fetch client ${fmt(x.fetchHarness)}), bare undici Pool ` +
+                  `${fmt(x.undici)}, bare node:http ${fmt(x.http)}, bare fetch ` +
+                  `${fmt(x.fetch)}${x.budgetUs > 0 ? `; main thread busy ${fmt(x.busyUs)} µs/request against a budget L/C of ${fmt(x.budgetUs)} µs` : ''}`,
             )
             .join('; ') +
-          `. Where even a bare client loop with no harness stays below 0.95, the limit is the loopback round trip through two event loops on this machine (${fmt(seqHttpOverheadMs)} ms beyond the hold for bare node:http in this run, against a budget of ${fmt(L_SEQ / 0.95 - L_SEQ)} ms at L = ${L_SEQ} ms), not the harness; where the busy time per request exceeds L/C, one core cannot keep C requests in flight.`,
+          `. Where even a bare client loop with no harness stays below 0.95, the limit is the loopback round trip through two event loops on this ` +
+          `machine (${fmt(seqHttpOverheadMs)} ms beyond the hold for bare node:http in this run, against a budget of ${fmt(L_SEQ / 0.95 - L_SEQ)} ms ` +
+          `at L = ${L_SEQ} ms), not the harness; where the busy time per request exceeds L/C, one core cannot keep C requests in flight.`,
       );
     }
     notes.unshift(

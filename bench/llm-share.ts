@@ -161,9 +161,17 @@ export async function runLlmShare(): Promise<BenchResult> {
       ),
     ];
     const notes = [
-      `Server: ${image} (examples/llm-finetune, base model, CPU) in a container on the default bridge, reached at its address; harness: evaluateSuite with the undici Pool client, concurrency 1, prompt fitting to ${HARNESS_DEFAULTS.maxPromptTokens} tokens, the in-memory store. Suite: ${path.relative(PROJECT, SUITE_FILE)}${Number.isFinite(PER_SCENARIO) ? `, first ${PER_SCENARIO} instance(s) per scenario` : ''}: ${summary.total} requests (originals and perturbed variants), ${summary.answered} answered, ${summary.failed} failed; ${share.answers} answers carried request_time.`,
-      `Calls: /process ${process.count} (Σ ${fmt(process.ms / 1000)} s), /tokenize ${fitting[0]!.count} (Σ ${fmt(fitting[0]!.ms / 1000)} s), /decode ${fitting[1]!.count} (Σ ${fmt(fitting[1]!.ms / 1000)} s). The harness's main thread was busy ${fmt(busyMs / 1000)} s of the ${fmt(wallTimeMs / 1000)} s.`,
-      'Wall time runs from the first request to the summary (readiness excluded). Σ latencyMs is what the harness measured around each answer (attempts, prompt fitting through /tokenize and /decode, the /process round trip); what remains of the wall time beyond it is the harness between requests (scoring, storing, the next prompt).',
+      `Server: ${image} (examples/llm-finetune, base model, CPU) in a container on the default bridge, reached at its address; harness: evaluateSuite ` +
+        `with the undici Pool client, concurrency 1, prompt fitting to ${HARNESS_DEFAULTS.maxPromptTokens} tokens, the in-memory store. Suite: ` +
+        `${path.relative(PROJECT, SUITE_FILE)}${Number.isFinite(PER_SCENARIO) ? `, first ${PER_SCENARIO} instance(s) per scenario` : ''}: ` +
+        `${summary.total} requests (originals and perturbed variants), ${summary.answered} answered, ${summary.failed} failed; ${share.answers} ` +
+        `answers carried request_time.`,
+      `Calls: /process ${process.count} (Σ ${fmt(process.ms / 1000)} s), /tokenize ${fitting[0]!.count} (Σ ${fmt(fitting[0]!.ms / 1000)} s), /decode ` +
+        `${fitting[1]!.count} (Σ ${fmt(fitting[1]!.ms / 1000)} s). The harness's main thread was busy ${fmt(busyMs / 1000)} s of the ` +
+        `${fmt(wallTimeMs / 1000)} s.`,
+      'Wall time runs from the first request to the summary (readiness excluded). Σ latencyMs is what the harness measured around each answer ' +
+        '(attempts, prompt fitting through /tokenize and /decode, the /process round trip); what remains of the wall time beyond it is the harness ' +
+        'between requests (scoring, storing, the next prompt).',
     ];
     return { id: 'llm-share', title: '7. The real model as the reference', rows, notes, wallMs: performance.now() - started };
   } finally {

@@ -34,7 +34,17 @@ async function pipeline(client: Client, orchestration: Orchestration): Promise<P
   const result = await client.workflow.execute('benchPipeline', {
     taskQueue: ORCH_QUEUE,
     workflowId: id,
-    args: [{ submissionId: id, orchestratorQueue: ORCH_QUEUE, hostQueue: HOST_QUEUE, limitMs: 3_600_000, heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs, workMs: 0, orchestration } satisfies BenchPipelineInput],
+    args: [
+      {
+        submissionId: id,
+        orchestratorQueue: ORCH_QUEUE,
+        hostQueue: HOST_QUEUE,
+        limitMs: 3_600_000,
+        heartbeatTimeoutMs: ACTIVITY_POLICY.heartbeatTimeoutMs,
+        workMs: 0,
+        orchestration,
+      } satisfies BenchPipelineInput,
+    ],
   }) as BenchPipelineResult;
   const wallMs = performance.now() - t0;
   return { wallMs, overheadMs: wallMs - result.workMs, result };
@@ -105,12 +115,27 @@ export async function runOrchestration(): Promise<BenchResult> {
     const nowP50 = percentile(over(now.seq), 50);
     const rateRatio = rate(now.batch) / rate(before.batch);
     const rows: Row[] = [
-      row('overhead per pipeline, one at a time, p50', nowP50, 'ms', 'same pipeline with bookkeeping and claim as activity tasks (before)', percentile(over(before.seq), 50), 'ms', { target: '< 500 ms', pass: nowP50 < 500 }),
+      row(
+        'overhead per pipeline, one at a time, p50',
+        nowP50,
+        'ms',
+        'same pipeline with bookkeeping and claim as activity tasks (before)',
+        percentile(over(before.seq), 50),
+        'ms',
+        { target: '< 500 ms', pass: nowP50 < 500 },
+      ),
       row('overhead per pipeline, one at a time, p95', percentile(over(now.seq), 95), 'ms', 'before, p95', percentile(over(before.seq), 95), 'ms'),
       row(`pipelines per second, ${N} at once`, rate(now.batch), '/s', 'before, same run', rate(before.batch), '/s', { target: '≥ 1.5 × before', pass: rateRatio >= 1.5 }),
       row(`overhead per pipeline, ${N} at once, p50`, percentile(over(now.batch.runs), 50), 'ms', 'before, p50', percentile(over(before.batch.runs), 50), 'ms'),
       row(`overhead per pipeline, ${N} at once, p95`, percentile(over(now.batch.runs), 95), 'ms', 'shortest stage limit in temporal.config.ts (cpu track)', shortestLimit, 'ms'),
-      row('overhead per step (incl. its share of signals, timers, search attributes), one at a time, p50', percentile(perStep(now.seq), 50), 'ms', 'before, per step', percentile(perStep(before.seq), 50), 'ms'),
+      row(
+        'overhead per step (incl. its share of signals, timers, search attributes), one at a time, p50',
+        percentile(perStep(now.seq), 50),
+        'ms',
+        'before, per step',
+        percentile(perStep(before.seq), 50),
+        'ms',
+      ),
       row('one-activity workflow wall time, p50', bareP50, 'ms', `before: overhead per pipeline / ${steps} steps`, percentile(perStep(before.seq), 50), 'ms'),
       row(`worker process CPU per pipeline (${N} at once; workflows + activities + client)`, now.batch.workerCpuPerPipeline, 'ms', 'before', before.batch.workerCpuPerPipeline, 'ms'),
     ];
@@ -119,10 +144,21 @@ export async function runOrchestration(): Promise<BenchResult> {
     }
     const signals = (b: Batch) => b.runs.reduce((s, r) => s + r.result.signalMs, 0) / b.runs.length;
     const notes = [
-      `Real dev server (temporal CLI, SQLite file, free ports, the project's arguments), two in-process workers on one NativeConnection: workflows (benchPipeline and the real trackPlacement) with their local activities on ${ORCH_QUEUE}, host activities on ${HOST_QUEUE}; default worker slots. Each pipeline, as workflows/submission-pipeline.ts: ${steps} steps (register, claim, 4 host stages, 2 score records, 5 stage records, end), 4 stage-start signals, 4 durable timers (started and cancelled), 7 search-attribute updates; limit 1 h, heartbeatTimeout ${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s as in production. Before: the 9 bookkeeping steps and the claim are activity tasks. Now: the 9 bookkeeping steps are local activities, the claim is the real SlotLease (a signal with start to the placement workflow from a local activity, answered by a grant signal) and the slot is handed back at the end (a signal from a local activity). (Until this change the benchmark ran 13 steps: a host activity for score too and no score records; 1,349 ms of overhead one at a time then, on a quieter machine.)`,
-      `The one-at-a-time runs alternate before/now; the ${N}-at-once batches run before, then now. ${N} pipelines finished in ${fmt(before.batch.batchMs / 1000)} s before and ${fmt(now.batch.batchMs / 1000)} s now; the stage-start signals (sent from inside the stage activities) took ${fmt(signals(before.batch))} / ${fmt(signals(now.batch))} ms per pipeline.`,
+      `Real dev server (temporal CLI, SQLite file, free ports, the project's arguments), two in-process workers on one NativeConnection: workflows ` +
+        `(benchPipeline and the real trackPlacement) with their local activities on ${ORCH_QUEUE}, host activities on ${HOST_QUEUE}; default worker ` +
+        `slots. Each pipeline, as workflows/submission-pipeline.ts: ${steps} steps (register, claim, 4 host stages, 2 score records, 5 stage records, ` +
+        `end), 4 stage-start signals, 4 durable timers (started and cancelled), 7 search-attribute updates; limit 1 h, heartbeatTimeout ` +
+        `${ACTIVITY_POLICY.heartbeatTimeoutMs / 1000} s as in production. Before: the 9 bookkeeping steps and the claim are activity tasks. Now: the ` +
+        `9 bookkeeping steps are local activities, the claim is the real SlotLease (a signal with start to the placement workflow from a local ` +
+        `activity, answered by a grant signal) and the slot is handed back at the end (a signal from a local activity). (Until this change the ` +
+        `benchmark ran 13 steps: a host activity for score too and no score records; 1,349 ms of overhead one at a time then, on a quieter machine.)`,
+      `The one-at-a-time runs alternate before/now; the ${N}-at-once batches run before, then now. ${N} pipelines finished in ` +
+        `${fmt(before.batch.batchMs / 1000)} s before and ${fmt(now.batch.batchMs / 1000)} s now; the stage-start signals (sent from inside the stage ` +
+        `activities) took ${fmt(signals(before.batch))} / ${fmt(signals(now.batch))} ms per pipeline.`,
       `Wall time is measured by the client from workflow.execute() to its result, so it includes the start RPC and the result long-poll; overhead = wall time − the activities' own time.`,
-      `What is left per pipeline now: the first workflow task; each of the 4 host stage activity tasks costs a dispatch to the host queue and a workflow task for its result (≈ 40 ms each on a quiet machine, from the history timestamps: activity scheduled → started, workflow task scheduled → started); the claim a workflow task of the placement and one of the pipeline for the grant.`,
+      `What is left per pipeline now: the first workflow task; each of the 4 host stage activity tasks costs a dispatch to the host queue and a ` +
+        `workflow task for its result (≈ 40 ms each on a quiet machine, from the history timestamps: activity scheduled → started, workflow task ` +
+        `scheduled → started); the claim a workflow task of the placement and one of the pipeline for the grant.`,
     ];
     return { id: 'orchestration', title: '2. Orchestration overhead', rows, notes, wallMs: performance.now() - started };
   } finally {

@@ -211,11 +211,28 @@ export async function runPlacement(): Promise<BenchResult> {
     }
     const jobs = makeJobs();
     const notes = [
-      `One workflow worker (the bench workflows and the real trackPlacement, with the placement's local activities) and per host a GPU activity worker on its pinned queue (maxConcurrentActivityTaskExecutions = ${SLOTS}) and one claim worker on the shared track queue answering for a host drawn at random, seed ${SEED} (the "before" round: the claim ignores load), in process, on the project's dev server. ${jobs.length} submissions, work ${fmt(Math.min(...jobs.map((j) => j.workMs)))}–${fmt(Math.max(...jobs.map((j) => j.workMs)))} ms (Σ ${fmt(jobs.reduce((s, j) => s + j.workMs, 0))} ms), in ${BURSTS} bursts of ${PER_BURST}, ${BURST_EVERY_MS} ms apart (${IN_BURST_SPACING_MS} ms between the submissions of a burst); both rounds run the same jobs in the same process, placement first.`,
-      `"Waiting" runs from the client's start call to the job's start on a GPU slot, so it includes the workflow start and the claim; "idle" is any of the ${HOSTS.length * SLOTS} slots free at that time. The ideal ignores that jobs are indivisible and arrive in bursts; the FIFO figure is the best an order-preserving pool can do with these jobs and arrivals.`,
+      `One workflow worker (the bench workflows and the real trackPlacement, with the placement's local activities) and per host a GPU activity ` +
+        `worker on its pinned queue (maxConcurrentActivityTaskExecutions = ${SLOTS}) and one claim worker on the shared track queue answering for a ` +
+        `host drawn at random, seed ${SEED} (the "before" round: the claim ignores load), in process, on the project's dev server. ${jobs.length} ` +
+        `submissions, work ${fmt(Math.min(...jobs.map((j) => j.workMs)))}–${fmt(Math.max(...jobs.map((j) => j.workMs)))} ms (Σ ` +
+        `${fmt(jobs.reduce((s, j) => s + j.workMs, 0))} ms), in ${BURSTS} bursts of ${PER_BURST}, ${BURST_EVERY_MS} ms apart (${IN_BURST_SPACING_MS} ` +
+        `ms between the submissions of a burst); both rounds run the same jobs in the same process, placement first.`,
+      `"Waiting" runs from the client's start call to the job's start on a GPU slot, so it includes the workflow start and the claim; "idle" is any ` +
+        `of the ${HOSTS.length * SLOTS} slots free at that time. The ideal ignores that jobs are indivisible and arrive in bursts; the FIFO figure is ` +
+        `the best an order-preserving pool can do with these jobs and arrivals.`,
       ...[placed, firstPoller].map(
         (r) =>
-          `${r.label}: makespan ${fmt(r.makespanMs)} ms (first burst → last job's end), ideal ${fmt(r.idealMs)} ms, zero-overhead FIFO ${fmt(r.fifoMs)} ms; submissions per host ${HOSTS.map((h) => `${h} ${r.perHost[h] ?? 0}`).join(', ')}; at most ${r.idle.maxPerHost} jobs ran at once on one host (slots ${SLOTS}); ${r.idle.queuedBehindBusyHost} submissions waited more than ${IDLE_TARGET_MS} ms in a busy host's queue while another host had a free slot. First burst: start call → running, slowest ${fmt(r.handOvers.firstBurstMs)} ms. ${r.handOvers.toClaim.length === 0 ? 'No claim waited for a freed slot' : `Hand-over to a waiting submission, previous job's end on the host → the next one has its host: p50 ${fmt(percentile(r.handOvers.toClaim, 50))} ms, max ${fmt(Math.max(...r.handOvers.toClaim))} ms (${r.handOvers.toClaim.length})`}; host known → job running: p50 ${fmt(percentile(r.handOvers.toStart, 50))} ms, max ${fmt(Math.max(...r.handOvers.toStart))} ms.`,
+          `${r.label}: makespan ${fmt(r.makespanMs)} ms (first burst → last job's end), ideal ${fmt(r.idealMs)} ms, zero-overhead FIFO ` +
+            `${fmt(r.fifoMs)} ms; submissions per host ${HOSTS.map((h) => `${h} ${r.perHost[h] ?? 0}`).join(', ')}; at most ${r.idle.maxPerHost} jobs ` +
+            `ran at once on one host (slots ${SLOTS}); ${r.idle.queuedBehindBusyHost} submissions waited more than ${IDLE_TARGET_MS} ms in a busy ` +
+            `host's queue while another host had a free slot. First burst: start call → running, slowest ${fmt(r.handOvers.firstBurstMs)} ms. ` +
+            `${
+              r.handOvers.toClaim.length === 0
+                ? 'No claim waited for a freed slot'
+                : `Hand-over to a waiting submission, previous job's end on the host → the next one has its host: ` +
+                  `p50 ${fmt(percentile(r.handOvers.toClaim, 50))} ms, max ${fmt(Math.max(...r.handOvers.toClaim))} ms (${r.handOvers.toClaim.length})`
+            }; ` +
+            `host known → job running: p50 ${fmt(percentile(r.handOvers.toStart, 50))} ms, max ${fmt(Math.max(...r.handOvers.toStart))} ms.`,
       ),
     ];
     return { id: 'placement', title: '7. Load-aware placement', rows, notes, wallMs: performance.now() - started };

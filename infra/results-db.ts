@@ -78,7 +78,8 @@ export class ResultsDb implements ResultsStore {
         this.db.exec('ALTER TABLE answers RENAME TO answers_before_versions');
         this.db.exec(SCHEMA);
         this.db.exec(
-          `INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, answered_at, NULL, NULL, NULL FROM answers_before_versions`,
+          `INSERT INTO answers SELECT submission_id, suite, '', scenario, instance_id, completion, score, error_kind, error, attempts, latency_ms, ` +
+            `answered_at, NULL, NULL, NULL FROM answers_before_versions`,
         );
         this.db.exec('DROP TABLE answers_before_versions');
       })();

@@ -75,7 +75,11 @@ const PIPELINES: { sample: string; limits: PartialStageLimits; covers: string }[
   { sample: 'good-cooccurrence', limits: { fineTune: 90_000, openEval: 30_000, closedEval: 30_000, startup: 15_000 }, covers: 'every stage succeeds' },
   { sample: 'build-fails', limits: { startup: 15_000 }, covers: 'the build fails (BuildFailed, charged); later stages skipped' },
   { sample: 'oom-train', limits: { fineTune: 90_000, startup: 15_000 }, covers: 'fine-tune OOM-killed, retried once with CHALLENGE_OOM_RETRY, fails (OutOfMemory)' },
-  { sample: 'slow-server', limits: { fineTune: 90_000, openEval: 10_000, closedEval: 10_000, startup: 15_000 }, covers: 'both evaluations reach their limit: the limit timer cancels the running stage (TimeLimit, partial)' },
+  {
+    sample: 'slow-server',
+    limits: { fineTune: 90_000, openEval: 10_000, closedEval: 10_000, startup: 15_000 },
+    covers: 'both evaluations reach their limit: the limit timer cancels the running stage (TimeLimit, partial)',
+  },
 ];
 const BATCH_WORKFLOW_ID = 'batch-replay-fixture';
 
@@ -108,7 +112,15 @@ async function exportClosedRuns(client: Client, dir: string, coversOf: (workflow
     const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
     const file = `${run.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}${nth > 1 ? `-run${nth}` : ''}.json`;
     writeFileSync(path.join(dir, file), `${historyToJSON(history)}\n`);
-    recorded.push({ file, workflowId: run.workflowId, runId: run.runId, workflowType: run.type, status: run.status.name, events: history.events?.length ?? 0, covers: coversOf(run.workflowId, run.type) });
+    recorded.push({
+      file,
+      workflowId: run.workflowId,
+      runId: run.runId,
+      workflowType: run.type,
+      status: run.status.name,
+      events: history.events?.length ?? 0,
+      covers: coversOf(run.workflowId, run.type),
+    });
     console.log(`  ${file}: ${run.type} ${run.status.name}, ${history.events?.length ?? 0} events`);
   }
   return recorded;

@@ -147,7 +147,16 @@ export async function batchEvaluation(input: BatchInput): Promise<BatchProgress>
     running++;
     const child = executeChild(reevaluateSubmission, {
       workflowId: reevaluationWorkflowId(item.submissionId, current.batchId),
-      args: [{ submissionId: item.submissionId, track: item.track, suites: input.suites, reason: `batch ${current.batchId}`, ...(input.limits ? { limits: input.limits } : {}), ...(input.heartbeatTimeoutMs ? { heartbeatTimeoutMs: input.heartbeatTimeoutMs } : {}) }],
+      args: [
+        {
+          submissionId: item.submissionId,
+          track: item.track,
+          suites: input.suites,
+          reason: `batch ${current.batchId}`,
+          ...(input.limits ? { limits: input.limits } : {}),
+          ...(input.heartbeatTimeoutMs ? { heartbeatTimeoutMs: input.heartbeatTimeoutMs } : {}),
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Re-evaluate ${item.submissionId} (batch ${current.batchId})`,
     }).then(

@@ -52,7 +52,10 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     state.currentStage = stage;
     stageState(stage).outcome = 'running'; // startedAt comes with the stage's start signal
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
-    setCurrentDetails(`**${input.submissionId}** is in stage **${stage}** (limit ${stageLimit(stage) === null ? 'none' : formatDuration(stageLimit(stage)!)})${state.host ? ` on host ${state.host}` : ''}.`);
+    setCurrentDetails(
+      `**${input.submissionId}** is in stage **${stage}** (limit ` +
+        `${stageLimit(stage) === null ? 'none' : formatDuration(stageLimit(stage)!)})${state.host ? ` on host ${state.host}` : ''}.`,
+    );
   };
   const endStage = async (stage: StageName, outcome: StageReport['outcome'], failure: FailureDetails | null, details: Record<string, unknown> | null = null) => {
     const s = stageState(stage);
@@ -79,7 +82,17 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       if (s.outcome === 'pending') {
         s.outcome = 'skipped';
         s.reason = reason;
-        await bookkeeping().recordStage({ submissionId: input.submissionId, stage: s.stage, outcome: 'skipped', failureCategory: null, reason, startedAt: null, endedAt: null, limitMs: s.limitMs, details: null });
+        await bookkeeping().recordStage({
+          submissionId: input.submissionId,
+          stage: s.stage,
+          outcome: 'skipped',
+          failureCategory: null,
+          reason,
+          startedAt: null,
+          endedAt: null,
+          limitMs: s.limitMs,
+          details: null,
+        });
       }
     }
   };
@@ -91,7 +104,13 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     state.currentStage = 'done';
     setCurrentDetails(`**${input.submissionId}** ${outcome}${state.failureCategory ? ` (${state.failureCategory})` : ''}${reason ? `: ${reason}` : ''}.`);
     upsertSearchAttributes([{ key: SA.Outcome, value: outcome }, { key: SA.Stage, value: 'done' }]);
-    await bookkeeping().recordPipelineEnd({ submissionId: input.submissionId, outcome: outcome === 'running' ? 'completed' : outcome, failureCategory: state.failureCategory, reason, at: new Date().toISOString() });
+    await bookkeeping().recordPipelineEnd({
+      submissionId: input.submissionId,
+      outcome: outcome === 'running' ? 'completed' : outcome,
+      failureCategory: state.failureCategory,
+      reason,
+      at: new Date().toISOString(),
+    });
     return state;
   };
 
@@ -204,7 +223,9 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
         });
         break;
       }
-      const failure = trained.timerFired ? { category: 'TimeLimit' as const, reason: `training reached its limit of ${formatDuration(limits.fineTune)} before it could be stopped cleanly` } : failureOf(trained.error);
+      const failure = trained.timerFired
+        ? { category: 'TimeLimit' as const, reason: `training reached its limit of ${formatDuration(limits.fineTune)} before it could be stopped cleanly` }
+        : failureOf(trained.error);
       if (failure.category === 'OutOfMemory' && oomRetries < TRACKS[input.track].retries.outOfMemory && !trained.timerFired) continue;
       if (failure.category === 'DiskQuota') {
         // Charged like a time limit, and like one it keeps what training wrote up to its last complete checkpoint

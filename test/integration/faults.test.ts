@@ -63,7 +63,11 @@ const checkpointsOf = (submissionId: string): Set<string> => {
 const kept = (before: Set<string> | Set<number>, after: Set<string> | Set<number>): number => [...before].filter((x) => (after as Set<unknown>).has(x)).length;
 const stageOf = (submissionId: string, stage: string): StageRecord => db.stages(submissionId).find((s) => s.stage === stage)!;
 
-async function runToEnd(directory: string, limits: Record<string, number>, inject?: (workflowId: string) => Promise<void>): Promise<{ state: PipelineState; submissionId: string; workflowId: string }> {
+async function runToEnd(
+  directory: string,
+  limits: Record<string, number>,
+  inject?: (workflowId: string) => Promise<void>,
+): Promise<{ state: PipelineState; submissionId: string; workflowId: string }> {
   const started = await submit(stack.client, stack.config, directory, { limits, heartbeatTimeoutMs: 3000 });
   expect(started.status).toBe('started');
   const handle = stack.client.workflow.getHandle(started.workflowId);
@@ -111,7 +115,9 @@ describe('crash recovery', () => {
       const restarted = await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
       // The orphan is gone before the new worker polls: its start-up line names it, before 'RUNNING'.
       orphanRemovedAtStart = /removed 1 container\(s\) an earlier worker process left running: ch-\S+-fine-tune-a1/.test(restarted.output().split("state: 'RUNNING'")[0] ?? '');
-      await until('a second training container', async () => (await execa('docker', ['ps', '-q', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'label=challenge.attempt=2'])).stdout.trim());
+      await until('a second training container', async () =>
+        (await execa('docker', ['ps', '-q', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'label=challenge.attempt=2'])).stdout.trim(),
+      );
       // When attempt 2 trains, attempt 1's container no longer exists: two never shared the GPU index.
       firstAttemptLeft = (await execa('docker', ['ps', '-aq', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'label=challenge.attempt=1'])).stdout.trim();
       restartedAfterMs = Date.now() - killedAt;
@@ -254,7 +260,11 @@ describe('time limits', () => {
     const workflowId = pipelineWorkflowId('steady-pace.limited');
     // From outside: Docker's own record of when each of the pipeline's containers died.
     let events = '';
-    const watcher = execa('docker', ['events', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'event=die', '--format', '{{.TimeNano}} {{index .Actor.Attributes "challenge.stage"}}'], { reject: false, buffer: false });
+    const watcher = execa(
+      'docker',
+      ['events', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'event=die', '--format', '{{.TimeNano}} {{index .Actor.Attributes "challenge.stage"}}'],
+      { reject: false, buffer: false },
+    );
     watcher.stdout?.on('data', (chunk: Buffer) => (events += chunk.toString()));
     await new Promise((r) => setTimeout(r, 1000)); // let it subscribe
     const { state, submissionId } = await runToEnd(await renamed(CHECKPOINTING, 'limited'), limits);
@@ -303,7 +313,9 @@ describe('time limits', () => {
         ],
         'a step or a request in flight at the limit is the only work that can go',
       ),
-      measured: `limit → container dead (docker events): fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms (the activity's own figures: ${String(fineTune.details?.stopDelayMs)} ms, ${String(openEval.details?.stopDelayMs)} ms)`,
+      measured:
+        `limit → container dead (docker events): fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms (the activity's own figures: ` +
+        `${String(fineTune.details?.stopDelayMs)} ms, ${String(openEval.details?.stopDelayMs)} ms)`,
     });
   }, 300_000);
 });

@@ -134,7 +134,8 @@ describe('the real LLM sample through the pipeline (CPU track, small real suites
     expect(resumed.at(-1)!.loss).toBeLessThan(first[0]!.loss * 0.75);
     console.log(
       `llm-pipeline: killed the host worker at training step ${killedAtStep} (store held step ${storedAtKill}); resumed from ${fineTune.resumedFromSource} at step ${fineTune.resumedFrom!.step}; ` +
-        `loss ${first[0]!.loss.toFixed(3)} at step 1 → ${resumed[0]!.loss.toFixed(3)} at step ${resumed[0]!.step} → ${resumed.at(-1)!.loss.toFixed(3)} at step ${resumed.at(-1)!.step}; ${overlap.length} step(s) ran twice with equal loss`,
+        `loss ${first[0]!.loss.toFixed(3)} at step 1 → ${resumed[0]!.loss.toFixed(3)} at step ${resumed[0]!.step} → ` +
+        `${resumed.at(-1)!.loss.toFixed(3)} at step ${resumed.at(-1)!.step}; ${overlap.length} step(s) ran twice with equal loss`,
     );
   });
 
@@ -243,7 +244,8 @@ describe('the real LLM sample through the pipeline (CPU track, small real suites
     expect(share.modelMs).toBeGreaterThan(0);
     console.log(
       `llm-pipeline model share: the server's own request_time adds up to ${(share.modelMs / 1000).toFixed(1)} s of ${figures.evaluation!.wallTimeSeconds.toFixed(1)} s of evaluation wall time ` +
-        `(${((share.share ?? 0) * 100).toFixed(0)}%; the rest is start-up, prompt fitting and the harness; at harness concurrency > 1 the sample's request_time also counts each request's wait for its lock, see modelShare)`,
+        `(${((share.share ?? 0) * 100).toFixed(0)}%; the rest is start-up, prompt fitting and the harness; at harness concurrency > 1 the sample's ` +
+        `request_time also counts each request's wait for its lock, see modelShare)`,
     );
     console.log(
       `llm-pipeline efficiency: training ${figures.training!.wallTimeSeconds.toFixed(0)} s; evaluation ${figures.evaluation!.instances} answers in ` +

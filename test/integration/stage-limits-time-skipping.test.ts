@@ -77,16 +77,48 @@ const hostActivities = {
     return HOST;
   },
   async buildImages(input: BuildInput): Promise<BuiltImages> {
-    return { inferenceImage: `ts/${input.submissionId}:inference`, trainImage: `ts/${input.submissionId}:train`, durationMs: 1, preflightWarnings: [], sourceDigest: 'sha256:0', reused: false, hostId: HOST.hostId };
+    return {
+      inferenceImage: `ts/${input.submissionId}:inference`,
+      trainImage: `ts/${input.submissionId}:train`,
+      durationMs: 1,
+      preflightWarnings: [],
+      sourceDigest: 'sha256:0',
+      reused: false,
+      hostId: HOST.hostId,
+    };
   },
   async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
     const { cancelled, workflowMs } = await runStage('fine-tune', input.limitMs, paceOf(input.submissionId));
     const progress = { step: 10, totalSteps: 10, checkpoint: null };
-    return { ending: cancelled ? 'cancelled' : 'completed', artifactsDir: '/artifacts', artifactFiles: 1, progress, resumedFrom: null, resumedFromSource: null, storedFiles: 1, hostId: HOST.hostId, attempt: 1, stopDelayMs: null, peakMemoryBytes: null, durationMs: workflowMs, logFile: 'fine-tune.log' };
+    return {
+      ending: cancelled ? 'cancelled' : 'completed',
+      artifactsDir: '/artifacts',
+      artifactFiles: 1,
+      progress,
+      resumedFrom: null,
+      resumedFromSource: null,
+      storedFiles: 1,
+      hostId: HOST.hostId,
+      attempt: 1,
+      stopDelayMs: null,
+      peakMemoryBytes: null,
+      durationMs: workflowMs,
+      logFile: 'fine-tune.log',
+    };
   },
   async evaluate(input: EvaluateInput): Promise<EvaluateResult> {
     const { cancelled, workflowMs } = await runStage(input.suite === 'open' ? 'open-eval' : 'closed-eval', input.limitMs, paceOf(input.submissionId));
-    return { ending: cancelled ? 'cancelled' : 'completed', reason: null, summary: cancelled ? summary(10, 4) : summary(10, 10), restarts: 0, stopDelayMs: null, peakMemoryBytes: null, durationMs: workflowMs, logFile: 'evaluate.log', hostId: HOST.hostId };
+    return {
+      ending: cancelled ? 'cancelled' : 'completed',
+      reason: null,
+      summary: cancelled ? summary(10, 4) : summary(10, 10),
+      restarts: 0,
+      stopDelayMs: null,
+      peakMemoryBytes: null,
+      durationMs: workflowMs,
+      logFile: 'evaluate.log',
+      hostId: HOST.hostId,
+    };
   },
 };
 

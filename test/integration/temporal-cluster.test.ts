@@ -310,7 +310,8 @@ describeCluster(
         .join('\n  ');
       // Printed before the checks, so a failing run still reports the stalls.
       console.log(
-        `temporal-cluster: ${plan.nodes.length} nodes, ${plan.numHistoryShards} history shards, frontend connections through the balancer ${JSON.stringify(Object.fromEntries(balancer.connections))}\n  ${line}\n` +
+        `temporal-cluster: ${plan.nodes.length} nodes, ${plan.numHistoryShards} history shards, frontend connections through the balancer ` +
+          `${JSON.stringify(Object.fromEntries(balancer.connections))}\n  ${line}\n` +
           `  both pipelines completed ${((Date.now() - started) / 1000).toFixed(0)} s after submission; checkpointing sample fine-tune ran in ${fineTuneAttempts} attempt(s); ` +
           `suite ${((Date.now() - suiteStarted) / 1000).toFixed(0)} s so far`,
       );

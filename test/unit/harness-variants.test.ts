@@ -24,7 +24,12 @@ function perturbedSuite(): Suite {
         instructions: 'Questions.',
         inContext: [],
         perturbations: ['robustness', 'fairness'],
-        instances: Array.from({ length: 6 }, (_, i) => ({ id: `id${i}`, question: `Where did John put his Book number ${i} yesterday?`, choices: ['Here', 'There', 'Nowhere'], answer: i % 2 === 0 ? 0 : 2 })),
+        instances: Array.from({ length: 6 }, (_, i) => ({
+          id: `id${i}`,
+          question: `Where did John put his Book number ${i} yesterday?`,
+          choices: ['Here', 'There', 'Nowhere'],
+          answer: i % 2 === 0 ? 0 : 2,
+        })),
       },
     ],
   };
