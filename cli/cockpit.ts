@@ -175,12 +175,15 @@ export async function scheduleAction(client: Client, scheduleId: string, action:
         return await handle.delete();
       case 'describe': {
         const d = await handle.describe();
-        // The batch running now (if any) answers how far it got: selected, done, failed, running, pending.
-        const running = d.info.runningActions[0]?.workflow;
+        // The batch running now (if any) answers how far it got: selected, done, failed, running, pending. The
+        // schedule lists running actions only where its overlap policy needs them (not for a manual trigger with
+        // ALLOW_ALL), so the latest action is checked too; the handle follows its continue-as-new chain.
+        const latest = d.info.runningActions[0]?.workflow ?? d.info.recentActions.at(-1)?.action.workflow;
         let runningBatch: { workflowId: string; progress: BatchProgress | null } | null = null;
-        if (running) {
-          const batch = client.workflow.getHandle<typeof batchEvaluation>(running.workflowId, running.firstExecutionRunId);
-          runningBatch = { workflowId: running.workflowId, progress: await batch.query(batchProgressQuery).catch(() => null) };
+        if (latest) {
+          const batch = client.workflow.getHandle<typeof batchEvaluation>(latest.workflowId);
+          const status = await batch.describe().then((b) => b.status.name, () => null);
+          if (status === 'RUNNING') runningBatch = { workflowId: latest.workflowId, progress: await batch.query(batchProgressQuery).catch(() => null) };
         }
         return {
           scheduleId,
