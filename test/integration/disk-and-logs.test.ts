@@ -253,7 +253,7 @@ describe('floods of the disk and of the log, beside a good submission and a sand
     expect(state.failureCategory).toBe('DiskQuota');
     const fineTune = stageOf(DISK.id, 'fine-tune');
     expect(fineTune).toMatchObject({ outcome: 'partial', failureCategory: 'DiskQuota' });
-    expect(fineTune.reason).toMatch(/reached the cap of track cpu \(200\.0 MB/);
+    expect(fineTune.reason).toContain(`reached the cap of track cpu (${formatBytes(CAP)} and`);
     expect(fineTune.reason).toMatch(/kept the last complete checkpoint checkpoints\/step-3\.bin \(step 3\)/);
     const details = fineTune.details as Record<string, unknown>;
     expect(details.progress).toMatchObject({ step: 3, checkpoint: 'checkpoints/step-3.bin' });
