@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ACTIVITY_POLICY, loadRuntimeConfig } from '../temporal.config.js';
 import { connectionOptions } from '../infra/temporal.js';
-import { frontends, nodePid, planCluster, registerNamespace, startCluster, stopCluster } from '../infra/temporal-cluster.js';
+import { clusterTlsOf, frontends, nodePid, planCluster, registerNamespace, startCluster, stopCluster } from '../infra/temporal-cluster.js';
 import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom } from '../infra/temporal-server-build.js';
 import { makePki } from '../test/support/pki.js';
 import { startPostgres } from '../test/support/postgres.js';
@@ -39,14 +39,7 @@ const plan = await planCluster({
   dir,
   binaries,
   stores,
-  tls: {
-    caCert: pki.caCert,
-    serverCert: pki.serverCert,
-    serverKey: pki.serverKey,
-    clientCert: pki.clientCert,
-    clientKey: pki.clientKey,
-    serverName: 'temporal.test',
-  },
+  tls: clusterTlsOf(pki, 'temporal.test'),
 });
 const balancer = await startTcpBalancer(frontends(plan).map((n) => n.grpcPort));
 const connect = connectionOptions(

@@ -50,6 +50,11 @@ export interface ClusterTls {
   serverName: string;
 }
 
+/** The frontends' TLS from a PKI's PEM files (test/support/pki.ts makes one) and the name its server certificate carries. */
+export function clusterTlsOf(pki: Omit<ClusterTls, 'serverName'>, serverName: string): ClusterTls {
+  return { caCert: pki.caCert, serverCert: pki.serverCert, serverKey: pki.serverKey, clientCert: pki.clientCert, clientKey: pki.clientKey, serverName };
+}
+
 export interface ClusterPlan {
   dir: string;
   binaries: TemporalServerBinaries;

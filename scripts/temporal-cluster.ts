@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadRuntimeConfig } from '../temporal.config.js';
 import { connectionOptions } from '../infra/temporal.js';
-import { frontends, planCluster, registerNamespace, startCluster, stopCluster, type ClusterPlan, type ClusterTls } from '../infra/temporal-cluster.js';
+import { clusterTlsOf, frontends, planCluster, registerNamespace, startCluster, stopCluster, type ClusterPlan, type ClusterTls } from '../infra/temporal-cluster.js';
 import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom } from '../infra/temporal-server-build.js';
 
 const say = (line: string) => console.log(`[temporal-cluster] ${line}`);
@@ -43,14 +43,7 @@ async function tlsFrom(env: z.infer<typeof ClusterEnv>, dir: string, throwawayPk
     const pkiDir = path.join(dir, 'pki');
     mkdirSync(pkiDir, { recursive: true });
     const pki = makePki(pkiDir, env.TEMPORAL_TLS_SERVER_NAME);
-    return {
-      caCert: pki.caCert,
-      serverCert: pki.serverCert,
-      serverKey: pki.serverKey,
-      clientCert: pki.clientCert,
-      clientKey: pki.clientKey,
-      serverName: env.TEMPORAL_TLS_SERVER_NAME,
-    };
+    return clusterTlsOf(pki, env.TEMPORAL_TLS_SERVER_NAME);
   }
   const needed = ['CHALLENGE_CLUSTER_TLS_SERVER_CERT', 'CHALLENGE_CLUSTER_TLS_SERVER_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'] as const;
   const missing = needed.filter((name) => !env[name]);

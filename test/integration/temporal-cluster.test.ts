@@ -19,6 +19,7 @@ import { loadRuntimeConfig } from '../../temporal.config.js';
 import { connectionOptions, type TemporalConnectionOptions } from '../../infra/temporal.js';
 import {
   frontends,
+  clusterTlsOf,
   nodeAlive,
   planCluster,
   registerNamespace,
@@ -83,14 +84,7 @@ beforeAll(async () => {
     dir,
     binaries,
     stores,
-    tls: {
-      caCert: pki.caCert,
-      serverCert: pki.serverCert,
-      serverKey: pki.serverKey,
-      clientCert: pki.clientCert,
-      clientKey: pki.clientKey,
-      serverName: SERVER_NAME,
-    },
+    tls: clusterTlsOf(pki, SERVER_NAME),
   });
   balancer = await startTcpBalancer(frontends(plan).map((node) => node.grpcPort));
   const env = {
