@@ -9,7 +9,7 @@ import { ACTIVITY_POLICY, TASK_QUEUES, TRACKS } from '../temporal.config.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../activities/placement.js';
 import { createBenchActivities } from './activities.js';
 import type { BenchPipelineInput, BenchPipelineResult } from './workflows/index.js';
-import { BENCH_WORKFLOWS, fmt, isMain, log, mainOf, percentile, processCpuMs, row, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
+import { BENCH_WORKFLOWS, fmt, isMain, log, mainOf, percentile, processCpuMs, row, temporalForBenchmark, withWorkers, freshPlacement, type BenchResult, type Row } from './support.js';
 import type { Client } from '@temporalio/client';
 
 const N = Number(process.env.BENCH_PIPELINES ?? 40);
@@ -88,6 +88,7 @@ export async function runOrchestration(): Promise<BenchResult> {
         { taskQueue: HOST_QUEUE, activities: { noop: activities.noop, claimHost: activities.claimHost, stage: activities.stage } },
       ],
       async (client) => {
+        await freshPlacement(client, 'cpu');
         // One host with more slots than pipelines: the claim never waits, so what is measured is its cost.
         await announceHost(client, 'cpu', 'bench-host', 10 * N);
         log('orchestration: warm-up');

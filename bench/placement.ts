@@ -12,7 +12,7 @@ import { announceHost, createPlacementActivities, createPlacementAuditActivities
 import { hostAssignment } from '../workflows/placement.js';
 import { createBenchActivities, type PlacedJobRecord } from './activities.js';
 import type { BenchPlacedJobInput } from './workflows/index.js';
-import { BENCH_WORKFLOWS, fmt, isMain, log, mainOf, percentile, row, seededRandom, sleep, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
+import { BENCH_WORKFLOWS, fmt, isMain, log, mainOf, percentile, row, seededRandom, sleep, temporalForBenchmark, withWorkers, freshPlacement, type BenchResult, type Row } from './support.js';
 import type { Client } from '@temporalio/client';
 
 const HOSTS = ['host-a', 'host-b', 'host-c'] as const;
@@ -181,6 +181,7 @@ export async function runPlacement(): Promise<BenchResult> {
       temporal.address,
       [{ taskQueue: TASK_QUEUES.orchestrator, workflowsPath: BENCH_WORKFLOWS, activities: { ...createPlacementActivities(), ...createPlacementAuditActivities() } }, claimWorker, ...hostWorkers],
       async (client) => {
+        await freshPlacement(client, 'cpu');
         for (const hostId of HOSTS) await announceHost(client, 'cpu', hostId, SLOTS);
         const warmUp = makeJobs().slice(0, 6).map((j) => ({ ...j, workMs: 50, arrivalMs: 0 }));
         await round(client, 'placement', 'warm-up', warmUp);
@@ -195,15 +196,16 @@ export async function runPlacement(): Promise<BenchResult> {
     const { placed, firstPoller } = rounds;
     const rows: Row[] = [];
     for (const r of [placed, firstPoller]) {
-      rows.push(row(`makespan, ${r.label}`, r.makespanMs, 'ms', 'ideal: max(Σ work / total slots, longest job)', r.idealMs, 'ms', { target: '≤ 1.05', pass: r.makespanMs / r.idealMs <= 1.05 }));
+      rows.push(row(`makespan, ${r.label}`, r.makespanMs, 'ms', 'ideal: max(Σ work / total slots, longest job)', r.idealMs, 'ms',
+        // The target is the placement's; the load-blind claim is the "before" it is compared with.
+        r === placed ? { target: '≤ 1.05', pass: r.makespanMs / r.idealMs <= 1.05 } : undefined));
     }
     rows.push(row('zero-overhead FIFO pool with these arrivals (simulated)', placed.fifoMs, 'ms', 'ideal', placed.idealMs, 'ms'));
     for (const r of [placed, firstPoller]) {
       rows.push(
-        row(`longest time a slot stood idle while a submission waited, ${r.label}`, r.idle.longestMs, 'ms', 'target', IDLE_TARGET_MS, 'ms', {
-          target: `≤ ${IDLE_TARGET_MS} ms`,
-          pass: r.idle.longestMs <= IDLE_TARGET_MS && r.idle.maxPerHost <= SLOTS,
-        }),
+        row(`longest time a slot stood idle while a submission waited, ${r.label}`, r.idle.longestMs, 'ms', 'target', IDLE_TARGET_MS, 'ms',
+          r === placed ? { target: `≤ ${IDLE_TARGET_MS} ms`, pass: r.idle.longestMs <= IDLE_TARGET_MS && r.idle.maxPerHost <= SLOTS } : undefined,
+        ),
       );
     }
     for (const r of [placed, firstPoller]) {

@@ -11,10 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker, type WorkerOptions } from '@temporalio/worker';
 import { devServerArgs, ensureDevServer, freePort, portOpen, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
 import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
+import { placementWorkflowId } from '../activities/placement-messages.js';
+import type { TrackId } from '../temporal.config.js';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -415,5 +417,18 @@ export async function withWorkers<T>(address: string, workers: Omit<WorkerOption
   } finally {
     await clientConnection.close();
     await connection.close();
+  }
+}
+
+/**
+ * Ends the track's placement workflow if one is running. Benchmarks share one dev server, and the slot book of
+ * an earlier benchmark still lists its hosts (whose queues nobody polls any more): a later benchmark's claims
+ * would be granted slots there and wait for ever. Each benchmark that uses placement starts from an empty book.
+ */
+export async function freshPlacement(client: Client, track: TrackId): Promise<void> {
+  try {
+    await client.workflow.getHandle(placementWorkflowId(track)).terminate('benchmark: start from an empty slot book');
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
   }
 }

@@ -115,10 +115,13 @@ def generate(request: ProcessRequest):
 
 @app.post("/process")
 def process(request: ProcessRequest) -> ProcessResponse:
-    started = time.perf_counter()
     with lock:
+        # request_time is the wall time of generation (the contract): the wait for the lock is not counted, so that
+        # with several requests in flight their times add up to the model's busy time, not to a multiple of it.
+        started = time.perf_counter()
         text, tokens = generate(request)
-    return ProcessResponse(text=text, tokens=tokens, logprob=sum(t.logprob for t in tokens), request_time=time.perf_counter() - started)
+        request_time = time.perf_counter() - started
+    return ProcessResponse(text=text, tokens=tokens, logprob=sum(t.logprob for t in tokens), request_time=request_time)
 
 
 @app.post("/tokenize")
