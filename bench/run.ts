@@ -4,9 +4,12 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement,llm-share]
  *
- * llm-share (the real LLM sample's server in Docker, minutes on a CPU) runs only when --only names it.
+ * llm-share (the real LLM sample's server in Docker, about a minute on 2 cores) runs when its prerequisites are
+ * there (a Docker engine that answers, the sample's base image challenge/llm-base or BENCH_LLM_IMAGE); otherwise
+ * RESULTS.md says it was skipped and why.
  */
-import { writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +20,18 @@ interface Entry {
   script: string;
   temporal: ('project' | 'one-partition')[];
   timeoutMs: number;
-  /** runs only when --only names it */
-  optional?: boolean;
+  /** what the benchmark needs that a machine may lack: null when it is there, else why it is skipped */
+  requires?: () => Promise<string | null>;
+}
+
+/** The LLM sample's server needs Docker and the sample's base image (the set-up builds it once per machine). */
+async function llmSampleReady(): Promise<string | null> {
+  if (process.env.BENCH_LLM_IMAGE) return null;
+  const docker = (args: string[]) => execa('docker', args, { reject: false, timeout: 30_000 });
+  if ((await docker(['version', '--format', '{{.Server.Version}}'])).exitCode !== 0) return 'no Docker engine answers (scripts/ensure-tools.sh starts one)';
+  const tag = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docker', 'llm-base', 'TAG'), 'utf8').trim();
+  if ((await docker(['image', 'inspect', tag])).exitCode !== 0) return `${tag} is not on this Docker engine (scripts/build-llm-base-image.sh builds it)`;
+  return null;
 }
 
 const ENTRIES: Entry[] = [
@@ -29,7 +42,7 @@ const ENTRIES: Entry[] = [
   { id: 'memory', script: 'harness-memory.js', temporal: [], timeoutMs: 420_000 },
   { id: 'limit', script: 'limit-precision.js', temporal: ['project'], timeoutMs: 180_000 },
   { id: 'placement', script: 'placement.js', temporal: ['project'], timeoutMs: 180_000 },
-  { id: 'llm-share', script: 'llm-share.js', temporal: [], timeoutMs: 1_200_000, optional: true },
+  { id: 'llm-share', script: 'llm-share.js', temporal: [], timeoutMs: 1_200_000, requires: llmSampleReady },
 ];
 /** The order of the issue's numbering, for the report. */
 const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement', 'llm-share'];
@@ -56,6 +69,7 @@ const load = () =>
 function markdown(
   results: BenchResult[],
   failures: { id: string; error: string }[],
+  skipped: { id: string; reason: string }[],
   startedAt: Date,
   totalMs: number,
   loadBefore: string,
@@ -78,6 +92,7 @@ function markdown(
     );
   }
   for (const failure of failures) lines.push(`| ${failure.id} | did not complete | – | – | – | – | **failed**: ${cell(failure.error)} |`);
+  for (const skip of skipped) lines.push(`| ${skip.id} | not run | – | – | – | – | skipped: ${cell(skip.reason)} |`);
   lines.push(
     '',
     'The measured cause of every missed target is in the notes of its section ("Causes of the missed targets", "Which structure holds what").',
@@ -110,6 +125,7 @@ async function main(): Promise<void> {
   const servers = new Map<string, BenchTemporal>();
   const results: BenchResult[] = [];
   const failures: { id: string; error: string }[] = [];
+  const skipped: { id: string; reason: string }[] = [];
   const stopServers = async () => {
     for (const [kind, server] of servers) {
       log(`stopping the ${kind} Temporal dev server`);
@@ -121,7 +137,13 @@ async function main(): Promise<void> {
   try {
     for (const id of RUN_ORDER) {
       const entry = ENTRIES.find((e) => e.id === id);
-      if (!entry || (only && !only.has(id)) || (entry.optional && !only?.has(id))) continue;
+      if (!entry || (only && !only.has(id))) continue;
+      const missing = (await entry.requires?.()) ?? null;
+      if (missing !== null) {
+        skipped.push({ id, reason: missing });
+        log(`${id} skipped: ${missing}`);
+        continue;
+      }
       const env: Record<string, string> = {};
       for (const kind of entry.temporal) {
         let server = servers.get(kind);
@@ -149,7 +171,7 @@ async function main(): Promise<void> {
   }
   results.sort((a, b) => REPORT_ORDER.indexOf(a.id) - REPORT_ORDER.indexOf(b.id));
   const totalMs = performance.now() - t0;
-  writeFileSync(RESULTS_FILE, markdown(results, failures, startedAt, totalMs, loadBefore, load()));
+  writeFileSync(RESULTS_FILE, markdown(results, failures, skipped, startedAt, totalMs, loadBefore, load()));
   process.stdout.write(`\nTargets:\n`);
   for (const result of results)
     for (const row of result.rows.filter((r) => r.pass !== null))

@@ -1,6 +1,6 @@
 /**
- * The stub contract server of the harness benchmarks (worker-thread entry, see startStubServer in
- * support.ts): POST /process answers a valid contract response after a fixed service time L while
+ * The stub contract server of the harness benchmarks (a worker thread or a child process, see startStubServer
+ * in support.ts): POST /process answers a valid contract response after a fixed service time L while
  * holding one of C slots; requests beyond C wait in FIFO order for a slot.
  */
 import http from 'node:http';
@@ -8,9 +8,18 @@ import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { StubOptions } from './support.js';
 
-const { latencyMs, slots } = workerData as StubOptions;
-const port = parentPort;
-if (!port) throw new Error('stub-server.js runs as a worker thread');
+type Message = { type: string; payload?: unknown };
+/** The channel to the benchmark: the worker thread's port, or the child process's IPC channel. */
+const port: { postMessage: (message: Message) => void; on: (event: 'message', listener: (message: Message) => void) => void } = parentPort
+  ? parentPort
+  : process.send
+    ? { postMessage: (message) => process.send?.(message), on: (_event, listener) => process.on('message', listener) }
+    : (() => {
+        throw new Error('stub-server.js runs as a worker thread or as a child process with an IPC channel');
+      })();
+const { latencyMs, slots } = (parentPort ? workerData : JSON.parse(process.env.STUB_OPTIONS ?? '{}')) as StubOptions;
+// The stub's own event-loop busy time, measured where it runs (a thread's or a process's loop).
+let elu = performance.eventLoopUtilization();
 
 let free = slots;
 const queue: (() => void)[] = [];
@@ -70,25 +79,32 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 60_000;
 
 server.listen(0, '127.0.0.1');
-port.on('message', (message: { type: string }) => {
+port.on('message', (message) => {
   switch (message.type) {
     case 'port':
       if (server.listening) port.postMessage({ type: 'port', payload: (server.address() as AddressInfo).port });
       else server.once('listening', () => port.postMessage({ type: 'port', payload: (server.address() as AddressInfo).port }));
       return;
     case 'stats':
-      port.postMessage({ type: 'stats', payload: { requests, maxInService, maxQueued, meanHoldMs: requests ? holdMsSum / requests : 0 } });
+      port.postMessage({
+        type: 'stats',
+        payload: { requests, maxInService, maxQueued, meanHoldMs: requests ? holdMsSum / requests : 0, busyMs: performance.eventLoopUtilization(elu).active },
+      });
       return;
     case 'reset':
       requests = 0;
       maxInService = slots - free;
       maxQueued = queue.length;
       holdMsSum = 0;
+      elu = performance.eventLoopUtilization();
       port.postMessage({ type: 'reset', payload: null });
       return;
     case 'close':
       server.closeAllConnections();
-      server.close(() => port.postMessage({ type: 'close', payload: null }));
+      server.close(() => {
+        port.postMessage({ type: 'close', payload: null });
+        if (!parentPort) process.disconnect?.();
+      });
       return;
   }
 });

@@ -3,7 +3,7 @@
  * CPU time and peak RSS belong to that benchmark alone), a Temporal dev server on free ports, a seeded RNG,
  * statistics, garbage collection, the stub contract server (a worker thread) and synthetic suites.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -304,6 +304,11 @@ export interface StubOptions {
   latencyMs: number;
   /** parallel slots; requests beyond them queue */
   slots: number;
+  /**
+   * Where the stub runs: a worker thread of this process (default: its CPU does not share the harness's event loop),
+   * or a child process (its memory is not this process's either: the memory benchmark measures this process's RSS).
+   */
+  isolation?: 'thread' | 'process';
 }
 
 export interface StubStats {
@@ -326,33 +331,42 @@ export interface StubServer {
 }
 
 export async function startStubServer(options: StubOptions): Promise<StubServer> {
-  const worker = new Worker(new URL('./stub-server.js', import.meta.url), { workerData: options });
-  let elu = worker.performance.eventLoopUtilization();
+  const entry = new URL('./stub-server.js', import.meta.url);
+  // Both a worker thread and a child process are event emitters of 'message'; only the way to send differs.
+  let events: NodeJS.EventEmitter;
+  let send: (message: { type: string }) => void;
+  let end: () => Promise<void>;
+  if (options.isolation === 'process') {
+    const child = fork(fileURLToPath(entry), [], { env: { ...process.env, STUB_OPTIONS: JSON.stringify(options) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    events = child;
+    send = (message) => child.send(message);
+    end = async () => {
+      if (child.exitCode === null && child.signalCode === null) await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    };
+  } else {
+    const worker = new Worker(entry, { workerData: options });
+    events = worker;
+    send = (message) => worker.postMessage(message);
+    end = async () => void (await worker.terminate());
+  }
   const request = <T>(type: string): Promise<T> =>
     new Promise((resolve) => {
       const onMessage = (message: { type: string; payload: T }) => {
         if (message.type !== type) return;
-        worker.off('message', onMessage);
+        events.off('message', onMessage);
         resolve(message.payload);
       };
-      worker.on('message', onMessage);
-      worker.postMessage({ type });
+      events.on('message', onMessage);
+      send({ type });
     });
   const port = await request<number>('port');
   return {
     url: `http://127.0.0.1:${port}`,
-    stats: async () => {
-      const stats = await request<Omit<StubStats, 'busyMs'>>('stats');
-      const busyMs = worker.performance.eventLoopUtilization(elu).active;
-      return { ...stats, busyMs };
-    },
-    reset: async () => {
-      await request<null>('reset');
-      elu = worker.performance.eventLoopUtilization();
-    },
+    stats: () => request<StubStats>('stats'),
+    reset: () => request<null>('reset').then(() => undefined),
     close: async () => {
       await request<null>('close');
-      await worker.terminate();
+      await end();
     },
   };
 }

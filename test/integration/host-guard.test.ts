@@ -7,28 +7,22 @@
  *    the stage runs there as a continuation (not fresh).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES } from '../../temporal.config.js';
-import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
-import { defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities, withdrawHost } from '../../activities/placement.js';
-import { loadSuite } from '../../domain/harness/suite.js';
-import { summarize } from '../../domain/harness/evaluate.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
-import { stageStartedSignal, submissionImages, type PipelineState } from '../../workflows/definitions.js';
+import { stageStartedSignal, type PipelineState } from '../../workflows/definitions.js';
 import { Context } from '@temporalio/activity';
+import { standInEvaluation, standInFineTune, standInImages, standInPipelineInput, startTestTemporal, type TestTemporal } from '../support/stand-in-host.js';
 
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 const TRACK = 'cpu' as const;
 
-let server: DevServerOptions;
+let temporal: TestTemporal;
 let connection: NativeConnection;
 let client: Client;
 let db: ResultsDb;
@@ -57,14 +51,13 @@ let signalledStart = 0;
  * `hangFineTune`, fine-tuning signals its real start (as the real activity does) and then never answers.
  */
 function hostActivities(host: string, hangFineTune = false) {
-  const suites = defaultSuiteFiles();
   return {
     async claimHost() {
       return { hostId: host, gpuQueue: TASK_QUEUES.hostGpu(TRACK, host), cpuQueue: TASK_QUEUES.hostCpu(TRACK, host) };
     },
     async buildImages(input: BuildInput): Promise<BuiltImages> {
       calls.push({ host, activity: 'buildImages', reuseIfPresent: input.reuseIfPresent ?? false });
-      return { ...submissionImages(input.submissionId), durationMs: 1, preflightWarnings: [], sourceDigest: 'sha256:test', reused: false, hostId: host };
+      return standInImages(input.submissionId, host);
     },
     async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
       calls.push({ host, activity: 'fineTune', fresh: input.fresh, stageStartedAt: input.stageStartedAt });
@@ -74,37 +67,11 @@ function hostActivities(host: string, hangFineTune = false) {
         await ctx.client.workflow.getHandle(input.workflowId).signal(stageStartedSignal, { stage: 'fine-tune', at: signalledStart });
         await new Promise<void>((resolve) => hung.push(resolve));
       }
-      const progress = { step: 3, totalSteps: 3, checkpoint: 'checkpoints/3' };
-      return {
-        ending: 'completed',
-        artifactsDir: '/artifacts',
-        artifactFiles: 3,
-        progress,
-        resumedFrom: input.fresh ? null : progress,
-        resumedFromSource: input.fresh ? null : 'artifact-store',
-        storedFiles: 3,
-        hostId: host,
-        attempt: 1,
-        stopDelayMs: null,
-        peakMemoryBytes: null,
-        durationMs: 1,
-        logFile: '/dev/null',
-      };
+      return standInFineTune(host, 3, !input.fresh);
     },
     async evaluate(input: EvaluateInput): Promise<EvaluateResult> {
       calls.push({ host, activity: `evaluate ${input.suite}` });
-      const summary = summarize(loadSuite(suites[input.suite]), [], 0, null);
-      return {
-        ending: 'completed',
-        reason: null,
-        summary,
-        restarts: 0,
-        stopDelayMs: null,
-        peakMemoryBytes: null,
-        durationMs: 1,
-        logFile: '/dev/null',
-        hostId: host,
-      };
+      return standInEvaluation(input, host);
     },
   };
 }
@@ -137,29 +104,12 @@ async function startHost(host: string, options: { claims: boolean; gpu: boolean;
   };
 }
 
-const input = (submissionId: string): PipelineInput => ({
-  submissionId,
-  team: submissionId.split('.')[0]!,
-  submission: submissionId.split('.')[1]!,
-  track: TRACK,
-  directory: '/submissions/' + submissionId,
-  suites: defaultSuiteFiles(),
-  limits: { build: 60_000, fineTune: 60_000, openEval: 60_000, closedEval: 60_000 },
-  heartbeatTimeoutMs: 2000,
-  hostPolicy: { scheduleToStartMs: 1000, goneAfterMs: 5000 },
-});
+const input = (submissionId: string): PipelineInput =>
+  standInPipelineInput(submissionId, TRACK, { heartbeatTimeoutMs: 2000, hostPolicy: { scheduleToStartMs: 1000, goneAfterMs: 5000 } });
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // Another test file of this jest process installed the runtime first: its logger stays.
-  }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'host-guard-'));
-  server = { port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'server.log') };
-  await ensureDevServer(server);
-  connection = await NativeConnection.connect({ address: `127.0.0.1:${server.port}` });
-  client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${server.port}` }), namespace: 'default' });
+  temporal = await startTestTemporal('host-guard');
+  ({ connection, client } = temporal);
   db = new ResultsDb(':memory:');
   const bookkeeping = createBookkeepingActivities(db);
   orchestrator = await Worker.create({
@@ -184,10 +134,8 @@ beforeAll(async () => {
 afterAll(async () => {
   orchestrator?.shutdown();
   await orchestratorRun;
-  await client?.connection.close();
-  await connection?.close();
   db?.close();
-  if (server) await stopDevServer(server);
+  await temporal?.stop();
 });
 
 describe('HostGuard', () => {

@@ -6,29 +6,23 @@
  *  - with every slot taken a submission waits (no host), and the first slot freed anywhere takes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES } from '../../temporal.config.js';
-import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
-import { defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
-import { loadSuite } from '../../domain/harness/suite.js';
-import { summarize } from '../../domain/harness/evaluate.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
-import { progressQuery, submissionImages, type PipelineState } from '../../workflows/definitions.js';
+import { progressQuery, type PipelineState } from '../../workflows/definitions.js';
 import { placementQuery, placementWorkflowId } from '../../workflows/placement.js';
 import { until } from '../support/until.js';
+import { standInEvaluation, standInFineTune, standInImages, standInPipelineInput, startTestTemporal, type TestTemporal } from '../support/stand-in-host.js';
 
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 const TRACK = 'cpu' as const;
 
-let server: DevServerOptions;
+let temporal: TestTemporal;
 let connection: NativeConnection;
 let client: Client;
 let db: ResultsDb;
@@ -39,34 +33,13 @@ const runs: Promise<void>[] = [];
 const training = new Map<string, () => void>();
 
 function hostActivities(host: string) {
-  const suites = defaultSuiteFiles();
   return {
-    async buildImages(input: BuildInput): Promise<BuiltImages> {
-      return { ...submissionImages(input.submissionId), durationMs: 1, preflightWarnings: [], sourceDigest: 'sha256:test', reused: false, hostId: host };
-    },
+    buildImages: async (input: BuildInput): Promise<BuiltImages> => standInImages(input.submissionId, host),
     async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
       await new Promise<void>((resolve) => training.set(input.submissionId, resolve));
-      const progress = { step: 1, totalSteps: 1, checkpoint: 'checkpoints/1' };
-      return {
-        ending: 'completed',
-        artifactsDir: '/artifacts',
-        artifactFiles: 1,
-        progress,
-        resumedFrom: null,
-        resumedFromSource: null,
-        storedFiles: 1,
-        hostId: host,
-        attempt: 1,
-        stopDelayMs: null,
-        peakMemoryBytes: null,
-        durationMs: 1,
-        logFile: '/dev/null',
-      };
+      return standInFineTune(host, 1, false);
     },
-    async evaluate(input: EvaluateInput): Promise<EvaluateResult> {
-      const summary = summarize(loadSuite(suites[input.suite]), [], 0, null);
-      return { ending: 'completed', reason: null, summary, restarts: 0, stopDelayMs: null, peakMemoryBytes: null, durationMs: 1, logFile: '/dev/null', hostId: host };
-    },
+    evaluate: async (input: EvaluateInput): Promise<EvaluateResult> => standInEvaluation(input, host),
   };
 }
 
@@ -84,33 +57,15 @@ async function startHost(host: string): Promise<void> {
   await announceHost(client, TRACK, host, 1);
 }
 
-const input = (submissionId: string): PipelineInput => ({
-  submissionId,
-  team: submissionId.split('.')[0]!,
-  submission: submissionId.split('.')[1]!,
-  track: TRACK,
-  directory: '/submissions/' + submissionId,
-  suites: defaultSuiteFiles(),
-  limits: { build: 60_000, fineTune: 60_000, openEval: 60_000, closedEval: 60_000 },
-  heartbeatTimeoutMs: 5000,
-  hostPolicy: { scheduleToStartMs: 30_000, goneAfterMs: 60_000 },
-});
+const input = (submissionId: string): PipelineInput => standInPipelineInput(submissionId, TRACK, { heartbeatTimeoutMs: 5000, hostPolicy: { scheduleToStartMs: 30_000, goneAfterMs: 60_000 } });
 
 const start = (submissionId: string) =>
   client.workflow.start('submissionPipeline', { taskQueue: TASK_QUEUES.orchestrator, workflowId: `placement-it-${submissionId}`, args: [input(submissionId)] });
 const hostOf = async (handle: WorkflowHandle) => ((await handle.query(progressQuery)) as PipelineState).host;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // Another test file of this jest process installed the runtime first: its logger stays.
-  }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'placement-'));
-  server = { port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'server.log') };
-  await ensureDevServer(server);
-  connection = await NativeConnection.connect({ address: `127.0.0.1:${server.port}` });
-  client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${server.port}` }), namespace: 'default' });
+  temporal = await startTestTemporal('placement');
+  ({ connection, client } = temporal);
   db = new ResultsDb(':memory:');
   const orchestrator = await Worker.create({
     connection,
@@ -126,10 +81,8 @@ afterAll(async () => {
   for (const release of training.values()) release();
   for (const worker of workers) worker.shutdown();
   await Promise.all(runs);
-  await client?.connection.close();
-  await connection?.close();
   db?.close();
-  if (server) await stopDevServer(server);
+  await temporal?.stop();
 });
 
 describe('load-aware placement', () => {
