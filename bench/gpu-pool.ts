@@ -15,7 +15,7 @@ import {
   log,
   mainOf,
   mean,
-  ONE_PARTITION,
+  PROJECT_PARTITION_CONFIG,
   percentile,
   row,
   seededRandom,
@@ -168,7 +168,7 @@ async function measureOn(kind: ServerKind): Promise<Round[]> {
   const temporal = await temporalForBenchmark(kind);
   try {
     const activities = createBenchActivities();
-    const server = kind === 'project' ? 'project dev server' : 'one-partition server';
+    const server = kind === 'project' ? 'project dev server (1 partition per queue)' : 'server default partitions (4 per queue)';
     return await withWorkers(
       temporal.address,
       [
@@ -201,7 +201,7 @@ async function measureOn(kind: ServerKind): Promise<Round[]> {
 export async function runGpuPool(): Promise<BenchResult> {
   const started = performance.now();
   const project = await measureOn('project');
-  const reference = await measureOn('one-partition');
+  const reference = await measureOn('default-partitions');
   const rows: Row[] = [];
   for (const r of project) {
     rows.push(
@@ -211,22 +211,21 @@ export async function runGpuPool(): Promise<BenchResult> {
       }),
     );
   }
-  for (const r of reference) {
-    rows.push(
-      row(`makespan, ${r.label}`, r.makespanMs, 'ms', 'ideal: max over tracks of Σ work / slots', r.idealMs, 'ms', {
-        target: '≤ 1.05',
-        pass: r.makespanMs / r.idealMs <= 1.05,
-      }),
-    );
-  }
+  // The reference server's rows carry no target: it is the configuration the project no longer runs.
+  for (const r of reference) rows.push(row(`makespan, ${r.label}`, r.makespanMs, 'ms', 'ideal: max over tracks of Σ work / slots', r.idealMs, 'ms'));
   const fifo = project[0];
   if (fifo) rows.push(row('zero-overhead FIFO pool, submission order (simulated)', fifo.fifoMs, 'ms', 'ideal', fifo.idealMs, 'ms'));
   for (const r of [...project, ...reference]) {
     rows.push(
-      row(`longest slot idle while a job of its track waited, ${r.label}`, r.idle.maxGapMs, 'ms', 'hand-over tolerance', HANDOVER_TOLERANCE_MS, 'ms', {
-        target: `≤ ${HANDOVER_TOLERANCE_MS} ms`,
-        pass: r.idle.maxGapMs <= HANDOVER_TOLERANCE_MS && r.idle.maxBusy <= SLOTS,
-      }),
+      row(
+        `longest slot idle while a job of its track waited, ${r.label}`,
+        r.idle.maxGapMs,
+        'ms',
+        'hand-over tolerance',
+        HANDOVER_TOLERANCE_MS,
+        'ms',
+        project.includes(r) ? { target: `≤ ${HANDOVER_TOLERANCE_MS} ms`, pass: r.idle.maxGapMs <= HANDOVER_TOLERANCE_MS && r.idle.maxBusy <= SLOTS } : {},
+      ),
     );
   }
   for (const r of [...project, ...reference]) {
@@ -268,28 +267,25 @@ export async function runGpuPool(): Promise<BenchResult> {
       rounds.flatMap((r) => r.handoverGaps),
       50,
     );
+  const dispatch = [...project, ...reference].map((r) => r.dispatchMs);
   notes.push(
-    `Causes of the missed targets, measured above: (a) on the project's dev server (infra/dev-server.ts devServerArgs passes no dynamic config, so ` +
-      `every task queue has the server's default 4 partitions) a freed slot sometimes waits up to ${fmt(worst(project))} ms for the next backlogged ` +
-      `job: a slot's worker polls one partition at a time, and the waiting task may sit in another; with one partition the longest hand-over is ` +
-      `${fmt(worst(reference))} ms; ` +
-      `(b) every hand-over costs a round trip through the server (activity completion, then the waiting task matched to the freed poller), p50 ` +
-      `${fmt(typical(reference))} ms on the one-partition server, and each slot makes ${(M - SLOTS * TRACKS.length) / (SLOTS * TRACKS.length)} of them; ` +
-      `(c) the first jobs start ` +
-      `${fmt(Math.min(...reference.map((r) => r.dispatchMs)))}–${fmt(Math.max(...[...project, ...reference].map((r) => r.dispatchMs)))} ms after ` +
-      `submission (${M} workflow starts at once on a 2-core server); ` +
-      `(d) packing: with these indivisible jobs even a zero-overhead FIFO pool needs ` +
-      `${fmt((fifoMakespan(makeJobs(42), SLOTS) / Math.max(...project.map((r) => r.idealMs)) - 1) * 100)}% over the ideal in submission order. With ` +
-      `jobs of hours, (b) and (c) vanish relative to the makespan; (a) does not depend on job length.`,
+    `Causes of the missed targets, measured above: (a) every hand-over costs a round trip through the server (the activity's completion, then ` +
+      `the waiting task matched to the freed poller), p50 ${fmt(typical(project))} ms on the project's server, and each slot makes ` +
+      `${(M - SLOTS * TRACKS.length) / (SLOTS * TRACKS.length)} of them; (b) the first jobs start ${fmt(Math.min(...dispatch))}–` +
+      `${fmt(Math.max(...dispatch))} ms after submission (${M} workflow starts at once on a 2-core server); (c) packing: with these indivisible ` +
+      `jobs even a zero-overhead FIFO pool needs ${fmt((fifoMakespan(makeJobs(42), SLOTS) / Math.max(...project.map((r) => r.idealMs)) - 1) * 100)}% ` +
+      `over the ideal in submission order. With jobs of 200–1200 ms these are 5–25% of the makespan; with stages of hours (a) and (b) vanish ` +
+      `relative to it (the placement benchmark, with jobs of seconds, meets its ≤ 1.05). Partitions: the longest hand-over was ` +
+      `${fmt(worst(project))} ms with one partition per queue (the project's setting) and ${fmt(worst(reference))} ms with the server's default ` +
+      `four, where a freed slot's poller may wait on a partition that holds no task.`,
   );
   notes.unshift(
     `Two activity workers (one per track queue, maxConcurrentActivityTaskExecutions = ${SLOTS}) and one workflow worker, in process; ${M} jobs, ` +
       `${M / TRACKS.length} per track, work 200–1200 ms (seed 42), one workflow per job, all started at once. ` +
       `"Waiting" runs from the activity's scheduled time (Context.info.currentAttemptScheduledTimestampMs; the server runs on the same host) to its ` +
       `start. The ideal ignores that jobs are indivisible; the FIFO figure is the best an order-preserving pool can do with these jobs. ` +
-      `Reference server: the same dev server and arguments plus --dynamic-config-value ${Object.entries(ONE_PARTITION)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(', ')}.`,
+      `Reference server: the same dev server and arguments without the project's ${PROJECT_PARTITION_CONFIG.join(' and ')} settings (the ` +
+      `server's default partitions), rows without a target.`,
   );
   return { id: 'gpu', title: '3. GPU pool utilisation', rows, notes, wallMs: performance.now() - started };
 }

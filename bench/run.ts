@@ -13,12 +13,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, log, printRows, runChild, startTemporal, temporalEnv, type BenchResult, type BenchTemporal, type Row } from './support.js';
+import { fmt, log, printRows, runChild, startTemporal, temporalEnv, type BenchResult, type BenchTemporal, type Row, type ServerKind } from './support.js';
 
 interface Entry {
   id: string;
   script: string;
-  temporal: ('project' | 'one-partition')[];
+  temporal: ServerKind[];
   timeoutMs: number;
   /** what the benchmark needs that a machine may lack: null when it is there, else why it is skipped */
   requires?: () => Promise<string | null>;
@@ -37,7 +37,7 @@ async function llmSampleReady(): Promise<string | null> {
 const ENTRIES: Entry[] = [
   { id: 'harness', script: 'harness-throughput.js', temporal: [], timeoutMs: 240_000 },
   { id: 'orchestration', script: 'orchestration.js', temporal: ['project'], timeoutMs: 300_000 },
-  { id: 'gpu', script: 'gpu-pool.js', temporal: ['project', 'one-partition'], timeoutMs: 240_000 },
+  { id: 'gpu', script: 'gpu-pool.js', temporal: ['project', 'default-partitions'], timeoutMs: 240_000 },
   { id: 'scoring', script: 'scoring.js', temporal: [], timeoutMs: 120_000 },
   { id: 'memory', script: 'harness-memory.js', temporal: [], timeoutMs: 420_000 },
   { id: 'limit', script: 'limit-precision.js', temporal: ['project'], timeoutMs: 180_000 },

@@ -221,17 +221,31 @@ export function processCpuMs(pid: number | null): number | null {
 }
 
 /**
- * Dynamic config of the reference server: one partition per task queue (the dev server's default is 4
- * read/write partitions, and infra/dev-server.ts sets none).
+ * The reference server of the GPU pool benchmark: the project's dev server arguments (infra/dev-server.ts
+ * devServerArgs) without its one-partition dynamic config, so every task queue has the server's default
+ * partitions (4 read, 4 write), as before the project set one.
  */
-export const ONE_PARTITION: Record<string, number> = { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 };
+export const PROJECT_PARTITION_CONFIG = ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions'];
 
-export type ServerKind = 'project' | 'one-partition';
+export type ServerKind = 'project' | 'default-partitions';
+
+/** devServerArgs without the dynamic-config values that set task-queue partitions. */
+function withoutPartitionConfig(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--dynamic-config-value' && PROJECT_PARTITION_CONFIG.some((key) => args[i + 1]?.startsWith(`${key}=`))) {
+      i++;
+      continue;
+    }
+    out.push(args[i]!);
+  }
+  return out;
+}
 
 /**
  * Starts a dev server for the benchmarks; stop() ends it and removes its files. `project`: exactly as the
- * project starts it (ensureDevServer, infra/dev-server.ts). `one-partition`: the same arguments
- * (devServerArgs) plus ONE_PARTITION, as a reference.
+ * project starts it (ensureDevServer, infra/dev-server.ts). `default-partitions`: the same arguments without
+ * the partition settings (PROJECT_PARTITION_CONFIG), as a reference.
  */
 export async function startTemporal(kind: ServerKind = 'project'): Promise<BenchTemporal> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'challenge-bench-'));
@@ -257,9 +271,12 @@ export async function startTemporal(kind: ServerKind = 'project'): Promise<Bench
       },
     };
   }
-  const extra = Object.entries(ONE_PARTITION).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+  const args = withoutPartitionConfig(devServerArgs(options));
+  if (args.length !== devServerArgs(options).length - 2 * PROJECT_PARTITION_CONFIG.length) {
+    throw new Error('infra/dev-server.ts no longer sets the task-queue partitions the reference server leaves out: update bench/support.ts');
+  }
   const log = openSync(options.logFile, 'a');
-  const child = spawn(options.binary ?? temporalBinary(), [...devServerArgs(options), ...extra], { stdio: ['ignore', log, log] });
+  const child = spawn(options.binary ?? temporalBinary(), args, { stdio: ['ignore', log, log] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 120_000;
   while (!((await portOpen(port)) && (await portOpen(uiPort)))) {
@@ -279,7 +296,7 @@ export async function startTemporal(kind: ServerKind = 'project'): Promise<Bench
   };
 }
 
-const ADDRESS_ENV: Record<ServerKind, string> = { project: 'BENCH_TEMPORAL', 'one-partition': 'BENCH_TEMPORAL_1P' };
+const ADDRESS_ENV: Record<ServerKind, string> = { project: 'BENCH_TEMPORAL', 'default-partitions': 'BENCH_TEMPORAL_4P' };
 
 /** Environment that hands a started server to a benchmark process. */
 export const temporalEnv = (kind: ServerKind, server: BenchTemporal): Record<string, string> => ({
