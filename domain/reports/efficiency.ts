@@ -127,10 +127,12 @@ export function renderEfficiency(figures: EfficiencyFigures): string {
  * `request_time` summed over the answers (stored as serverMs), against the evaluation's wall time over
  * the same answers. 1 − share is what everything else cost: the harness, HTTP, prompt fitting, idle gaps.
  *
- * Only meaningful when the summed times do not overlap: a server that runs one request at a time (a lock,
- * as the LLM sample) and a harness that sends one at a time. A server that starts request_time on arrival
- * counts a queued request's wait for the lock as its own time, so at harness concurrency > 1 the sum can
- * exceed the wall time and the share says nothing (null when no time was measured).
+ * Only meaningful when the summed times do not overlap: a server that generates one request at a time (a
+ * lock, as the LLM sample) and reports the generation alone as request_time (the contract: "the wall time of
+ * generation"; the sample starts its clock once it holds the lock). Then at any harness concurrency the sum is
+ * the model's busy time and the share is how much of the evaluation the model was working. A server that starts
+ * request_time on arrival counts a queued request's wait as its own time, so with several requests in flight
+ * the sum can exceed the wall time and the share says nothing (null when no time was measured).
  */
 export function modelShare(input: { wallTimeMs: number; serverMs: Iterable<number | null | undefined> }): {
   modelMs: number;
