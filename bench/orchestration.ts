@@ -137,6 +137,17 @@ export async function runOrchestration(): Promise<BenchResult> {
         percentile(perStep(before.seq), 50),
         'ms',
       ),
+      row(
+        'of the overhead one at a time: the 4 stage-start signals (each stage activity waits for its signal before it works), p50',
+        percentile(
+          now.seq.map((r) => r.result.signalMs),
+          50,
+        ),
+        'ms',
+        'overhead per pipeline, one at a time, p50',
+        nowP50,
+        'ms',
+      ),
       row('one-activity workflow wall time, p50', bareP50, 'ms', `before: overhead per pipeline / ${steps} steps`, percentile(perStep(before.seq), 50), 'ms'),
       row(`worker process CPU per pipeline (${N} at once; workflows + activities + client)`, now.batch.workerCpuPerPipeline, 'ms', 'before', before.batch.workerCpuPerPipeline, 'ms'),
     ];
@@ -159,7 +170,11 @@ export async function runOrchestration(): Promise<BenchResult> {
       `Wall time is measured by the client from workflow.execute() to its result, so it includes the start RPC and the result long-poll; overhead = wall time − the activities' own time.`,
       `What is left per pipeline now: the first workflow task; each of the 4 host stage activity tasks costs a dispatch to the host queue and a ` +
         `workflow task for its result (≈ 40 ms each on a quiet machine, from the history timestamps: activity scheduled → started, workflow task ` +
-        `scheduled → started); the claim a workflow task of the placement and one of the pipeline for the grant.`,
+        `scheduled → started), and its start signal a round trip the activity waits for plus a workflow task (p50 ` +
+        `${fmt(percentile(now.seq.map((r) => r.result.signalMs), 50))} ms for the 4 one at a time: the largest single part); the claim a workflow ` +
+        `task of the placement and one of the pipeline for the grant. Each remaining step is a server round trip of its own; against the ` +
+        `shortest stage limit in temporal.config.ts (${fmt(shortestLimit / 60_000)} min) the whole p50 overhead is ` +
+        `${fmt((nowP50 / shortestLimit) * 100)}%.`,
     ];
     return { id: 'orchestration', title: '2. Orchestration overhead', rows, notes, wallMs: performance.now() - started };
   } finally {
