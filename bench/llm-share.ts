@@ -212,9 +212,10 @@ export async function runLlmShare(): Promise<BenchResult> {
         "request_time covers the generation alone, so Σ request_time / wall is the share of the evaluation during which the model was working. " +
         'At the production concurrency the next requests wait at the server while one generates, so prompt building, prompt fitting (/tokenize), ' +
         "HTTP and scoring overlap the model's work; one request at a time, each of them lies on the answer's path (rows above: /tokenize " +
-        "round trips and the server framework's own time outside request_time are the largest parts). Where the model's Σ request_time is " +
-        "larger at the production concurrency than one at a time, the server's other threads (parsing the waiting requests, /tokenize) " +
-        'shared the CPU with the generation: the sample runs on the CPU here, the same cores as everything else.',
+        "round trips and the server framework's own time outside request_time are the largest parts). Where Σ request_time is larger at " +
+        'the production concurrency than one at a time, the generation itself ran slower: here it runs on the CPU, on the same 2 cores as ' +
+        "everything that overlaps it (the server's handling of the waiting requests and of /tokenize, the harness), so the overlap that " +
+        "keeps the model busy also takes cores from it; this benchmark does not split that cost between them.",
     ];
     return { id: 'llm-share', title: '7. The real model as the reference', rows, notes, wallMs: performance.now() - started };
   } finally {

@@ -171,7 +171,7 @@ export async function runOrchestration(): Promise<BenchResult> {
       `What is left per pipeline now: the first workflow task; each of the 4 host stage activity tasks costs a dispatch to the host queue and a ` +
         `workflow task for its result (≈ 40 ms each on a quiet machine, from the history timestamps: activity scheduled → started, workflow task ` +
         `scheduled → started), and its start signal a round trip the activity waits for plus a workflow task (p50 ` +
-        `${fmt(percentile(now.seq.map((r) => r.result.signalMs), 50))} ms for the 4 one at a time: the largest single part); the claim a workflow ` +
+        `${fmt(percentile(now.seq.map((r) => r.result.signalMs), 50))} ms for the 4 one at a time); the claim a workflow ` +
         `task of the placement and one of the pipeline for the grant. Each remaining step is a server round trip of its own; against the ` +
         `shortest stage limit in temporal.config.ts (${fmt(shortestLimit / 60_000)} min) the whole p50 overhead is ` +
         `${fmt((nowP50 / shortestLimit) * 100)}%.`,
