@@ -15,7 +15,7 @@ import {
   log,
   mainOf,
   mean,
-  PROJECT_PARTITION_CONFIG,
+  SERVER_DEFAULT_PARTITIONS,
   percentile,
   row,
   seededRandom,
@@ -168,7 +168,7 @@ async function measureOn(kind: ServerKind): Promise<Round[]> {
   const temporal = await temporalForBenchmark(kind);
   try {
     const activities = createBenchActivities();
-    const server = kind === 'project' ? 'project dev server (1 partition per queue)' : 'server default partitions (4 per queue)';
+    const server = kind === 'project' ? 'project dev server (1 partition per queue)' : `server default partitions (${SERVER_DEFAULT_PARTITIONS} per queue)`;
     return await withWorkers(
       temporal.address,
       [
@@ -284,8 +284,8 @@ export async function runGpuPool(): Promise<BenchResult> {
       `${M / TRACKS.length} per track, work 200–1200 ms (seed 42), one workflow per job, all started at once. ` +
       `"Waiting" runs from the activity's scheduled time (Context.info.currentAttemptScheduledTimestampMs; the server runs on the same host) to its ` +
       `start. The ideal ignores that jobs are indivisible; the FIFO figure is the best an order-preserving pool can do with these jobs. ` +
-      `Reference server: the same dev server and arguments without the project's ${PROJECT_PARTITION_CONFIG.join(' and ')} settings (the ` +
-      `server's default partitions), rows without a target.`,
+      `Reference server: the same dev server and arguments with the server's default ${SERVER_DEFAULT_PARTITIONS} task-queue partitions ` +
+      `instead of the project's 1 (DevServerOptions.taskQueuePartitions), rows without a target.`,
   );
   return { id: 'gpu', title: '3. GPU pool utilisation', rows, notes, wallMs: performance.now() - started };
 }

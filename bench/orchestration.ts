@@ -114,6 +114,10 @@ export async function runOrchestration(): Promise<BenchResult> {
     const rate = (b: Batch) => N / (b.batchMs / 1000);
     const shortestLimit = Math.min(...Object.values(TRACKS).flatMap((t) => [t.limits.build, t.limits.fineTune, t.limits.openEval, t.limits.closedEval]));
     const nowP50 = percentile(over(now.seq), 50);
+    const signalsP50 = percentile(
+      now.seq.map((r) => r.result.signalMs),
+      50,
+    );
     const rateRatio = rate(now.batch) / rate(before.batch);
     const rows: Row[] = [
       row(
@@ -139,10 +143,7 @@ export async function runOrchestration(): Promise<BenchResult> {
       ),
       row(
         'of the overhead one at a time: the 4 stage-start signals (each stage activity waits for its signal before it works), p50',
-        percentile(
-          now.seq.map((r) => r.result.signalMs),
-          50,
-        ),
+        signalsP50,
         'ms',
         'overhead per pipeline, one at a time, p50',
         nowP50,
@@ -171,7 +172,7 @@ export async function runOrchestration(): Promise<BenchResult> {
       `What is left per pipeline now: the first workflow task; each of the 4 host stage activity tasks costs a dispatch to the host queue and a ` +
         `workflow task for its result (≈ 40 ms each on a quiet machine, from the history timestamps: activity scheduled → started, workflow task ` +
         `scheduled → started), and its start signal a round trip the activity waits for plus a workflow task (p50 ` +
-        `${fmt(percentile(now.seq.map((r) => r.result.signalMs), 50))} ms for the 4 one at a time); the claim a workflow ` +
+        `${fmt(signalsP50)} ms for the 4 one at a time); the claim a workflow ` +
         `task of the placement and one of the pipeline for the grant. Each remaining step is a server round trip of its own; against the ` +
         `shortest stage limit in temporal.config.ts (${fmt(shortestLimit / 60_000)} min) the whole p50 overhead is ` +
         `${fmt((nowP50 / shortestLimit) * 100)}%.`,

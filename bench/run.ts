@@ -8,11 +8,12 @@
  * there (a Docker engine that answers, the sample's base image challenge/llm-base or BENCH_LLM_IMAGE); otherwise
  * RESULTS.md says it was skipped and why.
  */
-import { execa } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { docker } from '../infra/docker.js';
+import { llmBaseImage } from '../infra/paths.js';
 import { fmt, log, printRows, runChild, startTemporal, temporalEnv, type BenchResult, type BenchTemporal, type Row, type ServerKind } from './support.js';
 
 interface Entry {
@@ -27,9 +28,8 @@ interface Entry {
 /** The LLM sample's server needs Docker and the sample's base image (the set-up builds it once per machine). */
 async function llmSampleReady(): Promise<string | null> {
   if (process.env.BENCH_LLM_IMAGE) return null;
-  const docker = (args: string[]) => execa('docker', args, { reject: false, timeout: 30_000 });
   if ((await docker(['version', '--format', '{{.Server.Version}}'])).exitCode !== 0) return 'no Docker engine answers (scripts/ensure-tools.sh starts one)';
-  const tag = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docker', 'llm-base', 'TAG'), 'utf8').trim();
+  const tag = llmBaseImage();
   if ((await docker(['image', 'inspect', tag])).exitCode !== 0) return `${tag} is not on this Docker engine (scripts/build-llm-base-image.sh builds it)`;
   return null;
 }

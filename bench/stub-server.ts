@@ -9,14 +9,20 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { StubOptions } from './support.js';
 
 type Message = { type: string; payload?: unknown };
+interface Channel {
+  postMessage: (message: Message) => void;
+  on: (event: 'message', listener: (message: Message) => void) => void;
+}
+
 /** The channel to the benchmark: the worker thread's port, or the child process's IPC channel. */
-const port: { postMessage: (message: Message) => void; on: (event: 'message', listener: (message: Message) => void) => void } = parentPort
-  ? parentPort
-  : process.send
-    ? { postMessage: (message) => process.send?.(message), on: (_event, listener) => process.on('message', listener) }
-    : (() => {
-        throw new Error('stub-server.js runs as a worker thread or as a child process with an IPC channel');
-      })();
+function channelToBenchmark(): Channel {
+  if (parentPort) return parentPort;
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('stub-server.js runs as a worker thread or as a child process with an IPC channel');
+  return { postMessage: (message) => send(message), on: (_event, listener) => process.on('message', listener) };
+}
+
+const port = channelToBenchmark();
 const { latencyMs, slots } = (parentPort ? workerData : JSON.parse(process.env.STUB_OPTIONS ?? '{}')) as StubOptions;
 // The stub's own event-loop busy time, measured where it runs (a thread's or a process's loop).
 let elu = performance.eventLoopUtilization();

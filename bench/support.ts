@@ -4,7 +4,7 @@
  * statistics, garbage collection, the stub contract server (a worker thread) and synthetic suites.
  */
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker, type WorkerOptions } from '@temporalio/worker';
-import { devServerArgs, ensureDevServer, freePort, portOpen, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
+import { ensureDevServer, freePort, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
 import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
 import { placementWorkflowId } from '../activities/placement-messages.js';
 import type { TrackId } from '../temporal.config.js';
@@ -220,77 +220,34 @@ export function processCpuMs(pid: number | null): number | null {
   }
 }
 
-/**
- * The reference server of the GPU pool benchmark: the project's dev server arguments (infra/dev-server.ts
- * devServerArgs) without its one-partition dynamic config, so every task queue has the server's default
- * partitions (4 read, 4 write), as before the project set one.
- */
-export const PROJECT_PARTITION_CONFIG = ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions'];
+/** The server's own default of task-queue partitions (4 read, 4 write); the project's dev server sets 1. */
+export const SERVER_DEFAULT_PARTITIONS = 4;
 
 export type ServerKind = 'project' | 'default-partitions';
 
-/** devServerArgs without the dynamic-config values that set task-queue partitions. */
-function withoutPartitionConfig(args: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--dynamic-config-value' && PROJECT_PARTITION_CONFIG.some((key) => args[i + 1]?.startsWith(`${key}=`))) {
-      i++;
-      continue;
-    }
-    out.push(args[i]!);
-  }
-  return out;
-}
-
 /**
  * Starts a dev server for the benchmarks; stop() ends it and removes its files. `project`: exactly as the
- * project starts it (ensureDevServer, infra/dev-server.ts). `default-partitions`: the same arguments without
- * the partition settings (PROJECT_PARTITION_CONFIG), as a reference.
+ * project starts it (ensureDevServer, infra/dev-server.ts). `default-partitions`: the same, with the server's
+ * default number of task-queue partitions instead of the project's one, as a reference.
  */
 export async function startTemporal(kind: ServerKind = 'project'): Promise<BenchTemporal> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'challenge-bench-'));
-  const port = await freePort();
-  const uiPort = await freePort();
   const options: DevServerOptions = {
-    port,
-    uiPort,
+    port: await freePort(),
+    uiPort: await freePort(),
     dbFile: path.join(dir, 'temporal.sqlite'),
     logFile: path.join(dir, 'temporal.log'),
     binary: temporalBinary(),
     startTimeoutMs: 120_000,
+    ...(kind === 'default-partitions' ? { taskQueuePartitions: SERVER_DEFAULT_PARTITIONS } : {}),
   };
-  if (kind === 'project') {
-    const { started, pid } = await ensureDevServer(options);
-    if (!started) throw new Error(`port ${port} already answered; the benchmark needs a server of its own`);
-    return {
-      address: `127.0.0.1:${port}`,
-      pid,
-      stop: async () => {
-        await stopDevServer(options);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const args = withoutPartitionConfig(devServerArgs(options));
-  if (args.length !== devServerArgs(options).length - 2 * PROJECT_PARTITION_CONFIG.length) {
-    throw new Error('infra/dev-server.ts no longer sets the task-queue partitions the reference server leaves out: update bench/support.ts');
-  }
-  const log = openSync(options.logFile, 'a');
-  const child = spawn(options.binary ?? temporalBinary(), args, { stdio: ['ignore', log, log] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 120_000;
-  while (!((await portOpen(port)) && (await portOpen(uiPort)))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the reference dev server did not start; see ${options.logFile}`);
-    await sleep(200);
-  }
+  const { started, pid } = await ensureDevServer(options);
+  if (!started) throw new Error(`port ${options.port} already answered; the benchmark needs a server of its own`);
   return {
-    address: `127.0.0.1:${port}`,
-    pid: child.pid ?? null,
+    address: `127.0.0.1:${options.port}`,
+    pid,
     stop: async () => {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
+      await stopDevServer(options);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -24,6 +24,12 @@ export interface DevServerOptions {
   binary?: string;
   /** Wait at most this long for the port to answer (a first start on a loaded machine is slow). */
   startTimeoutMs?: number;
+  /**
+   * Read and write partitions per task queue (default 1). With the server's default of four, a freed GPU slot's
+   * poller can wait up to a second or two for a task queued in another partition (bench/RESULTS.md, GPU pool
+   * utilisation, which runs four as its reference).
+   */
+  taskQueuePartitions?: number;
 }
 
 /** A port that was free a moment ago on loopback (for servers started on free ports). */
@@ -60,10 +66,8 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--db-filename', options.dbFile,
     '--namespace', 'default',
     '--log-level', 'error',
-    // One partition per task queue: with the default four, a freed GPU slot's poller can wait up to a
-    // second for a task queued in another partition (bench/RESULTS.md, GPU pool utilisation).
-    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+    '--dynamic-config-value', `matching.numTaskqueueReadPartitions=${options.taskQueuePartitions ?? 1}`,
+    '--dynamic-config-value', `matching.numTaskqueueWritePartitions=${options.taskQueuePartitions ?? 1}`,
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
 }

@@ -1,10 +1,14 @@
 /** Locations inside the project, resolved from the compiled file (dist/infra/paths.js → project root). */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { TrackId } from '../temporal.config.js';
 
 export const PROJECT_ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
+
+/** The tag of the LLM submissions' shared base image (docker/llm-base/TAG; scripts/build-llm-base-image.sh builds it). */
+export const llmBaseImage = (): string => readFileSync(path.join(PROJECT_ROOT, 'docker', 'llm-base', 'TAG'), 'utf8').trim();
 
 /**
  * The suite sets a competition can run, by name (CHALLENGE_SUITES picks one; a folder holding open.json

@@ -11,19 +11,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { RetryOverride } from '../../temporal.config.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
-import { PROJECT_ROOT } from '../../infra/paths.js';
+import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import { submit } from '../../operations/pipelines.js';
 import { leaderboard } from '../../operations/leaderboard.js';
 import type { PipelineState } from '../../workflows/definitions.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const fixture = (name: string) => path.join(PROJECT_ROOT, 'test', 'fixtures', name);
-const LLM_BASE = readFileSync(path.join(PROJECT_ROOT, 'docker', 'llm-base', 'TAG'), 'utf8').trim();
+const LLM_BASE = llmBaseImage();
 const llmBasePresent = spawnSync('docker', ['image', 'inspect', LLM_BASE], { stdio: 'ignore' }).status === 0;
 const SKIPPED_WITHOUT_LLM_BASE = `(skipped: ${LLM_BASE} is not on this Docker engine; scripts/build-llm-base-image.sh builds it)`;
 const withLlmBase = llmBasePresent ? it : it.skip;

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ACTIVITY_POLICY, TRACKS } from '../../temporal.config.js';
-import { PROJECT_ROOT } from '../../infra/paths.js';
+import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import * as dockerRuntime from '../../infra/docker.js';
 import { buildChainCounters, buildChainName } from '../../infra/firewall.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
@@ -33,7 +33,7 @@ import { FaultReport, leakedColumn } from '../support/fault-report.js';
 
 const report = new FaultReport('build-sandbox');
 const fixture = (name: string) => path.join(PROJECT_ROOT, 'test', 'fixtures', name);
-const LLM_BASE = readFileSync(path.join(PROJECT_ROOT, 'docker', 'llm-base', 'TAG'), 'utf8').trim();
+const LLM_BASE = llmBaseImage();
 const BUILD = TRACKS.cpu.build;
 const CAP = ACTIVITY_POLICY.buildOutput;
 const MiB = 1024 * 1024;

@@ -16,7 +16,7 @@ import { leaderboard } from '../../operations/leaderboard.js';
 import { artifactKeys, type ArtifactStore } from '../../infra/artifact-store.js';
 import { openArtifactStore } from '../../infra/open-artifact-store.js';
 import { submissionEfficiency } from '../../infra/efficiency.js';
-import { PROJECT_ROOT } from '../../infra/paths.js';
+import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { countInstances, loadSuite, type SuiteKind } from '../../domain/harness/suite.js';
 import { workItems } from '../../domain/harness/evaluate.js';
@@ -29,7 +29,7 @@ const SUITES: Record<SuiteKind, string> = {
   open: path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'open-small.json'),
   closed: path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'closed-small.json'),
 };
-const LLM_BASE = readFileSync(path.join(PROJECT_ROOT, 'docker', 'llm-base', 'TAG'), 'utf8').trim();
+const LLM_BASE = llmBaseImage();
 /** Limits in minutes, as the issue asks: the CPU track's 2 cores carry a real model. */
 const LIMITS = { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 60_000, startup: 3 * 60_000 };
 
