@@ -12,6 +12,7 @@
 import type { AnswerStore, ScenarioResult } from '../domain/harness/evaluate.js';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
+import type { TeamStore } from './team-store.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -71,7 +72,7 @@ export interface HostRecord {
   lastSeen: string;
 }
 
-export interface ResultsStore {
+export interface ResultsStore extends TeamStore {
   /** Where the data lives, for messages: a file path, or a PostgreSQL URL without its password. */
   readonly location: string;
   close(): Awaitable<void>;

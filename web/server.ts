@@ -27,6 +27,9 @@ import type { TemporalUiLocation } from '../infra/temporal.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackView, type Audience, type SuiteFiles } from './data.js';
 import { renderError, renderNotFound, renderOverview, renderSubmission, renderTrack, renderUnauthorized } from './render.js';
+import { routeTeamApi } from './team-api.js';
+import { routeTeamPage } from './team-pages.js';
+import { isTeamApiPath, isTeamPagePath, type Reply, type TeamDoorOptions, type TeamRequest } from './team-context.js';
 
 /** The environment variable `challenge serve` reads the operator token from. */
 export const OPERATOR_TOKEN_VARIABLE = 'CHALLENGE_OPERATOR_TOKEN';
@@ -51,6 +54,8 @@ export interface WebServerOptions {
    * routes answer only on a loopback bind, and startWebServer refuses any other address.
    */
   operatorToken?: string | null;
+  /** The participants' door (/api/team/..., /team): absent, those routes answer 404. */
+  teams?: TeamDoorOptions;
 }
 
 export interface WebServer {
@@ -60,13 +65,6 @@ export interface WebServer {
 
 /** The server cannot start as configured (no operator token on a public address, a weak token). */
 export class WebServerSetupError extends Error {}
-
-interface Reply {
-  status: number;
-  type: 'html' | 'json' | 'csv';
-  body: string;
-  headers?: Record<string, string>;
-}
 
 const CONTENT_TYPES = { html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', csv: 'text/csv; charset=utf-8' } as const;
 const SECURITY_HEADERS = {
@@ -153,11 +151,30 @@ export function operatorAllowed(options: Pick<WebServerOptions, 'host' | 'operat
   return isLoopbackHost(options.host ?? '127.0.0.1');
 }
 
-/** Routes one GET request; exported for tests that do not want a socket. */
-export async function route(options: WebServerOptions, method: string, rawUrl: string, headers: Headers = {}): Promise<Reply> {
+/** The most bytes a request body other than an upload may have (sign-in forms). */
+export const MAX_FORM_BYTES = 64 * 1024;
+
+/**
+ * Routes one request; exported for tests that do not want a socket. The participants' door (/api/team/...,
+ * /team) takes GET and POST and has its own authentication (team tokens, session cookies); every other route
+ * is read-only.
+ */
+export async function route(
+  options: WebServerOptions,
+  method: string,
+  rawUrl: string,
+  headers: Headers = {},
+  extra: { body?: Buffer | null; remoteAddress?: string; bodyTooLarge?: boolean } = {},
+): Promise<Reply> {
   const url = new URL(rawUrl, 'http://cockpit.invalid');
   let pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   const isApi = pathname === '/api' || pathname.startsWith('/api/');
+  if (isTeamApiPath(pathname) || isTeamPagePath(pathname)) {
+    if (!options.teams) return isApi ? json(404, { error: 'this server has no participants\' door (start it with a competition file)' }) : page(404, renderNotFound('This server has no participants\' door.'));
+    const request: TeamRequest = { method, url, pathname, headers, body: extra.body ?? null, bodyTooLarge: extra.bodyTooLarge ?? false, remoteAddress: extra.remoteAddress ?? '' };
+    const context = { db: options.db, dataDir: options.dataDir, ...(options.artifacts ? { artifacts: options.artifacts } : {}), ...(options.suites ? { suites: options.suites } : {}), door: options.teams };
+    return isTeamApiPath(pathname) ? routeTeamApi(context, request) : routeTeamPage(context, request);
+  }
   if (method !== 'GET' && method !== 'HEAD') return isApi ? json(405, { error: `method ${method} not allowed` }) : page(405, renderError(`Method ${method} is not allowed: the cockpit is read-only.`));
 
   // Operator routes: authorized first (a 401 says nothing about what exists), then routed like the public ones.
@@ -215,13 +232,46 @@ export async function route(options: WebServerOptions, method: string, rawUrl: s
   return page(404, renderNotFound(`Nothing lives at ${url.pathname}. Try the overview, /tracks/<track> or /submissions/<id>.`));
 }
 
+const cspOf = (reply: Reply): Record<string, string> => {
+  const csp = reply.headers?.['content-security-policy'];
+  return csp ? { 'content-security-policy': csp } : {};
+};
+
+/** Uploads may be as large as the competition's archive limit; every other body is a small form. */
+function bodyLimitOf(options: WebServerOptions, rawUrl: string): number {
+  const pathname = new URL(rawUrl, 'http://cockpit.invalid').pathname.replace(/\/+$/, '');
+  return pathname === '/api/team/submissions' && options.teams ? options.teams.competition.intake.maxArchiveBytes : MAX_FORM_BYTES;
+}
+
+/** Reads a request body up to `limit` bytes; past it (by Content-Length or by counting) stops reading and says so. */
+async function readBody(request: http.IncomingMessage, limit: number): Promise<{ body: Buffer | null; tooLarge: boolean }> {
+  const declared = Number(request.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    request.resume(); // drain without keeping it; the reply closes the connection
+    return { body: null, tooLarge: true };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      request.resume();
+      return { body: null, tooLarge: true };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return { body: Buffer.concat(chunks), tooLarge: false };
+}
+
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
   checkOperatorSetup(host, options.operatorToken);
   const answer = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     let reply: Reply;
     try {
-      reply = await route(options, request.method ?? 'GET', request.url ?? '/', request.headers);
+      const method = request.method ?? 'GET';
+      const read = method === 'POST' && options.teams ? await readBody(request, bodyLimitOf(options, request.url ?? '/')) : { body: null, tooLarge: false };
+      reply = await route(options, method, request.url ?? '/', request.headers, { body: read.body, bodyTooLarge: read.tooLarge, remoteAddress: request.socket.remoteAddress ?? '' });
     } catch (error) {
       // The full message only on the operator routes (it may name paths, hosts or what a server wrote).
       const raw = request.url ?? '';
@@ -230,7 +280,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       if (!operator) console.error(`challenge serve: ${request.method ?? 'GET'} ${raw}: ${error instanceof Error ? error.message : String(error)}`);
       reply = raw.startsWith('/api/') ? json(500, { error: message }) : page(500, renderError(message));
     }
-    response.writeHead(reply.status, { 'content-type': CONTENT_TYPES[reply.type], 'content-length': Buffer.byteLength(reply.body), ...reply.headers, ...SECURITY_HEADERS });
+    // A reply may loosen the CSP only by naming its own (the team pages post forms to themselves).
+    // An upload refused before it was read whole closes the connection instead of reading the rest.
+    const close = reply.closeConnection ? { connection: 'close' } : {};
+    response.writeHead(reply.status, { 'content-type': CONTENT_TYPES[reply.type], 'content-length': Buffer.byteLength(reply.body), ...reply.headers, ...close, ...SECURITY_HEADERS, ...cspOf(reply) });
     response.end(request.method === 'HEAD' ? undefined : reply.body);
   };
   const server = http.createServer((request, response) => {
