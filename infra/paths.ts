@@ -45,3 +45,9 @@ export function defaultSuiteFiles(track: TrackId | string = 'cpu', choice: strin
   if (name.includes('/')) return { open: path.join(path.resolve(name), 'open.json'), closed: path.join(path.resolve(name), 'closed.json') };
   throw new Error(`CHALLENGE_SUITES=${name} is neither a suite set (${Object.keys(SUITE_SETS).join(', ')}) nor a folder holding open.json and closed.json`);
 }
+
+/** The competition file every process reads: CHALLENGE_COMPETITION, else the shipped demo (competitions/demo.json). */
+export const COMPETITION_VARIABLE = 'CHALLENGE_COMPETITION';
+export function competitionFilePath(choice: string | undefined = process.env[COMPETITION_VARIABLE]): string {
+  return choice && choice !== '' ? path.resolve(choice) : path.join(PROJECT_ROOT, 'competitions', 'demo.json');
+}
