@@ -19,6 +19,11 @@ export const FAILURE_CATEGORIES = {
   InvalidSubmission: { charged: true, retryable: false, meaning: 'the submission files do not follow the submission format' },
   Infrastructure: { charged: false, retryable: true, meaning: 'our own infrastructure failed; the participant is not charged' },
   Cancelled: { charged: false, retryable: false, meaning: 'an operator cancelled the pipeline' },
+  NotReproduced: {
+    charged: true,
+    retryable: false,
+    meaning: "the platform re-ran the team's training and the scores of what it produced differ from the submitted ones beyond the competition's tolerance",
+  },
 } as const;
 
 export type FailureCategory = keyof typeof FAILURE_CATEGORIES;

@@ -101,7 +101,7 @@ export function createEvaluateActivity(host: HostContext) {
               cpus: spec.containerCpus,
               pids: spec.containerPids,
               network: network.name,
-              mounts: [{ host: host.artifactsDir(input.submissionId), container: '/artifacts', readOnly: true }],
+              mounts: input.mountArtifacts === false ? [] : [{ host: host.artifactsDir(input.submissionId), container: '/artifacts', readOnly: true }],
               env: { CHALLENGE_TRACK: track },
               gpu: spec.gpu === null ? null : gpu.index,
               readOnlyRoot: true,
