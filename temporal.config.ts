@@ -273,6 +273,7 @@ export const SEARCH_ATTRIBUTES = {
   Stage: 'Keyword',
   Outcome: 'Keyword',
   FailureCategory: 'Keyword',
+  Phase: 'Keyword',
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import type { PartialStageLimits, RetryOverride, TrackId } from '../temporal.config.js';
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
+import type { PhaseRun } from '../domain/competition/runs.js';
 
 export interface HarnessSettings {
   concurrency: number;
@@ -35,6 +36,25 @@ export interface PipelineInput {
   hostPolicy?: HostPolicy;
   /** Overrides of ACTIVITY_POLICY.buildRetry, the backoff of builds that failed for the platform's reasons (tests shorten it). */
   buildRetry?: RetryOverride;
+  /** An upload through the participants' door: the stored archive a build host without `directory` builds from. */
+  source?: SubmissionSource;
+  /** The competition phase the upload was accepted in (operations/intake.ts). */
+  phase?: string;
+  /**
+   * What this run is for in the competition (domain/competition/runs.ts): its phase, purpose and the stages it goes
+   * through; a stage it leaves out is recorded as skipped by the phase, not as failed. Absent: every stage runs.
+   */
+  run?: PhaseRun;
+}
+
+/** The archive a team uploaded, as kept in the artifact store (operations/intake.ts). */
+export interface SubmissionSource {
+  /** Artifact store key: `sources/<sha256>.<tar.gz|zip>`. */
+  archiveKey: string;
+  /** sha256 (hex) of the archive bytes. */
+  archiveSha256: string;
+  /** infra/source-digest.ts digest of the tree the upload was accepted with: a directory that differs is built from the archive instead. */
+  sourceDigest?: string;
 }
 
 export interface HostPolicy {
@@ -66,6 +86,8 @@ export interface BuildInput {
   directory: string;
   /** Keep images already on this host when they were built from the same sources (same digest). */
   reuseIfPresent?: boolean;
+  /** Set for uploads: a host that lacks `directory` (or finds it changed) builds from this stored archive. */
+  source?: SubmissionSource;
 }
 
 /** What every stage activity reports in its heartbeats besides its progress. */
@@ -141,6 +163,11 @@ export interface EvaluateInput {
   harness: HarnessSettings;
   /** restarts allowed for a server that exits mid-evaluation */
   serverRestarts: number;
+  /**
+   * Whether the platform trained this run's weights: then its /artifacts is mounted read-only; an inference-only
+   * run (a phase without fine-tune) gets no mount and serves the weights baked into its image. Absent: mounted.
+   */
+  mountArtifacts?: boolean;
 }
 
 export interface EvaluateResult {

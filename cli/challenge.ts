@@ -24,7 +24,12 @@ import { CHALLENGE_2023_FINAL_RULES, parseFixture, parseScoringRules, scoreCompe
 import { checkDirectory, checkUrl } from './check.js';
 import { cancelPipeline, createSchedule, listSchedules, reevaluate, retryPipeline, scheduleAction, stageLogs } from './cockpit.js';
 import { renderTrackReport, trackReport } from './report.js';
+import { REMOTE_HELP, remoteCommand } from './remote.js';
+import { TEAM_HELP, teamCommand } from './team.js';
 import { connectClient, uiLocationOf, uiPageUrl } from '../infra/temporal.js';
+import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
+import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
+import { lazyClient, temporalStarter } from '../operations/intake.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
 import { listPipelines, pipelineStatus, submit, type PipelineStatus } from '../operations/pipelines.js';
 import { leaderboard } from '../operations/leaderboard.js';
@@ -48,6 +53,8 @@ Commands:
   check <dir|url>       preflight a submission before it costs GPU time (format, Dockerfile, contamination, contract)
   report                generalization, contamination and efficiency report of a track
   score                 score a metrics table (2023 fixture format) by the challenge rules
+  remote ...            a team's client of a competition server: submit <dir>, status [id], logs <id>
+  team ...              teams of the participants' door: add, list, rotate-token, disable, enable, quota
 
 Run "challenge <command> --help" for the options of a command.
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, DATABASE_URL,
@@ -93,11 +100,13 @@ Exit code 0 when nothing blocks the submission, 1 otherwise.`,
 A copy is kept in the artifact store under reports/<track>/ (dated, and latest.json / latest.txt).
 Open vs closed correlation (Pearson, Spearman, Kendall with bootstrap intervals), rank shifts and
 overfit flags; n-gram contamination of each submission's declared training data; efficiency figures.`,
+  remote: REMOTE_HELP,
+  team: TEAM_HELP,
   score: `challenge score --metrics <file.json> [--rules <file.json>] [--json | --csv]
 Reads a table like ../shared/fixtures/neurips2023/*_final_round.json (a list of [submissionId, {column: value}])
 and scores it by the rules (default: the 2023 final round), printing per-scenario mean win rates and
 Score_open, Score_hidden, Score_full. The rules version is printed with the result.`,
-  serve: `challenge serve [--port 8080] [--host 127.0.0.1]
+  serve: `challenge serve [--port 8080] [--host 127.0.0.1] [--competition <file>]
 Serves the leaderboard per track, open-vs-closed scatter, failure chart and a page per submission.
 Public pages (/, /tracks/<track>, /submissions/<id>, /api/leaderboard[.csv]?track=, /api/submissions/<id>)
 show scores, stage outcomes, failure categories and reasons, and nothing derived from the closed suite:
@@ -105,6 +114,11 @@ the closed evaluation's reason is rebuilt from its category and counts, and only
 Operator pages (/operator/..., /api/operator/...) show every log, full reasons and the answers; they need
 "Authorization: Bearer <${OPERATOR_TOKEN_VARIABLE}>" (or HTTP Basic with it as the password).
 Without ${OPERATOR_TOKEN_VARIABLE} they answer on loopback only, and serve refuses any other --host.
+The participants' door: teams upload an archive with their token (POST /api/team/submissions, Bearer
+cht_…), within the quotas of the competition file (--competition, default $${COMPETITION_VARIABLE} or
+competitions/demo.json), and see only their own submissions (/api/team/..., /team). Uploads are unpacked
+under <data dir>/intake and kept in the artifact store; Temporal is reached when the first upload is
+accepted, so the pages work while it is down (an upload then gets 503 and is not counted).
 Listens on loopback unless --host says otherwise. Ctrl-C stops it.`,
 };
 
@@ -153,6 +167,10 @@ async function main(argv: string[]): Promise<number> {
       return reportCommand(config, rest);
     case 'score':
       return scoreCommand(rest);
+    case 'remote':
+      return remoteCommand(rest);
+    case 'team':
+      return teamCommand(config, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -327,9 +345,17 @@ async function hostsCommand(config: RuntimeConfig, args: string[]): Promise<numb
 }
 
 async function serveCommand(config: RuntimeConfig, args: string[]): Promise<number> {
-  const { values } = guard(() => parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } }));
+  const { values } = guard(() =>
+    parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' }, competition: { type: 'string' } } }),
+  );
   const port = z.coerce.number().int().min(0).max(65535).safeParse(values.port);
   if (!port.success) throw new UsageError(`--port: "${values.port}" is not a port number (0-65535)`);
+  let competition: CompetitionFile;
+  try {
+    competition = loadCompetition(competitionFilePath(values.competition));
+  } catch (error) {
+    throw error instanceof CompetitionFileError ? new UsageError(`--competition: ${error.message}`) : error;
+  }
   const operatorToken = process.env[OPERATOR_TOKEN_VARIABLE] || null;
   // Before anything is opened: no operator pages open to a public address, no weak token (exit code 2).
   try {
@@ -338,10 +364,13 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
     throw error instanceof WebServerSetupError ? new UsageError(error.message) : error;
   }
   const db = await openResultsStore(config);
+  // Temporal is connected on the first accepted upload (and again after a failed try), not before the page serves.
+  const temporal = lazyClient(() => connectClient(config));
   let server;
   try {
     const artifacts = await openArtifactStore(config.artifactStore);
-    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, temporalUi: uiLocationOf(config), operatorToken });
+    const teams = { competition, starter: temporalStarter(temporal.get, config), stagingDir: path.join(config.dataDir, 'intake'), artifacts };
+    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: values.host, port: port.data, temporalUi: uiLocationOf(config), operatorToken, teams });
   } catch (error) {
     await db.close();
     if (error instanceof WebServerSetupError) throw new UsageError(error.message);
@@ -353,11 +382,13 @@ async function serveCommand(config: RuntimeConfig, args: string[]): Promise<numb
       ? `operator pages: ${server.url}/operator  (Authorization: Bearer $${OPERATOR_TOKEN_VARIABLE})`
       : `operator pages: ${server.url}/operator  (loopback only: ${OPERATOR_TOKEN_VARIABLE} is not set)`,
   );
+  console.log(`participants' door: ${server.url}/team and POST ${server.url}/api/team/submissions  (competition ${competition.id})`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await server.close();
+  await temporal.close();
   await db.close();
   return 0;
 }

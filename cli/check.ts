@@ -16,6 +16,7 @@ import { TRACKS, type RuntimeConfig } from '../temporal.config.js';
 import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
+import { buildFailureReason, classifyBuildFailure } from '../domain/build-failures.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -30,11 +31,36 @@ export async function checkUrl(url: string): Promise<CheckResult> {
   return { ok: conformance.ok, preflight: null, contamination: null, conformance, text: renderConformance(url, conformance) };
 }
 
-/** Builds the inference image and serves it sandboxed (internal network, isolated from the host). */
+/**
+ * Builds the inference image in the pipeline's build sandbox (infra/docker.ts openBuildSandbox: its own network
+ * behind the firewall, the track's step limits, the process limit), then serves it sandboxed (internal network,
+ * isolated from the host). A build the sandbox stops here fails the same way in the pipeline.
+ */
 async function serveAndCheck(config: RuntimeConfig, directory: string, artifacts: string, track: keyof typeof TRACKS): Promise<ConformanceResult> {
   const tag = `challenge-check/${path.basename(directory).toLowerCase().replace(/[^a-z0-9._-]/g, '-')}:inference`;
-  const build = await dockerRuntime.buildImage({ context: directory, dockerfile: path.join(directory, 'Dockerfile'), tag, labels: { stage: 'check' } });
-  if (!build.ok) return { ok: false, violations: [`Dockerfile did not build${build.failedStep ? ` at "${build.failedStep}"` : ''}`], checks: [] };
+  const sandbox = await dockerRuntime.openBuildSandbox({
+    name: `${dockerRuntime.BUILD_SANDBOX_PREFIX}check-${process.pid}`,
+    limits: TRACKS[track].build,
+    egressAllow: config.buildEgressAllow,
+    secrets: {},
+  });
+  let build: dockerRuntime.BuildResult;
+  try {
+    build = await dockerRuntime.buildImage({
+      context: directory,
+      dockerfile: path.join(directory, 'Dockerfile'),
+      tag,
+      labels: { stage: 'check' },
+      sandbox: sandbox.spec,
+      buildArgs: sandbox.buildArgs,
+    });
+  } finally {
+    await sandbox.close();
+  }
+  if (!build.ok) {
+    const classification = build.classification ?? classifyBuildFailure(build.log);
+    return { ok: false, violations: [`${buildFailureReason('Dockerfile', classification)} (in the build sandbox: ${sandbox.notes.join(' ')})`], checks: [] };
+  }
   const network = `${config.evalNetwork}-check-${process.pid}`;
   const name = dockerRuntime.containerName('ch-check', String(process.pid));
   await dockerRuntime.ensureNetwork(network, true);

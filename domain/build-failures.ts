@@ -17,9 +17,10 @@
  *
  * The order carries the policy. What the build's sandbox did comes first: the platform stopped a build that
  * printed more than its output cap (it appends outputCapLine), and the engine reported an out-of-memory kill
- * of the failing step's container (the memory limit of the track's builds, TRACKS[track].build). Both are known
- * from the build itself, not from what the participant printed (a rule's `when`), and both are charged: the
- * limits are published. Engine and host failures come next. A failing FROM is decided by whose
+ * of the failing step's container (the memory limit of the track's builds, TRACKS[track].build), and the
+ * sandbox refused a connection of the build (its rules' counters moved: domain/build-refusals.ts). All three are
+ * known from the build itself, not from what the participant printed (a rule's `when`), and all are charged: the
+ * limits are published, and a build that probes the host or the private ranges is not retried four times for free. Engine and host failures come next. A failing FROM is decided by whose
  * image it names. Then infrastructure evidence wins over the participant's symptoms: pip prints "No matching
  * distribution found for X" after every retry that failed for network reasons, apt reports "Unable to
  * locate package" after a mirror answered 503, so the network lines must be looked at before those.
@@ -27,6 +28,7 @@
  * Size: over 400 lines because half of it is the rule table (one entry per known build failure, data rather
  * than code); the classifier and the bounded build output beside it are the table's only readers.
  */
+import { destinationAddress } from './build-refusals.js';
 import { formatBytes } from './units.js';
 
 export type BuildFailureCategory = 'infrastructure' | 'participant';
@@ -41,6 +43,8 @@ export interface BuildFailureContext {
   outputCapped: boolean;
   /** The engine reported an out-of-memory kill of the failing step's container. */
   memoryKilled: boolean;
+  /** What the build sandbox refused this build (domain/build-refusals.ts refusedDestinations); empty when nothing. */
+  sandboxRefused: readonly string[];
 }
 
 export interface BuildFailureRule {
@@ -78,6 +82,13 @@ export const BUILD_FAILURE_RULES = [
     pattern: /returned a non-zero code: \d+|did not complete successfully: exit code: \d+|^Killed$/,
     pick: 'last', // the step's exit status (137), after a "Killed" the shell may print
     when: (c) => c.memoryKilled,
+  },
+  {
+    id: 'sandbox-refused',
+    category: 'participant',
+    meaning: 'a build step connected to a destination the build sandbox refuses (the build host, private ranges, link-local)',
+    pattern: /\S/, // any line: the decisive one is the first naming the destination, else the step's exit status
+    when: (c) => c.sandboxRefused.length > 0,
   },
 
   // ---- the Docker engine and the build host
@@ -275,6 +286,8 @@ export interface ClassifyOptions {
   memoryKilled?: boolean;
   /** The memory limit of each build step (e.g. "2g"), named in the meaning of an out-of-memory kill. */
   memoryLimit?: string;
+  /** The destinations the build sandbox refused this build (domain/build-refusals.ts refusedDestinations). */
+  sandboxRefused?: readonly string[];
 }
 
 /** Classifies the log of a failed `docker build`. */
@@ -295,13 +308,20 @@ export function classifyBuildFailure(log: string, options: ClassifyOptions = {})
     platformImage: fromImage !== null && (options.isPlatformImage ?? ((image) => image.startsWith('challenge/')))(fromImage),
     outputCapped: options.outputCapped === true,
     memoryKilled: options.memoryKilled === true,
+    sandboxRefused: options.sandboxRefused ?? [],
   };
   for (const rule of BUILD_FAILURE_RULES as readonly BuildFailureRule[]) {
     if (rule.when && !rule.when(context)) continue;
     const matching = examined.filter((l) => rule.pattern.test(l.text));
     if (matching.length === 0) continue;
-    const decisive = rule.pick === 'last' ? matching[matching.length - 1]! : matching[0]!;
-    const meaning = rule.id === 'out-of-memory' && options.memoryLimit ? `${rule.meaning} (${options.memoryLimit})` : rule.meaning;
+    let decisive = rule.pick === 'last' ? matching[matching.length - 1]! : matching[0]!;
+    let meaning = rule.id === 'out-of-memory' && options.memoryLimit ? `${rule.meaning} (${options.memoryLimit})` : rule.meaning;
+    if (rule.id === 'sandbox-refused') {
+      const addresses = context.sandboxRefused.map(destinationAddress);
+      const exit = matching.filter((l) => /returned a non-zero code: \d+|exit code: \d+/.test(l.text));
+      decisive = matching.find((l) => addresses.some((a) => l.text.includes(a))) ?? exit[exit.length - 1] ?? matching[matching.length - 1]!;
+      meaning = `${rule.meaning}: ${context.sandboxRefused.join('; ')}`;
+    }
     return { category: rule.category, rule: rule.id as BuildFailureRuleId, meaning, line: clip(decisive.raw), step };
   }
   const last = examined[examined.length - 1];
@@ -328,6 +348,7 @@ export function buildFailureReason(dockerfile: string, classification: BuildFail
   if (classification.category === 'infrastructure') return `building ${dockerfile} failed for a reason of the platform (${classification.meaning})${quoted}`;
   if (classification.rule === 'out-of-memory') return `${dockerfile} ran out of memory${at}: ${classification.meaning}${quoted}`;
   if (classification.rule === 'output-cap') return `${dockerfile} was stopped${at}${quoted}`;
+  if (classification.rule === 'sandbox-refused') return `${dockerfile} did not build${at}: ${classification.meaning}${quoted}`;
   return `${dockerfile} did not build${at}${quoted}`;
 }
 

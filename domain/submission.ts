@@ -33,6 +33,13 @@ export const SubmissionManifest = z
 export type SubmissionManifest = z.infer<typeof SubmissionManifest>;
 
 export const REQUIRED_FILES = ['submission.json', 'Dockerfile', 'Dockerfile.train'] as const;
+/** What an inference-only run needs (a phase without fine-tuning): the weights are in the image or fetched at build time. */
+export const INFERENCE_ONLY_FILES = ['submission.json', 'Dockerfile'] as const;
+
+export interface LoadOptions {
+  /** The submission is evaluated as built (a phase without fine-tune): Dockerfile.train is not required. */
+  inferenceOnly?: boolean;
+}
 
 export class SubmissionError extends Error {
   constructor(
@@ -56,13 +63,13 @@ export function submissionIdOf(manifest: Pick<SubmissionManifest, 'team' | 'subm
 }
 
 /** Reads and validates a submission directory; collects every problem before failing. */
-export function loadSubmission(directory: string, trackOverride?: string): LoadedSubmission {
+export function loadSubmission(directory: string, trackOverride?: string, options: LoadOptions = {}): LoadedSubmission {
   const dir = path.resolve(directory);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new SubmissionError(dir, [`${dir} is not a directory: pass the folder that holds submission.json, Dockerfile and Dockerfile.train`]);
   }
   const problems: string[] = [];
-  for (const file of REQUIRED_FILES) {
+  for (const file of options.inferenceOnly ? INFERENCE_ONLY_FILES : REQUIRED_FILES) {
     if (!existsSync(path.join(dir, file))) problems.push(`${file}: missing; add it at the top of the submission directory`);
   }
   let manifest: SubmissionManifest | undefined;

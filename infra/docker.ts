@@ -3,15 +3,17 @@
  * labels (workflow, stage, attempt) so an attempt can find and remove what an earlier one left behind.
  */
 import { execa } from 'execa';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { logExcerpt } from '../domain/failures.js';
 import { BoundedOutput, classifyBuildFailure, cleanBuildLog, outputCapLine, type BuildFailureClassification, type OutputCap } from '../domain/build-failures.js';
+import { refusalsBetween, refusedDestinations, type RefusalCounters } from '../domain/build-refusals.js';
 import { ACTIVITY_POLICY } from '../temporal.config.js';
-import { closeHostPortToBuild, openHostPortToBuild, sandboxBuildNetwork, unsandboxBuildNetwork, type EgressAllow } from './firewall.js';
+import { createBuildCgroup, describePlan, engineCgroups, removeBuildCgroup } from './build-cgroup.js';
+import { buildRefusalCounters, closeHostPortToBuild, openHostPortToBuild, sandboxBuildNetwork, unsandboxBuildNetwork, type EgressAllow } from './firewall.js';
 
 export const LABEL_PREFIX = 'challenge';
 
@@ -57,6 +59,8 @@ export interface BuildResult {
   outputBytes: number;
   /** The engine reported an out-of-memory kill of the failing step's container. */
   memoryKilled: boolean;
+  /** What the build sandbox refused this build (domain/build-refusals.ts refusedDestinations); empty outside a sandbox. */
+  sandboxRefused: string[];
 }
 
 /** Where and how the RUN steps of a build run (see openBuildSandbox). */
@@ -67,7 +71,10 @@ export interface BuildSandbox {
   memory: string;
   /** `--cpu-period`/`--cpu-quota` of every step. */
   cpus: number;
-  /** `--cgroup-parent`: the build's own cgroup, whose pids.max bounds the processes of every step; null: none. */
+  /**
+   * `--cgroup-parent`: the build's own cgroup (cgroupfs) or slice (systemd), whose pids limit bounds the processes
+   * of every step (infra/build-cgroup.ts); null only where the operator opted out (CHALLENGE_BUILD_NO_PROCESS_LIMIT).
+   */
   cgroupParent: string | null;
 }
 
@@ -118,16 +125,24 @@ async function oomReported(id: string, sinceS: number, untilS: number): Promise<
   return (events.stdout ?? '').split('\n').some((line) => line.trim() !== '' && line.trim().startsWith(id));
 }
 
+/** The sandbox's refusal counters of a build network (infra/firewall.ts buildRefusalCounters) and its gateway. */
+async function sandboxRefusals(network: string): Promise<{ counters: RefusalCounters; gateway: string | null }> {
+  const bridge = await bridgeInterface(network);
+  return { counters: bridge ? await buildRefusalCounters(bridge) : {}, gateway: await networkGateway(network) };
+}
+
 /**
  * `docker build` with the legacy builder, in `sandbox` when given. Its output is read as it comes and bounded
  * (`output`, default ACTIVITY_POLICY.buildOutput): past the cap the build is stopped (the docker client is
  * terminated; the engine then kills and removes the running step's container) and outputCapLine closes the
- * log. A failing step's out-of-memory kill is read from the engine's events.
+ * log. A failing step's out-of-memory kill is read from the engine's events, and what the sandbox refused the
+ * build from its rules' counters, read before and after it.
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const cap = options.output ?? ACTIVITY_POLICY.buildOutput;
   const output = new BoundedOutput(cap);
   const startedS = Math.floor(Date.now() / 1000) - 1;
+  const refusalsBefore = options.sandbox ? (await sandboxRefusals(options.sandbox.network)).counters : {};
   const child = execa('docker', buildArgs(options), {
     reject: false,
     buffer: false,
@@ -146,7 +161,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const result = await child;
   const masked = (text: string) => (options.mask ?? []).filter((m) => m.length >= 4).reduce((t, secret) => t.split(secret).join('****'), text);
   let log = masked(output.text());
-  const base = { outputBytes: output.total, memoryKilled: false };
+  const base = { outputBytes: output.total, memoryKilled: false, sandboxRefused: [] as string[] };
   if (outputCapped) {
     log = `${log.replace(/\n?$/, '\n')}${outputCapLine(cap)}\n`;
     const classification = classifyBuildFailure(log, { outputCapped: true });
@@ -156,7 +171,16 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   if (result.isCanceled === true) return { ok: false, log, infrastructure: false, cancelled: true, outputCapped: false, ...base };
   const stepContainer = failingStepContainer(log);
   const memoryKilled = stepContainer !== null && (await oomReported(stepContainer, startedS, Math.ceil(Date.now() / 1000) + 1));
-  const classification = classifyBuildFailure(log, { memoryKilled, ...(options.sandbox ? { memoryLimit: `${options.sandbox.memory} per build step` } : {}) });
+  let sandboxRefused: string[] = [];
+  if (options.sandbox) {
+    const after = await sandboxRefusals(options.sandbox.network);
+    sandboxRefused = refusedDestinations(log, refusalsBetween(refusalsBefore, after.counters), after.gateway);
+  }
+  const classification = classifyBuildFailure(log, {
+    memoryKilled,
+    sandboxRefused,
+    ...(options.sandbox ? { memoryLimit: `${options.sandbox.memory} per build step` } : {}),
+  });
   return {
     ok: false,
     log,
@@ -167,6 +191,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     outputCapped: false,
     ...base,
     memoryKilled,
+    sandboxRefused,
   };
 }
 
@@ -182,48 +207,6 @@ export async function networkGateway(network: string): Promise<string | null> {
   const result = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', network]);
   const gateway = (result.stdout ?? '').trim().split(/\s+/).find((g) => /^\d+\.\d+\.\d+\.\d+$/.test(g));
   return result.exitCode === 0 && gateway ? gateway : null;
-}
-
-let engineCgroups: Promise<{ driver: string; version: string }> | null = null;
-/** The engine's cgroup driver and version (`docker info`), asked once. */
-function cgroupsOfEngine(): Promise<{ driver: string; version: string }> {
-  engineCgroups ??= docker(['info', '--format', '{{.CgroupDriver}}|{{.CgroupVersion}}']).then((r) => {
-    const [driver = '', version = ''] = (r.stdout ?? '').trim().split('|');
-    return { driver, version };
-  });
-  return engineCgroups;
-}
-
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-/**
- * A cgroup parent for the steps of one build, with `pids.max` (the legacy builder has no --pids-limit).
- * cgroupfs driver, cgroups v1 or v2. Returns the `--cgroup-parent` value, or null with the reason when the
- * engine uses the systemd driver (a slice would be needed; the pids of builds are then not bounded).
- * Throws when the cgroup cannot be made on a cgroupfs engine.
- */
-export async function createBuildCgroup(name: string, pids: number): Promise<{ parent: string | null; note: string | null }> {
-  const { driver, version } = await cgroupsOfEngine();
-  if (driver !== 'cgroupfs') return { parent: null, note: `the Docker engine uses the ${driver || 'unknown'} cgroup driver; the pids limit of builds needs the cgroupfs driver and is not applied` };
-  const dir = version === '2' || existsSync(path.join(CGROUP_ROOT, 'cgroup.controllers')) ? path.join(CGROUP_ROOT, name) : path.join(CGROUP_ROOT, 'pids', name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'pids.max'), String(pids));
-  return { parent: `/${name}`, note: null };
-}
-
-/** Removes a build's cgroup parent from every hierarchy the engine made it in (they are empty once the build ended). */
-export async function removeBuildCgroup(name: string): Promise<void> {
-  const dirs = [path.join(CGROUP_ROOT, name), ...readdirSync(CGROUP_ROOT).map((controller) => path.join(CGROUP_ROOT, controller, name))].filter((dir) => existsSync(dir));
-  for (let attempt = 0; attempt < 20 && dirs.some((dir) => existsSync(dir)); attempt++) {
-    for (const dir of dirs) {
-      try {
-        if (existsSync(dir)) rmdirSync(dir);
-      } catch {
-        /* a step's container is still being removed: try again */
-      }
-    }
-    if (dirs.some((dir) => existsSync(dir))) await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The build secrets the operator holds for a team: `<dir>/<team>/<NAME>` files (NAME: letters, digits, `_.-`). */
@@ -270,6 +253,17 @@ export async function serveBuildSecrets(address: string, secrets: Record<string,
   };
 }
 
+/** Every build sandbox's name starts so: its network, its cgroup (or slice) and, through its bridge, its firewall chain. */
+export const BUILD_SANDBOX_PREFIX = 'challenge-build-';
+
+/**
+ * The sandbox prefix of one host: its id and its data folder, hashed (test stacks and demos on one engine reuse
+ * host ids; one host must not reap another's builds). `challenge-build-<12 hex>-`.
+ */
+export function hostBuildPrefix(hostId: string, dataDir: string): string {
+  return `${BUILD_SANDBOX_PREFIX}${createHash('sha256').update(`${hostId}|${path.resolve(dataDir)}`).digest('hex').slice(0, 12)}-`;
+}
+
 export interface OpenBuildSandbox {
   spec: BuildSandbox;
   /** Build arguments every build of this sandbox gets (the secrets endpoint, when the team has secrets). */
@@ -298,17 +292,18 @@ export async function openBuildSandbox(options: {
     undo.length = 0;
   };
   try {
-    await ensureNetwork(options.name, false);
+    await ensureNetwork(options.name, false, { 'build-sandbox': 'true' });
     undo.push(() => removeNetwork(options.name));
     const bridge = await bridgeInterface(options.name);
     if (!bridge) throw new Error(`the build network ${options.name} has no bridge interface`);
     undo.push(() => unsandboxBuildNetwork(bridge));
     await sandboxBuildNetwork(bridge, options.egressAllow);
     const cgroup = await createBuildCgroup(options.name, options.limits.pids);
-    if (cgroup.parent) undo.push(() => removeBuildCgroup(options.name));
+    undo.push(() => removeBuildCgroup(options.name));
     const notes = [
       `[challenge] build sandbox: network ${options.name} (internet only: no host, private ranges or link-local), ` +
-        `${options.limits.memory} memory and ${options.limits.cpus} CPUs per step, ${cgroup.parent ? `${options.limits.pids} processes` : 'no process limit'}`,
+        `${options.limits.memory} memory and ${options.limits.cpus} CPUs per step, ` +
+        `${cgroup.parent ? `${options.limits.pids} processes (${describePlan(cgroup.plan, await engineCgroups())})` : 'no process limit'}`,
       ...(cgroup.note ? [`[challenge] ${cgroup.note}`] : []),
     ];
     const buildArgs: Record<string, string> = {};
@@ -499,9 +494,9 @@ export async function removeContainer(name: string): Promise<void> {
   await docker(['rm', '-f', '-v', name]);
 }
 
-export async function ensureNetwork(name: string, internal: boolean): Promise<void> {
+export async function ensureNetwork(name: string, internal: boolean, labels: Labels = {}): Promise<void> {
   if ((await docker(['network', 'inspect', name])).exitCode === 0) return;
-  const created = await docker(['network', 'create', ...(internal ? ['--internal'] : []), '--label', `${LABEL_PREFIX}.managed=true`, name]);
+  const created = await docker(['network', 'create', ...(internal ? ['--internal'] : []), ...labelArgs({ managed: 'true', ...labels }), name]);
   if (created.exitCode !== 0 && !/already exists/.test(created.all ?? '')) {
     throw new Error(`cannot create docker network ${name}: ${logExcerpt(created.all ?? '', 5)}`);
   }

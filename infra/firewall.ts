@@ -156,6 +156,20 @@ export async function buildChainCounters(bridge: string): Promise<Record<string,
   return counters;
 }
 
+/**
+ * What the sandbox of a build bridge refused so far: the packets of each refusing rule of its chain (range →
+ * packets) and, as `host`, those of the INPUT rule that drops its NEW connections to the host. {} without the chain.
+ */
+export async function buildRefusalCounters(bridge: string): Promise<Record<string, number>> {
+  const counters = await buildChainCounters(bridge);
+  const listed = await iptables(['-n', '-v', '-x', '-L', 'INPUT']);
+  for (const line of (listed.stdout ?? '').split('\n')) {
+    const cols = line.trim().split(/\s+/); // pkts bytes target prot opt in out source destination [state]
+    if (cols[2] === 'DROP' && cols[5] === bridge && line.includes('ctstate NEW')) counters.host = (counters.host ?? 0) + Number(cols[0]);
+  }
+  return counters;
+}
+
 /** Removes every rule sandboxBuildNetwork (and openHostPortToBuild) put in place for `bridge`, and its chain. */
 export async function unsandboxBuildNetwork(bridge: string): Promise<void> {
   while ((await iptables(['-D', ...jumpRule(bridge)])).exitCode === 0) {

@@ -22,6 +22,7 @@ import {
   toSubmission,
   type Row,
 } from './results-rows.js';
+import { PostgresTeamStore, type Queryable } from './team-store-postgres.js';
 import type { HostRecord, PipelineRecord, ResultsStore, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
 /** The shared schema with PostgreSQL's names: SQLite's INTEGER is 64-bit (BIGINT), its REAL is a double. */
@@ -48,13 +49,11 @@ const C = 'COLLATE "C"';
 /** PostgreSQL text cannot hold NUL (SQLite can): a model may answer one, and the answer must still be kept. */
 const storable = (text: string | null): string | null => (text === null ? null : text.replaceAll('\u0000', '\uFFFD'));
 
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
-
-export class PostgresResultsDb implements ResultsStore {
-  private constructor(
-    private readonly pool: pg.Pool,
-    readonly location: string,
-  ) {}
+/** The teams, sessions, grants and intakes are PostgresTeamStore's (infra/team-store-postgres.ts), in this same database. */
+export class PostgresResultsDb extends PostgresTeamStore implements ResultsStore {
+  private constructor(pool: pg.Pool, location: string) {
+    super(pool, location);
+  }
 
   /** Connects and creates the schema; fails with the (redacted) URL named when the server cannot be reached. */
   static async connect(url: string): Promise<PostgresResultsDb> {
@@ -95,22 +94,6 @@ export class PostgresResultsDb implements ResultsStore {
 
   async close(): Promise<void> {
     await this.pool.end();
-  }
-
-  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 
   async registerRun(record: SubmissionRecord): Promise<void> {
@@ -200,11 +183,14 @@ export class PostgresResultsDb implements ResultsStore {
     return (rows as Row[]).map(toStage);
   }
 
+  /** A pipeline's end settles its running intake (and refunds it when the failure is not the team's) in the same transaction. */
   async recordPipeline(record: PipelineRecord): Promise<void> {
-    await this.recordPipelineWith(this.pool, record);
+    await this.transaction((client) => this.recordPipelineWith(client, record));
   }
 
+  /** `db` is the caller's transaction: the intake is settled with the pipeline's outcome. */
   private async recordPipelineWith(db: Queryable, record: PipelineRecord): Promise<void> {
+    await this.settleIntakes(db, record);
     await db.query(
       `INSERT INTO pipelines VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (submission_id) DO UPDATE SET outcome = excluded.outcome, failure_category = excluded.failure_category,

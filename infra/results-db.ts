@@ -23,6 +23,7 @@ import {
   toSubmission,
   type Row,
 } from './results-rows.js';
+import { SqliteTeamStore } from './team-store-sqlite.js';
 
 /** The SQLite store answers synchronously: callers holding this class (tests, the bench) need no await. */
 export interface SyncAnswerStore extends AnswerStore {
@@ -39,22 +40,25 @@ const SCHEMA = resultsSchema({ integer: 'INTEGER', real: 'REAL' });
 
 export type { HostRecord, PipelineRecord, ScoreRow, ScoredScenario, StageRecord, SubmissionRecord } from './results-store.js';
 
-export class ResultsDb implements ResultsStore {
-  readonly db: Database.Database;
-  readonly location: string;
+/** Opens (creating its folder) the file with the settings every connection uses: WAL, a busy timeout for the other processes. */
+function openDatabase(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
 
+/** The teams, sessions, grants and intakes are SqliteTeamStore's (infra/team-store-sqlite.ts), on this same file. */
+export class ResultsDb extends SqliteTeamStore implements ResultsStore {
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.location = file;
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.pragma('synchronous = NORMAL');
+    super(openDatabase(file), file);
     this.migrate();
     this.db.exec(SCHEMA);
   }
 
-  /** Brings a database written by an earlier version up to date, keeping every row. */
+  /** Brings a database written by an earlier version up to date, keeping every row (tables added later, e.g. the teams', come with SCHEMA). */
   private migrate(): void {
     const tables = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
     if (tables.has('scenario_scores')) {
@@ -158,14 +162,18 @@ export class ResultsDb implements ResultsStore {
     return rows.map(toStage);
   }
 
+  /** A pipeline's end settles its running intake (and refunds it when the failure is not the team's) in the same transaction. */
   recordPipeline(record: PipelineRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO pipelines VALUES (@submissionId, @outcome, @failureCategory, @reason, @updatedAt)
-         ON CONFLICT(submission_id) DO UPDATE SET outcome=excluded.outcome, failure_category=excluded.failure_category,
-           reason=excluded.reason, updated_at=excluded.updated_at`,
-      )
-      .run(record);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO pipelines VALUES (@submissionId, @outcome, @failureCategory, @reason, @updatedAt)
+           ON CONFLICT(submission_id) DO UPDATE SET outcome=excluded.outcome, failure_category=excluded.failure_category,
+             reason=excluded.reason, updated_at=excluded.updated_at`,
+        )
+        .run(record);
+      this.settleIntakes(record);
+    })();
   }
 
   pipeline(submissionId: string): PipelineRecord | undefined {

@@ -76,6 +76,59 @@ CREATE TABLE IF NOT EXISTS pipelines (
   reason TEXT,
   updated_at TEXT NOT NULL
 );
+${teamSchema(types)}`;
+
+/**
+ * The participants' door (infra/team-store.ts): teams with their current token (id, salt, scrypt hash),
+ * browser sessions, operators' quota grants and accepted uploads. Booleans are 0/1 integers in both
+ * engines; tracks are a JSON array. New tables only, so a store of an earlier version gains them on open.
+ */
+const teamSchema = (types: { integer: string }): string => `
+CREATE TABLE IF NOT EXISTS teams (
+  name TEXT PRIMARY KEY,
+  tracks TEXT NOT NULL,
+  disabled ${types.integer} NOT NULL,
+  created_at TEXT NOT NULL,
+  webhook TEXT,
+  token_id TEXT NOT NULL UNIQUE,
+  token_salt TEXT NOT NULL,
+  token_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS team_sessions (
+  id_hash TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  ended_at TEXT
+);
+CREATE TABLE IF NOT EXISTS quota_grants (
+  team TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  amount ${types.integer} NOT NULL,
+  granted_by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  granted_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quota_grants_by_team ON quota_grants (team, phase);
+CREATE TABLE IF NOT EXISTS intakes (
+  intake_id TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  track TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  submission_id TEXT NOT NULL,
+  archive_key TEXT NOT NULL,
+  archive_sha256 TEXT NOT NULL,
+  accepted_at TEXT NOT NULL,
+  uses_grant ${types.integer} NOT NULL,
+  outcome TEXT,
+  failure_category TEXT,
+  refunded ${types.integer} NOT NULL,
+  refund_reason TEXT,
+  settled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS intakes_by_team ON intakes (team, phase);
+CREATE INDEX IF NOT EXISTS intakes_by_submission ON intakes (submission_id);
 `;
 
 export type Row = Record<string, unknown>;

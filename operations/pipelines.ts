@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { TASK_QUEUES, type PartialStageLimits, type RetryOverride, type RuntimeConfig } from '../temporal.config.js';
 import { loadSubmission } from '../domain/submission.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import type { HarnessSettings, HostPolicy, PipelineInput } from '../activities/types.js';
+import type { HarnessSettings, HostPolicy, PipelineInput, SubmissionSource } from '../activities/types.js';
 import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
 import { submissionPipeline } from '../workflows/submission-pipeline.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
@@ -24,6 +24,10 @@ export interface SubmitOptions {
   buildRetry?: RetryOverride;
   /** Retry of a pipeline whose build succeeded: reuse its images instead of building again. */
   reuseBuild?: boolean;
+  /** An upload through the participants' door (operations/intake.ts): its stored archive, which build hosts without the directory use. */
+  source?: SubmissionSource;
+  /** The competition phase the upload was accepted in. */
+  phase?: string;
 }
 
 export interface SubmitResult {
@@ -52,6 +56,8 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
     ...(options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
     ...(options.hostPolicy ? { hostPolicy: options.hostPolicy } : {}),
     ...(options.buildRetry ? { buildRetry: options.buildRetry } : {}),
+    ...(options.source ? { source: options.source } : {}),
+    ...(options.phase ? { phase: options.phase } : {}),
   };
   const url = workflowUrl(config, workflowId);
   // A submission that is running, or that went through to scoring, is not started again; one whose
@@ -77,7 +83,9 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
         { key: SA.Stage, value: 'queued' },
         { key: SA.Outcome, value: 'running' },
       ],
-      staticSummary: `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
+      staticSummary:
+        `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}` +
+        `${options.phase ? `, phase ${options.phase}` : ''}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
       staticDetails: `Builds the images, fine-tunes, then runs the open and closed evaluations of ${submissionId}.`,
     });
     return { status: 'started', submissionId, workflowId, runId: handle.firstExecutionRunId, url };

@@ -41,6 +41,21 @@ th { background: #f7f9fa; font-weight: 600; font-size: 13px; white-space: nowrap
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:hover td { background: #fafcff; }
 .scroll { overflow-x: auto; }
+table.board { width: max-content; min-width: 100%; }
+table.board th, table.board td { white-space: nowrap; }
+table.board .pin { position: sticky; z-index: 1; background: #fff; }
+table.board th.pin { background: #f7f9fa; z-index: 2; }
+table.board tr:hover td.pin { background: #fafcff; }
+table.board .clip { display: block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+table.board .c-rank { left: 0; width: 44px; min-width: 44px; }
+table.board .c-sub { left: 44px; width: 210px; min-width: 210px; }
+table.board .c-sub .clip { width: 194px; }
+table.board .c-team { left: 254px; width: 140px; min-width: 140px; box-shadow: inset -1px 0 #cfd8dc; }
+table.board .c-team .clip { width: 124px; }
+table.board th.group { text-align: center; border-left: 1px solid #e3e8ec; }
+details.why { margin: 0; }
+details.why > summary { list-style-position: inside; font-weight: 400; }
+details.why .reason { white-space: normal; max-width: 360px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; white-space: nowrap; }
 .tone-good { background: #2e7d32; } .tone-warn { background: #b26a00; } .tone-bad { background: #c62828; }
 .tone-muted { background: #78909c; } .tone-info { background: #1565c0; }
@@ -78,7 +93,9 @@ const OUTCOME_MEANING: Record<string, string> = {
   unknown: 'no pipeline end recorded yet (running, or not started)',
 };
 
-const STAGE_OUTCOME_TONE: Record<StageView['outcome'], Tone> = { succeeded: 'good', partial: 'warn', failed: 'bad', skipped: 'muted', pending: 'muted' };
+/** A stage as the timeline draws it; 'running' is the stage a live pipeline is in (the team's view marks it). */
+export type TimelineStage = Omit<StageView, 'outcome'> & { outcome: StageView['outcome'] | 'running' };
+const STAGE_OUTCOME_TONE: Record<TimelineStage['outcome'], Tone> = { succeeded: 'good', partial: 'warn', failed: 'bad', skipped: 'muted', pending: 'muted', running: 'info' };
 const TONE_BG: Record<Tone, string> = { good: '#43a047', warn: '#f0a020', bad: '#e53935', muted: '#90a4ae', info: '#1e88e5' };
 
 /** Charged failures are red, ours (infrastructure, cancellation) grey. */
@@ -94,7 +111,7 @@ export function statusOf(outcome: string, failureCategory: FailureCategory | nul
   return { label: outcome, tone, title: OUTCOME_MEANING[outcome] ?? outcome };
 }
 
-function statusBadge(outcome: string, failureCategory: FailureCategory | null): SafeHtml {
+export function statusBadge(outcome: string, failureCategory: FailureCategory | null): SafeHtml {
   const s = statusOf(outcome, failureCategory);
   return html`<span class="badge tone-${s.tone}" title="${s.title}">${s.label}</span>`;
 }
@@ -131,13 +148,14 @@ const GENERALIZATION_HEAD = trusted(
   '<thead><tr><th>submission</th><th class="num">open</th><th class="num">closed</th><th class="num">rank open → closed</th><th>overfit check</th></tr></thead>',
 );
 
-export function layout(title: string, body: SafeHtml, crumbs: { href: string; label: string }[] = [], audience: Audience = 'public'): string {
+/** `head`: extra elements for <head> (the team pages' refresh and referrer policy). */
+export function layout(title: string, body: SafeHtml, crumbs: { href: string; label: string }[] = [], audience: Audience = 'public', head: SafeHtml | null = null): string {
   const operator = audience === 'operator';
   const banner = operator
     ? html`<div class="operator-banner" data-testid="operator-banner"><b>Operator view.</b> ${OPERATOR_NOTE}</div>`
     : null;
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${head}
 <title>${title} — challenge ${operator ? 'operator cockpit' : 'leaderboard'}</title>
 <style>${STYLES}${svgStyles}</style></head>
 <body><header class="top${operator ? ' operator' : ''}"><a class="brand" href="${overviewHref(audience)}">${
@@ -213,28 +231,34 @@ export function renderTrack(view: TrackView): string {
     const title = c.columns.map((column) => `${column}: ${row.metrics[column] === null || row.metrics[column] === undefined ? 'missing' : formatScore(row.metrics[column]!)}`).join('; ');
     return html`<td class="num" data-testid="cell-mwr" data-stage="${c.suite}" data-scenario="${c.scenario}" title="${title}">${formatScore(mwr ?? null)}</td>`;
   };
+  // Rank, submission and team stay in view (sticky) while the scenario columns scroll inside the table's own
+  // container; the stage scores come right after them, so at 1,280 px they are in view without scrolling, and
+  // a failure's reason is folded under its status so a row stays one line tall.
   const rows = board.rows.map((row) => {
-    const reason = row.failureReason ? html`<div class="reason" title="${row.failureReason}">${truncate(row.failureReason, 140)}</div>` : null;
+    const badge = statusBadge(row.outcome, row.failureCategory);
+    const status = row.failureReason
+      ? html`<details class="why"><summary title="${row.failureReason}">${badge}</summary><div class="reason">${truncate(row.failureReason, 600)}</div></details>`
+      : badge;
     return html`<tr data-testid="leaderboard-row" data-submission="${row.submissionId}" data-rank="${row.rank}">
-<td class="num" data-testid="cell-rank">${row.rank}</td>
-<td class="id"><a href="${submissionHref(row.submissionId, audience)}">${row.submissionId}</a></td>
-<td>${row.team}</td>
-<td data-testid="cell-status">${statusBadge(row.outcome, row.failureCategory)}${reason}</td>
-${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}
+<td class="num pin c-rank" data-testid="cell-rank">${row.rank}</td>
+<td class="id pin c-sub"><a class="clip" href="${submissionHref(row.submissionId, audience)}" title="${row.submissionId}">${row.submissionId}</a></td>
+<td class="pin c-team"><span class="clip" title="${row.team}">${row.team}</span></td>
+<td class="num" data-testid="cell-final"><b>${formatScore(row.final)}</b></td>
 <td class="num" data-testid="cell-open">${formatScore(row.open)}</td>
 <td class="num" data-testid="cell-closed">${formatScore(row.closed)}</td>
-<td class="num" data-testid="cell-final"><b>${formatScore(row.final)}</b></td></tr>`;
+<td class="status" data-testid="cell-status">${status}</td>
+${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}</tr>`;
   });
   const table =
     board.rows.length === 0
       ? html`<p class="muted">No submissions on this track yet.</p>`
-      : html`<div class="scroll"><table data-testid="leaderboard">
-<thead><tr><th rowspan="2" class="num">#</th><th rowspan="2">submission</th><th rowspan="2">team</th><th rowspan="2">status</th>
-${open.length > 0 ? html`<th colspan="${open.length}" class="num">open — scenario mean win rate</th>` : null}
-${closed.length > 0 ? html`<th colspan="${closed.length}" class="num">closed — scenario mean win rate</th>` : null}
-<th colspan="3" class="num">stage scores</th></tr>
-<tr>${[...open, ...closed].map((c) => html`<th class="num" title="${c.columns.join('; ')}">${
-  c.scenario}</th>`)}<th class="num">open</th><th class="num">closed</th><th class="num">final</th></tr></thead>
+      : html`<div class="scroll board-scroll" data-testid="leaderboard-scroll"><table class="board" data-testid="leaderboard">
+<thead><tr><th rowspan="2" class="num pin c-rank" data-testid="head-rank">#</th><th rowspan="2" class="pin c-sub" data-testid="head-submission">submission</th>
+<th rowspan="2" class="pin c-team" data-testid="head-team">team</th><th colspan="3" class="num">stage scores</th><th rowspan="2" data-testid="head-status">status</th>
+${open.length > 0 ? html`<th colspan="${open.length}" class="num group">open — scenario mean win rate</th>` : null}
+${closed.length > 0 ? html`<th colspan="${closed.length}" class="num group">closed — scenario mean win rate</th>` : null}</tr>
+<tr><th class="num" data-testid="head-final">final</th><th class="num" data-testid="head-open">open</th><th class="num" data-testid="head-closed">closed</th>${
+  [...open, ...closed].map((c) => html`<th class="num" data-testid="head-scenario" title="${c.columns.join('; ')}">${c.scenario}</th>`)}</tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p class="legend">Win rates over the ${board.rows.length} submissions of the track; hover a cell for the raw metric. Final = ⅓ open + ⅔ closed. Rules: ${board.rulesVersion}.</p>`;
 
@@ -275,7 +299,7 @@ ${generalizationCard(view.generalization, audience)}`;
 // ---------------------------------------------------------------------------------------------
 // Submission: timeline, metrics, failure, logs
 // ---------------------------------------------------------------------------------------------
-function stageFacts(stage: StageView): string[] {
+function stageFacts(stage: TimelineStage): string[] {
   const d = stage.details ?? {};
   const facts: string[] = [];
   const num = (key: string): number | null => (typeof d[key] === 'number' ? (d[key] as number) : null);
@@ -298,7 +322,7 @@ function stageFacts(stage: StageView): string[] {
   return facts;
 }
 
-function timeline(stages: StageView[]): SafeHtml {
+export function timeline(stages: readonly TimelineStage[]): SafeHtml {
   const maxElapsed = Math.max(1, ...stages.map((s) => s.elapsedMs ?? 0));
   const rows = stages.map((s) => {
     const tone = STAGE_OUTCOME_TONE[s.outcome];
@@ -306,7 +330,8 @@ function timeline(stages: StageView[]): SafeHtml {
     const scale = hasLimit ? s.limitMs! : maxElapsed;
     const fraction = s.elapsedMs === null ? 0 : Math.min(1, s.elapsedMs / scale);
     const over = hasLimit && s.elapsedMs !== null && s.elapsedMs > s.limitMs!;
-    const elapsedText = s.elapsedMs === null ? (s.outcome === 'skipped' ? 'skipped' : s.outcome === 'pending' ? 'not run yet' : '—') : formatSpan(s.elapsedMs);
+    const notRun = s.outcome === 'skipped' ? 'skipped' : s.outcome === 'pending' ? 'not run yet' : s.outcome === 'running' ? 'running now' : '—';
+    const elapsedText = s.elapsedMs === null ? notRun : formatSpan(s.elapsedMs);
     const limitText = hasLimit ? formatDuration(s.limitMs!) : 'no limit';
     const share = hasLimit && s.elapsedMs !== null ? ` (${percent(s.elapsedMs / s.limitMs!)})` : '';
     const note =
@@ -329,7 +354,7 @@ ${note}`;
   TONE_BG.warn}"></span>partial<span class="sw" style="background:${TONE_BG.bad}"></span>failed</p>`;
 }
 
-function stageTable(stages: StageView[]): SafeHtml {
+export function stageTable(stages: readonly TimelineStage[]): SafeHtml {
   const rows = stages.map(
     (s) => html`<tr data-testid="stage-row" data-stage="${s.stage}"><td>${s.stage}</td><td><span class="badge tone-${STAGE_OUTCOME_TONE[s.outcome]}">${s.outcome}</span></td>
 <td class="muted">${formatTimestamp(s.startedAt)}</td><td class="muted">${formatTimestamp(s.endedAt)}</td>

@@ -22,7 +22,9 @@ import type { ResultsStore } from '../infra/results-store.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { openArtifactStore } from '../infra/open-artifact-store.js';
 import { connectClient, connectWorker } from '../infra/temporal.js';
-import { docker } from '../infra/docker.js';
+import { docker, hostBuildPrefix } from '../infra/docker.js';
+import { NO_PROCESS_LIMIT_VARIABLE, probeBuildProcessLimit } from '../infra/build-cgroup.js';
+import { describeReaped, reapBuildSandboxes } from '../infra/build-reaper.js';
 import { dockerContainerRuntime } from '../infra/container-runtime.js';
 import { runUntilSignalled } from './lifecycle.js';
 
@@ -120,6 +122,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       process.exit(3);
     }
   }
+  // Builds run under a process limit (infra/build-cgroup.ts) on whichever cgroup hierarchy the engine uses, or not at all.
+  const limit = await probeBuildProcessLimit();
+  if (limit.refused) {
+    console.error(
+      `gpu host ${config.hostId}: builds cannot be given a process limit on this engine (${limit.description}): ${limit.refused}\n` +
+        `A build without one could fork until the host stalls. Fix the cgroup set-up, or set ${NO_PROCESS_LIMIT_VARIABLE}=1 to run builds without a process limit.`,
+    );
+    process.exit(4);
+  }
+  if (limit.note) console.warn(`gpu host ${config.hostId}: ${limit.note}`);
+  console.log(`gpu host ${config.hostId}: build process limit: ${limit.description}`);
+  // A worker that died mid-build left its sandbox behind: network, step containers, firewall chain, cgroup.
+  const reaped = describeReaped(await reapBuildSandboxes(hostBuildPrefix(config.hostId, config.dataDir)));
+  if (reaped) console.log(`gpu host ${config.hostId}: removed what an earlier worker process left of its builds: ${reaped}`);
   const orphans = await removeOrphanContainers(config);
   if (orphans.length > 0) console.log(`gpu host ${config.hostId}: removed ${orphans.length} container(s) an earlier worker process left running: ${orphans.join(', ')}`);
   const { workers, db } = await createGpuHostWorkers(config, track.data);

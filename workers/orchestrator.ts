@@ -7,6 +7,8 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
 import { createBookkeepingActivities } from '../activities/bookkeeping.js';
+import { createNotifyActivities } from '../activities/notify.js';
+import { createCompetitionActivities } from '../activities/competition.js';
 import { createPlacementActivities, createPlacementAuditActivities } from '../activities/placement.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { openResultsStore } from '../infra/open-results-store.js';
@@ -21,8 +23,9 @@ export async function createOrchestratorWorker(config: RuntimeConfig): Promise<{
     taskQueue: TASK_QUEUES.orchestrator,
     workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
     // Bookkeeping and placement requests run as local activities of the workflows (workflows/stages.ts
-    // bookkeeping(), workflows/placement.ts); the placement's audit of slot holders as an activity task.
-    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities() },
+    // bookkeeping(), workflows/placement.ts); the placement's audit of slot holders and the end-of-submission
+    // webhooks (activities/notify.ts) and the competition clock's reads (activities/competition.ts) as activity tasks.
+    activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities(), ...createNotifyActivities(db), ...createCompetitionActivities(db) },
     identity: `orchestrator@${config.hostId}`,
     shutdownGraceTime: '10s',
   });

@@ -1,9 +1,10 @@
 /** Names shared by workflows, the CLI and tests: queries, signals and the workflow id scheme. */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
 import type { Failover } from '../activities/types.js';
+import type { CompetitionClockState, DeadlineExtension } from '../domain/competition/clock.js';
 
 export interface StageState {
   stage: StageName;
@@ -42,6 +43,14 @@ export const SA = {
   Stage: defineSearchAttributeKey('Stage', SearchAttributeType.KEYWORD),
   Outcome: defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD),
   FailureCategory: defineSearchAttributeKey('FailureCategory', SearchAttributeType.KEYWORD),
+  /** The competition phase a pipeline runs for (its PhaseRun), and the phase the competition clock has open. */
+  Phase: defineSearchAttributeKey('Phase', SearchAttributeType.KEYWORD),
 };
 
 export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;
+
+/** The competition clock (workflows/competition-clock.ts): one per competition. */
+export const competitionWorkflowId = (competitionId: string): string => `competition-${competitionId}`;
+export const competitionStateQuery = defineQuery<CompetitionClockState>('competitionState');
+/** An operator moves a phase's close; the clock records it with its decision (refusals keep their reason). */
+export const extendDeadlineSignal = defineSignal<[DeadlineExtension]>('extendDeadline');

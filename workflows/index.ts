@@ -2,3 +2,4 @@
 export { submissionPipeline } from './submission-pipeline.js';
 export { batchEvaluation, reevaluateSubmission } from './batch-evaluation.js';
 export { trackPlacement } from './placement.js';
+export { competitionClock } from './competition-clock.js';

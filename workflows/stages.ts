@@ -8,7 +8,7 @@ import { ACTIVITY_POLICY, EVAL_STAGE, TASK_QUEUES, TRACKS, formatDuration, retry
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
-import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport } from '../activities/types.js';
+import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport, SubmissionSource } from '../activities/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { runWithLimit, type LimitedResult } from './run-with-limit.js';
 import type { SlotLease } from './placement.js';
@@ -92,6 +92,8 @@ export class HostGuard {
       workflowId: string;
       /** The submission's sources: a new host builds its images from them. */
       directory: string;
+      /** An upload's stored archive, for a new host that lacks `directory`. */
+      source?: SubmissionSource | undefined;
       buildLimitMs: number;
       heartbeatTimeoutMs: number;
       policy: HostPolicy | undefined;
@@ -158,6 +160,7 @@ export class HostGuard {
           workflowId: this.options.workflowId,
           directory: this.options.directory,
           reuseIfPresent: true,
+          ...(this.options.source ? { source: this.options.source } : {}),
         });
         return;
       } catch (error) {
@@ -257,6 +260,8 @@ export interface EvaluationStageInput {
   startupLimitMs: number;
   harness: HarnessSettings;
   guard: HostGuard;
+  /** false for an inference-only run: its server gets no /artifacts mount (EvaluateInput.mountArtifacts). */
+  mountArtifacts?: boolean;
 }
 
 export interface EvaluationStageResult {
@@ -284,6 +289,7 @@ export async function evaluationStage(input: EvaluationStageInput): Promise<Eval
       startupLimitMs: input.startupLimitMs,
       harness: input.harness,
       serverRestarts: TRACKS[input.track].retries.serverCrash,
+      ...(input.mountArtifacts === false ? { mountArtifacts: false } : {}),
     }),
   );
   if (!evaluated.ok) {

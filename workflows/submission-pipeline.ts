@@ -11,6 +11,9 @@ import type { SuiteKind } from '../domain/harness/suite.js';
 import { SA, progressQuery, stageStartedSignal, type PipelineState, type StageState } from './definitions.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 import { SlotLease } from './placement.js';
+import { trainsIn } from '../domain/competition/runs.js';
+import { PHASE_STAGES } from '../domain/competition/schema.js';
+import { notifySubmissionEnded } from './notify-on-end.js';
 
 /** The pipeline's input (PipelineInput carries the run's overrides of ACTIVITY_POLICY.buildRetry too). */
 export type SubmissionPipelineInput = PipelineInput;
@@ -96,6 +99,25 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       }
     }
   };
+  // A run of a competition phase goes through that phase's stages only; the others are skipped by the phase, not failed.
+  const run = input.run;
+  const runs = (stage: StageName): boolean => !run || !(PHASE_STAGES as readonly string[]).includes(stage) || (run.stages as readonly string[]).includes(stage);
+  const skipByPhase = async (stage: StageName, what: string) => {
+    const s = stageState(stage);
+    const reason = `the ${run?.phase ?? ''} phase runs no ${what}${stage === 'fine-tune' ? ': the submission is evaluated as built (inference only)' : ''}`;
+    Object.assign(s, { outcome: 'skipped', reason });
+    await bookkeeping().recordStage({
+      submissionId: input.submissionId,
+      stage,
+      outcome: 'skipped',
+      failureCategory: null,
+      reason,
+      startedAt: null,
+      endedAt: null,
+      limitMs: s.limitMs,
+      details: { skippedByPhase: run?.phase ?? null },
+    });
+  };
   // The GPU slot the submission holds from its claim to its end (workflows/placement.ts).
   const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost());
   const finish = async (outcome: PipelineState['outcome'], reason: string | null): Promise<PipelineState> => {
@@ -111,6 +133,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       reason,
       at: new Date().toISOString(),
     });
+    await notifySubmissionEnded(input.submissionId); // the team's and the competition's webhooks; never throws
     return state;
   };
 
@@ -140,6 +163,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       submissionId: input.submissionId,
       workflowId: info.workflowId,
       directory: input.directory,
+      source: input.source,
       buildLimitMs: limits.build,
       heartbeatTimeoutMs: heartbeatTimeout,
       policy: input.hostPolicy,
@@ -158,7 +182,13 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     const { outcome: built, failovers: buildFailovers } = await withHandovers({ stage: 'build', limitMs: limits.build, guard }, () =>
       guard
         .builder(`Build the images of ${input.submissionId} on ${guard.current.hostId}`)
-        .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: input.directory, reuseIfPresent: input.reuseBuild ?? false }),
+        .buildImages({
+          submissionId: input.submissionId,
+          workflowId: info.workflowId,
+          directory: input.directory,
+          reuseIfPresent: input.reuseBuild ?? false,
+          ...(input.source ? { source: input.source } : {}),
+        }),
     );
     if (!built.ok) {
       const failure = built.timerFired ? { category: 'TimeLimit' as const, reason: `the build did not finish within its limit of ${formatDuration(limits.build)}` } : failureOf(built.error);
@@ -181,10 +211,12 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
 
     // ---- fine-tune: an OOM kill gets the track's retries with CHALLENGE_OOM_RETRY=1 so the submission can
     // shrink its batch. The deadline spans every attempt: the limit is for the stage, not for each try.
-    startStage('fine-tune');
     let fineTuneHandovers = 0;
     let fineTuneFailovers = 0;
-    for (let oomRetries = 0; ; oomRetries++) {
+    const trains = !run || trainsIn(run.stages);
+    if (!trains) await skipByPhase('fine-tune', 'fine-tune');
+    else startStage('fine-tune');
+    for (let oomRetries = 0; trains; oomRetries++) {
       const { outcome: trained, handovers, failovers } = await withHandovers({ stage: 'fine-tune', limitMs: limits.fineTune, guard }, (fresh, stageStartedAt) =>
         guard.activities('gpu', limits.fineTune, `Fine-tune ${input.submissionId} on ${guard.current.hostId} (limit ${formatDuration(limits.fineTune)})`).fineTune({
           submissionId: input.submissionId,
@@ -242,6 +274,10 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     // ---- open and closed evaluations: each under its own limit; unanswered instances score zero.
     for (const suite of ['open', 'closed'] as SuiteKind[]) {
       const stage: StageName = EVAL_STAGE[suite];
+      if (!runs(stage)) {
+        await skipByPhase(stage, `${suite} evaluation`);
+        continue;
+      }
       startStage(stage);
       const evaluated = await evaluationStage({
         submissionId: input.submissionId,
@@ -254,6 +290,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
         startupLimitMs: limits.startup,
         harness,
         guard,
+        ...(trains ? {} : { mountArtifacts: false }),
       });
       await endStage(stage, evaluated.outcome, evaluated.failure, evaluated.details);
     }

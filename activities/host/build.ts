@@ -1,6 +1,7 @@
 /**
  * The build stage: the Dockerfile preflight, then both images built in the build's own sandbox, next to the
- * GPU host that will run them; a retry reuses images whose source digest matches.
+ * GPU host that will run them; a retry reuses images whose source digest matches. An upload's sources may
+ * come from its stored archive (build-source.ts).
  */
 import { Context } from '@temporalio/activity';
 import path from 'node:path';
@@ -8,10 +9,11 @@ import { ACTIVITY_POLICY } from '../../temporal.config.js';
 import { logExcerpt } from '../../domain/failures.js';
 import { preflightSubmission, renderPreflight } from '../../domain/preflight/dockerfile.js';
 import { buildFailureCategory, buildFailureReason, classifyBuildFailure, cleanBuildLog } from '../../domain/build-failures.js';
-import { readBuildSecrets, type OpenBuildSandbox } from '../../infra/docker.js';
+import { hostBuildPrefix, readBuildSecrets, type OpenBuildSandbox } from '../../infra/docker.js';
 import { sourceDigest } from '../../infra/source-digest.js';
 import { submissionImages } from '../definitions.js';
 import type { BuildInput, BuiltImages } from '../types.js';
+import { resolveBuildContext } from './build-source.js';
 import { failure, saveLog, shortHash, type HostContext } from './context.js';
 import { beginStage, heartbeatEvery } from './stage-control.js';
 
@@ -28,8 +30,11 @@ export function createBuildActivity(host: HostContext) {
     try {
       const stageStartedAt = await beginStage('build', null);
       beatDetails = { phase: 'preflight', stageStartedAt };
+      // The sources: the given directory, or an upload's stored archive unpacked on this host.
+      const source = await resolveBuildContext({ dataDir: config.dataDir, artifacts: host.artifacts }, input);
+      const directory = source.directory;
       // Dockerfile preflight first: unpinned installs and planted secrets stop here, before any build or GPU.
-      const preflight = preflightSubmission(input.directory);
+      const preflight = preflightSubmission(directory);
       if (!preflight.ok) {
         throw failure(
           'InvalidSubmission',
@@ -41,7 +46,7 @@ export function createBuildActivity(host: HostContext) {
         );
       }
       const images = submissionImages(input.submissionId);
-      const digest = await sourceDigest(input.directory);
+      const digest = source.digest ?? (await sourceDigest(directory));
       const built = { ...images, preflightWarnings: preflight.warnings.map((f) => `${f.file}:${f.line} ${f.message}`), sourceDigest: digest, hostId: config.hostId };
       if (input.reuseIfPresent) {
         const present = await Promise.all([images.trainImage, images.inferenceImage].map((image) => runtime.imageLabel(image, 'source-digest')));
@@ -55,7 +60,8 @@ export function createBuildActivity(host: HostContext) {
       let sandbox: OpenBuildSandbox;
       try {
         sandbox = await runtime.openBuildSandbox({
-          name: `challenge-build-${shortHash(`${input.workflowId}|${path.resolve(config.dataDir)}`)}`,
+          // Named with the host's prefix, so that the next worker of this host reaps it should this one die (infra/build-reaper.ts).
+          name: `${hostBuildPrefix(config.hostId, config.dataDir)}${shortHash(`${input.workflowId}|${path.resolve(config.dataDir)}`)}`,
           limits: spec.build,
           egressAllow: config.buildEgressAllow,
           secrets: readBuildSecrets(config.buildSecretsDir, team),
@@ -63,15 +69,15 @@ export function createBuildActivity(host: HostContext) {
       } catch (error) {
         throw failure('BuildInfrastructure', `the build sandbox could not be set up on ${config.hostId}: ${(error as Error).message}`);
       }
-      const logs: string[] = [];
+      const logs: string[] = source.note ? [`===== sources =====\n${source.note}`] : [];
       try {
         for (const [dockerfile, tag] of [
           ['Dockerfile.train', images.trainImage],
           ['Dockerfile', images.inferenceImage],
         ] as const) {
           const result = await runtime.buildImage({
-            context: input.directory,
-            dockerfile: path.join(input.directory, dockerfile),
+            context: directory,
+            dockerfile: path.join(directory, dockerfile),
             tag,
             labels: { workflow: input.workflowId, stage: 'build', submission: input.submissionId, 'source-digest': digest },
             signal,

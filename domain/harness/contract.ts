@@ -5,19 +5,20 @@
 import { Pool } from 'undici';
 import { z } from 'zod';
 
-/** What HELM sent in 2023 plus the fields participants declared (num_samples, top_k, seed). */
+/**
+ * Exactly the fields HELM's HTTPModelClient sent to /process in 2023 (SUBMISSION_CONTRACT.md), no more: not
+ * `num_samples`, `top_k` or `seed`, which the participants' servers declared but HELM never sent, so a server
+ * sees their defaults, as in 2023. test/integration/helm-reference.test.ts compares each body with HELM's.
+ */
 export const ProcessRequest = z.object({
   prompt: z.string(),
   temperature: z.number(),
   num_return_sequences: z.number().int().min(1),
-  num_samples: z.number().int().min(1),
   max_new_tokens: z.number().int().min(1),
   top_p: z.number(),
-  top_k: z.number().int(),
-  top_k_per_token: z.number().int(),
   echo_prompt: z.boolean(),
+  top_k_per_token: z.number().int(),
   stop_sequences: z.array(z.string()),
-  seed: z.number().int().nullable(),
 });
 export type ProcessRequest = z.infer<typeof ProcessRequest>;
 
@@ -41,19 +42,21 @@ export const DecodeResponse = z.object({ text: z.string(), request_time: z.numbe
 /** HELM sends 1e-7 instead of 0 because some servers divide by the temperature. */
 export const ZERO_TEMPERATURE = 1e-7;
 
-export function processRequest(prompt: string, options: { maxNewTokens: number; temperature: number; stopSequences: string[]; seed?: number }): ProcessRequest {
+/**
+ * The /process body HELM's HTTPModelClient.make_request builds from a Request: one completion, top_p 1, no echo,
+ * `top_k_per_token` as the adapter set it (HELM's Request default 1 when not given; multiple choice asks for 5,
+ * see `helmRequest` in suite.ts).
+ */
+export function processRequest(prompt: string, options: { maxNewTokens: number; temperature: number; stopSequences: string[]; topKPerToken?: number }): ProcessRequest {
   return {
     prompt,
     temperature: options.temperature === 0 ? ZERO_TEMPERATURE : options.temperature,
     num_return_sequences: 1,
-    num_samples: 1,
     max_new_tokens: options.maxNewTokens,
     top_p: 1,
-    top_k: 5,
-    top_k_per_token: 5,
     echo_prompt: false,
+    top_k_per_token: options.topKPerToken ?? 1,
     stop_sequences: options.stopSequences,
-    seed: options.seed ?? 0,
   };
 }
 
@@ -183,7 +186,7 @@ export function classifyClientError(error: unknown, options: { signal?: AbortSig
   return new RequestFailure('connection', `${url}: ${why}`);
 }
 
-/** Cut a completion at the first stop sequence: done on our side, since 2023 servers ignored them. */
+/** Cut a completion at the first stop sequence (the suite's `cut` rule; 2023's HELM never cut, see `stopSequenceRule`). */
 export function cutAtStopSequences(text: string, stopSequences: readonly string[]): string {
   let end = text.length;
   for (const stop of stopSequences) {
@@ -196,3 +199,7 @@ export function cutAtStopSequences(text: string, stopSequences: readonly string[
 
 /** The readiness probe of 2023, but requiring a valid contract answer. */
 export const READINESS_PROMPT = 'The capital of France is ';
+
+/** The completion that is scored: as the server returned it under `not-cut` (2023), else cut at the stop sequences. */
+export const scoredCompletion = (text: string, stopSequences: readonly string[], rule: 'not-cut' | 'cut'): string =>
+  rule === 'not-cut' ? text : cutAtStopSequences(text, stopSequences);

@@ -4,7 +4,7 @@
  * that still fails scores 0 and never aborts its scenario. A resumed run skips persisted instances.
  */
 import { setMaxListeners } from 'node:events';
-import { instancePrompt, requestSettings, scoreInstance, type Scenario, type Suite, type SuiteInstance } from './suite.js';
+import { helmRequest, instancePrompt, requestSettings, scoreInstance, stopSequenceRule, type Scenario, type Suite, type SuiteInstance } from './suite.js';
 import {
   DecodeResponse,
   PoolSubmissionClient,
@@ -12,8 +12,8 @@ import {
   READINESS_PROMPT,
   RequestFailure,
   TokenizeResponse,
-  cutAtStopSequences,
   processRequest,
+  scoredCompletion,
   type RequestFailureKind,
   type SubmissionClient,
 } from './contract.js';
@@ -104,7 +104,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
   const decode = async (tokens: number[]) => (await client.post('/decode', { tokens }, DecodeResponse, requestOptions)).text;
 
   const askOne = async (item: WorkItem): Promise<void> => {
-    const settings = requestSettings(item.scenario);
+    const settings = helmRequest(item.scenario);
     const started = performance.now();
     let lastFailure: RequestFailure | null = null;
     let attempts = 0;
@@ -119,7 +119,7 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
           : instancePrompt(item.scenario, item.instance);
         const body = processRequest(prompt, settings);
         const response = await client.post('/process', body, ProcessResponse, requestOptions);
-        answer = cutAtStopSequences(response.text, body.stop_sequences);
+        answer = scoredCompletion(response.text, body.stop_sequences, stopSequenceRule(options.suite));
         reported = { logprob: response.logprob, completionTokens: response.tokens.length, serverMs: Math.round(response.request_time * 1e6) / 1e3 };
         break;
       } catch (error) {

@@ -57,7 +57,10 @@ export type SuiteInstance = MultipleChoiceInstance | GenerationInstance;
 export const PERTURBATION_KINDS = ['robustness', 'fairness'] as const;
 export type PerturbationKind = (typeof PERTURBATION_KINDS)[number];
 
-/** How `instances` were drawn: `sampleInstances(all, instances.length, seed)` out of `from` items. */
+/**
+ * How `instances` were drawn out of `from` items: by HELM's `get_run_instances` (`np.random.seed(seed)`,
+ * `np.random.choice`) for the suites generated with crfm-helm, by `sampleInstances` for those built here.
+ */
 export const Sampling = z.object({ seed: z.number().int(), from: z.number().int().min(0) });
 export type Sampling = z.infer<typeof Sampling>;
 
@@ -131,6 +134,8 @@ export const RequestSettings = z.object({
   maxNewTokens: z.number().int().min(1),
   temperature: z.number().min(0),
   stopSequences: z.array(z.string()),
+  /** HELM `top_k_per_token` (its Request default 1 for generation, when absent) */
+  topKPerToken: z.number().int().min(1).optional(),
 });
 export type RequestSettings = z.infer<typeof RequestSettings>;
 
@@ -153,6 +158,15 @@ export type Scenario = z.infer<typeof Scenario>;
 export type ScenarioMetric = Scenario['metric'];
 
 export const SUITE_KINDS = ['open', 'closed'] as const;
+
+/**
+ * Whether the harness cuts a completion at the request's stop sequences before scoring it. `not-cut` is 2023's
+ * rule: HELM sent the stop sequences and scored the text as the server returned it (its HTTP client never cut,
+ * SUBMISSION_CONTRACT.md), so a server that ignores them is scored on the whole text. `cut` (the default when
+ * absent) cuts at the first stop sequence on our side.
+ */
+export const STOP_SEQUENCE_RULES = ['not-cut', 'cut'] as const;
+export type StopSequenceRule = (typeof STOP_SEQUENCE_RULES)[number];
 export type SuiteKind = (typeof SUITE_KINDS)[number];
 
 export const Suite = z
@@ -162,6 +176,7 @@ export const Suite = z
     kind: z.enum(SUITE_KINDS),
     version: z.string().min(1),
     description: z.string(),
+    stopSequences: z.enum(STOP_SEQUENCE_RULES).optional(),
     scenarios: z.array(Scenario).min(1),
   })
   .superRefine((suite, ctx) => {
@@ -303,6 +318,22 @@ export function requestSettings(scenario: Scenario): RequestSettings {
   if (scenario.kind === 'multiple_choice')
     return { maxNewTokens: MULTIPLE_CHOICE_REQUEST.maxNewTokens, temperature: MULTIPLE_CHOICE_REQUEST.temperature, stopSequences: [] };
   return { maxNewTokens: scenario.request.maxNewTokens, temperature: scenario.request.temperature, stopSequences: [...scenario.request.stopSequences] };
+}
+
+/** The suite's stop-sequence rule (absent: `cut`). */
+export const stopSequenceRule = (suite: Pick<Suite, 'stopSequences'>): StopSequenceRule => suite.stopSequences ?? 'cut';
+
+/** HELM's multiple_choice_joint adapter asks for the top 5 log-probabilities per token (`num_outputs`). */
+export const MULTIPLE_CHOICE_TOP_K_PER_TOKEN = 5;
+
+/**
+ * Every request field HELM set for the scenario's run spec: `requestSettings` plus `top_k_per_token` (multiple
+ * choice: 5, generation: the scenario's own, else HELM's Request default of 1).
+ */
+export function helmRequest(scenario: Scenario): Required<RequestSettings> {
+  const settings = requestSettings(scenario);
+  const topKPerToken = scenario.kind === 'multiple_choice' ? MULTIPLE_CHOICE_TOP_K_PER_TOKEN : (scenario.request.topKPerToken ?? 1);
+  return { ...settings, topKPerToken };
 }
 
 /** HELM output_mapping: the stripped completion must be exactly one of "A", "B", ... */

@@ -28,12 +28,14 @@ export function contextFileReader(root: string): ReadContextFile {
  * traced back to the build context through earlier COPY / ADD instructions (and RUN bind mounts),
  * then tried relative to the directory, then by file name; files outside the directory are never read.
  */
-export function preflightSubmission(dir: string): PreflightResult {
+export function preflightSubmission(dir: string, options: { inferenceOnly?: boolean } = {}): PreflightResult {
   const root = path.resolve(dir);
   const readContextFile = contextFileReader(root);
   const findings: Finding[] = [];
   for (const { file, role } of PREFLIGHT_DOCKERFILES) {
     const text = readContextFile(file);
+    // An inference-only run (a phase without fine-tune) needs no training image; one that is there is still checked.
+    if (text === null && role === 'training' && options.inferenceOnly) continue;
     if (text === null) findings.push(missingDockerfile(file, root));
     else findings.push(...lintDockerfile(text, { file, role, readContextFile }));
   }

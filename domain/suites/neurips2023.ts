@@ -49,109 +49,24 @@
  * (open 2000/100, closed 5000/100). Note: pandas 3 / numpy 2 order equal counts differently (running
  * build_open_spec.py today gives other counts than the committed 2023 files); the files are the reference.
  *
- * Where the suites differ from HELM's runs (documented, deliberate): eval instances are drawn with Python's
- * `random.Random(0).sample` per scenario (HELM used numpy), so the chosen instances differ from 2023's; MMLU
- * instances come from the test split only (HELM: val + test); in-context examples are the loaders' (first 5
- * of MMLU dev, of TruthfulQA's train split, of BBQ's records, of the GSM8K test file, which has no train
- * split here), except corr2cause's, which follow HELM's `sample_examples`. CSV text is read with Python's
- * universal newlines (CRLF → LF), as HELM's `open()` did.
+ * HELM as the reference: every scenario but corr2cause is what crfm-helm's own code makes of the data (readers,
+ * instance ids, the numpy eval draw, `sample_examples`, prompts, request settings), run by scripts/helm/generate.py
+ * and turned into suite scenarios by ./helm-runs.ts, which checks each prompt and /process body against HELM's.
+ * corr2cause is in no public crfm-helm release and is built here (domain/loaders/corr2cause.ts). See docs/suites.md.
  *
- * Size: just over 400 lines because it holds the 2023 budget tables (data copied from the organizers' conf
- * files) beside the one algorithm that reproduces them.
+ * The budget algorithm and the 2023 tables it is run on are in ./budget.ts.
  */
-import { Suite, type Scenario, type SuiteKind } from '../harness/suite.js';
-import { bbqScenario } from '../loaders/bbq.js';
+import { Suite, type PerturbationKind, type Scenario, type SuiteKind } from '../harness/suite.js';
+import { MMLU_OPEN_2023_GROUPS, BIG_BENCH_2023_ENTRIES, sparseHelmBudget, type BudgetEntry } from './budget.js';
 import { corr2causeScenario } from '../loaders/corr2cause.js';
-import { gsm8kScenario } from '../loaders/gsm8k.js';
-import { mmluScenario } from '../loaders/mmlu.js';
-import { truthfulqaScenario } from '../loaders/truthfulqa.js';
+import { checkAgainstHelm, helmDescription, helmRunKey, scenarioFromHelmRun, HELM_VERSION, type HelmRun, type HelmRunEntry, type ScenarioNaming } from './helm-runs.js';
 
-export const NEURIPS2023_VERSION = 'neurips2023-v1';
-export const NEURIPS2023_SMALL_VERSION = 'neurips2023-small-v1';
-/** the seed of every scenario's instance draw (`sampleInstances(pool, budget, SEED)`) */
+export const NEURIPS2023_VERSION = 'neurips2023-v2';
+export const NEURIPS2023_SMALL_VERSION = 'neurips2023-small-v2';
+/** the seed of every scenario's instance draw (HELM's `np.random.seed(0)`; corr2cause: `sampleInstances(pool, budget, SEED)`) */
 export const NEURIPS2023_SEED = 0;
 
-/** `generate_equal_sum_list(V, N)` of build_open_spec.py: N parts of V, base V//N, the remainder +1 on the first parts. */
-export function generateEqualSumList(total: number, parts: number): number[] {
-  if (!Number.isInteger(total) || total < 0 || !Number.isInteger(parts) || parts < 1)
-    throw new Error(`generateEqualSumList: bad arguments (${total}, ${parts})`);
-  const base = Math.floor(total / parts);
-  const remainder = total % parts;
-  return Array.from({ length: parts }, (_, i) => base + (i < remainder ? 1 : 0));
-}
-
-/** One line of a 2023 build script's `entries`: its budget group (`'scenario'` there) and the run spec. */
-export interface BudgetEntry {
-  group: string;
-  spec: string;
-}
-
-/**
- * Budget groups in pandas `df.value_counts('scenario')` order: most entries first, equal counts in name order
- * (groupby sorts the names; the descending sort keeps that order among ties, as the 2023 conf files show:
- * economics before law and logical_deduction at 3 entries each).
- */
-export function valueCountsOrder(entries: readonly BudgetEntry[]): { group: string; count: number }[] {
-  const counts = new Map<string, number>();
-  for (const entry of entries) counts.set(entry.group, (counts.get(entry.group) ?? 0) + 1);
-  return [...counts].map(([group, count]) => ({ group, count })).sort((a, b) => b.count - a.count || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
-}
-
-/** The 2023 "sparse HELM" split of `budget` over `entries`: `max_eval_instances` per entry, in entry order. */
-export function sparseHelmBudget(entries: readonly BudgetEntry[], budget: number): number[] {
-  const order = valueCountsOrder(entries);
-  const perGroup = generateEqualSumList(budget, order.length);
-  const perEntry = new Map<string, number[]>();
-  for (const { group, count } of order) perEntry.set(group, generateEqualSumList(perGroup.pop()!, count));
-  return entries.map((entry) => perEntry.get(entry.group)!.pop()!);
-}
-
-const bigBench = (group: string, task: string, subtasks: readonly string[] = ['']): BudgetEntry[] =>
-  subtasks.map((subtask) => ({ group, spec: `big_bench:task=${task},subtask=${subtask}` }));
-
-/** build_open_spec.py's BIG-bench entries (18 budget groups, 29 run specs): absent here, listed to reproduce 2023's budget. */
-export const BIG_BENCH_2023_ENTRIES: readonly BudgetEntry[] = [
-  ...bigBench('auto_debugging', 'auto_debugging'),
-  ...bigBench('code_line_description', 'code_line_description'),
-  ...bigBench('conceptual_combinations', 'conceptual_combinations', [
-    'contradictions',
-    'emergent_properties',
-    'fanciful_fictional_combinations',
-    'homonyms',
-    'invented_words',
-  ]),
-  ...bigBench('emoji_movie', 'emoji_movie'),
-  ...bigBench('formal_fallacies_syllogisms_negation', 'formal_fallacies_syllogisms_negation'),
-  ...bigBench('known_unknowns', 'known_unknowns'),
-  ...bigBench('linguistics_puzzles', 'linguistics_puzzles'),
-  ...bigBench('logic_grid_puzzle', 'logic_grid_puzzle'),
-  ...bigBench('logical_deduction', 'logical_deduction', ['three_objects', 'five_objects', 'seven_objects']),
-  ...bigBench('novel_concepts', 'novel_concepts'),
-  ...bigBench('operator', 'operators'),
-  ...bigBench('play_dialog_same_or_different', 'play_dialog_same_or_different'),
-  ...bigBench('repeat_copy_logic', 'repeat_copy_logic'),
-  ...bigBench('strange_stories', 'strange_stories', ['boolean', 'multiple_choice']),
-  ...bigBench('strategyqa', 'strategyqa'),
-  ...bigBench('symbol_interpretation', 'symbol_interpretation', ['adversarial', 'emoji_agnostic', 'name_agnostic', 'plain', 'tricky']),
-  ...bigBench('vitaminc_fact_verification', 'vitaminc_fact_verification'),
-  ...bigBench('winowhy', 'winowhy'),
-];
-
-/** build_open_spec.py's MMLU budget groups and their subjects, in its order (55 subjects). */
-export const MMLU_OPEN_2023_GROUPS: readonly (readonly [string, readonly string[]])[] = [
-  ['medicine_biology', ['anatomy', 'college_medicine', 'college_biology', 'high_school_biology']],
-  ['computer_science', ['college_computer_science', 'high_school_computer_science', 'computer_security', 'electrical_engineering', 'machine_learning']],
-  ['math', ['high_school_mathematics', 'college_mathematics', 'abstract_algebra', 'high_school_statistics']],
-  ['physics_chemistry', ['college_chemistry', 'high_school_chemistry', 'high_school_physics', 'college_physics', 'astronomy']],
-  ['formal_reasoning', ['formal_logic', 'logical_fallacies', 'philosophy', 'moral_disputes', 'moral_scenarios']],
-  ['law', ['professional_law', 'international_law', 'jurisprudence']],
-  ['history', ['high_school_european_history', 'high_school_us_history', 'high_school_world_history', 'prehistory', 'world_religions']],
-  ['business', ['business_ethics', 'global_facts', 'management', 'marketing', 'miscellaneous', 'professional_accounting']],
-  ['health', ['nutrition', 'human_aging', 'clinical_knowledge', 'medical_genetics', 'professional_medicine', 'virology']],
-  ['social_studies', ['high_school_government_and_politics', 'high_school_geography', 'us_foreign_policy', 'public_relations', 'security_studies']],
-  ['human_behavior', ['high_school_psychology', 'human_sexuality', 'professional_psychology', 'sociology']],
-  ['economics', ['high_school_microeconomics', 'econometrics', 'high_school_macroeconomics']],
-];
+export { BIG_BENCH_2023_ENTRIES, MMLU_OPEN_2023_GROUPS, generateEqualSumList, sparseHelmBudget, valueCountsOrder, type BudgetEntry } from './budget.js';
 
 /** The two MMLU subjects (of 57) that were not in the 2023 open set: the closed suite's held-out knowledge scenario. */
 export const MMLU_HELD_OUT_SUBJECTS = ['conceptual_physics', 'elementary_mathematics'] as const;
@@ -248,61 +163,52 @@ export const NEURIPS2023_FILES: Readonly<Record<keyof Neurips2023Suites, string>
   closedSmall: 'closed-small.json',
 };
 
-type Builder = (read: DataReader, maxInstances: number) => Scenario;
+/** What a run entry is built from: the data files (corr2cause, built here) and HELM's runs (every other scenario). */
+export interface SuiteSources {
+  read: DataReader;
+  /** HELM's runs by `helmRunKey` (scripts/helm/generate.py's answer) */
+  helm: ReadonlyMap<string, HelmRun>;
+}
 
-function mmluBuilder(subject: string): Builder {
-  return (read, maxInstances) =>
-    mmluScenario(universalNewlines(read(dataFile.mmluTest(subject))), subject, {
-      file: `suites/data/${dataFile.mmluTest(subject)}`,
-      devCsvText: universalNewlines(read(dataFile.mmluDev(subject))),
-      devFile: `suites/data/${dataFile.mmluDev(subject)}`,
-      perturbations: ['robustness', 'fairness'],
-      maxInstances,
-      seed: NEURIPS2023_SEED,
-    });
+type Builder = (sources: SuiteSources, maxInstances: number) => Scenario;
+
+const CANONICAL = ['robustness', 'fairness'] as const satisfies readonly PerturbationKind[];
+
+/** The scenario HELM ran for `spec`, checked instance by instance against the harness's own prompt and request. */
+function fromHelm(spec: string, naming: ScenarioNaming): Builder {
+  return (sources, maxInstances) => {
+    const description = helmDescription(spec)!;
+    const run = sources.helm.get(helmRunKey({ description, maxEvalInstances: maxInstances }));
+    if (run === undefined) throw new Error(`no HELM run for ${description} with max_eval_instances=${maxInstances} (run scripts/helm/generate.py on neurips2023HelmEntries())`);
+    const scenario = scenarioFromHelmRun(run, naming);
+    checkAgainstHelm(scenario, run);
+    return scenario;
+  };
 }
 
 /** The scenario an entry becomes, and its ranking group. */
 function builderFor(spec: string): { group: string; build: Builder } {
   const subject = /^mmlu:subject=([a-z_]+)$/.exec(spec)?.[1];
   if (subject !== undefined) {
-    return {
-      group: (MMLU_HELD_OUT_SUBJECTS as readonly string[]).includes(subject) ? RANKING_GROUPS.mmluHeldOut : RANKING_GROUPS.mmlu,
-      build: mmluBuilder(subject),
-    };
+    const group = (MMLU_HELD_OUT_SUBJECTS as readonly string[]).includes(subject) ? RANKING_GROUPS.mmluHeldOut : RANKING_GROUPS.mmlu;
+    const naming = { name: `mmlu-${subject.replaceAll('_', '-')}`, title: `MMLU (${subject.replaceAll('_', ' ')})`, group, metric: 'exact_match', perturbations: [...CANONICAL] } as const;
+    return { group, build: fromHelm(spec, { ...naming, perturbations: [...CANONICAL] }) };
   }
   switch (spec) {
     case 'truthful_qa:task=mc_single':
       return {
         group: RANKING_GROUPS.truthfulqa,
-        build: (read, maxInstances) =>
-          truthfulqaScenario(universalNewlines(read(dataFile.truthfulqa)), {
-            file: `suites/data/${dataFile.truthfulqa}`,
-            maxIncorrect: Number.POSITIVE_INFINITY,
-            perturbations: ['robustness', 'fairness'],
-            maxInstances,
-            seed: NEURIPS2023_SEED,
-          }),
+        build: fromHelm(spec, { name: 'truthfulqa', title: 'TruthfulQA', group: RANKING_GROUPS.truthfulqa, metric: 'exact_match', perturbations: [...CANONICAL] }),
       };
     case 'gsm':
-      return {
-        group: RANKING_GROUPS.gsm8k,
-        build: (read, maxInstances) => gsm8kScenario(read(dataFile.gsm8k), { file: `suites/data/${dataFile.gsm8k}`, maxInstances, seed: NEURIPS2023_SEED }),
-      };
+      return { group: RANKING_GROUPS.gsm8k, build: fromHelm(spec, { name: 'gsm8k', title: 'GSM8K', group: RANKING_GROUPS.gsm8k, metric: 'exact_match_indicator' }) };
     case 'bbq:subject=all':
-      return {
-        group: RANKING_GROUPS.bbq,
-        build: (read, maxInstances) =>
-          bbqScenario(BBQ_CATEGORIES_AVAILABLE.map((category) => read(dataFile.bbq(category)).replace(/\n?$/, '\n')).join(''), {
-            file: BBQ_CATEGORIES_AVAILABLE.map((category) => `suites/data/${dataFile.bbq(category)}`).join(' + '),
-            maxInstances,
-            seed: NEURIPS2023_SEED,
-          }),
-      };
+      return { group: RANKING_GROUPS.bbq, build: fromHelm(spec, { name: 'bbq', title: 'BBQ', group: RANKING_GROUPS.bbq, metric: 'quasi_exact_match' }) };
     case 'corr2cause:max_train_instances=1':
       return {
         group: RANKING_GROUPS.corr2cause,
-        build: (read, maxInstances) =>
+        // corr2cause is not in any public crfm-helm release: built here, as private-helm's corr2cause_scenario.py
+        build: ({ read }, maxInstances) =>
           corr2causeScenario(universalNewlines(read(dataFile.corr2cause)), {
             file: `suites/data/${dataFile.corr2cause}`,
             // not "corr2cause": a scenario may not share its group's name (their results are stored side by side)
@@ -318,14 +224,23 @@ function builderFor(spec: string): { group: string; build: Builder } {
   }
 }
 
+/** The HELM run entries of `entries` under `budget` (corr2cause and entries given 0 instances are left out). */
+export function helmEntries(entries: readonly BudgetEntry[], budget: number): HelmRunEntry[] {
+  const counts = sparseHelmBudget(entries, budget);
+  return entries.flatMap((entry, i) => {
+    const description = helmDescription(entry.spec);
+    return description === null || counts[i] === 0 ? [] : [{ description, maxEvalInstances: counts[i]! }];
+  });
+}
+
 /** The scenarios of `entries` under `budget`, each with its ranking group; entries given 0 instances are left out. */
-export function budgetedScenarios(entries: readonly BudgetEntry[], budget: number, read: DataReader): Scenario[] {
+export function budgetedScenarios(entries: readonly BudgetEntry[], budget: number, sources: SuiteSources): Scenario[] {
   const counts = sparseHelmBudget(entries, budget);
   return entries.flatMap((entry, i) => {
     const count = counts[i]!;
     const builder = builderFor(entry.spec);
     if (count === 0) return [];
-    const { name, title, ...rest } = builder.build(read, count);
+    const { name, title, ...rest } = builder.build(sources, count);
     // `group` goes right after the title: suites are serialized in schema order.
     return [{ name, title, group: builder.group, ...rest } as Scenario];
   });
@@ -354,8 +269,8 @@ const splitText = (splits: readonly { group: string; budget: number; used: numbe
 
 const count = (scenarios: readonly Scenario[]): number => scenarios.reduce((sum, scenario) => sum + scenario.instances.length, 0);
 
-function openSuite(read: DataReader, budget: number, small: boolean): Suite {
-  const scenarios = budgetedScenarios(OPEN_ENTRIES, budget, read);
+function openSuite(sources: SuiteSources, budget: number, small: boolean): Suite {
+  const scenarios = budgetedScenarios(OPEN_ENTRIES, budget, sources);
   const description = [
     `NeurIPS 2023 LLM Efficiency Challenge, open evaluation: the final 2023 configuration (private-helm configs/run_specs_open_${budget}_budget.conf, ` +
       `built by build_open_spec.py), rebuilt from suites/data with HELM's adapters, prompts and metrics.`,
@@ -369,7 +284,10 @@ function openSuite(read: DataReader, budget: number, small: boolean): Suite {
     `Budget ${budget} instances, split by the 2023 "sparse HELM" algorithm (generate_equal_sum_list over the budget groups, then over each group's run ` +
       `specs): ${splitText(budgetSplit(OPEN_ENTRIES, scenarios, budget))}; ${count(scenarios)} in all.`,
     'Ranking scenarios (group): MMLU (MMLU - EM, MMLU - EM (Robustness), MMLU - EM (Fairness); the mean over the 55 subjects), TruthfulQA (3 columns), GSM8K (GSM8K - EM), BBQ (BBQ - EM).',
-    `Instances are drawn per scenario with Python's random.Random(${NEURIPS2023_SEED}).sample (HELM drew with numpy, so the chosen instances differ from 2023's).`,
+    `Generated with crfm-helm ${HELM_VERSION}'s own code (scripts/helm/generate.py): its scenario readers on suites/data, instance ids, eval draw ` +
+      `(np.random.seed(${NEURIPS2023_SEED})), in-context examples (sample_examples, seed 0), prompts and request settings. The GSM8K in-context examples ` +
+      'come from its train split; MMLU has no val split here, so its instances come from test only.',
+    "Stop sequences are sent but completions are scored as the server returns them, as HELM's 2023 client did (stopSequences: not-cut).",
   ].join(' ');
   return Suite.parse({
     schemaVersion: 1,
@@ -377,12 +295,13 @@ function openSuite(read: DataReader, budget: number, small: boolean): Suite {
     kind: 'open' satisfies SuiteKind,
     version: small ? NEURIPS2023_SMALL_VERSION : NEURIPS2023_VERSION,
     description,
+    stopSequences: 'not-cut',
     scenarios,
   });
 }
 
-function closedSuite(read: DataReader, budget: number, small: boolean): Suite {
-  const scenarios = budgetedScenarios(CLOSED_ENTRIES, budget, read);
+function closedSuite(sources: SuiteSources, budget: number, small: boolean): Suite {
+  const scenarios = budgetedScenarios(CLOSED_ENTRIES, budget, sources);
   const description = [
     `NeurIPS 2023 LLM Efficiency Challenge, closed (hidden) evaluation, rebuilt from the data available (2023: private-helm build_secret_run_spec.py, configs/run_specs_closed_${budget}_budget.conf).`,
     "corr2cause as in 2023 (scenario causation): HELM's corr2cause scenario on the authors' 1,162-row test split (seed-0 shuffle, 80/20 train/valid split, " +
@@ -394,7 +313,9 @@ function closedSuite(read: DataReader, budget: number, small: boolean): Suite {
       'TruthfulQA pools), they are multiple choice like the 2023 hidden logic tasks, and elementary_mathematics stands in for the missing MATH.',
     `Budget ${budget} instances, as 2023's closed set${small ? ' (100-instance variant)' : ''}, split by the 2023 algorithm over the 2 budget groups ` +
       `available: ${splitText(budgetSplit(CLOSED_ENTRIES, scenarios, budget))}; ${count(scenarios)} in all.`,
-    `Instances are drawn per scenario with Python's random.Random(${NEURIPS2023_SEED}).sample.`,
+    `The held-out MMLU subjects are generated with crfm-helm ${HELM_VERSION}'s own code, as the open suite; corr2cause (in no public crfm-helm release) ` +
+      `is built here as private-helm's scenario, its instances drawn with Python's random.Random(${NEURIPS2023_SEED}).sample.`,
+    "Stop sequences are sent but completions are scored as the server returns them, as HELM's 2023 client did (stopSequences: not-cut).",
   ].join(' ');
   return Suite.parse({
     schemaVersion: 1,
@@ -402,16 +323,32 @@ function closedSuite(read: DataReader, budget: number, small: boolean): Suite {
     kind: 'closed' satisfies SuiteKind,
     version: small ? NEURIPS2023_SMALL_VERSION : NEURIPS2023_VERSION,
     description,
+    stopSequences: 'not-cut',
     scenarios,
   });
 }
 
-/** The four suites (open, closed and their 100-instance variants) from the data files `read` returns. */
-export function buildNeurips2023Suites(read: DataReader): Neurips2023Suites {
-  return {
-    open: openSuite(read, OPEN_BUDGET, false),
-    closed: closedSuite(read, CLOSED_BUDGET, false),
-    openSmall: openSuite(read, SMALL_BUDGET, true),
-    closedSmall: closedSuite(read, SMALL_BUDGET, true),
-  };
+const BUILDERS: Readonly<Record<keyof Neurips2023Suites, { entries: readonly BudgetEntry[]; budget: number; build: (sources: SuiteSources) => Suite }>> = {
+  open: { entries: OPEN_ENTRIES, budget: OPEN_BUDGET, build: (sources) => openSuite(sources, OPEN_BUDGET, false) },
+  closed: { entries: CLOSED_ENTRIES, budget: CLOSED_BUDGET, build: (sources) => closedSuite(sources, CLOSED_BUDGET, false) },
+  openSmall: { entries: OPEN_ENTRIES, budget: SMALL_BUDGET, build: (sources) => openSuite(sources, SMALL_BUDGET, true) },
+  closedSmall: { entries: CLOSED_ENTRIES, budget: SMALL_BUDGET, build: (sources) => closedSuite(sources, SMALL_BUDGET, true) },
+};
+
+export const NEURIPS2023_KEYS = Object.keys(NEURIPS2023_FILES) as (keyof Neurips2023Suites)[];
+
+/** The HELM run entries the suites `keys` need, each once, in suite order. */
+export function neurips2023HelmEntries(keys: readonly (keyof Neurips2023Suites)[] = NEURIPS2023_KEYS): HelmRunEntry[] {
+  const all = keys.flatMap((key) => helmEntries(BUILDERS[key].entries, BUILDERS[key].budget));
+  return [...new Map(all.map((entry) => [helmRunKey(entry), entry])).values()];
+}
+
+/** The suites `keys` (default: all four) from the data files `read` returns and HELM's runs of `neurips2023HelmEntries(keys)`. */
+export function buildNeurips2023Suites(
+  read: DataReader,
+  helmRuns: readonly HelmRun[],
+  keys: readonly (keyof Neurips2023Suites)[] = NEURIPS2023_KEYS,
+): Partial<Neurips2023Suites> {
+  const helm = new Map(helmRuns.map((run) => [helmRunKey(run), run]));
+  return Object.fromEntries(keys.map((key) => [key, BUILDERS[key].build({ read, helm })]));
 }

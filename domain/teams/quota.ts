@@ -4,6 +4,7 @@
  * the phase, and beyond those as many as operators granted it. Refunded submissions do not count.
  */
 import type { PhaseQuota } from '../competition/schema.js';
+import { formatDuration } from '../units.js';
 
 /** The quota of one phase, as the store needs it (milliseconds). */
 export type QuotaRule = Pick<PhaseQuota, 'perWindow' | 'window' | 'perPhase'>;
@@ -36,6 +37,9 @@ export interface QuotaDecision {
   reason: string | null;
 }
 
+/** A window as the 2023 rules said it ("24 h"), else in the units of the competition file ("90m"). */
+const windowText = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : formatDuration(ms));
+
 export function decideQuota(rule: QuotaRule, usage: QuotaUsage, now: number): QuotaDecision {
   const inWindow = usage.counted.filter((at) => at > now - rule.window).sort((a, b) => a - b);
   const usedInPhase = usage.counted.length;
@@ -46,14 +50,17 @@ export function decideQuota(rule: QuotaRule, usage: QuotaUsage, now: number): Qu
   const regularLeft = Math.min(windowLeft, phaseLeft);
   const oldest = inWindow[0];
   const nextSlot = oldest === undefined ? null : oldest + rule.window;
+  // Where a lowered perWindow left more in the window than it allows, a slot frees only when enough have left it.
+  const freeing = inWindow[Math.max(0, inWindow.length - rule.perWindow)];
+  const freesAt = freeing === undefined ? null : freeing + rule.window;
   const allowed = regularLeft > 0 || grantsLeft > 0;
   const phaseFull = phaseLeft === 0;
-  const retryAfterMs = allowed || phaseFull || nextSlot === null ? null : Math.max(0, nextSlot - now);
+  const retryAfterMs = allowed || phaseFull || freesAt === null ? null : Math.max(0, freesAt - now);
   const reason = allowed
     ? null
     : phaseFull
       ? `the phase allows ${perPhase} submissions per team and track, and all are used; ask the organizers for a grant if one failed for a reason that was not yours`
-      : `${rule.perWindow} submissions per team and track in any ${Math.round(rule.window / 3_600_000)} h are used; the next slot frees at ${new Date(nextSlot!).toISOString()}`;
+      : `${rule.perWindow} submissions per team and track in any ${windowText(rule.window)} are used; the next slot frees at ${new Date(freesAt!).toISOString()}`;
   return {
     allowed,
     usesGrant: regularLeft === 0 && grantsLeft > 0,

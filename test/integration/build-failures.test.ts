@@ -5,6 +5,8 @@
  *    `unranked`), the reason quoting the line that showed it;
  *  - a build pinning a version that does not exist is the participant's: BuildFailed at once, charged, the
  *    reason quoting pip's "No matching distribution found".
+ *  - a build whose RUN step connects to the metadata service, which the build sandbox refuses: BuildFailed at
+ *    once (charged, not retried although the run allows retries), the reason naming 169.254.169.254:80.
  * Offline except for PyPI (the charged case): the unreachable index is a closed port of the build container's
  * own loopback. The pip cases need challenge/llm-base (scripts/build-llm-base-image.sh); without it they are
  * skipped, and their titles say so.
@@ -19,15 +21,15 @@ import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import { submit } from '../../operations/pipelines.js';
 import { leaderboard } from '../../operations/leaderboard.js';
 import type { PipelineState } from '../../workflows/definitions.js';
+import { needing } from '../support/needs.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const fixture = (name: string) => path.join(PROJECT_ROOT, 'test', 'fixtures', name);
 const LLM_BASE = llmBaseImage();
 const llmBasePresent = spawnSync('docker', ['image', 'inspect', LLM_BASE], { stdio: 'ignore' }).status === 0;
-const SKIPPED_WITHOUT_LLM_BASE = `(skipped: ${LLM_BASE} is not on this Docker engine; scripts/build-llm-base-image.sh builds it)`;
-const withLlmBase = llmBasePresent ? it : it.skip;
-const llmTitle = (title: string) => (llmBasePresent ? title : `${title} ${SKIPPED_WITHOUT_LLM_BASE}`);
-if (!llmBasePresent) console.warn(`build-failures: the pip cases are ${SKIPPED_WITHOUT_LLM_BASE}`);
+const WITHOUT_LLM_BASE = `${LLM_BASE} is not on this Docker engine; scripts/build-llm-base-image.sh builds it`;
+const llmBase = needing('llm-base-image', llmBasePresent ? null : WITHOUT_LLM_BASE);
+if (!llmBasePresent) console.warn(`build-failures: the pip cases are skipped: ${WITHOUT_LLM_BASE}`);
 
 /** The build's backoff, shortened for the test: 3 attempts, 0.5 s then 1 s apart (the default lives in temporal.config.ts). */
 const BUILD_RETRY: Required<Pick<RetryOverride, 'initialIntervalMs' | 'maximumIntervalMs' | 'maximumAttempts'>> = {
@@ -37,6 +39,8 @@ const BUILD_RETRY: Required<Pick<RetryOverride, 'initialIntervalMs' | 'maximumIn
 };
 
 const INFRA = ['build-index-refused', ...(llmBasePresent ? ['build-pip-index-refused'] : [])];
+/** Submitted with the build retry override too: what is checked is that it is not retried. */
+const REFUSED = 'build-sandbox-refused';
 const CHARGED = llmBasePresent ? ['build-missing-version'] : [];
 
 let stack: Stack;
@@ -68,7 +72,7 @@ async function attemptsOfBuild(handle: WorkflowHandle): Promise<number> {
 beforeAll(async () => {
   stack = await startStack();
   const handles: Record<string, WorkflowHandle> = {};
-  for (const name of INFRA) handles[name] = await startWithBuildRetry(fixture(name), BUILD_RETRY);
+  for (const name of [...INFRA, REFUSED]) handles[name] = await startWithBuildRetry(fixture(name), BUILD_RETRY);
   for (const name of CHARGED) {
     // The charged case goes through the ordinary submit path: no override, a charged failure is never retried.
     const started = await submit(stack.client, stack.config, fixture(name), { heartbeatTimeoutMs: 5000 });
@@ -111,7 +115,7 @@ describe('a build that cannot reach its package index', () => {
     expectUnchargedInfrastructure('build-index-refused', /ConnectionRefusedError: \[Errno 111\] Connection refused$/);
   });
 
-  withLlmBase(llmTitle('ends in BuildInfrastructure although pip ends with "No matching distribution": its retry warning decides'), () => {
+  llmBase.it('ends in BuildInfrastructure although pip ends with "No matching distribution": its retry warning decides', () => {
     expectUnchargedInfrastructure(
       'build-pip-index-refused',
       /: WARNING: Retrying \(Retry\(total=0, .*Failed to establish a new connection: \[Errno 111\] Connection refused/,
@@ -139,7 +143,7 @@ describe('a build that cannot reach its package index', () => {
 });
 
 describe('a build pinning a version that does not exist', () => {
-  withLlmBase(llmTitle('ends in BuildFailed at once, charged, quoting pip'), async () => {
+  llmBase.it('ends in BuildFailed at once, charged, quoting pip', async () => {
     const name = 'build-missing-version';
     expect(results[name]).toMatchObject({ outcome: 'failed', failureCategory: 'BuildFailed' });
     const build = stage(name, 'build');
@@ -153,5 +157,21 @@ describe('a build pinning a version that does not exist', () => {
     const board = await leaderboard(db, 'cpu');
     expect(board.rows.find((r) => r.submissionId === ids[name])).toMatchObject({ failureCategory: 'BuildFailed' });
     expect(board.unranked.map((u) => u.submissionId)).not.toContain(ids[name]);
+  });
+});
+
+describe('a build whose connection the sandbox refused', () => {
+  it('ends in BuildFailed at once, charged, not retried, the reason naming the refused destination', async () => {
+    expect(results[REFUSED]).toMatchObject({ outcome: 'failed', failureCategory: 'BuildFailed' });
+    const build = stage(REFUSED, 'build');
+    expect(build).toMatchObject({ outcome: 'failed', failureCategory: 'BuildFailed' });
+    expect(build.reason).toMatch(/^Dockerfile\.train did not build at "Step 2\/\d+ : RUN python3 -c .*": a build step connected to a destination the build sandbox refuses /);
+    expect(build.reason).toContain('(the build host, private ranges, link-local): 169.254.169.254:80 (link-local, where the cloud instance metadata service (169.254.169.254) answers): ');
+    expect(String(build.details?.logExcerpt)).toMatch(/No route to host|Errno 113/); // what the log alone would have called the network's
+    expect(buildAttempts[REFUSED]).toBe(1); // the override allows 3: a charged failure is final
+    expect(build.details?.attempts).toBeUndefined();
+    const board = await leaderboard(db, 'cpu');
+    expect(board.rows.find((r) => r.submissionId === ids[REFUSED])).toMatchObject({ failureCategory: 'BuildFailed' });
+    expect(board.unranked.map((u) => u.submissionId)).not.toContain(ids[REFUSED]);
   });
 });

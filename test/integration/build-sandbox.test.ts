@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { ACTIVITY_POLICY, TRACKS } from '../../temporal.config.js';
 import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import * as dockerRuntime from '../../infra/docker.js';
 import { buildChainCounters, buildChainName } from '../../infra/firewall.js';
+import { buildCgroupDirs, describePlan, engineCgroups, planBuildCgroup } from '../../infra/build-cgroup.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { submit } from '../../operations/pipelines.js';
 import type { PipelineState } from '../../workflows/definitions.js';
@@ -42,6 +43,16 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'build-sandbox-'));
 const iptablesRules = async () => (await execa('iptables', ['-w', '-S'], { reject: false })).stdout;
 const networkExists = async (name: string) => (await execa('docker', ['network', 'inspect', name], { reject: false })).exitCode === 0;
 const containerExists = async (id: string) => (await execa('docker', ['container', 'inspect', id], { reject: false })).exitCode === 0;
+
+/** The process limit of build `name` as the engine's hierarchy holds it: pids.max (cgroupfs) or the slice's TasksMax (systemd). */
+async function processLimitOf(name: string): Promise<{ limit: string; where: string }> {
+  const cgroups = await engineCgroups();
+  const plan = planBuildCgroup(name, cgroups);
+  const where = describePlan(plan, cgroups);
+  if (plan.kind === 'systemd-slice') return { limit: (await execa('systemctl', ['show', '-p', 'TasksMax', '--value', plan.unit])).stdout.trim(), where };
+  if (plan.kind === 'none') return { limit: 'none', where };
+  return { limit: readFileSync(path.join(plan.dir, 'pids.max'), 'utf8').trim(), where };
+}
 
 afterAll(() => {
   const file = report.write();
@@ -69,8 +80,14 @@ describe('the sandbox of one build', () => {
     for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16']) {
       expect(rules).toContain(`-A ${chain} -d ${range} -j REJECT --reject-with icmp-admin-prohibited`);
     }
-    expect(sandbox.spec).toMatchObject({ network: name, memory: BUILD.memory, cpus: BUILD.cpus, cgroupParent: `/${name}` });
-    expect(readFileSync(`/sys/fs/cgroup/pids/${name}/pids.max`, 'utf8').trim()).toBe(String(BUILD.pids));
+    const cgroups = await engineCgroups();
+    const plan = planBuildCgroup(name, cgroups);
+    expect(plan.kind).not.toBe('none');
+    expect(sandbox.spec).toMatchObject({ network: name, memory: BUILD.memory, cpus: BUILD.cpus, cgroupParent: plan.kind === 'none' ? null : plan.parent });
+    const processLimit = await processLimitOf(name);
+    expect(processLimit.limit).toBe(String(BUILD.pids));
+    // The test reads whichever hierarchy the engine uses; a machine has one, so the others are not exercised here.
+    console.log(`build-sandbox: this machine's Docker engine has one hierarchy, ${processLimit.where}; the step limits are read from it`);
 
     const context = path.join(scratch, 'pieces');
     mkdirSync(context, { recursive: true });
@@ -78,8 +95,12 @@ describe('the sandbox of one build', () => {
       path.join(context, 'probe.py'),
       [
         'import socket, subprocess, time',
-        'print("PROBE memory", open("/sys/fs/cgroup/memory/memory.limit_in_bytes").read().strip(), flush=True)',
-        'print("PROBE cpu", open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read().strip(), open("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read().strip(), flush=True)',
+        'import os',
+        'def read(*files):',
+        '    return " ".join(open(f).read().strip() for f in files)',
+        'v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")  # the step sees its own cgroup: v2 unified, or v1 controllers',
+        'print("PROBE memory", read("/sys/fs/cgroup/memory.max") if v2 else read("/sys/fs/cgroup/memory/memory.limit_in_bytes"), flush=True)',
+        'print("PROBE cpu", read("/sys/fs/cgroup/cpu.max") if v2 else read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"), flush=True)',
         'started = time.monotonic()',
         'try:',
         '    socket.create_connection(("169.254.169.254", 80), timeout=3).close()',
@@ -129,15 +150,21 @@ describe('the sandbox of one build', () => {
     const after = await iptablesRules();
     expect(after).not.toContain(bridge);
     expect(after).not.toContain(chain);
-    expect(existsSync(`/sys/fs/cgroup/pids/${name}`)).toBe(false);
-    expect(existsSync(`/sys/fs/cgroup/memory/${name}`)).toBe(false);
+    expect(buildCgroupDirs(name)).toEqual([]);
+    if (plan.kind === 'systemd-slice') expect((await execa('systemctl', ['is-active', plan.unit], { reject: false })).stdout.trim()).not.toBe('active');
+    const leftNetworks = (await networkExists(name)) ? 1 : 0;
+    const leftRules = after.split('\n').filter((line) => line.includes(bridge) || line.includes(chain)).length;
     report.add({
       fault: 'build sandbox: limits and the metadata service',
       injected: `a RUN step reading its cgroup limits, connecting once to 169.254.169.254:80, starting 1000 processes`,
       systemDid:
         `step memory ${BUILD.memory} and ${BUILD.cpus} CPUs; metadata refused by the sandbox's REJECT rule (${counters['169.254.0.0/16']} packet) in ` +
-        `${metadata![1]} s; processes stopped at ${pids} (pids.max ${BUILD.pids})`,
-      lost: 'nothing: network, iptables chain and rules, cgroup removed on close',
+        `${metadata![1]} s; processes stopped at ${pids} (${processLimit.where}: ${BUILD.pids})`,
+      lost: leakedColumn([
+        { what: 'build networks left after close', count: leftNetworks },
+        { what: 'iptables rules or chains of its bridge left', count: leftRules },
+        { what: 'cgroup directories left', count: buildCgroupDirs(name).length },
+      ]),
       measured: `build ${(tookMs / 1000).toFixed(1)} s`,
     });
   }, 180_000);
@@ -235,7 +262,7 @@ describe('builds through the pipeline', () => {
       fault: 'ordinary build on the sandboxed network',
       injected: `FROM ${LLM_BASE}; RUN pip install six==1.16.0 from PyPI`,
       systemDid: 'built: PyPI (through the host resolvers and the machine egress) is reachable from the build network',
-      lost: 'nothing',
+      lost: leakedColumn([{ what: 'stages of the pipeline that failed', count: stages['build-sandbox-pip']!.filter((s) => s.outcome === 'failed').length }]),
       measured: `pipeline to its end ${(tookMs['build-sandbox-pip']! / 1000).toFixed(1)} s`,
     });
   });
@@ -285,7 +312,9 @@ describe('builds through the pipeline', () => {
       fault: 'build step exhausts memory',
       injected: `RUN allocating 3 GiB (the cpu track's builds get ${BUILD.memory} per step, no swap)`,
       systemDid: `the kernel killed the step (exit 137, the engine's oom event); build stage OutOfMemory, charged, not retried: ${build.reason}`,
-      lost: 'nothing (later stages skipped)',
+      lost: leakedColumn([
+        { what: 'later stages that ran after the killed step', count: ['fine-tune', 'open-eval', 'closed-eval'].filter((s) => stage('build-sandbox-oom', s).outcome !== 'skipped').length },
+      ]),
       measured: `pipeline to its end ${(tookMs['build-sandbox-oom']! / 1000).toFixed(1)} s`,
     });
   });
@@ -323,13 +352,13 @@ describe('builds through the pipeline', () => {
   it('leaves no build network, iptables chain or rule, or cgroup of its builds behind', async () => {
     const networks = (await execa('docker', ['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     for (const workflowId of Object.values(workflowIds)) {
-      // activities/host/build.ts names a build's sandbox after the workflow and the host's data folder
-      const name = `challenge-build-${createHash('sha256')
+      // activities/host/build.ts names a build's sandbox with the host's prefix, after the workflow and the host's data folder
+      const name = `${dockerRuntime.hostBuildPrefix(stack.config.hostId, stack.config.dataDir)}${createHash('sha256')
         .update(`${workflowId}|${path.resolve(stack.config.dataDir)}`)
         .digest('hex')
         .slice(0, 12)}`;
       expect(networks).not.toContain(name);
-      expect(existsSync(`/sys/fs/cgroup/pids/${name}`)).toBe(false);
+      expect(buildCgroupDirs(name)).toEqual([]);
     }
     // every build chain left belongs to a bridge that still exists (another stack's build running now)
     const rules = await iptablesRules();

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { TRACKS, formatBytes, parseBytes } from '../../temporal.config.js';
+import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import { submit } from '../../operations/pipelines.js';
 import * as dockerRuntime from '../../infra/docker.js';
 import { closeEvaluationNetwork, measureFolder, openEvaluationNetwork } from '../../activities/host.js';
@@ -72,6 +73,12 @@ afterAll(async () => {
 
 const gpuHost = (): WorkerProcess => stack.workers.filter((w) => w.name === 'gpu-host' && w.process.exitCode === null).at(-1)!;
 const stageOf = (submissionId: string, stage: string): StageRecord => db.stages(submissionId).find((s) => s.stage === stage)!;
+/** Containers of a submission that Docker's own event stream saw start since `sinceS` (Unix seconds). */
+async function containersStartedFor(submissionId: string, sinceS: number): Promise<number> {
+  const args = ['events', '--since', String(sinceS), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=start'];
+  const events = await execa('docker', [...args, '--filter', `label=challenge.submission=${submissionId}`, '--format', '{{.Actor.ID}}']);
+  return events.stdout.split('\n').filter(Boolean).length;
+}
 const artifactsOf = (submissionId: string) => path.join(stack.config.dataDir, 'artifacts', submissionId);
 const storeRoot = (): string => {
   if (stack.config.artifactStore.kind !== 'fs') throw new Error('these tests use the folder artifact store');
@@ -471,6 +478,7 @@ describe('free disk before a stage', () => {
     await old.process;
     const free = await freeBytes(stack.config.dataDir);
     await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], { ...HOST_ENV, CHALLENGE_MIN_FREE_DISK: '1000TB' });
+    const sinceS = Math.floor(Date.now() / 1000) - 1;
     const run = await start(goodSample('low-disk'), { buildRetry: { initialIntervalMs: 100, maximumIntervalMs: 100, maximumAttempts: 2 } });
     const state = await run.result;
     expect(state.outcome).toBe('failed');
@@ -485,7 +493,10 @@ describe('free disk before a stage', () => {
       fault: 'host disk below the free-space threshold',
       injected: `CHALLENGE_MIN_FREE_DISK=1000TB on a host with ${formatBytes(free)} free`,
       systemDid: `build ${build.outcome} as ${build.failureCategory} after ${String((build.details as Record<string, unknown> | null)?.attempts ?? '?')} attempts: ${build.reason}`,
-      lost: lostColumn([{ what: 'stages started', before: 0, after: 0 }], 'nothing was started, nothing charged'),
+      lost: leakedColumn([
+        { what: "containers Docker's events saw started for it", count: await containersStartedFor(run.submissionId, sinceS) },
+        { what: 'charged stages', count: db.stages(run.submissionId).filter((s) => s.failureCategory !== null && FAILURE_CATEGORIES[s.failureCategory].charged).length },
+      ]),
       measured: `free ${formatBytes(free)}, threshold ${formatBytes(parseBytes('1000TB'))}`,
     });
   }, 180_000);

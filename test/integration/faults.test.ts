@@ -21,6 +21,9 @@ import { startStack, type Stack, type WorkerProcess } from '../support/stack.js'
 import { adversarySubmission, type AdversaryMode } from '../support/adversaries.js';
 import { FaultReport, leakedColumn, lostColumn } from '../support/fault-report.js';
 import { until } from '../support/until.js';
+import * as dockerRuntime from '../../infra/docker.js';
+import { buildCgroupDirs } from '../../infra/build-cgroup.js';
+import { buildNetworksOf } from '../../infra/build-reaper.js';
 
 const report = new FaultReport();
 const CHECKPOINTING = path.join(PROJECT_ROOT, 'examples', 'checkpointing-trainer');
@@ -151,6 +154,56 @@ describe('crash recovery', () => {
       measured: `new training container ${(restartedAfterMs / 1000).toFixed(1)} s after the kill`,
     });
     await execa('docker', ['rmi', '-f', 'challenge-submissions/steady-pace.checkpointed:train'], { reject: false });
+  }, 300_000);
+
+  it('kill -9 of the host worker mid-build: the restarted worker reaps the build network, firewall chain and cgroup it left', async () => {
+    // A build whose RUN step sleeps: the worker is killed while the step runs in the build's sandbox.
+    const dir = await renamed(path.join(PROJECT_ROOT, 'test', 'fixtures', 'build-index-refused'), 'slow-build');
+    writeFileSync(path.join(dir, 'Dockerfile.train'), `FROM challenge/base:bookworm-python3\nRUN sleep 120 # ${process.pid}-${Date.now()}\n`);
+    const prefix = dockerRuntime.hostBuildPrefix(HOST_ENV.CHALLENGE_HOST_ID, stack.config.dataDir);
+    const started = await submit(stack.client, stack.config, dir, { heartbeatTimeoutMs: 3000 });
+    const handle = stack.client.workflow.getHandle(started.workflowId);
+    let network = '';
+    await until('a build step running in its sandbox', async () => {
+      network = (await buildNetworksOf(prefix))[0] ?? '';
+      if (!network) return false;
+      const attached = (await execa('docker', ['network', 'inspect', '--format', '{{len .Containers}}', network], { reject: false })).stdout.trim();
+      return Number(attached) > 0;
+    }, 120_000);
+    const bridge = (await dockerRuntime.bridgeInterface(network))!;
+    gpuHost().process.kill('SIGKILL');
+    await gpuHost()?.process.catch(() => undefined);
+    // No retry on the restarted worker: what is checked is what the killed one left, not a new build's sandbox.
+    await handle.terminate('fault test: the build was only there to be interrupted');
+    const leftovers = async () => ({
+      networks: (await buildNetworksOf(prefix)).length,
+      rules: (await execa('iptables', ['-w', '-S'])).stdout.split('\n').filter((line) => line.includes(bridge)).length,
+      cgroups: buildCgroupDirs(network).length,
+    });
+    const left = await leftovers();
+    expect(left.networks).toBe(1); // the kill did leave its sandbox behind
+    expect(left.rules).toBeGreaterThan(0);
+    expect(left.cgroups).toBeGreaterThan(0);
+    const restartedAt = Date.now();
+    const restarted = await stack.startWorker('gpu-host', 'gpu-host.js', ['--track', 'cpu'], HOST_ENV);
+    const reapLine = /removed what an earlier worker process left of its builds: (.*)/.exec(restarted.output())?.[1] ?? '';
+    expect(reapLine).toContain(`1 build network(s) ${network}`);
+    expect(reapLine).toContain(`CHALLENGE-${bridge}`);
+    const after = await leftovers();
+    expect(after).toEqual({ networks: 0, rules: 0, cgroups: 0 });
+    report.add({
+      fault: 'kill -9 host worker mid-build',
+      injected: `SIGKILL while a RUN step of ${started.submissionId} ran in its build sandbox ${network}; the workflow terminated; worker restarted`,
+      systemDid: `the restarted worker reaped its own leftovers before polling: ${reapLine}`,
+      lost: leakedColumn([
+        { what: 'build networks left after the restart', count: after.networks },
+        { what: `iptables rules of ${bridge} left`, count: after.rules },
+        { what: 'cgroup directories left', count: after.cgroups },
+      ]),
+      measured:
+        `left by the kill: ${left.networks} network, ${left.rules} iptables rules, ${left.cgroups} cgroup directories; ` +
+        `worker up ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after its start`,
+    });
   }, 300_000);
 
   it('kill -9 of the GPU worker during the open evaluation: resumed without asking an answered instance again', async () => {

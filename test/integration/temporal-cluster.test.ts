@@ -7,9 +7,10 @@
  * killed with SIGKILL, then a frontend. Every pipeline completes, no evaluation request is sent twice, no stage
  * is charged, and the stall each kill caused is measured and printed.
  *
- * Without the Go binaries (and no `go` to build them) the suite is skipped with the reason in its title.
+ * Without the Go binaries (and no `go` to build them) the suite is skipped with the reason in its title, in the
+ * mark of test/support/needs.ts: under CI=true that skip fails the run (scripts/test-summary.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,7 @@ import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { submit } from '../../operations/pipelines.js';
 import { progressQuery, type PipelineState } from '../../workflows/definitions.js';
+import { needing } from '../support/needs.js';
 import { makePki, type Pki } from '../support/pki.js';
 import { startPostgres } from '../support/postgres.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -50,14 +52,14 @@ const LIMITS = { fineTune: 180_000, openEval: 180_000, closedEval: 180_000 };
 // Top-level await: the binaries are built here (cached after the first time), so a missing toolchain skips the
 // suite visibly instead of failing each test.
 let binaries: TemporalServerBinaries | null = null;
-let unavailable = '';
+let unavailable: string | null = null;
 try {
   binaries = await ensureTemporalServerBinaries({ say: (line) => console.log(`[temporal-cluster] ${line}`) });
 } catch (error) {
   unavailable = (error as Error).message.split('\n')[0]!;
   console.warn(`[temporal-cluster] SKIPPED: ${unavailable}`);
 }
-const describeCluster = binaries ? describe : describe.skip;
+const cluster = needing('temporal-cluster', unavailable);
 
 let dir: string;
 let pki: Pki;
@@ -224,8 +226,8 @@ class StallProbe {
   }
 }
 
-describeCluster(
-  `a real Temporal cluster (temporal-server ${binaries?.version ?? ''}, PostgreSQL, 2 frontends, 2 history nodes, mTLS)${unavailable ? ` — SKIPPED: ${unavailable}` : ''}`,
+cluster.describe(
+  `a real Temporal cluster (temporal-server ${binaries?.version ?? ''}, PostgreSQL, 2 frontends, 2 history nodes, mTLS)`,
   () => {
     it('set up both schemas with the SQL tool, and every node joined the membership ring', async () => {
       expect(schemaTranscript).toMatch(/update-schema --schema-name postgresql\/v12\/temporal/);

@@ -18,6 +18,7 @@ import {
   type ClassifyOptions,
 } from '../../domain/build-failures.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
+import { inRange, refusalsBetween, refusedDestinations } from '../../domain/build-refusals.js';
 import { ACTIVITY_POLICY, TRACKS, TRACK_IDS, loadRuntimeConfig, retryPolicyWith } from '../../temporal.config.js';
 import { buildArgs, failingStepContainer } from '../../infra/docker.js';
 import { BUILD_BLOCKED_RANGES, buildChainName, buildChainRules, resolversOf } from '../../infra/firewall.js';
@@ -55,7 +56,18 @@ const REFUSED_CAUSE =
 const CAP = ACTIVITY_POLICY.buildOutput;
 const OOM_STEP = 'RUN python3 -c "b = bytearray(3 * 1024**3)"';
 
-const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp | string; step?: string | null; options?: ClassifyOptions }[] = [
+const METADATA_STEP = 'RUN python3 -c "import urllib.request; urllib.request.urlopen(\'http://169.254.169.254/latest/meta-data/\', timeout=3)"';
+const METADATA_REFUSED = '169.254.169.254:80 (link-local, where the cloud instance metadata service (169.254.169.254) answers)';
+const CASES: {
+  name: string;
+  log: string;
+  rule: BuildFailureRuleId;
+  line: RegExp | string;
+  step?: string | null;
+  options?: ClassifyOptions;
+  /** The meaning when it adds to the table's (the destinations of a refusal). */
+  meaning?: string;
+}[] = [
   {
     name: 'pip retries after TLS verification failed, then "No matching distribution": infrastructure',
     log:
@@ -352,15 +364,31 @@ const CASES: { name: string; log: string; rule: BuildFailureRuleId; line: RegExp
     step: `Step 2/2 : ${OOM_STEP}`,
     options: { memoryKilled: true },
   },
+  {
+    name: 'the sandbox refused a connection of the build (its counters moved): BuildFailed naming the destination, although the log reads as a network failure',
+    log:
+      header(['FROM challenge/base:bookworm-python3', METADATA_STEP]) +
+      stderr(
+        'Traceback (most recent call last):',
+        'urllib.error.URLError: <urlopen error [Errno 113] No route to host>',
+        "requests.exceptions.ConnectionError: HTTPConnectionPool(host='169.254.169.254', port=80): Max retries exceeded (No route to host)",
+      ) +
+      failedRun('python3 -c ...', 1),
+    rule: 'sandbox-refused',
+    line: "requests.exceptions.ConnectionError: HTTPConnectionPool(host='169.254.169.254', port=80): Max retries exceeded (No route to host)",
+    step: `Step 2/2 : ${METADATA_STEP}`,
+    options: { sandboxRefused: [METADATA_REFUSED] },
+    meaning: `a build step connected to a destination the build sandbox refuses (the build host, private ranges, link-local): ${METADATA_REFUSED}`,
+  },
 ];
 
 describe('classifyBuildFailure', () => {
-  it.each(CASES)('$name', ({ log, rule, line, step, options }) => {
+  it.each(CASES)('$name', ({ log, rule, line, step, options, meaning }) => {
     const c = classifyBuildFailure(log, options);
     expect(c.rule).toBe(rule);
     const expected = BUILD_FAILURE_RULES.find((r) => r.id === rule)!;
     expect(c.category).toBe(expected.category);
-    expect(c.meaning).toBe(expected.meaning);
+    expect(c.meaning).toBe(meaning ?? expected.meaning);
     if (typeof line === 'string') expect(c.line).toBe(line);
     else expect(c.line).toMatch(line);
     // eslint-disable-next-line no-control-regex -- an ANSI escape is what must not be there
@@ -473,6 +501,25 @@ describe('the failure a classification becomes', () => {
       `building Dockerfile failed for a reason of the platform (package index unreachable: TLS verification failed): ${PIP_RETRY(4, SSL_CAUSE)}`,
     );
     expect(FAILURE_CATEGORIES.BuildInfrastructure).toMatchObject({ charged: false, retryable: true });
+  });
+
+  it('charges a build the sandbox refused, naming the destination, and does not retry it; the same log without a refusal stays ours', () => {
+    const refused = CASES.find((x) => x.rule === 'sandbox-refused')!;
+    const c = classifyBuildFailure(refused.log, refused.options);
+    expect(buildFailureCategory(c)).toBe('BuildFailed');
+    expect(buildFailureReason('Dockerfile.train', c)).toBe(
+      `Dockerfile.train did not build at "Step 2/2 : ${METADATA_STEP}": a build step connected to a destination the build sandbox refuses ` +
+        `(the build host, private ranges, link-local): ${METADATA_REFUSED}: ${refused.line as string}`,
+    );
+    expect(classifyBuildFailure(refused.log)).toMatchObject({ category: 'infrastructure', rule: 'network-unreachable' });
+  });
+
+  it("quotes the step's exit status when no output line names the refused destination (the quoted command is not output); the output cap decides first", () => {
+    const log = header(['FROM challenge/base:bookworm-python3', 'RUN curl -s http://10.1.2.3/']) + failedRun('curl -s http://10.1.2.3/', 7);
+    const c = classifyBuildFailure(log, { sandboxRefused: ['10.1.2.3 (a private network)'] });
+    expect(c).toMatchObject({ rule: 'sandbox-refused', line: "The command '/bin/sh -c curl -s http://10.1.2.3/' returned a non-zero code: 7" });
+    const capped = classifyBuildFailure(`${log}${outputCapLine(CAP)}\n`, { sandboxRefused: ['10.1.2.3 (a private network)'], outputCapped: true });
+    expect(capped.rule).toBe('output-cap');
   });
 
   it('omits what it does not know', () => {
@@ -644,5 +691,33 @@ describe('the build retry policy', () => {
       initialInterval: 200,
       maximumAttempts: 3,
     });
+  });
+});
+
+describe('what the build sandbox refused (domain/build-refusals.ts)', () => {
+  it('takes the counters of one build: what moved between before and after', () => {
+    expect(refusalsBetween({ '10.0.0.0/8': 3, host: 1 }, { '10.0.0.0/8': 5, '169.254.0.0/16': 0, host: 1 })).toEqual({ '10.0.0.0/8': 2 });
+  });
+
+  it('matches IPv4 ranges exactly at their edges', () => {
+    expect(['172.16.0.0', '172.31.255.255', '172.32.0.0', '172.15.255.255'].map((a) => inRange(a, '172.16.0.0/12'))).toEqual([true, true, false, false]);
+    expect(inRange('169.254.169.254', '169.254.0.0/16')).toBe(true);
+    expect(inRange('not.an.ip.x', '10.0.0.0/8')).toBe(false);
+  });
+
+  it('names the address and port the log shows inside the refused range, else the range, and the host by its gateway', () => {
+    const log = [
+      'curl: (7) Failed to connect to 10.20.30.40 port 8080 after 0 ms: No route to host',
+      "HTTPConnectionPool(host='10.20.30.40', port=8080): Max retries exceeded",
+      'listening on 8.8.8.8:53 is not refused',
+      'OSError: [Errno 113] No route to host',
+    ].join('\n');
+    expect(refusedDestinations(log, { '10.0.0.0/8': 2, '169.254.0.0/16': 1 })).toEqual([
+      '10.20.30.40:8080 (a private network)',
+      '169.254.0.0/16 (link-local, where the cloud instance metadata service (169.254.169.254) answers)',
+    ]);
+    expect(refusedDestinations('connect to 172.18.0.1:41234 timed out', { host: 1 }, '172.18.0.1')).toEqual(['172.18.0.1:41234 (the build host itself)']);
+    expect(refusedDestinations('no address at all', { host: 1 }, '172.18.0.1')).toEqual(['172.18.0.1 (the build host itself)']);
+    expect(refusedDestinations(log, {})).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { MemoryAnswerStore, evaluateSuite, waitForReadiness, type EvaluationOptions } from '../../domain/harness/evaluate.js';
-import { cutAtStopSequences, processRequest, ZERO_TEMPERATURE } from '../../domain/harness/contract.js';
+import { cutAtStopSequences, processRequest, scoredCompletion, ZERO_TEMPERATURE } from '../../domain/harness/contract.js';
+import { helmRequest, Scenario, stopSequenceRule } from '../../domain/harness/suite.js';
 import type { Suite } from '../../domain/harness/suite.js';
 import { startContractServer, type Behaviour, type ContractServer } from '../support/contract-server.js';
 
@@ -40,8 +41,8 @@ const options = (suite: Suite, url: string, extra: Partial<EvaluationOptions> = 
 });
 
 describe('contract client', () => {
-  it('sends what HELM sent, with temperature 0 as 1e-7, plus the declared fields', () => {
-    const body = processRequest('Q', { maxNewTokens: 1, temperature: 0, stopSequences: ['\n'] });
+  it("sends exactly HELM's HTTPModelClient fields, temperature 0 as 1e-7; no num_samples, top_k or seed", () => {
+    const body = processRequest('Q', { maxNewTokens: 1, temperature: 0, stopSequences: ['\n'], topKPerToken: 5 });
     // Strict: an extra field (a reference, an instance id) would be a leak, so the body must be exactly this.
     expect(body).toStrictEqual({
       prompt: 'Q',
@@ -52,10 +53,30 @@ describe('contract client', () => {
       echo_prompt: false,
       top_k_per_token: 5,
       stop_sequences: ['\n'],
-      num_samples: 1,
-      top_k: 5,
-      seed: 0,
     });
+    // HELM's Request default when the adapter sets none (generation, e.g. GSM8K)
+    expect(processRequest('Q', { maxNewTokens: 400, temperature: 0, stopSequences: ['\n\n'] }).top_k_per_token).toBe(1);
+  });
+
+  it('helmRequest: multiple choice asks for top 5 log-probabilities, GSM8K for 1 (HELM run_specs)', () => {
+    const mc = { name: 'm', title: 'M', kind: 'multiple_choice', metric: 'exact_match', instructions: '', inContext: [], instances: [{ id: 'id0', question: 'q', choices: ['a', 'b'], answer: 0 }] } as const;
+    expect(helmRequest(Scenario.parse(mc))).toEqual({ maxNewTokens: 1, temperature: 0, stopSequences: [], topKPerToken: 5 });
+    const gen = {
+      name: 'g', title: 'G', kind: 'generation', metric: 'exact_match_indicator', instructions: '',
+      format: { inputPrefix: 'Q: ', inputSuffix: '\n', outputPrefix: 'A: ', outputSuffix: '\n', instancePrefix: '\n' },
+      request: { maxNewTokens: 400, temperature: 0, stopSequences: ['\n\n'] },
+      inContext: [], instances: [{ id: 'id0', input: 'x', references: ['y'] }],
+    } as const;
+    expect(helmRequest(Scenario.parse(gen))).toEqual({ maxNewTokens: 400, temperature: 0, stopSequences: ['\n\n'], topKPerToken: 1 });
+    expect(helmRequest(Scenario.parse({ ...gen, request: { ...gen.request, topKPerToken: 3 } })).topKPerToken).toBe(3);
+  });
+
+  it('stop sequences: 2023 scored the text as returned (not-cut); cut is the option', () => {
+    const text = 'The answer is 72.\n\nQ: next';
+    expect(scoredCompletion(text, ['\n\n'], 'not-cut')).toBe(text);
+    expect(scoredCompletion(text, ['\n\n'], 'cut')).toBe('The answer is 72.');
+    expect(stopSequenceRule({})).toBe('cut');
+    expect(stopSequenceRule({ stopSequences: 'not-cut' })).toBe('not-cut');
   });
 
   it('cuts completions at the earliest stop sequence on our side', () => {

@@ -1,0 +1,121 @@
+/**
+ * What the two TeamStore implementations share besides the schema (results-rows.ts): the mapping of a row
+ * to its record, how a pipeline's end settles its intake (and whether it is refunded), and how the rows of
+ * a team's intakes and grants become the usage decideQuota weighs. Both stores call these inside their
+ * transactions, so SQLite and PostgreSQL decide alike.
+ */
+import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
+import type { QuotaUsage } from '../domain/teams/quota.js';
+import type { StoredToken } from '../domain/teams/tokens.js';
+import type { Row } from './results-rows.js';
+import type { PipelineRecord } from './results-store.js';
+import type { IntakeRecord, QuotaGrant, TeamRecord } from './team-store.js';
+
+export const toTeam = (row: Row): TeamRecord => ({
+  name: row.name as string,
+  tracks: JSON.parse(row.tracks as string) as string[],
+  disabled: Number(row.disabled) === 1,
+  createdAt: row.created_at as string,
+  webhook: (row.webhook as string | null) ?? null,
+});
+
+export const toToken = (row: Row): StoredToken => ({
+  tokenId: row.token_id as string,
+  salt: row.token_salt as string,
+  hash: row.token_hash as string,
+});
+
+export const toGrant = (row: Row): QuotaGrant => ({
+  team: row.team as string,
+  phase: row.phase as string,
+  amount: Number(row.amount),
+  grantedBy: row.granted_by as string,
+  reason: row.reason as string,
+  at: row.granted_at as string,
+});
+
+export const toIntake = (row: Row): IntakeRecord => ({
+  intakeId: row.intake_id as string,
+  team: row.team as string,
+  track: row.track as string,
+  phase: row.phase as string,
+  submissionId: row.submission_id as string,
+  archiveKey: row.archive_key as string,
+  archiveSha256: row.archive_sha256 as string,
+  acceptedAt: row.accepted_at as string,
+  usesGrant: Number(row.uses_grant) === 1,
+  outcome: (row.outcome as IntakeRecord['outcome']) ?? null,
+  failureCategory: (row.failure_category as FailureCategory | null) ?? null,
+  refunded: Number(row.refunded) === 1,
+  refundReason: (row.refund_reason as string | null) ?? null,
+  settledAt: (row.settled_at as string | null) ?? null,
+});
+
+/** How an intake is settled when its pipeline ends, as the columns the stores update. */
+export interface Settlement {
+  outcome: 'completed' | 'failed' | 'cancelled';
+  failureCategory: FailureCategory | null;
+  /** 0/1: refunded because the failure was not the team's (FAILURE_CATEGORIES[c].charged === false). */
+  refunded: number;
+  refundReason: string | null;
+  settledAt: string;
+}
+
+const REASON_CHARS = 200;
+
+/**
+ * The settlement a pipeline record means, or null while it runs. A cancellation without a category is an operator's
+ * (Cancelled). The reason is cut to 200 characters, NUL replaced (PostgreSQL text cannot hold it).
+ */
+export function settlementOf(record: PipelineRecord): Settlement | null {
+  if (record.outcome === 'running') return null;
+  const category = record.failureCategory ?? (record.outcome === 'cancelled' ? 'Cancelled' : null);
+  const uncharged = category !== null && record.outcome !== 'completed' && !FAILURE_CATEGORIES[category].charged;
+  const why = record.reason && record.reason.trim() !== '' ? record.reason.slice(0, REASON_CHARS).replaceAll('\u0000', '\uFFFD') : category ? FAILURE_CATEGORIES[category].meaning : '';
+  return {
+    outcome: record.outcome,
+    failureCategory: category,
+    refunded: uncharged ? 1 : 0,
+    refundReason: uncharged ? `refunded: ${category} — ${why}` : null,
+    settledAt: record.updatedAt,
+  };
+}
+
+/** The SQL (the same in both engines) of the intakes blocking a new one of a submission (its id in `param`): running, or completed. */
+export const conflictingIntakeSql = (param: string): string =>
+  `SELECT * FROM intakes WHERE submission_id = ${param} AND (settled_at IS NULL OR outcome = 'completed') ORDER BY accepted_at, intake_id LIMIT 1`;
+
+/** The SQL of a team's counted intakes in a phase (usageOf filters the track), and of the sum of its grants there. */
+export const usageSql = (team: string, phase: string): { counted: string; granted: string } => ({
+  counted: `SELECT track, accepted_at, uses_grant FROM intakes WHERE team = ${team} AND phase = ${phase} AND refunded = 0`,
+  granted: `SELECT SUM(amount) AS granted FROM quota_grants WHERE team = ${team} AND phase = ${phase}`,
+});
+
+/**
+ * The usage of one team, track and phase from the team's counted (not refunded) intakes of the phase and
+ * the sum of its grants there. Grants are given per phase, so the grants used are counted over every
+ * track of the phase; the window and phase quota are per track.
+ */
+export function usageOf(counted: readonly Row[], track: string, granted: unknown): QuotaUsage {
+  return {
+    counted: counted.filter((row) => row.track === track && Number(row.uses_grant) !== 1).map((row) => Date.parse(row.accepted_at as string)),
+    granted: Number(granted ?? 0),
+    grantsUsed: counted.filter((row) => Number(row.uses_grant) === 1).length,
+  };
+}
+
+/** An error for an operation on a team that is not in the store, naming where to look. */
+export const noTeam = (name: string, location: string): Error =>
+  new Error(`no team "${name}" in ${location}; list the teams with: challenge team list (or add it with: challenge team add ${name})`);
+
+/** The SQL of a session joined with its team (the session's id hash in `param`), for liveSessionTeam. */
+export const sessionSql = (param: string): string =>
+  `SELECT s.team, s.token_id, s.expires_at, s.ended_at, t.token_id AS current_token_id, t.disabled
+   FROM team_sessions s JOIN teams t ON t.name = s.team WHERE s.id_hash = ${param}`;
+
+/** The team of a session row joined with its team: only while not ended, not expired, its token current and the team enabled. */
+export function liveSessionTeam(row: Row | undefined, at: string): string | undefined {
+  if (!row || row.ended_at !== null || Number(row.disabled) === 1) return undefined;
+  if (row.token_id !== row.current_token_id || Date.parse(row.expires_at as string) <= Date.parse(at)) return undefined;
+  return row.team as string;
+}

@@ -1,0 +1,163 @@
+/**
+ * The team's own pages (/team), as pure functions from the views of web/team-data.ts to HTML strings:
+ * the sign-in form, the team's submissions with their quota, and one submission in detail. Same layout,
+ * escaping and timeline as the public pages (web/render.ts); no scripts: a page showing a running pipeline
+ * reloads itself with a meta refresh, and each page asks for a same-origin referrer policy so that the
+ * browser sends the Origin of its form posts (the server's default header says no-referrer).
+ */
+import { FAILURE_CATEGORIES } from '../domain/failures.js';
+import { formatDuration } from '../domain/units.js';
+import { formatScore, formatTimestamp, html, trusted, type SafeHtml } from './html.js';
+import { layout, stageTable, statusBadge, timeline } from './render.js';
+import type { OpenScore, TeamOverview, TeamStageView, TeamSubmissionDetail, TeamSubmissionSummary } from './team-data.js';
+
+/** Seconds between reloads of a page that shows a running pipeline. */
+export const REFRESH_SECONDS = 5;
+/** Open-suite answers listed on a detail page (the JSON API has them all). */
+export const TEAM_ANSWER_ROWS = 300;
+
+export const teamSubmissionHref = (id: string): string => `/team/submissions/${encodeURIComponent(id)}`;
+
+const REFERRER = trusted('<meta name="referrer" content="same-origin">');
+const REFRESH = trusted(`<meta http-equiv="refresh" content="${REFRESH_SECONDS}">`);
+const WITHHELD_NOTE = trusted(
+  "The closed evaluation's log, answers and scores are withheld from every team, yours included: a server's log may quote the hidden tasks. " +
+    'Its failure reason is rebuilt from counts and the failure category.',
+);
+
+function page(title: string, body: SafeHtml, options: { team?: string; refresh?: boolean } = {}): string {
+  const crumbs = options.team ? [{ href: '/team', label: `team ${options.team}` }] : [{ href: '/team', label: 'team sign-in' }];
+  return layout(title, body, crumbs, 'public', html`${REFERRER}${options.refresh ? REFRESH : null}`);
+}
+
+function signOutForm(csrf: string): SafeHtml {
+  return html`<form method="post" action="/team/sign-out" data-testid="sign-out-form" class="sign-out"><input type="hidden" name="csrf" value="${csrf}">
+<button type="submit" data-testid="sign-out">Sign out</button></form>`;
+}
+
+/** The sign-in form; `message` says why the last try did not sign in. */
+export function renderSignIn(csrf: string, message: string | null = null): string {
+  const failure = message ? html`<div class="failure" data-testid="sign-in-error">${message}</div>` : null;
+  const body = html`<h1>Team sign-in</h1>
+<p class="sub">Sign in with your team token (the <code>cht_…</code> string the organizers gave you) to see your submissions, open-suite scores and quota.</p>
+${failure}
+<section class="card"><form method="post" action="/team/sign-in" data-testid="sign-in-form">
+<input type="hidden" name="csrf" value="${csrf}">
+<label for="token"><b>Team token</b></label><br>
+<input id="token" name="token" type="password" autocomplete="off" required size="60" data-testid="token">
+<button type="submit" data-testid="sign-in">Sign in</button></form>
+<p class="legend">The session lasts 12 hours and ends when you sign out, or when your token is rotated.</p></section>`;
+  return page('Team sign-in', body);
+}
+
+const scoreList = (scores: OpenScore[]): SafeHtml =>
+  scores.length === 0
+    ? html`<span class="muted">—</span>`
+    : html`${scores.map((s, i) => html`${i > 0 ? ', ' : ''}<span data-testid="team-open-score" data-scenario="${s.scenario}" data-column="${s.column}" title="${s.column}: ${
+      s.answered} of ${s.instances} answered, ${s.failed} failed">${s.scenario} <b>${formatScore(s.score)}</b></span>`)}`;
+
+const STAGE_TONE: Record<TeamStageView['outcome'], string> = { succeeded: 'good', partial: 'warn', failed: 'bad', skipped: 'muted', pending: 'muted', running: 'info' };
+const stageBadges = (s: TeamSubmissionSummary): SafeHtml =>
+  html`${s.stages.map((st) => html`<span class="badge tone-${STAGE_TONE[st.outcome]}" data-testid="team-stage" data-stage="${
+    st.stage}" data-outcome="${st.outcome}" title="${st.stage}: ${st.outcome}">${st.stage}</span> `)}`;
+
+function refundCell(s: TeamSubmissionSummary): SafeHtml {
+  const why = s.refundReason?.replace(/^refunded:\s*/, '') ?? '';
+  if (s.refunded) return html`<span data-testid="refund" data-refunded="yes"><b>refunded</b>${why ? html`: ${why}` : null}</span>`;
+  return html`<span class="muted" data-testid="refund" data-refunded="no">${s.intakeId === '' ? 'not an upload' : s.usesGrant ? 'counted (on a grant)' : 'counted'}</span>`;
+}
+
+function quotaCard(view: TeamOverview): SafeHtml {
+  if (!view.phase) return html`<section class="card" data-testid="quota"><h2>Quota</h2><p class="muted">No phase takes submissions now.</p></section>`;
+  const rows = view.quotas.map(
+    (q) => html`<tr data-testid="quota-row" data-track="${q.track}"><td>${q.track}</td>
+<td class="num" data-testid="quota-used">${q.used} of ${q.perWindow}</td><td class="num">${q.perPhase === null ? `${q.usedInPhase} (no phase total)` : `${q.usedInPhase} of ${q.perPhase}`}</td>
+<td class="num" data-testid="quota-left"><b>${q.left}</b>${q.grantsLeft > 0 ? html` <span class="muted">(${q.grantsLeft} granted)</span>` : null}</td>
+<td data-testid="quota-reset">${q.nextSlotAt === null ? html`<span class="muted">no submission in the window</span>` : formatTimestamp(q.nextSlotAt)}</td></tr>`,
+  );
+  const windowMs = view.quotas[0]?.windowMs ?? 0;
+  const window = windowMs % 3_600_000 === 0 ? `${windowMs / 3_600_000} h` : formatDuration(windowMs);
+  const grants = view.grants.map(
+    (g) => html`<li data-testid="grant">${formatTimestamp(g.at)}: <b>${g.amount}</b> extra in phase ${g.phase}, by ${g.grantedBy} — ${g.reason}</li>`,
+  );
+  return html`<section class="card" data-testid="quota"><h2>Quota — phase ${view.phase.title ?? view.phase.id}</h2>
+<p class="sub">Phase <code>${view.phase.id}</code> closes ${formatTimestamp(view.phase.closesAt)}. Refunded submissions (failures that were not yours) do not count.</p>
+<div class="scroll"><table><thead><tr><th>track</th><th class="num">used in any ${window}</th><th class="num">used in the phase</th><th class="num">left now</th><th>next slot frees</th></tr></thead>
+<tbody>${rows}</tbody></table></div>
+${grants.length > 0 ? html`<h3>Grants</h3><ul class="plain">${grants}</ul>` : null}</section>`;
+}
+
+/** The team's page: quota per track and every submission it uploaded. */
+export function renderTeamOverview(view: TeamOverview, signOutCsrf: string): string {
+  const rows = view.submissions.map(
+    (s) => html`<tr data-testid="team-submission-row" data-submission="${s.submissionId}" data-outcome="${s.outcome}">
+<td class="id"><a href="${teamSubmissionHref(s.submissionId)}">${s.submissionId}</a></td><td>${s.track}</td><td class="muted">${formatTimestamp(s.acceptedAt)}</td>
+<td data-testid="team-status">${statusBadge(s.outcome, s.failureCategory)}</td><td>${stageBadges(s)}</td><td>${scoreList(s.openScores)}</td><td>${refundCell(s)}</td></tr>`,
+  );
+  const list =
+    view.submissions.length === 0
+      ? html`<p class="muted" data-testid="no-submissions">No submissions yet: upload one with <code>POST /api/team/submissions</code> (see the participants' guide).</p>`
+      : html`<div class="scroll"><table data-testid="team-submissions"><thead><tr><th>submission</th><th>track</th><th>accepted</th><th>status</th><th>stages</th>
+<th>open-suite scores</th><th>quota</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  const body = html`<h1 data-testid="team-name">Team ${view.team}</h1>${signOutForm(signOutCsrf)}
+${view.running ? html`<p class="legend" data-testid="refreshing">A pipeline is running: this page reloads every ${REFRESH_SECONDS} s.</p>` : null}
+${quotaCard(view)}
+<section class="card"><h2>Submissions</h2>${list}</section>`;
+  return page(`Team ${view.team}`, body, { team: view.team, refresh: view.running });
+}
+
+/** One submission of the team: stages against their limits, open-suite scores and answers, the logs it may read. */
+export function renderTeamSubmission(view: TeamSubmissionDetail, signOutCsrf: string): string {
+  const failed = view.stages.find((st) => st.failureCategory !== null && st.failureCategory !== 'Cancelled') ?? view.stages.find((st) => st.failureCategory !== null);
+  const category = view.failureCategory ?? failed?.failureCategory ?? null;
+  const reason = failed?.reason ?? view.reason;
+  const failure =
+    category || reason
+      ? html`<div class="failure${view.outcome === 'completed' ? ' warn' : ''}" data-testid="failure"><b>${category ?? 'Failure'}</b>${
+        failed ? html` in stage <b>${failed.stage}</b>` : null}${category ? html` <span class="muted">— ${FAILURE_CATEGORIES[category].meaning}${
+          FAILURE_CATEGORIES[category].charged ? '' : ' (not charged)'}</span>` : null}<div data-testid="failure-reason">${reason ?? ''}</div></div>`
+      : null;
+  const scores =
+    view.openScores.length === 0
+      ? html`<p class="muted" data-testid="no-metrics">No open-suite scores recorded yet.</p>`
+      : html`<div class="scroll"><table><thead><tr><th>scenario</th><th>column</th><th class="num">score</th><th class="num">instances</th><th class="num">answered</th>
+<th class="num">of which failed</th></tr></thead><tbody>${view.openScores.map(
+          (s) => html`<tr data-testid="metric-row" data-suite="open" data-scenario="${s.scenario}"><td>${s.scenario}</td><td>${s.column}</td><td class="num" data-testid="metric-score">${
+            formatScore(s.score)}</td><td class="num">${s.instances}</td><td class="num">${s.answered}</td><td class="num">${s.failed}</td></tr>`,
+        )}</tbody></table></div>`;
+  const shown = view.openAnswers.slice(0, TEAM_ANSWER_ROWS);
+  const answers =
+    view.openAnswers.length === 0
+      ? html`<p class="muted">No open-suite answer recorded.</p>`
+      : html`<details data-testid="open-answers"><summary>${view.openAnswers.length} open-suite answer${view.openAnswers.length === 1 ? '' : 's'}</summary>
+<div class="scroll"><table><thead><tr><th>scenario</th><th>instance</th><th class="num">score</th><th>completion</th></tr></thead><tbody>${shown.map(
+  (a) => html`<tr data-testid="answer-row" data-suite="open" data-scenario="${a.scenario}" data-instance="${a.instanceId}"><td>${a.scenario}</td><td>${
+    a.instanceId}</td><td class="num">${formatScore(a.score)}</td><td class="text">${a.completion === null ? html`<span class="muted">none</span>` : a.completion}</td></tr>`,
+)}</tbody></table></div>${shown.length < view.openAnswers.length ? html`<p class="legend">${shown.length} of ${
+  view.openAnswers.length} shown; GET /api/team/submissions/&lt;id&gt; has them all.</p>` : null}</details>`;
+  const logs =
+    view.logs.length === 0
+      ? html`<p class="muted">No log excerpt recorded and no log file found.</p>`
+      : html`${view.logs.map((log) => html`<details open><summary>${log.stage} <span class="muted">(${
+        log.source === 'details' ? 'excerpt recorded by the stage' : 'last lines of the log file'})</span></summary>
+<pre class="log" data-testid="log-excerpt" data-stage="${log.stage}">${log.text}</pre></details>`)}`;
+  const body = html`<h1 data-testid="submission-id">${view.submissionId}</h1>${signOutForm(signOutCsrf)}
+<p class="sub">team <b>${view.team}</b> · track ${view.track} · accepted ${formatTimestamp(view.acceptedAt)} · ${statusBadge(view.outcome, category)} · ${refundCell(view)}</p>
+${view.running ? html`<p class="legend" data-testid="refreshing">The pipeline is running: this page reloads every ${REFRESH_SECONDS} s.</p>` : null}
+${failure}
+<section class="card"><h2>Stages: time used against each limit</h2>${timeline(view.stages)}<h3>Stage details</h3>${stageTable(view.stages)}</section>
+<section class="card"><h2>Open-suite scores</h2>${scores}${answers}</section>
+<section class="card"><h2>Logs</h2>${logs}<p class="legend" data-testid="logs-withheld">${WITHHELD_NOTE}</p></section>`;
+  return page(`Submission ${view.submissionId}`, body, { team: view.team, refresh: view.running });
+}
+
+/** Unknown ids and other teams' ids get the same page. */
+export function renderTeamNotFound(id: string, team: string | null): string {
+  const body = html`<h1>Not found</h1><div class="failure" data-testid="not-found">Your team has no submission "${id}".</div><p><a href="/team">Back to your submissions</a></p>`;
+  return page('Not found', body, team ? { team } : {});
+}
+
+/** A refused request (CSRF, wrong origin, too large, wrong method), with what to do. */
+export function renderTeamRefusal(title: string, message: string): string {
+  return page(title, html`<h1>${title}</h1><div class="failure" data-testid="refused">${message}</div><p><a href="/team">Back to the team page</a></p>`);
+}
