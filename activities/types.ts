@@ -38,8 +38,6 @@ export interface PipelineInput {
   buildRetry?: RetryOverride;
   /** An upload through the participants' door: the stored archive a build host without `directory` builds from. */
   source?: SubmissionSource;
-  /** The competition phase the upload was accepted in (operations/intake.ts). */
-  phase?: string;
   /**
    * What this run is for in the competition (domain/competition/runs.ts): its phase, purpose and the stages it goes
    * through; a stage it leaves out is recorded as skipped by the phase, not as failed. Absent: every stage runs.

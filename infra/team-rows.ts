@@ -61,17 +61,18 @@ export interface Settlement {
   settledAt: string;
 }
 
-const REASON_CHARS = 200;
 
 /**
  * The settlement a pipeline record means, or null while it runs. A cancellation without a category is an operator's
- * (Cancelled). The reason is cut to 200 characters, NUL replaced (PostgreSQL text cannot hold it).
+ * (Cancelled). The refund reason is the category's meaning (see below).
  */
 export function settlementOf(record: PipelineRecord): Settlement | null {
   if (record.outcome === 'running') return null;
   const category = record.failureCategory ?? (record.outcome === 'cancelled' ? 'Cancelled' : null);
   const uncharged = category !== null && record.outcome !== 'completed' && !FAILURE_CATEGORIES[category].charged;
-  const why = record.reason && record.reason.trim() !== '' ? record.reason.slice(0, REASON_CHARS).replaceAll('\u0000', '\uFFFD') : category ? FAILURE_CATEGORIES[category].meaning : '';
+  // The category's meaning, never the pipeline's own reason: that text may quote what a closed-suite stage saw, and
+  // teams, the CLI and webhooks read the refund reason as it is.
+  const why = category ? FAILURE_CATEGORIES[category].meaning : '';
   return {
     outcome: record.outcome,
     failureCategory: category,

@@ -19,8 +19,9 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RuntimeConfig } from '../temporal.config.js';
+import type { RuntimeConfig, TrackId } from '../temporal.config.js';
 import { nextPhase, openQuota, phaseAt, type CompetitionFile } from '../domain/competition/index.js';
+import { trainsIn, type PhaseRun } from '../domain/competition/runs.js';
 import { preflightSubmission } from '../domain/preflight/dockerfile.js';
 import type { Finding } from '../domain/preflight/rules.js';
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
@@ -28,6 +29,7 @@ import type { QuotaDecision } from '../domain/teams/quota.js';
 import { ArchiveRejected, extractArchive, type ExtractedArchive } from '../infra/archive.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import { sourceDigest } from '../infra/source-digest.js';
+import { defaultSuiteFiles } from '../infra/paths.js';
 import type { TeamRecord, TeamStore } from '../infra/team-store.js';
 import { submit } from './pipelines.js';
 
@@ -45,8 +47,12 @@ export interface PipelineStartInput {
   directory: string;
   archiveKey: string;
   archiveSha256: string;
-  phase: string;
   team: string;
+  track: TrackId;
+  /** The phase the upload was accepted in, and the stages that phase runs. */
+  run: PhaseRun;
+  /** The phase's suite set for the track (infra/paths.ts SUITE_SETS or a folder); absent: the default set. */
+  suiteSet?: string;
 }
 
 /** Starts the pipeline of an accepted upload (the same shape as web/team-context.ts PipelineStarter). */
@@ -137,7 +143,11 @@ export async function acceptUpload(context: IntakeContext, request: UploadReques
       if (!(error instanceof ArchiveRejected)) throw error;
       return refusal(error.status, error.message, { code: error.code });
     }
-    const checked = checkTree(extracted.directory);
+    const now = (context.now ?? Date.now)();
+    const open = openQuota(context.competition, now);
+    if (!open) return closedRefusal(context.competition, now);
+    // A phase without fine-tuning (inference only) needs no Dockerfile.train.
+    const checked = checkTree(extracted.directory, { inferenceOnly: !trainsIn(open.phase.stages) });
     if ('refusal' in checked) return checked.refusal;
     const { manifest, submissionId } = checked.loaded;
 
@@ -147,10 +157,6 @@ export async function acceptUpload(context: IntakeContext, request: UploadReques
       const allowed = team.tracks.filter((t) => context.competition.tracks.includes(t as (typeof context.competition.tracks)[number]));
       return refusal(403, `team ${team.name} may not submit to track "${manifest.track}"; set "track" in submission.json to one of: ${allowed.join(', ') || '(none: ask the organizers)'}`);
     }
-    const now = (context.now ?? Date.now)();
-    const open = openQuota(context.competition, now);
-    if (!open) return closedRefusal(context.competition, now);
-
     const archiveKey = `sources/${extracted.sha256}.${extracted.format}`;
     const intakeId = randomUUID();
     const at = new Date(now).toISOString();
@@ -194,7 +200,16 @@ export async function acceptUpload(context: IntakeContext, request: UploadReques
       const archiveFile = path.join(upload, `archive.${extracted.format}`);
       writeFileSync(archiveFile, body);
       await context.artifacts.putFile(archiveKey, archiveFile);
-      started = await context.starter.start({ directory, archiveKey, archiveSha256: extracted.sha256, phase: open.phase.id, team: team.name });
+      const suiteSet = open.phase.suites[manifest.track];
+      started = await context.starter.start({
+        directory,
+        archiveKey,
+        archiveSha256: extracted.sha256,
+        team: team.name,
+        track: manifest.track,
+        run: { phase: open.phase.id, purpose: 'development', stages: open.phase.stages },
+        ...(suiteSet ? { suiteSet } : {}),
+      });
     } catch (error) {
       const message = (error as Error).message;
       await context.db.releaseIntake(intakeId, `the pipeline could not be started: ${message}`, new Date((context.now ?? Date.now)()).toISOString());
@@ -227,16 +242,16 @@ export async function acceptUpload(context: IntakeContext, request: UploadReques
 type TreeCheck = { refusal: IntakeAnswer } | { loaded: ReturnType<typeof loadSubmission>; warnings: UploadProblem[] };
 
 /** The submission format and the Dockerfile preflight of the unpacked tree. */
-function checkTree(directory: string): TreeCheck {
+function checkTree(directory: string, options: { inferenceOnly: boolean }): TreeCheck {
   let loaded;
   try {
-    loaded = loadSubmission(directory);
+    loaded = loadSubmission(directory, undefined, options);
   } catch (error) {
     if (!(error instanceof SubmissionError)) throw error;
     const problems = error.problems.map((p) => problemOf(p, directory));
     return { refusal: refusal(400, `the submission does not follow the format (${problems.length} problem${problems.length === 1 ? '' : 's'}); fix them and upload again`, { problems }) };
   }
-  const preflight = preflightSubmission(loaded.directory);
+  const preflight = preflightSubmission(loaded.directory, options);
   const warnings = preflight.warnings.map(findingProblem);
   if (!preflight.ok) {
     const problems = preflight.errors.map(findingProblem);
@@ -293,7 +308,8 @@ export function temporalStarter(client: Client | (() => Promise<Client>), config
       const connected = typeof client === 'function' ? await client() : client;
       const result = await submit(connected, config, input.directory, {
         source: { archiveKey: input.archiveKey, archiveSha256: input.archiveSha256, sourceDigest: await sourceDigest(input.directory) },
-        phase: input.phase,
+        run: input.run,
+        suites: defaultSuiteFiles(input.track, input.suiteSet),
       });
       if (result.status !== 'started') throw new PipelineExistsError(result.submissionId, result.status);
       return { workflowId: result.workflowId, runId: result.runId, url: result.url };

@@ -5,6 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, type PartialStageLimits, type RetryOverride, type RuntimeConfig } from '../temporal.config.js';
 import { loadSubmission } from '../domain/submission.js';
+import { trainsIn, type PhaseRun } from '../domain/competition/runs.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { HarnessSettings, HostPolicy, PipelineInput, SubmissionSource } from '../activities/types.js';
 import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
@@ -26,8 +27,8 @@ export interface SubmitOptions {
   reuseBuild?: boolean;
   /** An upload through the participants' door (operations/intake.ts): its stored archive, which build hosts without the directory use. */
   source?: SubmissionSource;
-  /** The competition phase the upload was accepted in. */
-  phase?: string;
+  /** What this run is for in the competition (its phase, purpose and stages: domain/competition/runs.ts); absent: every stage runs. */
+  run?: PhaseRun;
 }
 
 export interface SubmitResult {
@@ -39,7 +40,8 @@ export interface SubmitResult {
 }
 
 export async function submit(client: Client, config: RuntimeConfig, directory: string, options: SubmitOptions = {}): Promise<SubmitResult> {
-  const loaded = loadSubmission(directory, options.track);
+  // A run of a phase without fine-tuning needs no Dockerfile.train: the image is evaluated as built.
+  const loaded = loadSubmission(directory, options.track, { inferenceOnly: options.run ? !trainsIn(options.run.stages) : false });
   const { manifest, submissionId } = loaded;
   const workflowId = pipelineWorkflowId(submissionId);
   const suites = options.suites ?? defaultSuiteFiles(manifest.track);
@@ -57,7 +59,7 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
     ...(options.hostPolicy ? { hostPolicy: options.hostPolicy } : {}),
     ...(options.buildRetry ? { buildRetry: options.buildRetry } : {}),
     ...(options.source ? { source: options.source } : {}),
-    ...(options.phase ? { phase: options.phase } : {}),
+    ...(options.run ? { run: options.run } : {}),
   };
   const url = workflowUrl(config, workflowId);
   // A submission that is running, or that went through to scoring, is not started again; one whose
@@ -82,10 +84,11 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
         { key: SA.Track, value: manifest.track },
         { key: SA.Stage, value: 'queued' },
         { key: SA.Outcome, value: 'running' },
+        ...(options.run ? [{ key: SA.Phase, value: options.run.phase }] : []),
       ],
       staticSummary:
         `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}` +
-        `${options.phase ? `, phase ${options.phase}` : ''}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
+        `${options.run ? `, ${options.run.purpose} run of phase ${options.run.phase}` : ''}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
       staticDetails: `Builds the images, fine-tunes, then runs the open and closed evaluations of ${submissionId}.`,
     });
     return { status: 'started', submissionId, workflowId, runId: handle.firstExecutionRunId, url };

@@ -34,14 +34,13 @@ export interface TeamRequest {
   remoteAddress: string;
 }
 
-/** What starts the pipeline of an accepted upload (operations/intake.ts gives the real one; tests a stand-in). */
-export interface PipelineStarter {
-  start(input: { directory: string; archiveKey: string; archiveSha256: string; phase: string; team: string }): Promise<{ workflowId: string; runId: string | null; url: string }>;
-}
+/** What starts the pipeline of an accepted upload: operations/intake.ts defines it (temporalStarter is the real one; tests use a stand-in). */
+export type { UploadStarter as PipelineStarter, PipelineStartInput } from '../operations/intake.js';
+import type { UploadStarter } from '../operations/intake.js';
 
 export interface TeamDoorOptions {
   competition: CompetitionFile;
-  starter: PipelineStarter;
+  starter: UploadStarter;
   /** Where uploads are unpacked (a fresh folder under it per upload) and accepted sources kept (sources/<sha256>). */
   stagingDir: string;
   /** The store accepted archives go to, under their sha256 (the pipeline builds from that copy). */

@@ -104,7 +104,6 @@ export async function competitionClock(input: CompetitionClockInput): Promise<Co
       ...(selection.source ? { source: selection.source } : {}),
       ...(limits ? { limits } : {}),
       ...input.pipeline,
-      phase: run.phase,
       run,
     };
     try {

@@ -142,6 +142,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     { key: SA.Submission, value: input.submissionId },
     { key: SA.Track, value: input.track },
     { key: SA.Outcome, value: 'running' },
+    ...(input.run ? [{ key: SA.Phase, value: input.run.phase }] : []),
   ]);
   await bookkeeping().registerSubmission({
     submissionId: input.submissionId,

@@ -110,14 +110,13 @@ let bundle: WorkflowBundleWithSourceMap;
 let db: ResultsDb;
 
 /** The orchestrator's worker as in production (workflows, bookkeeping, placement, the clock's activities) and the stand-in host's. */
-async function workers(): Promise<Worker[]> {
+async function workers(cache: boolean): Promise<Worker[]> {
   return Promise.all([
     Worker.create({
       connection: env.nativeConnection,
       taskQueue: TASK_QUEUES.orchestrator,
       workflowBundle: bundle,
-      // A stopped worker's sticky queue is given up after a second: the next worker (empty cache) replays from history.
-      stickyQueueScheduleToStartTimeout: '1s',
+      ...(cache ? {} : { maxCachedWorkflows: 0 }),
       activities: { ...createBookkeepingActivities(db), ...createPlacementActivities(), ...createPlacementAuditActivities(), ...createCompetitionActivities(db) },
     }),
     Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.track(TRACK), activities: hostActivities }),
@@ -186,7 +185,7 @@ describe('the competition clock on the time-skipping test server', () => {
 
     const dbg = (m: string) => process.env.CLOCK_DEBUG && console.log(`${new Date().toISOString()} ${m}`);
     // ---- worker 1: the clock starts, the operator extends the close (and asks once for too much), the phase opens.
-    const first = await runWithWorkers(await workers(), async () => {
+    const first = await runWithWorkers(await workers(false), async () => {
       await announceHost(env.client, TRACK, HOST.hostId, 4);
       await env.client.workflow.start<typeof competitionClock>('competitionClock', { taskQueue: TASK_QUEUES.orchestrator, workflowId, args: [{ competition }] });
       await handle.signal(extendDeadlineSignal, { phase: 'development', closesAt: iso(extendedClose), by: 'operator', reason: 'the cluster was down for half a day' });
@@ -214,7 +213,7 @@ describe('the competition clock on the time-skipping test server', () => {
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
     // ---- worker 2 (a fresh worker, no cache: it replays the clock from its history) carries the timeline to its end.
-    const ended: CompetitionClockState = await runWithWorkers(await workers(), async () => {
+    const ended: CompetitionClockState = await runWithWorkers(await workers(true), async () => {
       if (process.env.CLOCK_DEBUG) {
         for (let i = 0; i < 12; i++) {
           await env.sleep(6 * HOUR);

@@ -311,11 +311,21 @@ describe('time limits', () => {
   it('stops a stage at its limit within about a second, as Docker saw it, and keeps what it produced', async () => {
     const limits = { fineTune: 5000, openEval: 4000, closedEval: 60_000 };
     const workflowId = pipelineWorkflowId('steady-pace.limited');
-    // From outside: Docker's own record of when each of the pipeline's containers died.
+    // From outside: Docker's own record of when each of the pipeline's containers started and died.
     let events = '';
     const watcher = execa(
       'docker',
-      ['events', '--filter', `label=challenge.workflow=${workflowId}`, '--filter', 'event=die', '--format', '{{.TimeNano}} {{index .Actor.Attributes "challenge.stage"}}'],
+      [
+        'events',
+        '--filter',
+        `label=challenge.workflow=${workflowId}`,
+        '--filter',
+        'event=start',
+        '--filter',
+        'event=die',
+        '--format',
+        '{{.TimeNano}} {{index .Actor.Attributes "challenge.stage"}} {{.Action}} {{.Actor.ID}}',
+      ],
       { reject: false, buffer: false },
     );
     watcher.stdout?.on('data', (chunk: Buffer) => (events += chunk.toString()));
@@ -324,10 +334,20 @@ describe('time limits', () => {
     watcher.kill();
     await watcher.catch(() => undefined);
     expect(state.outcome).toBe('completed');
-    const deaths = events
+    const seen = events
       .split('\n')
       .filter(Boolean)
-      .map((line) => ({ stage: line.split(' ')[1]!, at: Number(BigInt(line.split(' ')[0]!) / 1_000_000n) }));
+      .map((line) => line.split(' '))
+      .map(([nanos, stage, action, id]) => ({ stage: stage!, action: action!, id: id!, at: Number(BigInt(nanos!) / 1_000_000n) }));
+    const deaths = seen.filter((e) => e.action === 'die');
+    /** How long the stage's first container lived past its limit, by Docker's clock alone (its start and die events). */
+    const dockerOverrun = (stage: 'fine-tune' | 'open-eval', limitMs: number): number => {
+      const start = seen.find((e) => e.stage === stage && e.action === 'start');
+      expect(start).toBeDefined();
+      const death = seen.find((e) => e.action === 'die' && e.id === start!.id);
+      expect(death).toBeDefined();
+      return death!.at - start!.at - limitMs;
+    };
     // The moment each stage started, as the activity announced it to the workflow (its limit runs from there).
     const starts = await stageStarts(workflowId);
     const outsideDelay = (stage: 'fine-tune' | 'open-eval', limitMs: number): number => {
@@ -338,6 +358,11 @@ describe('time limits', () => {
     };
     const fineTune = stageOf(submissionId, 'fine-tune');
     expect(fineTune).toMatchObject({ outcome: 'partial', failureCategory: 'TimeLimit' });
+    // The container outlived its limit by under 1.5 s, and was not stopped early: the stage starts (and its limit
+    // runs) a moment before Docker starts the container, so a container lives slightly less than its limit.
+    const trainOverrun = dockerOverrun('fine-tune', limits.fineTune);
+    expect(trainOverrun).toBeLessThan(1500);
+    expect(trainOverrun).toBeGreaterThan(-2000);
     const trainDelay = outsideDelay('fine-tune', limits.fineTune);
     expect(trainDelay).toBeLessThan(1500);
     expect(trainDelay).toBeGreaterThan(-100); // not before its limit (clock resolution aside)
@@ -345,6 +370,9 @@ describe('time limits', () => {
     expect(keptStep).toBeGreaterThan(3);
     const openEval = stageOf(submissionId, 'open-eval');
     expect(openEval).toMatchObject({ outcome: 'partial', failureCategory: 'TimeLimit' });
+    const evalOverrun = dockerOverrun('open-eval', limits.openEval);
+    expect(evalOverrun).toBeLessThan(1500);
+    expect(evalOverrun).toBeGreaterThan(-2000);
     const evalDelay = outsideDelay('open-eval', limits.openEval);
     expect(evalDelay).toBeLessThan(1500);
     expect(evalDelay).toBeGreaterThan(-100);
@@ -367,7 +395,8 @@ describe('time limits', () => {
         'a step or a request in flight at the limit is the only work that can go',
       ),
       measured:
-        `limit → container dead (docker events): fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms (the activity's own figures: ` +
+        `container lifetime − limit (Docker's start and die events): fine-tune ${trainOverrun} ms, open-eval ${evalOverrun} ms; ` +
+        `stage start in the history → Docker's die: fine-tune ${trainDelay} ms, open-eval ${evalDelay} ms (the activity's own figures: ` +
         `${String(fineTune.details?.stopDelayMs)} ms, ${String(openEval.details?.stopDelayMs)} ms)`,
     });
   }, 300_000);

@@ -8,7 +8,7 @@
 import { modelShare } from '../../domain/reports/efficiency.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { submit, type SubmitResult } from '../../operations/pipelines.js';
@@ -36,6 +36,8 @@ const LIMITS = { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 
 interface LossLine {
   step: number;
   loss: number;
+  /** The loss exactly as train.py logged it (5 decimals), compared as text. */
+  logged: string;
   resumed: boolean;
 }
 
@@ -48,13 +50,20 @@ let stages: Map<string, StageRecord>;
 let killedAtStep = 0;
 let storedAtKill = 0;
 let restartedOutput = '';
+/** Docker's destroy event of the orphaned training container (ms), and the restarted worker's first activity start in the history (ms). */
+let orphanDestroyedAt = 0;
+let firstActivityAfterRestartAt = 0;
 
 const hostOutput = () => stack.workers.map((w) => `--- ${w.name}\n${w.output().slice(-3000)}`).join('\n');
 const readLoss = (dir: string): LossLine[] =>
   readFileSync(path.join(dir, 'loss.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as LossLine);
+    .map((line) => ({ ...(JSON.parse(line) as Omit<LossLine, 'logged'>), logged: /"loss":\s*([-+0-9.eE]+)/.exec(line)?.[1] ?? '' }));
+/** The newest checkpoint the training wrote to its output (checkpoints/step-NNNNNN), 0 when none. */
+const newestCheckpoint = (dir: string): number =>
+  Math.max(0, ...(existsSync(path.join(dir, 'checkpoints')) ? readdirSync(path.join(dir, 'checkpoints')) : []).map((f) => Number(/^step-(\d+)$/.exec(f)?.[1] ?? 0)));
+const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 
 beforeAll(async () => {
   const image = await execa('docker', ['image', 'inspect', LLM_BASE], { reject: false });
@@ -66,13 +75,14 @@ beforeAll(async () => {
   const handle = stack.client.workflow.getHandle(submitted.workflowId);
   const artifacts = path.join(stack.config.dataDir, 'artifacts', submitted.submissionId);
 
-  // Kill the host worker with SIGKILL once training is past its first stored checkpoint, then start it again.
+  // Kill the host worker with SIGKILL once training is past its first stored checkpoint and at least one step past
+  // its newest checkpoint (so that the resumed run repeats a step), then start it again.
   await until(
-    'training past step 25 with a checkpoint in the artifact store',
+    'training past step 25 with a checkpoint in the artifact store, a step past the newest checkpoint',
     async () => {
       const stored = await store.getText(artifactKeys.checkpoint(submitted.submissionId));
-      const progress = existsSync(path.join(artifacts, 'progress.json')) ? readLoss(artifacts).length : 0;
-      return stored && progress >= 25 ? true : null;
+      const progress = existsSync(path.join(artifacts, 'progress.json')) ? readLoss(artifacts) : [];
+      return stored && progress.length >= 25 && progress.at(-1)!.step > newestCheckpoint(artifacts) ? true : null;
     },
     8 * 60_000,
     hostOutput,
@@ -80,16 +90,34 @@ beforeAll(async () => {
   const host = stack.workers.find((w) => w.name === 'gpu-host llm-host') as WorkerProcess;
   killedAtStep = readLoss(artifacts).at(-1)!.step;
   storedAtKill = (JSON.parse((await store.getText(artifactKeys.checkpoint(submitted.submissionId)))!) as { step: number }).step;
+  // Docker's own record of the orphaned training container (attempt 1) going away, watched from before the restart.
+  let destroyed = '';
+  const watcher = execa(
+    'docker',
+    ['events', '--filter', `label=challenge.workflow=${submitted.workflowId}`, '--filter', 'label=challenge.attempt=1', '--filter', 'event=destroy', '--format', '{{.TimeNano}}'],
+    { reject: false, buffer: false },
+  );
+  watcher.stdout?.on('data', (chunk: Buffer) => (destroyed += chunk.toString()));
+  await new Promise((r) => setTimeout(r, 1000)); // let it subscribe
   host.process.kill('SIGKILL');
   await host.process.catch(() => undefined);
+  const killedAt = Date.now();
   stack.workers.splice(stack.workers.indexOf(host), 1);
   const restarted = await stack.startWorker('gpu-host llm-host (restarted)', 'gpu-host.js', ['--track', 'cpu'], {
     CHALLENGE_HOST_ID: 'llm-host',
     CHALLENGE_GPU_SLOTS: '2',
   });
   restartedOutput = restarted.output();
+  await until('the orphan destroyed, as Docker reports it', () => destroyed.trim() !== '', 60_000);
+  watcher.kill();
+  await watcher.catch(() => undefined);
+  orphanDestroyedAt = Number(BigInt(destroyed.trim().split('\n')[0]!) / 1_000_000n);
 
   state = (await handle.result()) as PipelineState;
+  const history = await handle.fetchHistory();
+  firstActivityAfterRestartAt = Math.min(
+    ...(history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && eventMs(e.eventTime) > killedAt).map((e) => eventMs(e.eventTime)),
+  );
   stages = new Map((await db.stages(submitted.submissionId)).map((s) => [s.stage, s]));
 }, 45 * 60_000);
 
@@ -117,6 +145,10 @@ describe('the real LLM sample through the pipeline (CPU track, small real suites
     // on after the kill: the run resumes from a checkpoint written before it.
     expect(fineTune.resumedFrom!.step).toBeLessThanOrEqual(killedAtStep);
     expect(restartedOutput).toMatch(/removed 1 container\(s\) an earlier worker process left running: ch-submission-tiny-llama-lab\.finetune-v1-fine-tune-a1/);
+    // From outside the product: Docker destroyed the orphan before the restarted worker's first activity started (Temporal's history).
+    expect(Number.isFinite(firstActivityAfterRestartAt)).toBe(true);
+    expect(orphanDestroyedAt).toBeGreaterThan(0);
+    expect(orphanDestroyedAt).toBeLessThan(firstActivityAfterRestartAt);
     expect(fineTune.resumedFrom!.checkpoint).toBe(`checkpoints/step-${String(fineTune.resumedFrom!.step).padStart(6, '0')}`);
     const lines = readLoss(path.join(stack.config.dataDir, 'artifacts', submitted.submissionId));
     const first = lines.filter((l) => !l.resumed);
@@ -127,15 +159,18 @@ describe('the real LLM sample through the pipeline (CPU track, small real suites
     expect(first.at(-1)!.step).toBeGreaterThanOrEqual(killedAtStep);
     // Same data order and optimizer state: where both runs did a step, they got the same loss.
     const before = new Map(first.map((l) => [l.step, l.loss]));
+    const logged = new Map(first.map((l) => [l.step, l.logged]));
     const overlap = resumed.filter((l) => before.has(l.step));
-    for (const line of overlap) expect(Math.abs(line.loss - before.get(line.step)!)).toBeLessThan(1e-3);
+    expect(overlap.length).toBeGreaterThanOrEqual(1); // the kill came after the newest checkpoint: at least one step ran twice
+    expect(overlap.map((l) => ({ step: l.step, loss: l.logged }))).toEqual(overlap.map((l) => ({ step: l.step, loss: logged.get(l.step) })));
     // The loss curve goes on: the first resumed loss is far below the loss at step 1, and training lowered it.
     expect(resumed[0]!.loss).toBeLessThan(first[0]!.loss * 0.85);
     expect(resumed.at(-1)!.loss).toBeLessThan(first[0]!.loss * 0.75);
     console.log(
       `llm-pipeline: killed the host worker at training step ${killedAtStep} (store held step ${storedAtKill}); resumed from ${fineTune.resumedFromSource} at step ${fineTune.resumedFrom!.step}; ` +
         `loss ${first[0]!.loss.toFixed(3)} at step 1 → ${resumed[0]!.loss.toFixed(3)} at step ${resumed[0]!.step} → ` +
-        `${resumed.at(-1)!.loss.toFixed(3)} at step ${resumed.at(-1)!.step}; ${overlap.length} step(s) ran twice with equal loss`,
+        `${resumed.at(-1)!.loss.toFixed(3)} at step ${resumed.at(-1)!.step}; ${overlap.length} step(s) ran twice with the same logged loss; ` +
+        `Docker destroyed the orphan ${firstActivityAfterRestartAt - orphanDestroyedAt} ms before the restarted worker's first activity`,
     );
   });
 
