@@ -86,6 +86,8 @@ export interface BuildInput {
   reuseIfPresent?: boolean;
   /** Set for uploads: a host that lacks `directory` (or finds it changed) builds from this stored archive. */
   source?: SubmissionSource;
+  /** A run of a phase without fine-tune: only the inference image is built (Dockerfile.train may be absent). */
+  inferenceOnly?: boolean;
 }
 
 /** What every stage activity reports in its heartbeats besides its progress. */

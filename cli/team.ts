@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { CompetitionFileError, loadCompetition, openQuota, phaseAt, type CompetitionFile } from '../domain/competition/index.js';
 import { SubmissionManifest } from '../domain/submission.js';
 import { textTable } from '../domain/text-table.js';
-import { newToken } from '../domain/teams/tokens.js';
+import { addTeam as addTeamToStore, rotateTeamToken } from '../operations/teams.js';
 import type { QuotaDecision } from '../domain/teams/quota.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
@@ -87,9 +87,9 @@ async function addTeam(db: ResultsStore, args: string[]): Promise<number> {
     if (!parsed.success) throw new TeamUsageError(`--webhook "${values.webhook}": ${parsed.error.issues[0]?.message}`);
     webhook = parsed.data;
   }
-  const { token, stored } = await newToken();
+  let token: string;
   try {
-    await db.createTeam({ name, tracks: [...new Set(tracks)], webhook, at: new Date().toISOString() }, stored);
+    token = await addTeamToStore(db, { name, tracks, webhook });
   } catch (error) {
     throw error instanceof TeamExistsError ? new TeamUsageError(error.message) : error;
   }
@@ -130,8 +130,7 @@ async function rotateToken(db: ResultsStore, args: string[]): Promise<number> {
   const { positionals } = parse(() => parseArgs({ args, allowPositionals: true, options: COMMON }));
   const name = teamName(positionals, 'rotate-token');
   await existingTeam(db, name);
-  const { token, stored } = await newToken();
-  await db.replaceToken(name, stored);
+  const token = await rotateTeamToken(db, name);
   console.log(`replaced the token of ${name}: the old one no longer works, and its browser sessions are ended`);
   printToken(name, token);
   return 0;

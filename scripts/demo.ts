@@ -1,8 +1,9 @@
 /**
- * The demo competition (`npm run demo`): starts the Temporal dev server if none answers, starts the
- * orchestrator and one CPU-track host worker, submits the real LLM sample and three failing samples, shows their progress,
- * then prints the leaderboard and where to look in the Web UI. The server keeps running afterwards so
- * the Web UI stays browsable (`node dist/scripts/temporal-server.js down` stops it).
+ * The demo competition (`npm run demo`): starts the Temporal dev server if none answers, starts the orchestrator
+ * and one CPU-track host worker, opens the participants' door (scripts/demo-door.ts: two teams, the real LLM sample
+ * uploaded with `challenge remote submit`, a quota refusal), submits two failing samples as an operator, shows their
+ * progress, then prints the leaderboard, the tokens and where to look. The server keeps running afterwards so the
+ * Web UI stays browsable (`node dist/scripts/temporal-server.js down` stops it).
  *
  *   npm run demo             # reuse earlier results if the samples already ran
  *   npm run demo -- --fresh  # start from an empty history and results database
@@ -21,18 +22,18 @@ import { leaderboardTable } from '../domain/leaderboard.js';
 import { pipelineStatus, submit, type SubmitResult } from '../operations/pipelines.js';
 import { leaderboard } from '../operations/leaderboard.js';
 import { devServerOptionsFor } from './temporal-server.js';
+import { runDoorDemo } from './demo-door.js';
+import { openArtifactStore } from '../infra/open-artifact-store.js';
+import type { WebServer } from '../web/server.js';
 
 /**
- * The real LLM sample (a supervised fine-tune of the platform's base model, scored on the small real suites:
- * MMLU, TruthfulQA, GSM8K, BBQ open; corr2cause and held-out MMLU subjects closed) next to the samples
- * that fail in instructive ways. Limits in minutes for the real model on 2 cores; the slow server gets
- * seconds, so it still runs out of time.
+ * The samples an operator submits (scripts/demo-door.ts has the teams upload the real LLM sample and the failing
+ * build through the participants' door): the slow server gets seconds, so it runs out of time, and the training
+ * that runs out of memory.
  */
 const SAMPLES: { name: string; limits: PartialStageLimits }[] = [
-  { name: 'llm-finetune', limits: { fineTune: 10 * 60_000, openEval: 15 * 60_000, closedEval: 15 * 60_000, startup: 3 * 60_000 } },
   { name: 'slow-server', limits: { fineTune: 120_000, openEval: 30_000, closedEval: 30_000, startup: 20_000 } },
   { name: 'oom-train', limits: { fineTune: 120_000 } },
-  { name: 'build-fails', limits: {} },
 ];
 
 const { values } = parseArgs({ options: { fresh: { type: 'boolean', default: false } } });
@@ -67,15 +68,20 @@ async function startWorker(name: string, script: string, args: string[]): Promis
 }
 
 const client = await connectClient(config);
+let closeDoor: WebServer | undefined;
 try {
   await startWorker('orchestrator', 'orchestrator.js', []);
   await startWorker('gpu-host-cpu', 'gpu-host.js', ['--track', 'cpu']);
 
-  const submitted: SubmitResult[] = [];
+  // Teams first: the participants' door (web server with the intake), two teams, uploads and a quota refusal.
+  const db = await openResultsStore(config);
+  const door = await runDoorDemo({ db, client, config, artifacts: await openArtifactStore(config.artifactStore) });
+  closeDoor = door.web;
+  const submitted: Pick<SubmitResult, 'workflowId' | 'submissionId'>[] = door.workflowIds.map((workflowId) => ({ workflowId, submissionId: workflowId.replace(/^submission-/, '') }));
   for (const sample of SAMPLES) {
     const result = await submit(client, config, path.join(PROJECT_ROOT, 'examples', sample.name), { limits: sample.limits });
     submitted.push(result);
-    console.log(`${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
+    console.log(`operator: ${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
   }
 
   // Progress while waiting: one line per pipeline, redrawn in place on a terminal (cli/live-block.ts).
@@ -99,13 +105,13 @@ try {
     await new Promise((r) => setTimeout(r, 5000));
   }
 
-  const db = await openResultsStore(config);
   console.log(`\n${leaderboardTable(await leaderboard(db, 'cpu'))}\n`);
   for (const s of submitted) {
     const failed = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory);
     if (failed) console.log(`${s.submissionId}: ${failed.stage} ${failed.failureCategory} — ${failed.reason}`);
   }
   await db.close();
+  console.log(`\n${door.summary.join('\n')}`);
   console.log(`
 Web UI: ${uiPageUrl(config, 'workflows')}
   filters an operator uses:  Track="cpu" AND FailureCategory="TimeLimit"
@@ -113,6 +119,7 @@ Web UI: ${uiPageUrl(config, 'workflows')}
 CLI:    node dist/cli/challenge.js status | leaderboard --track cpu | status <team.submission>
 The Temporal server keeps running for the Web UI; stop it with: node dist/scripts/temporal-server.js down`);
 } finally {
+  await closeDoor?.close();
   for (const worker of workers) worker.kill('SIGTERM');
   await Promise.allSettled(workers);
   await client.connection.close();

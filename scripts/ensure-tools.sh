@@ -65,6 +65,8 @@ component() {
 component s3 ensure-s3.sh
 component postgresql ensure-postgres.sh
 component time-skipping-server ensure-test-server.sh
+# crfm-helm, pinned, in its own virtual environment: the suite generator and the tests that check the suites against it.
+component crfm-helm ensure-helm.sh
 # The submissions' base images: Debian + the CA bundle (CHALLENGE_CA_BUNDLE), then the PyTorch stack and
 # the base model (challenge/llm-base, several minutes and ~5.5 GB the first time, cached by Docker after).
 bash "$root/scripts/build-base-image.sh"

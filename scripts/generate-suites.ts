@@ -121,7 +121,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 export function helmPython(root = repoRoot): string {
   const result = spawnSync('bash', [path.join(root, 'scripts', 'ensure-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const python = result.stdout.trim().split('\n').pop() ?? '';
-  if (result.status !== 0 || python === '') throw new Error(`scripts/ensure-helm.sh failed (exit ${result.status}): the pinned crfm-helm is needed to generate the suites`);
+  if (result.status !== 0 || python === '')
+    throw new Error(`scripts/ensure-helm.sh failed (exit ${result.status}): the pinned crfm-helm is needed to generate the suites`);
   return python;
 }
 
@@ -139,7 +140,11 @@ export function runHelm(entries: readonly HelmRunEntry[], dataDir: string, optio
 }
 
 /** The NeurIPS 2023 suites `keys` (default all four) built from the data files under `dataDir` (suites/data) with HELM. */
-export function generateNeurips2023Suites(dataDir: string, keys: readonly (keyof Neurips2023Suites)[] = NEURIPS2023_KEYS, python?: string): Partial<Neurips2023Suites> {
+export function generateNeurips2023Suites(
+  dataDir: string,
+  keys: readonly (keyof Neurips2023Suites)[] = NEURIPS2023_KEYS,
+  python?: string,
+): Partial<Neurips2023Suites> {
   const helm = runHelm(neurips2023HelmEntries(keys), dataDir, python ? { python } : {});
   return buildNeurips2023Suites((relativePath) => readFileSync(path.join(dataDir, relativePath), 'utf8'), helm.runs, keys);
 }

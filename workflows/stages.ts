@@ -94,6 +94,8 @@ export class HostGuard {
       directory: string;
       /** An upload's stored archive, for a new host that lacks `directory`. */
       source?: SubmissionSource | undefined;
+      /** A run without fine-tune: a new host builds the inference image only. */
+      inferenceOnly?: boolean;
       buildLimitMs: number;
       heartbeatTimeoutMs: number;
       policy: HostPolicy | undefined;
@@ -161,6 +163,7 @@ export class HostGuard {
           directory: this.options.directory,
           reuseIfPresent: true,
           ...(this.options.source ? { source: this.options.source } : {}),
+          ...(this.options.inferenceOnly ? { inferenceOnly: true } : {}),
         });
         return;
       } catch (error) {

@@ -165,6 +165,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       workflowId: info.workflowId,
       directory: input.directory,
       source: input.source,
+      inferenceOnly: input.run ? !trainsIn(input.run.stages) : false,
       buildLimitMs: limits.build,
       heartbeatTimeoutMs: heartbeatTimeout,
       policy: input.hostPolicy,
@@ -189,6 +190,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
           directory: input.directory,
           reuseIfPresent: input.reuseBuild ?? false,
           ...(input.source ? { source: input.source } : {}),
+          ...(input.run && !trainsIn(input.run.stages) ? { inferenceOnly: true } : {}),
         }),
     );
     if (!built.ok) {

@@ -34,7 +34,9 @@ export function createBuildActivity(host: HostContext) {
       const source = await resolveBuildContext({ dataDir: config.dataDir, artifacts: host.artifacts }, input);
       const directory = source.directory;
       // Dockerfile preflight first: unpinned installs and planted secrets stop here, before any build or GPU.
-      const preflight = preflightSubmission(directory);
+      // An inference-only run (a phase without fine-tune) builds the Dockerfile alone; Dockerfile.train may be absent.
+      const inferenceOnly = input.inferenceOnly === true;
+      const preflight = preflightSubmission(directory, { inferenceOnly });
       if (!preflight.ok) {
         throw failure(
           'InvalidSubmission',
@@ -49,7 +51,7 @@ export function createBuildActivity(host: HostContext) {
       const digest = source.digest ?? (await sourceDigest(directory));
       const built = { ...images, preflightWarnings: preflight.warnings.map((f) => `${f.file}:${f.line} ${f.message}`), sourceDigest: digest, hostId: config.hostId };
       if (input.reuseIfPresent) {
-        const present = await Promise.all([images.trainImage, images.inferenceImage].map((image) => runtime.imageLabel(image, 'source-digest')));
+        const present = await Promise.all((inferenceOnly ? [images.inferenceImage] : [images.trainImage, images.inferenceImage]).map((image) => runtime.imageLabel(image, 'source-digest')));
         if (present.every((label) => label === digest)) return { ...built, reused: true, durationMs: Date.now() - started };
       }
       beatDetails = { phase: 'building', stageStartedAt };
@@ -71,10 +73,11 @@ export function createBuildActivity(host: HostContext) {
       }
       const logs: string[] = source.note ? [`===== sources =====\n${source.note}`] : [];
       try {
-        for (const [dockerfile, tag] of [
+        const dockerfiles = [
           ['Dockerfile.train', images.trainImage],
           ['Dockerfile', images.inferenceImage],
-        ] as const) {
+        ] as const;
+        for (const [dockerfile, tag] of dockerfiles.filter(([file]) => !inferenceOnly || file === 'Dockerfile')) {
           const result = await runtime.buildImage({
             context: directory,
             dockerfile: path.join(directory, dockerfile),

@@ -47,7 +47,10 @@ export const ZERO_TEMPERATURE = 1e-7;
  * `top_k_per_token` as the adapter set it (HELM's Request default 1 when not given; multiple choice asks for 5,
  * see `helmRequest` in suite.ts).
  */
-export function processRequest(prompt: string, options: { maxNewTokens: number; temperature: number; stopSequences: string[]; topKPerToken?: number }): ProcessRequest {
+export function processRequest(
+  prompt: string,
+  options: { maxNewTokens: number; temperature: number; stopSequences: string[]; topKPerToken?: number },
+): ProcessRequest {
   return {
     prompt,
     temperature: options.temperature === 0 ? ZERO_TEMPERATURE : options.temperature,

@@ -83,4 +83,3 @@ export const MMLU_OPEN_2023_GROUPS: readonly (readonly [string, readonly string[
   ['human_behavior', ['high_school_psychology', 'human_sexuality', 'professional_psychology', 'sociology']],
   ['economics', ['high_school_microeconomics', 'econometrics', 'high_school_macroeconomics']],
 ];
-

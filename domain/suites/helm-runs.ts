@@ -23,7 +23,11 @@ const HelmReference = z.object({ text: z.string(), correct: z.boolean(), tags: z
 const HelmInstance = z.object({ id: z.string().regex(/^id\d+$/), split: z.string(), input: z.string(), references: z.array(HelmReference).min(1) });
 const BbqRecord = z.object({
   category: z.string(),
-  record: z.looseObject({ example_id: z.union([z.number(), z.string()]), context_condition: z.enum(['ambig', 'disambig']), question_polarity: z.enum(['neg', 'nonneg']) }),
+  record: z.looseObject({
+    example_id: z.union([z.number(), z.string()]),
+    context_condition: z.enum(['ambig', 'disambig']),
+    question_polarity: z.enum(['neg', 'nonneg']),
+  }),
 });
 
 export const HelmRun = z.object({
@@ -199,7 +203,8 @@ export function checkAgainstHelm(scenario: Scenario, run: HelmRun): number {
   scenario.instances.forEach((instance, index) => {
     const helm = run.eval[index]!;
     const prompt = instancePrompt(scenario, instance);
-    if (prompt !== helm.prompt) throw new Error(`${run.runSpec} ${helm.id}: the harness's prompt differs from HELM's:\n${JSON.stringify(prompt)}\n${JSON.stringify(helm.prompt)}`);
+    if (prompt !== helm.prompt)
+      throw new Error(`${run.runSpec} ${helm.id}: the harness's prompt differs from HELM's:\n${JSON.stringify(prompt)}\n${JSON.stringify(helm.prompt)}`);
     const { prompt: _prompt, ...body } = processRequest(prompt, helmRequest(scenario));
     if (JSON.stringify(sortKeys(body)) !== JSON.stringify(sortKeys(run.request)))
       throw new Error(`${run.runSpec} ${helm.id}: the harness's /process body ${JSON.stringify(body)} differs from HELM's ${JSON.stringify(run.request)}`);
@@ -207,5 +212,4 @@ export function checkAgainstHelm(scenario: Scenario, run: HelmRun): number {
   return scenario.instances.length;
 }
 
-const sortKeys = (value: object): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const sortKeys = (value: object): Record<string, unknown> => Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

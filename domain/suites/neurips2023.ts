@@ -59,7 +59,16 @@
 import { Suite, type PerturbationKind, type Scenario, type SuiteKind } from '../harness/suite.js';
 import { MMLU_OPEN_2023_GROUPS, BIG_BENCH_2023_ENTRIES, sparseHelmBudget, type BudgetEntry } from './budget.js';
 import { corr2causeScenario } from '../loaders/corr2cause.js';
-import { checkAgainstHelm, helmDescription, helmRunKey, scenarioFromHelmRun, HELM_VERSION, type HelmRun, type HelmRunEntry, type ScenarioNaming } from './helm-runs.js';
+import {
+  checkAgainstHelm,
+  helmDescription,
+  helmRunKey,
+  scenarioFromHelmRun,
+  HELM_VERSION,
+  type HelmRun,
+  type HelmRunEntry,
+  type ScenarioNaming,
+} from './helm-runs.js';
 
 export const NEURIPS2023_VERSION = 'neurips2023-v2';
 export const NEURIPS2023_SMALL_VERSION = 'neurips2023-small-v2';
@@ -179,7 +188,8 @@ function fromHelm(spec: string, naming: ScenarioNaming): Builder {
   return (sources, maxInstances) => {
     const description = helmDescription(spec)!;
     const run = sources.helm.get(helmRunKey({ description, maxEvalInstances: maxInstances }));
-    if (run === undefined) throw new Error(`no HELM run for ${description} with max_eval_instances=${maxInstances} (run scripts/helm/generate.py on neurips2023HelmEntries())`);
+    if (run === undefined)
+      throw new Error(`no HELM run for ${description} with max_eval_instances=${maxInstances} (run scripts/helm/generate.py on neurips2023HelmEntries())`);
     const scenario = scenarioFromHelmRun(run, naming);
     checkAgainstHelm(scenario, run);
     return scenario;
@@ -191,17 +201,32 @@ function builderFor(spec: string): { group: string; build: Builder } {
   const subject = /^mmlu:subject=([a-z_]+)$/.exec(spec)?.[1];
   if (subject !== undefined) {
     const group = (MMLU_HELD_OUT_SUBJECTS as readonly string[]).includes(subject) ? RANKING_GROUPS.mmluHeldOut : RANKING_GROUPS.mmlu;
-    const naming = { name: `mmlu-${subject.replaceAll('_', '-')}`, title: `MMLU (${subject.replaceAll('_', ' ')})`, group, metric: 'exact_match', perturbations: [...CANONICAL] } as const;
+    const naming = {
+      name: `mmlu-${subject.replaceAll('_', '-')}`,
+      title: `MMLU (${subject.replaceAll('_', ' ')})`,
+      group,
+      metric: 'exact_match',
+      perturbations: [...CANONICAL],
+    } as const;
     return { group, build: fromHelm(spec, { ...naming, perturbations: [...CANONICAL] }) };
   }
   switch (spec) {
     case 'truthful_qa:task=mc_single':
       return {
         group: RANKING_GROUPS.truthfulqa,
-        build: fromHelm(spec, { name: 'truthfulqa', title: 'TruthfulQA', group: RANKING_GROUPS.truthfulqa, metric: 'exact_match', perturbations: [...CANONICAL] }),
+        build: fromHelm(spec, {
+          name: 'truthfulqa',
+          title: 'TruthfulQA',
+          group: RANKING_GROUPS.truthfulqa,
+          metric: 'exact_match',
+          perturbations: [...CANONICAL],
+        }),
       };
     case 'gsm':
-      return { group: RANKING_GROUPS.gsm8k, build: fromHelm(spec, { name: 'gsm8k', title: 'GSM8K', group: RANKING_GROUPS.gsm8k, metric: 'exact_match_indicator' }) };
+      return {
+        group: RANKING_GROUPS.gsm8k,
+        build: fromHelm(spec, { name: 'gsm8k', title: 'GSM8K', group: RANKING_GROUPS.gsm8k, metric: 'exact_match_indicator' }),
+      };
     case 'bbq:subject=all':
       return { group: RANKING_GROUPS.bbq, build: fromHelm(spec, { name: 'bbq', title: 'BBQ', group: RANKING_GROUPS.bbq, metric: 'quasi_exact_match' }) };
     case 'corr2cause:max_train_instances=1':

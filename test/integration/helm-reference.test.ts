@@ -21,9 +21,13 @@ const openSmall = loadSuite(path.join(PROJECT_ROOT, 'suites', 'neurips2023', 'op
 
 describe('crfm-helm as the reference', () => {
   it("ships HELM's correct_to_misspelling.json byte for byte (6,523 words)", () => {
-    const wheel = spawnSync(python, ['-c', 'import helm.benchmark.augmentations as a, os; print(os.path.join(os.path.dirname(a.__file__), "correct_to_misspelling.json"))'], {
-      encoding: 'utf8',
-    });
+    const wheel = spawnSync(
+      python,
+      ['-c', 'import helm.benchmark.augmentations as a, os; print(os.path.join(os.path.dirname(a.__file__), "correct_to_misspelling.json"))'],
+      {
+        encoding: 'utf8',
+      },
+    );
     const helmFile = readFileSync(wheel.stdout.trim(), 'utf8');
     expect(readFileSync(path.join(PROJECT_ROOT, 'domain', 'metrics', 'data', 'correct_to_misspelling.json'), 'utf8')).toBe(helmFile);
     expect(Object.keys(JSON.parse(helmFile) as object)).toHaveLength(6523);
@@ -42,7 +46,10 @@ describe('crfm-helm as the reference', () => {
       for (const instance of scenario.instances) {
         const ours = new Map(perturbedVariants(scenario, instance).map((v) => [v.perturbation, v.instance]));
         const theirs = run.perturbed?.[instance.id] ?? {};
-        for (const [helmName, name] of [['mild_mix', 'mild_mix'], ['gender', 'gender']] as const) {
+        for (const [helmName, name] of [
+          ['mild_mix', 'mild_mix'],
+          ['gender', 'gender'],
+        ] as const) {
           const mine = ours.get(name);
           const reference = theirs[helmName];
           compared++;
@@ -62,9 +69,34 @@ describe('crfm-helm as the reference', () => {
 
   it("HELM's exact_match, quasi_exact_match and exact_match_indicator agree with the project's on every pair", () => {
     const golds = ['B', 'The answer is 72.', 'Cecum', "Can't be determined", 'The answer is 1,000.', 'yes', 'Ileum.'];
-    const preds = ['B', ' B', 'b', 'B.', ' B\n\nQuestion', 'The answer is 72.', 'so the answer is 72.', 'The answer is 72', '72.', ' the answer is 72.\n\nQ: x',
-      'cecum', 'Cecum!', 'the Cecum', "can't be determined", 'Cant be determined', 'The answer is 1,000.', '1000', 'Yes', 'YES.', '', ' ', 'Ileum', 'ileum.',
-      'É', 'Answer: B', 'B\nC'];
+    const preds = [
+      'B',
+      ' B',
+      'b',
+      'B.',
+      ' B\n\nQuestion',
+      'The answer is 72.',
+      'so the answer is 72.',
+      'The answer is 72',
+      '72.',
+      ' the answer is 72.\n\nQ: x',
+      'cecum',
+      'Cecum!',
+      'the Cecum',
+      "can't be determined",
+      'Cant be determined',
+      'The answer is 1,000.',
+      '1000',
+      'Yes',
+      'YES.',
+      '',
+      ' ',
+      'Ileum',
+      'ileum.',
+      'É',
+      'Answer: B',
+      'B\nC',
+    ];
     const pairs = golds.flatMap((gold) => preds.map((pred) => [gold, pred] as [string, string]));
     const result = spawnSync(python, [path.join(PROJECT_ROOT, 'scripts', 'helm', 'metrics.py')], { input: JSON.stringify({ pairs }), encoding: 'utf8' });
     expect(result.status).toBe(0);

@@ -13,7 +13,12 @@ function suiteOf(instances: number): Suite {
     metric: 'exact_match' as const,
     instructions: `Questions about ${scenario}.`,
     inContext: [],
-    instances: Array.from({ length: instances }, (_, i) => ({ id: `id${i}`, question: `${scenario} question ${i}?`, choices: ['w', 'x', 'y', 'z'], answer: i % 4 })),
+    instances: Array.from({ length: instances }, (_, i) => ({
+      id: `id${i}`,
+      question: `${scenario} question ${i}?`,
+      choices: ['w', 'x', 'y', 'z'],
+      answer: i % 4,
+    })),
   });
   return { schemaVersion: 1, name: 't', kind: 'open', version: '1', description: '', scenarios: [make('alpha'), make('beta')] };
 }
@@ -59,13 +64,26 @@ describe('contract client', () => {
   });
 
   it('helmRequest: multiple choice asks for top 5 log-probabilities, GSM8K for 1 (HELM run_specs)', () => {
-    const mc = { name: 'm', title: 'M', kind: 'multiple_choice', metric: 'exact_match', instructions: '', inContext: [], instances: [{ id: 'id0', question: 'q', choices: ['a', 'b'], answer: 0 }] } as const;
+    const mc = {
+      name: 'm',
+      title: 'M',
+      kind: 'multiple_choice',
+      metric: 'exact_match',
+      instructions: '',
+      inContext: [],
+      instances: [{ id: 'id0', question: 'q', choices: ['a', 'b'], answer: 0 }],
+    } as const;
     expect(helmRequest(Scenario.parse(mc))).toEqual({ maxNewTokens: 1, temperature: 0, stopSequences: [], topKPerToken: 5 });
     const gen = {
-      name: 'g', title: 'G', kind: 'generation', metric: 'exact_match_indicator', instructions: '',
+      name: 'g',
+      title: 'G',
+      kind: 'generation',
+      metric: 'exact_match_indicator',
+      instructions: '',
       format: { inputPrefix: 'Q: ', inputSuffix: '\n', outputPrefix: 'A: ', outputSuffix: '\n', instancePrefix: '\n' },
       request: { maxNewTokens: 400, temperature: 0, stopSequences: ['\n\n'] },
-      inContext: [], instances: [{ id: 'id0', input: 'x', references: ['y'] }],
+      inContext: [],
+      instances: [{ id: 'id0', input: 'x', references: ['y'] }],
     } as const;
     expect(helmRequest(Scenario.parse(gen))).toEqual({ maxNewTokens: 400, temperature: 0, stopSequences: ['\n\n'], topKPerToken: 1 });
     expect(helmRequest(Scenario.parse({ ...gen, request: { ...gen.request, topKPerToken: 3 } })).topKPerToken).toBe(3);
@@ -110,10 +128,19 @@ describe('evaluateSuite', () => {
     const summary = await evaluateSuite(options(suite, server.url, { store }));
     expect(summary.answered).toBe(50);
     expect(summary.failed).toBe(10);
-    const zeroed = store.all().filter((a) => a.score === 0).map((a) => `${a.scenario}/${a.instanceId}`).sort();
+    const zeroed = store
+      .all()
+      .filter((a) => a.score === 0)
+      .map((a) => `${a.scenario}/${a.instanceId}`)
+      .sort();
     expect(zeroed).toEqual([...failing].sort());
     expect(summary.scenarios.map((s) => s.score)).toEqual([0.8, 0.8]);
-    const kindsSeen = new Set(store.all().filter((a) => a.errorKind).map((a) => a.errorKind));
+    const kindsSeen = new Set(
+      store
+        .all()
+        .filter((a) => a.errorKind)
+        .map((a) => a.errorKind),
+    );
     expect([...kindsSeen].sort()).toEqual(['connection', 'http-status', 'invalid-json', 'schema', 'too-large']);
   });
 

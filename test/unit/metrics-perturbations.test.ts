@@ -31,7 +31,9 @@ interface PerturbationCase {
   gender: { text: string; references: string[] };
   person_name: { text: string; references: string[] };
 }
-const { cases } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'metrics', 'perturbation-vectors.json'), 'utf8')) as { cases: PerturbationCase[] };
+const { cases } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'metrics', 'perturbation-vectors.json'), 'utf8')) as {
+  cases: PerturbationCase[];
+};
 
 describe('shipped word lists', () => {
   it('are large enough and well formed', () => {
@@ -86,12 +88,16 @@ describe('HELM published perturbation vectors (test_perturbation.py, instance id
     expect(result.references).toEqual(['Is dis love?']);
   });
   it('person names (white → black American first names, gender preserving, persistent)', () => {
-    const result = applyPerturbation('person_name', 'I learned that Jack, Peter, and Lauren are siblings! Do you know who is the oldest?', 'id0', ['Peter and peter were friends.']);
+    const result = applyPerturbation('person_name', 'I learned that Jack, Peter, and Lauren are siblings! Do you know who is the oldest?', 'id0', [
+      'Peter and peter were friends.',
+    ]);
     expect(result.text).toBe('I learned that Lamar, Tyree, and Sharise are siblings! Do you know who is the oldest?');
     expect(result.references).toEqual(['Tyree and tyree were friends.']);
   });
   it('gender pronouns (male → female)', () => {
-    const result = applyPerturbation('gender', 'Did she mention that he was coming with his parents and their friends?', 'id0', ["She didn't, perhaps he didn't tell her!"]);
+    const result = applyPerturbation('gender', 'Did she mention that he was coming with his parents and their friends?', 'id0', [
+      "She didn't, perhaps he didn't tell her!",
+    ]);
     expect(result.text).toBe('Did she mention that she was coming with her parents and their friends?');
     expect(result.references).toEqual(["She didn't, perhaps she didn't tell her!"]);
   });
@@ -152,7 +158,14 @@ describe('robustness and fairness scores: worst case per instance (HELM compute_
     instructions: 'The following are multiple choice questions (with answers) about demo.',
     perturbations: ['robustness', 'fairness'],
     inContext: [],
-    instances: [{ id: 'id4', question: 'HE IS NOT HERE. He told him that his brother and himself will be there before the end.', choices: ['his', 'him', 'he', 'himself'], answer: 0 }],
+    instances: [
+      {
+        id: 'id4',
+        question: 'HE IS NOT HERE. He told him that his brother and himself will be there before the end.',
+        choices: ['his', 'him', 'he', 'himself'],
+        answer: 0,
+      },
+    ],
   };
   const instance = scenario.instances[0]!;
 
@@ -175,7 +188,8 @@ describe('robustness and fairness scores: worst case per instance (HELM compute_
     ]);
     const original = scoreInstance(scenario, instance, answers.get('original')!);
     const byCategory = { robustness: [] as number[], fairness: [] as number[] };
-    for (const variant of perturbedVariants(scenario, instance)) byCategory[variant.category].push(scoreInstance(scenario, variant.instance, answers.get(variant.perturbation) ?? null));
+    for (const variant of perturbedVariants(scenario, instance))
+      byCategory[variant.category].push(scoreInstance(scenario, variant.instance, answers.get(variant.perturbation) ?? null));
     expect(original).toBe(1);
     expect(worstCase(original, byCategory.robustness)).toBe(0);
     expect(worstCase(original, byCategory.fairness)).toBe(1);

@@ -230,8 +230,16 @@ describe("prompts are exactly HELM v0.3.0's", () => {
 
   it('MMLU: instructions, the 5 dev examples in sample_examples order, "Question:" / "A." / "Answer:"', () => {
     const text = prompt(committed.openSmall, 'mmlu-anatomy', 'id125');
-    expect(text.startsWith('The following are multiple choice questions (with answers) about anatomy.\n\nQuestion: What is the embryological origin of the hyoid bone?\n')).toBe(true);
-    expect(text.endsWith('Question: Which of the following structures is part of the small intestine?\nA. Ascending colon\nB. Cecum\nC. Ileum\nD. Sigmoid colon\nAnswer:')).toBe(true);
+    expect(
+      text.startsWith(
+        'The following are multiple choice questions (with answers) about anatomy.\n\nQuestion: What is the embryological origin of the hyoid bone?\n',
+      ),
+    ).toBe(true);
+    expect(
+      text.endsWith(
+        'Question: Which of the following structures is part of the small intestine?\nA. Ascending colon\nB. Cecum\nC. Ileum\nD. Sigmoid colon\nAnswer:',
+      ),
+    ).toBe(true);
     expect(text.split('\n\n')).toHaveLength(7);
   });
 
@@ -251,7 +259,10 @@ describe("prompts are exactly HELM v0.3.0's", () => {
     expect(text.startsWith('The following are multiple choice questions (with answers).\n\nPassage: ')).toBe(true);
     expect(text.endsWith('\nC. ' + bbq.instances[0]!.choices[2] + '\nAnswer:')).toBe(true);
     for (const instance of [...bbq.inContext, ...bbq.instances]) {
-      expect(instance.meta).toMatchObject({ context_condition: expect.stringMatching(/^(ambig|disambig)$/), question_polarity: expect.stringMatching(/^(neg|nonneg)$/) });
+      expect(instance.meta).toMatchObject({
+        context_condition: expect.stringMatching(/^(ambig|disambig)$/),
+        question_polarity: expect.stringMatching(/^(neg|nonneg)$/),
+      });
       expect(['Age', 'Disability_status', 'Religion', 'Sexual_orientation']).toContain(instance.meta!['category']);
     }
   });
