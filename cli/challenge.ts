@@ -31,6 +31,8 @@ import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { lazyClient, temporalStarter } from '../operations/intake.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
+import { validateCompetitionCommand } from './competition.js';
+import { COMPETITION_CLOCK_USAGE, competitionClockCommand } from './competition-clock.js';
 import { listPipelines, pipelineStatus, submit, type PipelineStatus } from '../operations/pipelines.js';
 import { leaderboard } from '../operations/leaderboard.js';
 
@@ -55,10 +57,11 @@ Commands:
   score                 score a metrics table (2023 fixture format) by the challenge rules
   remote ...            a team's client of a competition server: submit <dir>, status [id], logs <id>
   team ...              teams of the participants' door: add, list, rotate-token, disable, enable, quota
+  competition ...       the competition file and its clock: validate <file>, start, status, extend <phase>
 
 Run "challenge <command> --help" for the options of a command.
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, DATABASE_URL,
-CHALLENGE_ARTIFACT_STORE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL (see the README's production section).`,
+CHALLENGE_ARTIFACT_STORE, CHALLENGE_DATA_DIR, CHALLENGE_TEMPORAL_UI_URL (see docs/production.md).`,
   hosts: `challenge hosts [--track <id>] [--gone-after 90s] [--json]
 Every GPU host that has run a worker: its track, GPU slots, when it last recorded itself alive, and
 whether it counts as alive. A host silent for --gone-after (default ACTIVITY_POLICY.hostGoneAfterMs,
@@ -102,6 +105,10 @@ Open vs closed correlation (Pearson, Spearman, Kendall with bootstrap intervals)
 overfit flags; n-gram contamination of each submission's declared training data; efficiency figures.`,
   remote: REMOTE_HELP,
   team: TEAM_HELP,
+  competition: `challenge competition validate <file>
+  Checks a competition file (competitions/neurips2023.json, competitions/demo.json): every error names its field and
+  the fix (exit 2); a valid file prints its phases, quotas and reproduction rule.
+${COMPETITION_CLOCK_USAGE}`,
   score: `challenge score --metrics <file.json> [--rules <file.json>] [--json | --csv]
 Reads a table like ../shared/fixtures/neurips2023/*_final_round.json (a list of [submissionId, {column: value}])
 and scores it by the rules (default: the 2023 final round), printing per-scenario mean win rates and
@@ -171,9 +178,21 @@ async function main(argv: string[]): Promise<number> {
       return remoteCommand(rest);
     case 'team':
       return teamCommand(config, rest);
+    case 'competition':
+      return competitionCommand(config, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** `competition validate <file>` needs no server; start, status and extend talk to the clock (cli/competition-clock.ts). */
+async function competitionCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === 'validate') {
+    if (rest.length !== 1) throw new UsageError('competition validate takes one file: challenge competition validate competitions/neurips2023.json');
+    return validateCompetitionCommand(rest[0]!);
+  }
+  return competitionClockCommand(config, subcommand, rest);
 }
 
 /** Runs node's parseArgs, turning its errors into usage errors (exit code 2). */
