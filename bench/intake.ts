@@ -119,7 +119,7 @@ export async function runIntake(): Promise<BenchResult> {
     ];
     return {
       id: 'intake',
-      title: 'Participant intake: 600 teams × 3 uploads in one burst',
+      title: `Participant intake: ${TEAMS} teams × ${PER_TEAM} uploads in one burst`,
       rows: [
         row('uploads accepted per second', uploadRate, '/s', 'authenticated quota reads per second (same server, same run)', readRate, '/s'),
         row('upload answer time p50', percentile(upload.latencies, 50), 'ms', 'quota read p50', percentile(reads.latencies, 50), 'ms'),

@@ -1,7 +1,8 @@
 /**
  * The leaderboard of a track: the challenge's final-round rules (win rates, scenario mean win rates,
- * geometric mean, 1/3 open + 2/3 closed) applied to the project's own suites. Every submission of the
- * track is ranked, failed ones included: their missing cells rank as worst, as in 2023.
+ * geometric mean, 1/3 open + 2/3 closed) applied to the project's own suites. Every submission given is
+ * ranked, failed ones included: their missing cells rank as worst, as in 2023. Which runs a phase's board
+ * ranks (development runs, or the `.final` runs) is domain/competition/final-board.ts's choice.
  */
 import { textTable, toCsv } from './text-table.js';
 import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
@@ -144,8 +145,10 @@ export function buildLeaderboard(track: string, rules: ScoringRules, submissions
   };
 }
 
-const fmt = (value: number | null): string =>
+/** A score as the CLI tables print it (— when missing). */
+export const formatBoardScore = (value: number | null): string =>
   value === null ? '—' : value === 0 || (value >= 1e-4 && value < 1e4) ? value.toFixed(4) : value.toExponential(2);
+const fmt = formatBoardScore;
 
 export function leaderboardTable(board: Leaderboard): string {
   const header = ['#', 'submission', 'status', ...board.columns.map((c) => c.column), 'open', 'closed', 'final'];
