@@ -3,7 +3,7 @@
  * `challenge`: the operators' command line.
  *   challenge submit <dir> [--track T] [--fine-tune-limit 30s] [--open-eval-limit 5m] [--closed-eval-limit 10m] [--json]
  *   challenge status [workflow-id|submission-id] [--watch] [--json]
- *   challenge leaderboard [--track T] [--json|--csv]
+ *   challenge leaderboard [--track T] [--phase development|final] [--json|--csv]
  * Exit codes: 0 ok, 1 failed operation, 2 bad input, 3 already submitted and finished.
  */
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { cancelPipeline, createSchedule, listSchedules, reevaluate, retryPipelin
 import { renderTrackReport, trackReport } from './report.js';
 import { REMOTE_HELP, remoteCommand } from './remote.js';
 import { TEAM_HELP, teamCommand } from './team.js';
+import { REPRODUCE_HELP, finalLeaderboardCommand, reproduceCommand } from './reproduce.js';
 import { connectClient, uiLocationOf, uiPageUrl } from '../infra/temporal.js';
 import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
@@ -49,7 +50,7 @@ Commands:
   retry <id>            re-run from the first stage that did not succeed, keeping the ones that did
   evaluate <id>         re-evaluate an existing fine-tuned submission against a suite
   schedule ...          scheduled batch re-evaluations (create, list, describe, pause, unpause, trigger, delete)
-  leaderboard           rank the submissions of a track
+  leaderboard           rank the submissions of a track (development board, or --phase final)
   hosts                 the GPU hosts, their slots, and whether each is alive
   serve                 the leaderboard web page, public and operator views (loopback by default)
   check <dir|url>       preflight a submission before it costs GPU time (format, Dockerfile, contamination, contract)
@@ -58,6 +59,7 @@ Commands:
   remote ...            a team's client of a competition server: submit <dir>, status [id], logs <id>
   team ...              teams of the participants' door: add, list, rotate-token, disable, enable, quota
   competition ...       the competition file and its clock: validate <file>, start, status, extend <phase>
+  reproduce status      the finalists' reproductions: verdict, final score submitted vs reproduced, columns outside tolerance
 
 Run "challenge <command> --help" for the options of a command.
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, DATABASE_URL,
@@ -75,8 +77,12 @@ A second submit of a running or finished submission reports it instead of starti
   status: `challenge status [workflow-id | team.submission] [--watch] [--json]
 Without an id: one line per pipeline. With one: each stage with its elapsed time against its limit.
   --watch   redraw every 2 s until the pipeline ends`,
-  leaderboard: `challenge leaderboard [--track <id>] [--json | --csv]
-Ranks every submission of the track by the 2023 final-round rules (1/3 open + 2/3 closed).`,
+  leaderboard: `challenge leaderboard [--track <id>] [--phase development|final] [--json | --csv] [--competition <file>]
+Ranks a track by the 2023 final-round rules (1/3 open + 2/3 closed). --phase development (default): the
+development submissions. --phase final: the final runs (<id>.final) on the final phase's suites, each under its
+team and development submission, with the reproduction column (Reproduced, NotReproduced and why, pending, — not
+among the top N); a team that did not reproduce is marked or dropped (and the board scored again without it) as
+the competition file's reproduction.onFailure says (--competition, default $${COMPETITION_VARIABLE} or competitions/demo.json).`,
   logs: `challenge logs <team.submission> [--stage build|fine-tune|open-eval|closed-eval] [--lines 100]
 Prints the last lines of each stage's container log (earlier attempts included), from the data folder.`,
   cancel: `challenge cancel <team.submission>
@@ -105,6 +111,7 @@ Open vs closed correlation (Pearson, Spearman, Kendall with bootstrap intervals)
 overfit flags; n-gram contamination of each submission's declared training data; efficiency figures.`,
   remote: REMOTE_HELP,
   team: TEAM_HELP,
+  reproduce: REPRODUCE_HELP,
   competition: `challenge competition validate <file>
   Checks a competition file (competitions/neurips2023.json, competitions/demo.json): every error names its field and
   the fix (exit 2); a valid file prints its phases, quotas and reproduction rule.
@@ -180,6 +187,8 @@ async function main(argv: string[]): Promise<number> {
       return teamCommand(config, rest);
     case 'competition':
       return competitionCommand(config, rest);
+    case 'reproduce':
+      return reproduceCommand(config, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -306,11 +315,19 @@ async function leaderboardCommand(config: RuntimeConfig, args: string[]): Promis
   const { values } = guard(() =>
     parseArgs({
       args,
-      options: { track: { type: 'string', default: 'cpu' }, json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } },
+      options: {
+        track: { type: 'string', default: 'cpu' },
+        phase: { type: 'string', default: 'development' },
+        competition: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        csv: { type: 'boolean', default: false },
+      },
     }),
   );
   const track = z.enum(TrackId.options).safeParse(values.track);
   if (!track.success) throw new UsageError(`--track: "${String(values.track)}" is not a track; use one of ${TrackId.options.join(', ')}`);
+  if (values.phase !== 'development' && values.phase !== 'final') throw new UsageError(`--phase: "${values.phase}" is not a board; use development or final`);
+  if (values.phase === 'final') return finalLeaderboardCommand(config, track.data, { json: values.json, csv: values.csv, ...(values.competition ? { competition: values.competition } : {}) });
   const db = await openResultsStore(config);
   try {
     const board = await leaderboard(db, track.data);

@@ -1,15 +1,18 @@
 /**
  * The team's pages in a real Chromium against a real web server with the participants' door: team alpha
  * signs in through the form (the browser posts it with its own Origin, CSRF cookie and field), sees its
- * submissions, open scores and quota on /team, opens one in detail, gets 404 for team bravo's id, and
+ * submissions, open scores and quota on /team, uploads through the API and sees the new submission (and the quota's
+ * refusal of one more), opens one in detail, gets 404 for team bravo's id, and
  * signs out (a reload then shows the sign-in form). The seed is test/support/team-seed.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ResultsDb } from '../../infra/results-db.js';
+import { packDirectory } from '../../infra/archive.js';
+import { PROJECT_ROOT } from '../../infra/paths.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
 import { CSRF_COOKIE, SESSION_COOKIE, TEAM_PAGE_CSP } from '../../web/team-pages.js';
 import { CHROMIUM_PATH, launchBrowser, screenshot, type LaunchedBrowser } from '../support/browser.js';
@@ -113,6 +116,33 @@ describe('the team pages in a browser', () => {
     expect(await page.getByTestId('answer-row').count()).toBe(2);
     expect(await page.locator('body').textContent()).not.toContain('CLOSEDSUITE');
     await screenshot(page, 'team-submission');
+  }, 60_000);
+
+  it('team alpha uploads through the API: the page lists the new submission, then the quota refuses one more', async () => {
+    const archiveOf = async (submission: string): Promise<Buffer> => {
+      const source = path.join(dir, `upload-${submission}`);
+      cpSync(path.join(PROJECT_ROOT, 'examples', 'good-cooccurrence'), source, { recursive: true });
+      const manifest = JSON.parse(readFileSync(path.join(source, 'submission.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(path.join(source, 'submission.json'), JSON.stringify({ ...manifest, team: 'alpha', submission, track: 'cpu' }));
+      return packDirectory(source);
+    };
+    const upload = async (submission: string) =>
+      fetch(`${server.url}/api/team/submissions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${seeded.tokens.alpha}`, 'content-type': 'application/gzip' },
+        body: await archiveOf(submission),
+      });
+    const accepted = await upload('third');
+    expect(accepted.status).toBe(202);
+    expect(((await accepted.json()) as { submissionId: string }).submissionId).toBe('alpha.third');
+    await page.goto(`${server.url}/team`, { waitUntil: 'load' });
+    const rows = await page.getByTestId('team-submission-row').evaluateAll((els) => els.map((el) => el.getAttribute('data-submission')));
+    expect(rows[0]).toBe('alpha.third');
+    expect(await page.locator('[data-testid=quota-row][data-track=cpu] [data-testid=quota-left]').textContent()).toBe('0');
+    expect((await upload('third')).status).toBe(409); // the same id while it runs
+    const refused = await upload('fourth');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   }, 60_000);
 
   it('answers team bravo\'s submission with 404 and none of its data', async () => {

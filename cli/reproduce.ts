@@ -1,0 +1,92 @@
+/**
+ * The finals on the command line: `challenge reproduce status` (each finalist whose training the platform re-ran:
+ * its verdict, the submitted vs reproduced final score, the scenario columns outside tolerance) and the final
+ * board behind `challenge leaderboard --phase final` (the `.final` runs with the reproduction column, a team
+ * that did not reproduce marked or dropped as the competition file says).
+ * Exit codes: 0 done, 2 bad input (printed here), 1 any other failure.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
+import { finalBoardCsv, finalBoardTable, reproductionStatusTable } from '../domain/competition/final-board-text.js';
+import { finalLeaderboard, finalSuiteFiles, reproductionStatus } from '../operations/leaderboard.js';
+import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
+import { openResultsStore } from '../infra/open-results-store.js';
+import { TrackId, type RuntimeConfig } from '../temporal.config.js';
+
+export const REPRODUCE_HELP = `challenge reproduce status [--track <id>] [--json] [--competition <file>]
+Every finalist whose training the competition clock re-ran from its Dockerfile.train: the verdict (Reproduced,
+NotReproduced, or pending while the reproduction runs), the final score submitted vs reproduced, and the
+scenario columns outside the competition file's tolerance. The final board with this column:
+challenge leaderboard --track <id> --phase final.
+  --competition <file>   the competition file (default $${COMPETITION_VARIABLE}, else competitions/demo.json)`;
+
+/** Bad input: printed with the command and answered with exit code 2. */
+class ReproduceUsageError extends Error {}
+
+function competitionOf(file: string | undefined): CompetitionFile {
+  try {
+    return loadCompetition(competitionFilePath(file));
+  } catch (error) {
+    if (error instanceof CompetitionFileError) throw new ReproduceUsageError(`--competition: ${error.message}`);
+    throw error;
+  }
+}
+
+function trackOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const track = TrackId.safeParse(value);
+  if (!track.success) throw new ReproduceUsageError(`--track: "${value}" is not a track; use one of ${TrackId.options.join(', ')}`);
+  return track.data;
+}
+
+async function statusCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { track: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (positionals.length > 0) throw new ReproduceUsageError(`reproduce status takes no arguments (got "${positionals.join(' ')}"); filter with --track <id>`);
+  const track = trackOf(values.track);
+  const db = await openResultsStore(config);
+  try {
+    const entries = await reproductionStatus(db, track);
+    console.log(values.json ? JSON.stringify(entries, null, 2) : reproductionStatusTable(entries));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `challenge leaderboard --phase final`: the final board of a track, scored on the final phase's suites. */
+export async function finalLeaderboardCommand(config: RuntimeConfig, track: string, options: { json: boolean; csv: boolean; competition?: string }): Promise<number> {
+  let competition: CompetitionFile;
+  try {
+    competition = competitionOf(options.competition);
+  } catch (error) {
+    if (!(error instanceof ReproduceUsageError)) throw error;
+    console.error(`challenge leaderboard: ${error.message}`);
+    return 2;
+  }
+  const db = await openResultsStore(config);
+  try {
+    const board = await finalLeaderboard(db, track, { onFailure: competition.reproduction.onFailure, suites: finalSuiteFiles(competition, track) });
+    if (options.csv) process.stdout.write(finalBoardCsv(board));
+    else console.log(options.json ? JSON.stringify(board, null, 2) : finalBoardTable(board));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+const Subcommand = z.enum(['status']);
+
+export async function reproduceCommand(config: RuntimeConfig, args: string[]): Promise<number> {
+  const [subcommand, ...rest] = args;
+  try {
+    const parsed = Subcommand.safeParse(subcommand);
+    if (!parsed.success) throw new ReproduceUsageError(`unknown action "${subcommand ?? ''}"; use: challenge reproduce status [--track <id>] [--json]`);
+    return await statusCommand(config, rest);
+  } catch (error) {
+    const usage = error instanceof ReproduceUsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    if (!usage) throw error;
+    console.error(`challenge reproduce: ${(error as Error).message}`);
+    return 2;
+  }
+}
