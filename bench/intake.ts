@@ -113,8 +113,10 @@ export async function runIntake(): Promise<BenchResult> {
     const refusedFourth = count(fourth.statuses, 429);
     const other = upload.statuses.filter((s) => s !== 202);
     const notes = [
-      `${TEAMS} teams × ${PER_TEAM} archives (${fmt(uploads.reduce((s, u) => s + u.body.length, 0) / uploads.length)} bytes each, 5 files) sent at once over ${CONNECTIONS} keep-alive connections (undici Pool) to one web server process; SQLite store (WAL) in a temporary folder; stand-in pipeline starter.`,
-      `Each upload is unpacked into a fresh staging folder, checked (submission.json, both Dockerfiles through the preflight), reserved in one quota transaction, copied to the artifact store under its sha256 and started.`,
+      `${TEAMS} teams × ${PER_TEAM} archives (${fmt(uploads.reduce((s, u) => s + u.body.length, 0) / uploads.length)} bytes each, 5 files) sent at once over ` +
+        `${CONNECTIONS} keep-alive connections (undici Pool) to one web server process; SQLite store (WAL) in a temporary folder; stand-in pipeline starter.`,
+      'Each upload is unpacked into a fresh staging folder, checked (submission.json, both Dockerfiles through the preflight), reserved in one quota ' +
+        'transaction, copied to the artifact store under its sha256 and started.',
       `Then every team sent a 4th archive: ${refusedFourth} of ${TEAMS} were answered 429${other.length ? `; first burst answers other than 202: ${[...new Set(other)].join(', ')}` : ''}.`,
     ];
     return {

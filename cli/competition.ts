@@ -22,7 +22,8 @@ export function describeCompetition(competition: CompetitionFile, now: number): 
     `${competition.id}: ${competition.title}`,
     `tracks: ${competition.tracks.join(', ')}`,
     ...textTable(['phase', 'opens', 'closes', 'stages', 'quota per team and track', 'leaderboard'], rows),
-    `reproduction: top ${r.topN} per track, tolerance ${r.finalTolerance} on the final score and ${r.scenarioTolerance} per scenario, a team that does not reproduce is ${r.onFailure === 'mark' ? 'marked' : 'dropped'}`,
+    `reproduction: top ${r.topN} per track, tolerance ${r.finalTolerance} on the final score and ${r.scenarioTolerance} per scenario, ` +
+      `a team that does not reproduce is ${r.onFailure === 'mark' ? 'marked' : 'dropped'}`,
   ].join('\n');
 }
 

@@ -23,7 +23,10 @@ import { generalizationOfBoard } from '../domain/reports/track.js';
 import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
 import { STAGES, TRACKS, stageLimitMs, type TrackId } from '../temporal.config.js';
-import { leaderboard, submissionOutcome } from '../operations/leaderboard.js';
+import { finalLeaderboard, finalSuiteFiles, leaderboard, submissionOutcome } from '../operations/leaderboard.js';
+import { nextPhase, phaseAt, type CompetitionFile } from '../domain/competition/index.js';
+import { isFinalPhase } from '../domain/competition/clock.js';
+import type { BoardPhase, FinalBoard } from '../domain/competition/final-board.js';
 import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
 import type { PipelineRecord, ResultsStore, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-store.js';
 
@@ -115,6 +118,45 @@ export interface TrackView {
   failures: Partial<Record<FailureCategory, number>>;
   /** Open vs closed correlations with intervals, rank shifts and overfit flags (evaluated submissions). */
   generalization: GeneralizationReport;
+  /** Which board this is: 'development' when absent. */
+  phase?: BoardPhase;
+  /** The final board (its rows carry the reproduction column); null or absent on the development board. */
+  final?: FinalBoard | null;
+  /** Where the competition stands, from the competition file; null or absent when the server has none. */
+  banner?: PhaseBanner | null;
+}
+
+/** The phase banner of the track page: the phase open now and its close, else the next to open. */
+export interface PhaseBanner {
+  competition: string;
+  open: { id: string; title: string | null; closesAt: string; final: boolean } | null;
+  next: { id: string; title: string | null; opensAt: string } | null;
+  /** The close of the last development phase (one teams submit in) that has closed: its board is frozen since. */
+  developmentClosedAt: string | null;
+  onFailure: CompetitionFile['reproduction']['onFailure'];
+}
+
+/** The banner at `now`, from the competition file's instants (an operator's extension is the clock's: `challenge competition status`). */
+export function phaseBannerOf(competition: CompetitionFile, now: number): PhaseBanner {
+  const open = phaseAt(competition, now);
+  const next = nextPhase(competition, now);
+  const closedDevelopment = competition.phases.filter((p) => p.quota !== undefined && Date.parse(p.closesAt) <= now).at(-1);
+  return {
+    competition: competition.id,
+    open: open ? { id: open.id, title: open.title ?? null, closesAt: open.closesAt, final: isFinalPhase(open) } : null,
+    next: next ? { id: next.id, title: next.title ?? null, opensAt: next.opensAt } : null,
+    developmentClosedAt: closedDevelopment?.closesAt ?? null,
+    onFailure: competition.reproduction.onFailure,
+  };
+}
+
+export interface TrackViewOptions {
+  /** 'development' (default) or 'final'. */
+  phase?: BoardPhase;
+  /** The competition file (the participants' door's): the final board's suites and onFailure, and the banner. */
+  competition?: CompetitionFile;
+  /** The instant the banner is drawn for (default: now). */
+  now?: number;
 }
 
 /** Tracks that exist: the configured ones and any that has submissions. */
@@ -138,9 +180,28 @@ export function trackViewOf(board: Leaderboard, audience: Audience = 'public'): 
   };
 }
 
-export async function trackView(db: ResultsStore, track: string, suites?: SuiteFiles, audience: Audience = 'public'): Promise<TrackView> {
-  const board = await leaderboard(db, track, suites);
-  return trackViewOf(audience === 'operator' ? board : await publicBoard(db, board), audience);
+/**
+ * The track page's view. The development board is scored on `suites`; the final board on the final phase's
+ * suites of the competition file (else `suites`), a NotReproduced team marked or dropped as it says (no file: marked).
+ */
+export async function trackView(db: ResultsStore, track: string, suites?: SuiteFiles, audience: Audience = 'public', options: TrackViewOptions = {}): Promise<TrackView> {
+  const { competition } = options;
+  const banner = competition ? phaseBannerOf(competition, options.now ?? Date.now()) : null;
+  if (options.phase !== 'final') {
+    const board = await leaderboard(db, track, suites);
+    return { ...trackViewOf(audience === 'operator' ? board : await publicBoard(db, board), audience), phase: 'development', final: null, banner };
+  }
+  const finalSuites = competition ? finalSuiteFiles(competition, track) : suites;
+  const final = await finalLeaderboard(db, track, { onFailure: competition?.reproduction.onFailure ?? 'mark', ...(finalSuites ? { suites: finalSuites } : {}) });
+  const shown = audience === 'operator' ? final : await publicFinalBoard(db, final);
+  return { ...trackViewOf(shown, audience), phase: 'final', final: shown, banner };
+}
+
+/** The final board with the public's failure reasons (the reproduction verdicts are built from scores and the training stage: public). */
+async function publicFinalBoard(db: ResultsStore, board: FinalBoard): Promise<FinalBoard> {
+  const redacted = await publicBoard(db, board);
+  const reasons = new Map(redacted.rows.map((r) => [r.submissionId, r.failureReason]));
+  return { ...board, rows: board.rows.map((row) => ({ ...row, failureReason: reasons.get(row.submissionId) ?? null })), unranked: redacted.unranked };
 }
 
 /** A stage record as domain/redaction.ts reads it. */

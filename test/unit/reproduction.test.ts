@@ -11,7 +11,8 @@ const columns = (mmlu: number, gsm: number, corr: number): ColumnScore[] => [
   { suite: 'closed', column: 'corr2cause - EM', score: corr },
 ];
 
-const evidence = (reproduced: ColumnScore[], finals: [number | null, number | null], training: ReproductionEvidence['training'] = { outcome: 'succeeded', failureCategory: null, reason: null }): ReproductionEvidence => ({
+const TRAINED: ReproductionEvidence['training'] = { outcome: 'succeeded', failureCategory: null, reason: null };
+const evidence = (reproduced: ColumnScore[], finals: [number | null, number | null], training = TRAINED): ReproductionEvidence => ({
   submissionId: 'team-a.model',
   training,
   submitted: { columns: columns(0.45, 0.2, 0.6), final: finals[0] },
