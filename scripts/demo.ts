@@ -7,6 +7,8 @@
  *
  *   npm run demo             # reuse earlier results if the samples already ran
  *   npm run demo -- --fresh  # start from an empty history and results database
+ *   npm run demo -- --season # a compressed competition instead (scripts/demo-season.ts, docs/season-demo.md):
+ *                            # development through the door, the close on the clock's timer, finals, a reproduction
  */
 import { execa, type ResultPromise } from 'execa';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { pipelineStatus, submit, type SubmitResult } from '../operations/pipelin
 import { leaderboard } from '../operations/leaderboard.js';
 import { devServerOptionsFor } from './temporal-server.js';
 import { runDoorDemo } from './demo-door.js';
+import { runSeasonDemo } from './demo-season.js';
 import { openArtifactStore } from '../infra/open-artifact-store.js';
 import type { WebServer } from '../web/server.js';
 
@@ -36,7 +39,7 @@ const SAMPLES: { name: string; limits: PartialStageLimits }[] = [
   { name: 'oom-train', limits: { fineTune: 120_000 } },
 ];
 
-const { values } = parseArgs({ options: { fresh: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { fresh: { type: 'boolean', default: false }, season: { type: 'boolean', default: false } } });
 const config = loadRuntimeConfig();
 const serverOptions = devServerOptionsFor(config);
 if (values.fresh) {
@@ -73,8 +76,14 @@ try {
   await startWorker('orchestrator', 'orchestrator.js', []);
   await startWorker('gpu-host-cpu', 'gpu-host.js', ['--track', 'cpu']);
 
-  // Teams first: the participants' door (web server with the intake), two teams, uploads and a quota refusal.
   const db = await openResultsStore(config);
+  if (values.season) {
+    await runSeasonDemo({ db, client, config, artifacts: await openArtifactStore(config.artifactStore) });
+    await db.close();
+    console.log(`\nCLI: node dist/cli/challenge.js competition status --competition <the file above> | reproduce status\nWeb UI: ${uiPageUrl(config, 'workflows')} (filter Phase="final")`);
+    process.exitCode = 0;
+  } else {
+  // Teams first: the participants' door (web server with the intake), two teams, uploads and a quota refusal.
   const door = await runDoorDemo({ db, client, config, artifacts: await openArtifactStore(config.artifactStore) });
   closeDoor = door.web;
   const submitted: Pick<SubmitResult, 'workflowId' | 'submissionId'>[] = door.workflowIds.map((workflowId) => ({ workflowId, submissionId: workflowId.replace(/^submission-/, '') }));

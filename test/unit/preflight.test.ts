@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -333,10 +333,19 @@ describe('pipRequirementVerdict', () => {
 describe('preflightSubmission', () => {
   const examples = readdirSync(path.join(PROJECT_ROOT, 'examples')).filter((name) => statSync(path.join(PROJECT_ROOT, 'examples', name)).isDirectory());
 
+  // An example without Dockerfile.train is an inference-only submission (a phase without fine-tune).
+  const inferenceOnly = (name: string): boolean => !existsSync(path.join(PROJECT_ROOT, 'examples', name, 'Dockerfile.train'));
+
   it.each(examples)('passes the shipped example %s with no errors', (name) => {
-    const result = preflightSubmission(path.join(PROJECT_ROOT, 'examples', name));
+    const result = preflightSubmission(path.join(PROJECT_ROOT, 'examples', name), { inferenceOnly: inferenceOnly(name) });
     expect(result.errors).toEqual([]);
     expect(result.ok).toBe(true);
+  });
+
+  it('asks for Dockerfile.train unless the run is inference only', () => {
+    const dir = path.join(PROJECT_ROOT, 'examples', 'baked-weights');
+    expect(preflightSubmission(dir).errors.map((f) => [f.rule, f.file])).toEqual([['missing-dockerfile', 'Dockerfile.train']]);
+    expect(preflightSubmission(dir, { inferenceOnly: true }).ok).toBe(true);
   });
 
   it('reports a planted token and an unpinned pip install, with the requirements file it references', () => {
