@@ -20,7 +20,7 @@ import { TASK_QUEUES, type RuntimeConfig } from '../temporal.config.js';
 import { loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import type { CompetitionClockState } from '../domain/competition/clock.js';
 import { finalBoardTable } from '../domain/competition/final-board-text.js';
-import { formatDuration } from '../domain/units.js';
+import { formatDuration, formatSpan } from '../domain/units.js';
 import { TeamExistsError } from '../infra/team-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
@@ -145,7 +145,7 @@ export async function runSeasonDemo(options: { db: ResultsStore; client: Client;
       const seen = fingerprint(state) + development.join();
       if (seen !== shown) {
         shown = seen;
-        const elapsed = formatDuration(Date.now() - startedAt);
+        const elapsed = formatSpan(Date.now() - startedAt);
         console.log(`\n[${elapsed}] development runs: ${development.join(', ') || 'none'}\n${renderClockState(state, Date.now())}`);
       }
       if (state.done) break;
@@ -158,7 +158,7 @@ export async function runSeasonDemo(options: { db: ResultsStore; client: Client;
     console.log(`\nfinal board (challenge leaderboard --track cpu --phase final --competition ${file}; ${finals} final run(s) this season):\n${finalBoardTable(board)}`);
     for (const verdict of state.verdicts) console.log(`reproduction of ${verdict.of}: ${verdict.verdict} — ${verdict.reason}`);
     const durationMs = Date.now() - startedAt;
-    console.log(`\nseason: ${formatDuration(durationMs)} from the competition file to the final board`);
+    console.log(`\nseason: ${formatSpan(durationMs)} from the competition file to the final board`);
     return { competition, state, durationMs };
   } finally {
     await web.close();

@@ -81,52 +81,52 @@ try {
     await runSeasonDemo({ db, client, config, artifacts: await openArtifactStore(config.artifactStore) });
     await db.close();
     console.log(`\nCLI: node dist/cli/challenge.js competition status --competition <the file above> | reproduce status\nWeb UI: ${uiPageUrl(config, 'workflows')} (filter Phase="final")`);
-    process.exitCode = 0;
   } else {
-  // Teams first: the participants' door (web server with the intake), two teams, uploads and a quota refusal.
-  const door = await runDoorDemo({ db, client, config, artifacts: await openArtifactStore(config.artifactStore) });
-  closeDoor = door.web;
-  const submitted: Pick<SubmitResult, 'workflowId' | 'submissionId'>[] = door.workflowIds.map((workflowId) => ({ workflowId, submissionId: workflowId.replace(/^submission-/, '') }));
-  for (const sample of SAMPLES) {
-    const result = await submit(client, config, path.join(PROJECT_ROOT, 'examples', sample.name), { limits: sample.limits });
-    submitted.push(result);
-    console.log(`operator: ${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
-  }
+    // Teams first: the participants' door (web server with the intake), two teams, uploads and a quota refusal.
+    const door = await runDoorDemo({ db, client, config, artifacts: await openArtifactStore(config.artifactStore) });
+    closeDoor = door.web;
+    const submitted: Pick<SubmitResult, 'workflowId' | 'submissionId'>[] = door.workflowIds.map((workflowId) => ({ workflowId, submissionId: workflowId.replace(/^submission-/, '') }));
+    for (const sample of SAMPLES) {
+      const result = await submit(client, config, path.join(PROJECT_ROOT, 'examples', sample.name), { limits: sample.limits });
+      submitted.push(result);
+      console.log(`operator: ${result.status === 'started' ? 'submitted' : result.status.replace('-', ' ')}: ${result.submissionId}  ${result.url}`);
+    }
 
-  // Progress while waiting: one line per pipeline, redrawn in place on a terminal (cli/live-block.ts).
-  const board = liveBlock();
-  for (;;) {
-    const statuses = await Promise.all(submitted.map((s) => pipelineStatus(client, s.workflowId)));
-    const lines = statuses.map((status) => {
-      const state = status.state;
-      const current = state?.stages.find((s) => s.outcome === 'running');
-      const elapsed = current?.startedAt ? `${((Date.now() - current.startedAt) / 1000).toFixed(0)}s` : '';
-      const details = status.activity?.details as { answered?: number; total?: number } | null | undefined;
-      const progress = details?.total ? ` ${details.answered ?? 0}/${details.total} answered` : '';
-      const what =
-        status.status === 'RUNNING'
-          ? `${state?.currentStage ?? '…'} ${elapsed}${progress}`
-          : `${state?.outcome ?? status.status}${state?.failureCategory ? ` (${state.failureCategory})` : ''}`;
-      return `  ${status.workflowId.padEnd(50)} ${what}`;
-    });
-    board.update(new Date().toISOString().slice(11, 19), lines);
-    if (statuses.every((s) => s.status !== 'RUNNING')) break;
-    await new Promise((r) => setTimeout(r, 5000));
-  }
+    // Progress while waiting: one line per pipeline, redrawn in place on a terminal (cli/live-block.ts).
+    const board = liveBlock();
+    for (;;) {
+      const statuses = await Promise.all(submitted.map((s) => pipelineStatus(client, s.workflowId)));
+      const lines = statuses.map((status) => {
+        const state = status.state;
+        const current = state?.stages.find((s) => s.outcome === 'running');
+        const elapsed = current?.startedAt ? `${((Date.now() - current.startedAt) / 1000).toFixed(0)}s` : '';
+        const details = status.activity?.details as { answered?: number; total?: number } | null | undefined;
+        const progress = details?.total ? ` ${details.answered ?? 0}/${details.total} answered` : '';
+        const what =
+          status.status === 'RUNNING'
+            ? `${state?.currentStage ?? '…'} ${elapsed}${progress}`
+            : `${state?.outcome ?? status.status}${state?.failureCategory ? ` (${state.failureCategory})` : ''}`;
+        return `  ${status.workflowId.padEnd(50)} ${what}`;
+      });
+      board.update(new Date().toISOString().slice(11, 19), lines);
+      if (statuses.every((s) => s.status !== 'RUNNING')) break;
+      await new Promise((r) => setTimeout(r, 5000));
+    }
 
-  console.log(`\n${leaderboardTable(await leaderboard(db, 'cpu'))}\n`);
-  for (const s of submitted) {
-    const failed = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory);
-    if (failed) console.log(`${s.submissionId}: ${failed.stage} ${failed.failureCategory} — ${failed.reason}`);
-  }
-  await db.close();
-  console.log(`\n${door.summary.join('\n')}`);
-  console.log(`
+    console.log(`\n${leaderboardTable(await leaderboard(db, 'cpu'))}\n`);
+    for (const s of submitted) {
+      const failed = (await db.stages(s.submissionId)).find((stage) => stage.failureCategory);
+      if (failed) console.log(`${s.submissionId}: ${failed.stage} ${failed.failureCategory} — ${failed.reason}`);
+    }
+    await db.close();
+    console.log(`\n${door.summary.join('\n')}`);
+    console.log(`
 Web UI: ${uiPageUrl(config, 'workflows')}
   filters an operator uses:  Track="cpu" AND FailureCategory="TimeLimit"
                              Stage="open-eval"      Outcome="failed"
 CLI:    node dist/cli/challenge.js status | leaderboard --track cpu | status <team.submission>
 The Temporal server keeps running for the Web UI; stop it with: node dist/scripts/temporal-server.js down`);
+  }
 } finally {
   await closeDoor?.close();
   for (const worker of workers) worker.kill('SIGTERM');

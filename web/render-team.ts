@@ -10,6 +10,7 @@ import { formatDuration } from '../domain/units.js';
 import { formatScore, formatTimestamp, html, trusted, type SafeHtml } from './html.js';
 import { layout, stageTable, statusBadge, timeline } from './render.js';
 import type { OpenScore, TeamOverview, TeamStageView, TeamSubmissionDetail, TeamSubmissionSummary } from './team-data.js';
+import { reproductionSummary } from './render-final.js';
 
 /** Seconds between reloads of a page that shows a running pipeline. */
 export const REFRESH_SECONDS = 5;
@@ -87,6 +88,22 @@ function quotaCard(view: TeamOverview): SafeHtml {
 ${grants.length > 0 ? html`<h3>Grants</h3><ul class="plain">${grants}</ul>` : null}</section>`;
 }
 
+/** The team's finalists whose training the platform re-ran, with the verdict. */
+function reproductionCard(submissions: readonly TeamSubmissionSummary[]): SafeHtml | null {
+  const reproduced = submissions.filter((s) => s.reproduction !== null);
+  if (reproduced.length === 0) return null;
+  const items = reproduced.map(
+    (s) => html`<li data-testid="team-reproduction" data-submission="${s.submissionId}" data-state="${s.reproduction!.state}"><a href="${teamSubmissionHref(s.submissionId)}">${
+      s.submissionId}</a> (${s.track}): ${reproductionSummary({ state: s.reproduction!.state, reason: s.reproduction!.reason }, {
+      submitted: s.reproduction!.finalSubmitted,
+      reproduced: s.reproduction!.finalReproduced,
+    })}</li>`,
+  );
+  return html`<section class="card" data-testid="reproduction"><h2>Reproduction of your finalist</h2>
+<p class="sub">The organizers re-ran your Dockerfile.train from the stored source and evaluated what it produced against the scores you submitted.</p>
+<ul class="plain">${items}</ul></section>`;
+}
+
 /** The team's page: quota per track and every submission it uploaded. */
 export function renderTeamOverview(view: TeamOverview, signOutCsrf: string): string {
   const rows = view.submissions.map(
@@ -101,6 +118,7 @@ export function renderTeamOverview(view: TeamOverview, signOutCsrf: string): str
 <th>open-suite scores</th><th>quota</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   const body = html`<h1 data-testid="team-name">Team ${view.team}</h1>${signOutForm(signOutCsrf)}
 ${view.running ? html`<p class="legend" data-testid="refreshing">A pipeline is running: this page reloads every ${REFRESH_SECONDS} s.</p>` : null}
+${reproductionCard(view.submissions)}
 ${quotaCard(view)}
 <section class="card"><h2>Submissions</h2>${list}</section>`;
   return page(`Team ${view.team}`, body, { team: view.team, refresh: view.running });
@@ -145,6 +163,7 @@ export function renderTeamSubmission(view: TeamSubmissionDetail, signOutCsrf: st
 <p class="sub">team <b>${view.team}</b> · track ${view.track} · accepted ${formatTimestamp(view.acceptedAt)} · ${statusBadge(view.outcome, category)} · ${refundCell(view)}</p>
 ${view.running ? html`<p class="legend" data-testid="refreshing">The pipeline is running: this page reloads every ${REFRESH_SECONDS} s.</p>` : null}
 ${failure}
+${reproductionCard([view])}
 <section class="card"><h2>Stages: time used against each limit</h2>${timeline(view.stages)}<h3>Stage details</h3>${stageTable(view.stages)}</section>
 <section class="card"><h2>Open-suite scores</h2>${scores}${answers}</section>
 <section class="card"><h2>Logs</h2>${logs}<p class="legend" data-testid="logs-withheld">${WITHHELD_NOTE}</p></section>`;

@@ -9,6 +9,7 @@ import { formatDuration, formatSpan } from '../domain/units.js';
 import { PUBLIC_LOG_STAGES, type AnswersView, type Audience, type LogView, type OverviewView, type StageView, type SubmissionView, type TrackView } from './data.js';
 import { formatCorrelation, formatScore, formatTimestamp, html, percent, trusted, type SafeHtml } from './html.js';
 import { horizontalBarsSvg, scatterSvg, svgStyles, type Bar, type Tone } from './svg.js';
+import { finalLegend, phaseBanner, phaseSwitch, reproductionCell, trackPhaseHref } from './render-final.js';
 
 export { formatCorrelation, formatScore } from './html.js';
 
@@ -212,6 +213,9 @@ export function failureBars(failures: TrackView['failures']): Bar[] {
 export function renderTrack(view: TrackView): string {
   const { board } = view;
   const audience = view.audience ?? 'public';
+  const phase = view.phase ?? 'development';
+  // The final board: rows are final runs, shown under their development submission, with the reproduction column.
+  const finalRows = new Map((view.final?.rows ?? []).map((r) => [r.submissionId, r]));
   // One cell per ranking scenario (its mean win rate); a scenario of several columns (MMLU: EM, robustness,
   // fairness) lists their raw metrics in the cell's title.
   type Column = (typeof board.columns)[number];
@@ -239,28 +243,34 @@ export function renderTrack(view: TrackView): string {
     const status = row.failureReason
       ? html`<details class="why"><summary title="${row.failureReason}">${badge}</summary><div class="reason">${truncate(row.failureReason, 600)}</div></details>`
       : badge;
+    const final = finalRows.get(row.submissionId);
+    const shownId = final ? final.of : row.submissionId;
     return html`<tr data-testid="leaderboard-row" data-submission="${row.submissionId}" data-rank="${row.rank}">
 <td class="num pin c-rank" data-testid="cell-rank">${row.rank}</td>
-<td class="id pin c-sub"><a class="clip" href="${submissionHref(row.submissionId, audience)}" title="${row.submissionId}">${row.submissionId}</a></td>
+<td class="id pin c-sub"><a class="clip" href="${submissionHref(row.submissionId, audience)}" title="${row.submissionId}">${shownId}</a></td>
 <td class="pin c-team"><span class="clip" title="${row.team}">${row.team}</span></td>
 <td class="num" data-testid="cell-final"><b>${formatScore(row.final)}</b></td>
 <td class="num" data-testid="cell-open">${formatScore(row.open)}</td>
 <td class="num" data-testid="cell-closed">${formatScore(row.closed)}</td>
 <td class="status" data-testid="cell-status">${status}</td>
-${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}</tr>`;
+${final ? reproductionCell(final.reproduction) : null}${open.map((c) => mwrCell(row, c))}${closed.map((c) => mwrCell(row, c))}</tr>`;
   });
   const table =
     board.rows.length === 0
-      ? html`<p class="muted">No submissions on this track yet.</p>`
+      ? html`<p class="muted" data-testid="board-empty">${phase === 'final'
+        ? 'No final runs on this track yet: they start when the development phase closes.'
+        : 'No submissions on this track yet.'}</p>${view.final ? finalLegend(view.final) : null}`
       : html`<div class="scroll board-scroll" data-testid="leaderboard-scroll"><table class="board" data-testid="leaderboard">
 <thead><tr><th rowspan="2" class="num pin c-rank" data-testid="head-rank">#</th><th rowspan="2" class="pin c-sub" data-testid="head-submission">submission</th>
-<th rowspan="2" class="pin c-team" data-testid="head-team">team</th><th colspan="3" class="num">stage scores</th><th rowspan="2" data-testid="head-status">status</th>
+<th rowspan="2" class="pin c-team" data-testid="head-team">team</th><th colspan="3" class="num">stage scores</th><th rowspan="2" data-testid="head-status">status</th>${
+  view.final ? html`<th rowspan="2" data-testid="head-reproduction">reproduction</th>` : null}
 ${open.length > 0 ? html`<th colspan="${open.length}" class="num group">open — scenario mean win rate</th>` : null}
 ${closed.length > 0 ? html`<th colspan="${closed.length}" class="num group">closed — scenario mean win rate</th>` : null}</tr>
 <tr><th class="num" data-testid="head-final">final</th><th class="num" data-testid="head-open">open</th><th class="num" data-testid="head-closed">closed</th>${
   [...open, ...closed].map((c) => html`<th class="num" data-testid="head-scenario" title="${c.columns.join('; ')}">${c.scenario}</th>`)}</tr></thead>
 <tbody>${rows}</tbody></table></div>
-<p class="legend">Win rates over the ${board.rows.length} submissions of the track; hover a cell for the raw metric. Final = ⅓ open + ⅔ closed. Rules: ${board.rulesVersion}.</p>`;
+<p class="legend">Win rates over the ${board.rows.length} ${phase === 'final' ? 'final runs' : 'submissions'} of the track; hover a cell for the raw metric. Final = ⅓ open + ⅔ closed. Rules: ${
+  board.rulesVersion}.</p>${view.final ? finalLegend(view.final) : null}`;
 
   const points = board.rows.map((row) => {
     const s = statusOf(row.outcome, row.failureCategory);
@@ -288,12 +298,15 @@ ${bars.length === 0
   : horizontalBarsSvg(bars, { testId: 'failure-bar', ariaLabel: 'failures per category' })}
 <p class="legend">Red: charged to the participant; grey: our infrastructure or an operator. Hover a bar for what the category means.</p></section>`;
 
-  const body = html`<h1>Leaderboard — ${view.title}</h1>
-<p class="sub">track <code>${view.track}</code> · ${board.rows.length} submission${board.rows.length === 1 ? '' : 's'}</p>
-<section class="card">${table}</section>
+  const counted = phase === 'final' ? `final run${board.rows.length === 1 ? '' : 's'}` : `submission${board.rows.length === 1 ? '' : 's'}`;
+  const body = html`<h1>${phase === 'final' ? 'Final leaderboard' : 'Leaderboard'} — ${view.title}</h1>
+${phaseBanner(view.banner, phase)}
+${phaseSwitch(view.track, phase, audience)}
+<p class="sub">track <code>${view.track}</code> · ${board.rows.length} ${counted}</p>
+<section class="card" data-testid="board-card" data-phase="${phase}">${table}</section>
 <div class="cards">${scatter}${failures}</div>
 ${generalizationCard(view.generalization, audience)}`;
-  return layout(`Leaderboard ${view.track}`, body, [{ href: trackHref(view.track, audience), label: `track ${view.track}` }], audience);
+  return layout(`${phase === 'final' ? 'Final leaderboard' : 'Leaderboard'} ${view.track}`, body, [{ href: trackPhaseHref(view.track, phase, audience), label: `track ${view.track}` }], audience);
 }
 
 // ---------------------------------------------------------------------------------------------

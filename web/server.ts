@@ -5,10 +5,11 @@
  *
  * Public (anyone who reaches the address; nothing derived from closed-suite inputs, see web/data.ts):
  *   /                                 overview of every track with submissions
- *   /tracks/<track>                   leaderboard, open-vs-closed scatter, failure categories
+ *   /tracks/<track>[?phase=final]     leaderboard (development; final: the final runs with the reproduction column),
+ *                                     phase banner (with a competition file), open-vs-closed scatter, failure categories
  *   /submissions/<id>                 stage timeline against limits, scores, the public failure reason, the build log
- *   /api/leaderboard?track=           the leaderboard (plus correlation and failure counts) as JSON
- *   /api/leaderboard.csv?track=       the leaderboard as CSV (the public export)
+ *   /api/leaderboard?track=[&phase=]  the leaderboard (plus correlation and failure counts) as JSON
+ *   /api/leaderboard.csv?track=[&phase=] the leaderboard as CSV (the public export)
  *   /api/submissions/<id>             the public submission view as JSON
  *
  * Operator (every stage log, full failure reasons and details, closed-suite answers and per-instance errors):
@@ -25,7 +26,9 @@ import net, { type AddressInfo } from 'node:net';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { TemporalUiLocation } from '../infra/temporal.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
-import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackView, type Audience, type SuiteFiles } from './data.js';
+import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackView, type Audience, type SuiteFiles, type TrackViewOptions } from './data.js';
+import { finalBoardCsv } from '../domain/competition/final-board-text.js';
+import { BOARD_PHASES, type BoardPhase } from '../domain/competition/final-board.js';
 import { renderError, renderNotFound, renderOverview, renderSubmission, renderTrack, renderUnauthorized } from './render.js';
 import { routeTeamApi } from './team-api.js';
 import { routeTeamPage } from './team-pages.js';
@@ -170,9 +173,12 @@ export async function route(
   let pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   const isApi = pathname === '/api' || pathname.startsWith('/api/');
   if (isTeamApiPath(pathname) || isTeamPagePath(pathname)) {
-    if (!options.teams) return isApi ? json(404, { error: 'this server has no participants\' door (start it with a competition file)' }) : page(404, renderNotFound('This server has no participants\' door.'));
+    if (!options.teams) {
+      return isApi ? json(404, { error: 'this server has no participants\' door (start it with a competition file)' }) : page(404, renderNotFound('This server has no participants\' door.'));
+    }
     const request: TeamRequest = { method, url, pathname, headers, body: extra.body ?? null, bodyTooLarge: extra.bodyTooLarge ?? false, remoteAddress: extra.remoteAddress ?? '' };
-    const context = { db: options.db, dataDir: options.dataDir, ...(options.artifacts ? { artifacts: options.artifacts } : {}), ...(options.suites ? { suites: options.suites } : {}), door: options.teams };
+    const stores = { ...(options.artifacts ? { artifacts: options.artifacts } : {}), ...(options.suites ? { suites: options.suites } : {}) };
+    const context = { db: options.db, dataDir: options.dataDir, ...stores, door: options.teams };
     return isTeamApiPath(pathname) ? routeTeamApi(context, request) : routeTeamPage(context, request);
   }
   if (method !== 'GET' && method !== 'HEAD') return isApi ? json(405, { error: `method ${method} not allowed` }) : page(405, renderError(`Method ${method} is not allowed: the cockpit is read-only.`));
@@ -198,10 +204,20 @@ export async function route(
 
   if (pathname === '/') return page(200, renderOverview(await overviewView(db, audience)));
 
+  // Which board a track page or export shows (?phase=development|final), with the competition file's banner.
+  const phaseParam = url.searchParams.get('phase') ?? 'development';
+  const phase = (BOARD_PHASES as readonly string[]).includes(phaseParam) ? (phaseParam as BoardPhase) : null;
+  const boardOptions = (chosen: BoardPhase): TrackViewOptions => ({
+    phase: chosen,
+    ...(options.teams ? { competition: options.teams.competition, now: options.teams.now?.() ?? Date.now() } : {}),
+  });
+  const badPhase = `there is no "${phaseParam}" board: use phase=development or phase=final`;
+
   if (segments[0] === 'tracks' && segments.length === 2) {
     const track = decodeSegment(segments[1]!);
     if (track === null || !(await knownTrack(db, track))) return page(404, renderNotFound(`There is no track "${track ?? segments[1]}".`));
-    return page(200, renderTrack(await trackView(db, track, options.suites, audience)));
+    if (phase === null) return page(404, renderNotFound(`There is no "${phaseParam}" board: use ?phase=development or ?phase=final.`));
+    return page(200, renderTrack(await trackView(db, track, options.suites, audience, boardOptions(phase))));
   }
 
   if (segments[0] === 'submissions' && segments.length === 2) {
@@ -215,10 +231,12 @@ export async function route(
     const track = url.searchParams.get('track');
     if (!track) return json(400, { error: `give the track: ${pathname}?track=<track>` });
     if (!(await knownTrack(db, track))) return json(404, { error: `there is no track "${track}"` });
-    const view = await trackView(db, track, options.suites, audience);
+    if (phase === null) return json(400, { error: badPhase });
+    const view = await trackView(db, track, options.suites, audience, boardOptions(phase));
     if (pathname === '/api/leaderboard') return json(200, view);
-    const file = `leaderboard-${track.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv`;
-    return { status: 200, type: 'csv', body: publicLeaderboardCsv(view.board), headers: { 'content-disposition': `attachment; filename="${file}"` } };
+    const file = `leaderboard-${track.replace(/[^A-Za-z0-9_.-]/g, '_')}${phase === 'final' ? '-final' : ''}.csv`;
+    const body = view.final ? finalBoardCsv(view.final) : publicLeaderboardCsv(view.board);
+    return { status: 200, type: 'csv', body, headers: { 'content-disposition': `attachment; filename="${file}"` } };
   }
 
   if (segments[0] === 'api' && segments[1] === 'submissions' && segments.length === 3) {

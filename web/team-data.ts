@@ -18,6 +18,8 @@ import type { IntakeRecord, QuotaGrant } from '../infra/team-store.js';
 import type { StageRecord } from '../infra/results-store.js';
 import { publicStageView, stageLogs, stageViews, type LogView, type StageView } from './data.js';
 import { nowOf } from './team-auth.js';
+import { reproductionOf } from '../operations/leaderboard.js';
+import type { ReproductionState } from '../domain/competition/final-board.js';
 import type { TeamContext } from './team-context.js';
 
 /** One open-suite scenario column's score (the closed suite's are never in a team's view). */
@@ -54,6 +56,16 @@ export interface TeamSubmissionSummary {
   settledAt: string | null;
   stages: TeamStageView[];
   openScores: OpenScore[];
+  /** Its finalist's reproduction (the platform re-ran its training), null when it was not reproduced. */
+  reproduction: TeamReproduction | null;
+}
+
+/** The team's own reproduction outcome: the verdict and its reason (built from scores and the training stage), the final scores. */
+export interface TeamReproduction {
+  state: Exclude<ReproductionState, 'not-selected'>;
+  reason: string | null;
+  finalSubmitted: number | null;
+  finalReproduced: number | null;
 }
 
 /** The quota of one track in the open phase, as the store would decide the next upload now. */
@@ -145,6 +157,7 @@ async function summaryOf(context: TeamContext, intake: IntakeRecord): Promise<Te
   const facts = records.map(factsOf);
   const reason = publicFailureReason(facts, pipeline && { outcome: pipeline.outcome, category: pipeline.failureCategory, reason: pipeline.reason });
   const failureCategory = intake.failureCategory ?? pipeline?.failureCategory ?? null;
+  const reproduced = await reproductionOf(db, id);
   return {
     submissionId: id,
     intakeId: intake.intakeId,
@@ -165,6 +178,12 @@ async function summaryOf(context: TeamContext, intake: IntakeRecord): Promise<Te
       .filter((s) => s.suite === 'open')
       .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.column.localeCompare(b.column))
       .map((s) => ({ scenario: s.scenario, column: s.column, score: s.score, instances: s.instances, answered: s.answered, failed: s.failed })),
+    reproduction: reproduced && {
+      state: reproduced.verdict ?? 'pending',
+      reason: reproduced.reason,
+      finalSubmitted: reproduced.finalSubmitted,
+      finalReproduced: reproduced.finalReproduced,
+    },
   };
 }
 

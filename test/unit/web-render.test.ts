@@ -15,7 +15,11 @@ import { TRACKS } from '../../temporal.config.js';
 import { escapeHtml, formatCorrelation, formatScore, html, trusted } from '../../web/html.js';
 import { horizontalBarsSvg, scatterSvg } from '../../web/svg.js';
 import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTrack, statusOf } from '../../web/render.js';
-import { logFileOf, stageLogs, stageViews, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { logFileOf, stageLogs, stageViews, trackView, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { loadCompetition } from '../../domain/competition/index.js';
+import { teamSubmissionDetail } from '../../web/team-data.js';
+import { renderTeamSubmission } from '../../web/render-team.js';
+import { doorOptions } from '../support/team-seed.js';
 import { tailFile } from '../../infra/log-files.js';
 import { workflowUrl } from '../../infra/temporal.js';
 import { efficiencyFigures } from '../../domain/reports/efficiency.js';
@@ -563,6 +567,132 @@ describe('audiences', () => {
       expect((await route(options, 'GET', '/operator/nothing/here')).status).toBe(404);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('phases on the track page: development and final boards, reproduction column, banner', () => {
+  const db = new ResultsDb(':memory:');
+  afterAll(() => db.close());
+  const demo = loadCompetition(path.join(PROJECT_ROOT, 'competitions', 'demo.json'));
+  const dropping = { ...demo, reproduction: { ...demo.reproduction, onFailure: 'drop' as const } };
+  const register = (id: string) => {
+    const [team, name] = id.split('.') as [string, string];
+    db.upsertSubmission({ submissionId: id, team, name, track: 'cpu', directory: '/d', workflowId: `submission-${id}`, runId: 'r', submittedAt: '2030-01-01T00:00:00.000Z' });
+    db.recordPipeline({ submissionId: id, outcome: 'completed', failureCategory: null, reason: null, updatedAt: '2030-01-02T00:00:00.000Z' });
+  };
+  const scored = (id: string, value: number) => {
+    register(id);
+    for (const [suite, scenarios] of [['open', ['opposites', 'capitals']], ['closed', ['animal-sounds', 'colors']]] as const) {
+      db.saveScenarioScores(id, suite, scenarios.map((scenario) => ({ scenario, column: `${scenario} - EM`, score: value, instances: 10, answered: 10, failed: 0 })));
+    }
+  };
+  const judged = (of: string, reproduced: boolean, reason: string) => {
+    register(`${of}.reproduction`);
+    db.recordStage({
+      submissionId: `${of}.reproduction`,
+      stage: 'reproduction',
+      outcome: reproduced ? 'succeeded' : 'failed',
+      failureCategory: reproduced ? null : 'NotReproduced',
+      reason,
+      startedAt: null,
+      endedAt: '2036-01-03T00:00:00.000Z',
+      limitMs: null,
+      details: {
+        of,
+        verdict: reproduced ? 'Reproduced' : 'NotReproduced',
+        final: { submitted: 0.5, reproduced: reproduced ? 0.49 : 0.1, difference: null, within: reproduced },
+        columns: [{ suite: 'closed', column: 'colors - EM', score: 0.7, reproducedScore: reproduced ? 0.7 : 0.2, difference: null, within: reproduced }],
+      },
+    });
+  };
+  beforeAll(() => {
+    for (const [team, value] of [['alpha', 0.9], ['beta', 0.7], ['gamma', 0.5], ['delta', 0.3]] as const) {
+      scored(`${team}.v1`, value);
+      scored(`${team}.v1.final`, value);
+    }
+    judged('alpha.v1', true, 'final score 0.490 reproduced vs 0.500 submitted');
+    judged('beta.v1', false, `final score 0.100 reproduced vs 0.500 submitted ${XSS}`);
+    register('gamma.v1.reproduction'); // running: no verdict yet
+  });
+
+  it('the development board ranks the development runs only', async () => {
+    const view = await trackView(db, 'cpu');
+    expect(view.board.rows.map((r) => r.submissionId)).toEqual(['alpha.v1', 'beta.v1', 'gamma.v1', 'delta.v1']);
+    expect(view.final).toBeNull();
+    const page = renderTrack(view);
+    expect(page).toMatch(/<b data-testid="phase-link" data-phase="development" aria-current="page">/);
+    expect(page).toContain('href="/tracks/cpu?phase=final"');
+    expect(page).not.toContain('data-testid="cell-reproduction"');
+    expect(page).not.toContain('data-testid="phase-banner"'); // no competition file, no banner
+  });
+
+  it('the final board ranks the final runs under their development submission, marked (mark)', async () => {
+    const view = await trackView(db, 'cpu', undefined, 'public', { phase: 'final', competition: demo, now: Date.parse('2030-06-01T00:00:00Z') });
+    expect(view.final!.rows.map((r) => [r.submissionId, r.reproduction.state])).toEqual([
+      ['alpha.v1.final', 'Reproduced'],
+      ['beta.v1.final', 'NotReproduced'],
+      ['gamma.v1.final', 'pending'],
+      ['delta.v1.final', 'not-selected'],
+    ]);
+    // N = 4: alpha beats three in every column.
+    expect(view.board.rows[0]!.final).toBeCloseTo(3 / 4, 12);
+    const page = renderTrack(view);
+    expect(count(page, /data-testid="cell-reproduction"/)).toBe(4);
+    expect(page).toMatch(/data-state="NotReproduced"><details class="why">.*final score 0\.100 reproduced vs 0\.500 submitted &lt;script&gt;/s);
+    expect(page).not.toContain(XSS);
+    expect(page).toMatch(/data-state="not-selected"><span class="badge tone-muted"[^>]*>—<\/span>/);
+    expect(page).toMatch(/href="\/submissions\/beta\.v1\.final" title="beta\.v1\.final">beta\.v1<\/a>/);
+    expect(page).toMatch(/stays on the board, marked NotReproduced/);
+    expect(page).toMatch(/data-testid="phase-banner" data-phase="development">.*Phase <b data-testid="banner-phase">Development: teams submit/s);
+    expect(page).toMatch(/data-testid="banner-closes">2036-01-01 00:00/);
+  });
+
+  it('drops a NotReproduced team and scores the field again without it (drop)', async () => {
+    const view = await trackView(db, 'cpu', undefined, 'public', { phase: 'final', competition: dropping, now: Date.parse('2037-01-01T00:00:00Z') });
+    expect(view.final!.rows.map((r) => r.submissionId)).toEqual(['alpha.v1.final', 'gamma.v1.final', 'delta.v1.final']);
+    // N = 3 without beta: alpha beats two (2/3, was 3/4), gamma one (1/3, was 2/4).
+    expect(view.board.rows[0]!.final).toBeCloseTo(2 / 3, 12);
+    expect(view.board.rows[1]!.final).toBeCloseTo(1 / 3, 12);
+    expect(view.final!.dropped.map((d) => d.of)).toEqual(['beta.v1']);
+    const page = renderTrack(view);
+    expect(page).toMatch(/data-testid="dropped" data-submission="beta\.v1"><b>beta<\/b>/);
+    expect(page).toMatch(/is dropped, and the board is scored again without it/);
+    expect(page).toMatch(/data-testid="banner-phase">The competition is over/);
+    const development = renderTrack(await trackView(db, 'cpu', undefined, 'public', { competition: dropping, now: Date.parse('2037-01-01T00:00:00Z') }));
+    expect(development).toMatch(/data-testid="banner-frozen">This development board is frozen: the development phase closed 2036-01-01 00:00/);
+  });
+
+  it('serves the final board and its export through the router, and refuses an unknown board', async () => {
+    const options = { db, dataDir: '/nonexistent' };
+    const final = await route(options, 'GET', '/tracks/cpu?phase=final');
+    expect(final.status).toBe(200);
+    expect(count(final.body, /data-testid="cell-reproduction"/)).toBe(4);
+    expect((await route(options, 'GET', '/operator/tracks/cpu?phase=final')).body).toContain('href="/operator/tracks/cpu"');
+    expect((await route(options, 'GET', '/tracks/cpu?phase=nope')).status).toBe(404);
+    expect((await route(options, 'GET', '/api/leaderboard?track=cpu&phase=nope')).status).toBe(400);
+    const csv = await route(options, 'GET', '/api/leaderboard.csv?track=cpu&phase=final');
+    expect(csv.body.split('\n')[0]).toMatch(/^rank,team,submission,final_run,outcome,failure_category,.*,reproduction,reproduction_reason$/);
+    expect(csv.body.split('\n')[2]).toMatch(/^2,beta,beta\.v1,beta\.v1\.final,completed,.*,NotReproduced,/);
+    const json = JSON.parse((await route(options, 'GET', '/api/leaderboard?track=cpu&phase=final')).body) as { phase: string; final: { rows: unknown[] } };
+    expect([json.phase, json.final.rows.length]).toEqual(['final', 4]);
+  });
+
+  it("shows a team its own reproduction outcome, and nothing for a team that was not reproduced", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'final-team-'));
+    try {
+      const context = { db, dataDir: dir, door: doorOptions(dir) };
+      const beta = await teamSubmissionDetail(context, 'beta', 'beta.v1');
+      expect(beta!.reproduction).toEqual({ state: 'NotReproduced', reason: `final score 0.100 reproduced vs 0.500 submitted ${XSS}`, finalSubmitted: 0.5, finalReproduced: 0.1 });
+      const page = renderTeamSubmission(beta!, 'csrf');
+      expect(page).toMatch(/data-testid="team-reproduction" data-submission="beta\.v1" data-state="NotReproduced">.*final score 0\.1000 reproduced vs 0\.5000 submitted/s);
+      expect(page).not.toContain(XSS);
+      expect((await teamSubmissionDetail(context, 'gamma', 'gamma.v1'))!.reproduction!.state).toBe('pending');
+      const delta = await teamSubmissionDetail(context, 'delta', 'delta.v1');
+      expect(delta!.reproduction).toBeNull();
+      expect(renderTeamSubmission(delta!, 'csrf')).not.toContain('data-testid="team-reproduction"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
