@@ -95,10 +95,14 @@ export function createCompetitionActivities(db: ResultsStore) {
     async finalSelections(input: { competition: CompetitionFile; finalPhase: string; closedAt: string }): Promise<FinalSelection[]> {
       const phase = input.competition.phases.find((p) => p.id === input.finalPhase);
       if (!phase) throw new Error(`competition ${input.competition.id} has no phase "${input.finalPhase}"`);
+      // Only what was submitted while the phase before the finals was open: a results store that also holds earlier
+      // competitions' (or demos') runs does not send those to these finals.
+      const previous = input.competition.phases[input.competition.phases.indexOf(phase) - 1];
+      const since = previous ? new Date(Date.parse(previous.opensAt)).toISOString() : '';
       const latest = new Map<string, SubmissionRecord>();
       for (const track of input.competition.tracks) {
         for (const record of await db.submissions(track)) {
-          if (parseRunSubmissionId(record.submissionId).purpose !== 'development' || record.submittedAt > input.closedAt) continue;
+          if (parseRunSubmissionId(record.submissionId).purpose !== 'development' || record.submittedAt > input.closedAt || record.submittedAt < since) continue;
           if ((await db.pipeline(record.submissionId))?.outcome !== 'completed') continue;
           const key = `${record.team}\u0000${track}`;
           const held = latest.get(key);

@@ -12,7 +12,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { TASK_QUEUES, type RuntimeConfig } from '../temporal.config.js';
 import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import type { CompetitionClockState } from '../domain/competition/clock.js';
-import { formatDuration } from '../domain/units.js';
+import { formatSpan } from '../domain/units.js';
 import { textTable } from '../domain/text-table.js';
 import { competitionFilePath } from '../infra/paths.js';
 import { connectClient, workflowUrl } from '../infra/temporal.js';
@@ -38,7 +38,7 @@ const fail = (message: string, code = 1): number => {
 /** Every line of `status`: pure, from the clock's query at `now`. */
 export function renderClockState(state: CompetitionClockState, now: number): string {
   const open = state.phases.find((p) => p.id === state.currentPhase);
-  const left = (iso: string): string => formatDuration(Math.max(0, Date.parse(iso) - now));
+  const left = (iso: string): string => formatSpan(Math.max(0, Date.parse(iso) - now));
   const where = open ? `phase "${open.id}" open, closes ${open.closesAt} (in ${left(open.closesAt)})` : state.done ? 'every phase closed, the clock has ended' : 'no phase open now';
   const lines = [
     `competition ${state.competition}: ${where}`,

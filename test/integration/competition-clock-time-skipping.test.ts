@@ -186,11 +186,14 @@ describe('the competition clock on the time-skipping test server', () => {
       ],
       reproduction: { topN: 2, finalTolerance: 0.05, scenarioTolerance: 0.1, onFailure: 'mark' },
     });
-    await seedDevelopmentRun('team-a.early', t0 - 2 * DAY, 'completed');
-    await seedDevelopmentRun('team-a.late', t0 - DAY, 'completed');
-    await seedDevelopmentRun('team-b.only', t0 - DAY, 'completed');
-    await seedDevelopmentRun('team-c.good', t0 - 2 * DAY, 'completed');
-    await seedDevelopmentRun('team-c.crashed', t0 - DAY, 'failed');
+    // Submitted while the development phase is open (it opens at t0 + 1 h); team-d's run is older than the phase (an
+    // earlier competition's, in the same store) and must not reach these finals.
+    await seedDevelopmentRun('team-a.early', t0 + 2 * HOUR, 'completed');
+    await seedDevelopmentRun('team-a.late', t0 + DAY, 'completed');
+    await seedDevelopmentRun('team-b.only', t0 + DAY, 'completed');
+    await seedDevelopmentRun('team-c.good', t0 + 2 * HOUR, 'completed');
+    await seedDevelopmentRun('team-c.crashed', t0 + DAY, 'failed');
+    await seedDevelopmentRun('team-d.before', t0 - DAY, 'completed');
 
     const workflowId = competitionWorkflowId(competition.id);
     const handle = env.client.workflow.getHandle<typeof competitionClock>(workflowId);
