@@ -71,7 +71,14 @@ describe('POST /api/team/submissions', () => {
 
     const directory = path.join(fixture.stagingDir, 'sources', sha256);
     expect(fixture.starter.calls).toEqual([
-      { directory, archiveKey: `sources/${sha256}.tar.gz`, archiveSha256: sha256, team: 'acme', track: 'cpu', run: { phase: 'development', purpose: 'development', stages: ['build', 'fine-tune', 'open-eval', 'closed-eval'] } },
+      {
+        directory,
+        archiveKey: `sources/${sha256}.tar.gz`,
+        archiveSha256: sha256,
+        team: 'acme',
+        track: 'cpu',
+        run: { phase: 'development', purpose: 'development', stages: ['build', 'fine-tune', 'open-eval', 'closed-eval'] },
+      },
     ]);
     expect(JSON.parse(readFileSync(path.join(directory, 'submission.json'), 'utf8'))).toMatchObject({ team: 'acme', submission: 'first' });
     const stored = path.join(fixture.root, 'fetched.tar.gz');
