@@ -3,8 +3,8 @@
  * database the pipelines write, so the clock itself stays deterministic.
  *  - recordClockEvent: a phase opened or closed, an extension was decided, runs started (the worker's log; the
  *    clock's query and its history keep the same events);
- *  - finalSelections: per team and track, the submission that goes to the finals (the team's latest completed
- *    development submission: the "chosen" rule comes later) with its stored source and the final phase's suites;
+ *  - finalSelections: per team and track, the submission that goes to the finals (the one the team chose, when it
+ *    completed; else its latest completed development submission) with its stored source and the final phase's suites;
  *  - finalists: the top N of a track's final leaderboard, ranked over that track's `.final` runs only;
  *  - judgeReproductions: each reproduction against its final run (domain/competition/reproduction.ts), recorded
  *    as the reproduction run's `reproduction` stage (NotReproduced is charged, with the reason naming what differed).
@@ -91,7 +91,7 @@ export function createCompetitionActivities(db: ResultsStore) {
       log.info(`competition ${input.competition}: ${input.event.kind} ${input.event.phase} — ${input.event.detail}`, { competition: input.competition, ...input.event });
     },
 
-    /** Per team and track: the latest completed development submission registered before the close. */
+    /** Per team and track: the chosen, else the latest, completed development submission registered in the phase before the close. */
     async finalSelections(input: { competition: CompetitionFile; finalPhase: string; closedAt: string }): Promise<FinalSelection[]> {
       const phase = input.competition.phases.find((p) => p.id === input.finalPhase);
       if (!phase) throw new Error(`competition ${input.competition.id} has no phase "${input.finalPhase}"`);
@@ -99,6 +99,8 @@ export function createCompetitionActivities(db: ResultsStore) {
       // competitions' (or demos') runs does not send those to these finals.
       const previous = input.competition.phases[input.competition.phases.indexOf(phase) - 1];
       const since = previous ? new Date(Date.parse(previous.opensAt)).toISOString() : '';
+      // The team's choice (POST /api/team/final) among its uploads of that phase, when it completed; else its latest completed.
+      const chosen = new Map((previous ? await db.finalChoices(previous.id) : []).map((c) => [`${c.team}\u0000${c.track}`, c.submissionId]));
       const latest = new Map<string, SubmissionRecord>();
       for (const track of input.competition.tracks) {
         for (const record of await db.submissions(track)) {
@@ -106,7 +108,9 @@ export function createCompetitionActivities(db: ResultsStore) {
           if ((await db.pipeline(record.submissionId))?.outcome !== 'completed') continue;
           const key = `${record.team}\u0000${track}`;
           const held = latest.get(key);
-          if (!held || record.submittedAt > held.submittedAt || (record.submittedAt === held.submittedAt && record.submissionId > held.submissionId)) latest.set(key, record);
+          if (held && chosen.get(key) === held.submissionId) continue;
+          const later = !held || record.submittedAt > held.submittedAt || (record.submittedAt === held.submittedAt && record.submissionId > held.submissionId);
+          if (later || chosen.get(key) === record.submissionId) latest.set(key, record);
         }
       }
       const selections: FinalSelection[] = [];

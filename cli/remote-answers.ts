@@ -77,6 +77,13 @@ export const LogsAnswer = z.looseObject({
   note: z.string().nullish(),
 });
 
+/** POST /api/team/final: the recorded choice, and the submission it replaced (null when none or the same). */
+export const FinalChoiceAnswer = z.looseObject({
+  choice: z.looseObject({ team: z.string(), track: z.string(), phase: z.string(), submissionId: z.string().min(1), at: z.string() }),
+  replaced: z.string().nullish(),
+});
+export type FinalChoiceAnswer = z.infer<typeof FinalChoiceAnswer>;
+
 /** Whether a submission is still going: the server says so, else its outcome does. */
 export const isRunning = (s: SubmissionAnswer): boolean => s.running ?? s.outcome === 'running';
 

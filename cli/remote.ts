@@ -3,6 +3,7 @@
  *   challenge remote submit <dir> [--json]       local preflight, then upload the directory as a .tar.gz
  *   challenge remote status [id] [--watch] [--json]
  *   challenge remote logs <id> --stage build|fine-tune|open-eval
+ *   challenge remote final <id>                  choose the submission that goes to the finals for its track
  * It reads CHALLENGE_URL (the server) and CHALLENGE_TEAM_TOKEN (the team's token, sent as a Bearer token), and
  * checks every answer with zod (cli/remote-answers.ts) before printing from it.
  * Exit codes: 0 accepted / done, 2 bad input or refused by the server, 1 any other failure.
@@ -16,16 +17,18 @@ import { textTable } from '../domain/text-table.js';
 import { formatSpan } from '../domain/units.js';
 import { packDirectory } from '../infra/archive.js';
 import { liveBlock } from './live-block.js';
-import { AcceptedAnswer, ErrorAnswer, LogsAnswer, OverviewAnswer, SubmissionAnswer, isRunning, stageOf, type UploadProblem } from './remote-answers.js';
+import { AcceptedAnswer, ErrorAnswer, FinalChoiceAnswer, LogsAnswer, OverviewAnswer, SubmissionAnswer, isRunning, stageOf, type UploadProblem } from './remote-answers.js';
 
 export const REMOTE_HELP = `challenge remote submit <dir> [--json]
 challenge remote status [submission-id] [--watch] [--json]
 challenge remote logs <submission-id> --stage build|fine-tune|open-eval
+challenge remote final <submission-id>
 The participants' client of a competition server. submit runs the local preflight (submission format and
 Dockerfiles; no Docker, no contamination scan), stops on its errors, then uploads the directory as a .tar.gz
 (what .dockerignore excludes is left out) and prints the submission id, its status URL and the quota left.
 status lists the team's submissions (id, track, phase, outcome, stage, refunded); --watch redraws every 3 s
-until none of them runs. logs prints a stage's log excerpt (the closed evaluation's are withheld).
+until none of them runs. logs prints a stage's log excerpt (the closed evaluation's are withheld). final
+chooses the submission that goes to the finals for its track (else the latest completed one goes).
 Environment: CHALLENGE_URL (e.g. https://challenge.example.org), CHALLENGE_TEAM_TOKEN (cht_...).
 Exit codes: 0 accepted / done, 2 bad input or refused by the server, 1 any other failure.`;
 
@@ -257,6 +260,18 @@ async function logsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<numb
   return 0;
 }
 
+async function finalCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { positionals } = guardArgs(() => parseArgs({ args, allowPositionals: true, options: {} }));
+  if (positionals.length !== 1) throw new RemoteError(2, 'final takes one submission id: challenge remote final <id> (challenge remote status lists them)');
+  const server = serverOf(env);
+  const body = Buffer.from(JSON.stringify({ submissionId: positionals[0] }));
+  const answer = await call(server, 'POST', 'api/team/final', { body, contentType: 'application/json', timeoutMs: READ_TIMEOUT_MS });
+  if (answer.status !== 200) throw refusal(answer, 'the choice');
+  const { choice, replaced } = parsed(FinalChoiceAnswer, answer);
+  console.log(`${choice.submissionId} goes to the finals of track ${choice.track} (phase ${choice.phase}) if its pipeline completed${replaced ? `; it replaces ${replaced}` : ''}`);
+  return 0;
+}
+
 /** Runs `challenge remote <args>`; prints what went wrong and returns the exit code. */
 export async function remoteCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [action = '', ...rest] = args;
@@ -264,7 +279,8 @@ export async function remoteCommand(args: string[], env: NodeJS.ProcessEnv = pro
     if (action === 'submit') return await submitCommand(rest, env);
     if (action === 'status') return await statusCommand(rest, env);
     if (action === 'logs') return await logsCommand(rest, env);
-    throw new RemoteError(2, `unknown remote action "${action}"; use submit, status or logs (challenge remote --help)`);
+    if (action === 'final') return await finalCommand(rest, env);
+    throw new RemoteError(2, `unknown remote action "${action}"; use submit, status, logs or final (challenge remote --help)`);
   } catch (error) {
     if (!(error instanceof RemoteError)) throw error;
     console.error(`challenge remote ${action}: ${error.message}`);

@@ -80,7 +80,8 @@ ${teamSchema(types)}`;
 
 /**
  * The participants' door (infra/team-store.ts): teams with their current token (id, salt, scrypt hash),
- * browser sessions, operators' quota grants and accepted uploads. Booleans are 0/1 integers in both
+ * browser sessions, operators' quota grants, accepted uploads and each team's chosen final submission per
+ * track and phase. Booleans are 0/1 integers in both
  * engines; tracks are a JSON array. New tables only, so a store of an earlier version gains them on open.
  */
 const teamSchema = (types: { integer: string }): string => `
@@ -129,6 +130,14 @@ CREATE TABLE IF NOT EXISTS intakes (
 );
 CREATE INDEX IF NOT EXISTS intakes_by_team ON intakes (team, phase);
 CREATE INDEX IF NOT EXISTS intakes_by_submission ON intakes (submission_id);
+CREATE TABLE IF NOT EXISTS final_choices (
+  team TEXT NOT NULL,
+  track TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  submission_id TEXT NOT NULL,
+  chosen_at TEXT NOT NULL,
+  PRIMARY KEY (team, track, phase)
+);
 `;
 
 export type Row = Record<string, unknown>;

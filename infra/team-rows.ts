@@ -9,7 +9,7 @@ import type { QuotaUsage } from '../domain/teams/quota.js';
 import type { StoredToken } from '../domain/teams/tokens.js';
 import type { Row } from './results-rows.js';
 import type { PipelineRecord } from './results-store.js';
-import type { IntakeRecord, QuotaGrant, TeamRecord } from './team-store.js';
+import type { FinalChoice, IntakeRecord, QuotaGrant, TeamRecord } from './team-store.js';
 
 export const toTeam = (row: Row): TeamRecord => ({
   name: row.name as string,
@@ -119,4 +119,33 @@ export function liveSessionTeam(row: Row | undefined, at: string): string | unde
   if (!row || row.ended_at !== null || Number(row.disabled) === 1) return undefined;
   if (row.token_id !== row.current_token_id || Date.parse(row.expires_at as string) <= Date.parse(at)) return undefined;
   return row.team as string;
+}
+
+export const toFinalChoice = (row: Row): FinalChoice => ({
+  team: row.team as string,
+  track: row.track as string,
+  phase: row.phase as string,
+  submissionId: row.submission_id as string,
+  at: row.chosen_at as string,
+});
+
+/** The SQL of a team's intakes of one submission (team, then submission id), for choiceProblem. */
+export const choiceIntakesSql = (team: string, submissionId: string): string => `SELECT track, phase FROM intakes WHERE team = ${team} AND submission_id = ${submissionId}`;
+
+/** The upsert of a choice (team, track, phase, submission id, time): the latest choice of a team, track and phase wins. */
+export const chooseFinalSql = (params: readonly [string, string, string, string, string]): string =>
+  `INSERT INTO final_choices (team, track, phase, submission_id, chosen_at) VALUES (${params.join(', ')})
+   ON CONFLICT (team, track, phase) DO UPDATE SET submission_id = excluded.submission_id, chosen_at = excluded.chosen_at`;
+
+/**
+ * Why `choice` may not be recorded, given the rows (track, phase) of the team's intakes of that submission; null when
+ * one of them is of the choice's track and phase. Both stores throw it as an Error.
+ */
+export function choiceProblem(rows: readonly Row[], choice: FinalChoice): string | null {
+  const { team, track, phase, submissionId } = choice;
+  const pick = `choose one of the team's ${track} uploads of phase ${phase} (GET /api/team/submissions, or: challenge remote status)`;
+  if (rows.length === 0) return `team "${team}" has no submission "${submissionId}"; ${pick}`;
+  if (rows.some((row) => row.track === track && row.phase === phase)) return null;
+  if (!rows.some((row) => row.track === track)) return `submission "${submissionId}" of team "${team}" is of track ${String(rows[0]!.track)}, not ${track}; ${pick}`;
+  return `submission "${submissionId}" of team "${team}" was not uploaded in phase ${phase}; ${pick}`;
 }

@@ -9,8 +9,11 @@ import { decideQuota, type QuotaDecision, type QuotaRule } from '../domain/teams
 import type { StoredToken } from '../domain/teams/tokens.js';
 import type { Row } from './results-rows.js';
 import type { PipelineRecord } from './results-store.js';
-import { conflictingIntakeSql, liveSessionTeam, noTeam, sessionSql, settlementOf, toGrant, toIntake, toTeam, toToken, usageOf, usageSql } from './team-rows.js';
-import { TeamExistsError, type IntakeRecord, type QuotaGrant, type ReserveRequest, type ReserveResult, type TeamRecord, type TeamStore } from './team-store.js';
+import {
+  choiceIntakesSql, choiceProblem, chooseFinalSql, conflictingIntakeSql, liveSessionTeam, noTeam, sessionSql, settlementOf,
+  toFinalChoice, toGrant, toIntake, toTeam, toToken, usageOf, usageSql,
+} from './team-rows.js';
+import { TeamExistsError, type FinalChoice, type IntakeRecord, type QuotaGrant, type ReserveRequest, type ReserveResult, type TeamRecord, type TeamStore } from './team-store.js';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -182,6 +185,27 @@ export abstract class PostgresTeamStore implements TeamStore {
     const { rows } = await this.pool.query('SELECT * FROM intakes WHERE intake_id = $1', [intakeId]);
     const row = rows[0] as Row | undefined;
     return row ? toIntake(row) : undefined;
+  }
+
+  async chooseFinal(choice: FinalChoice): Promise<FinalChoice> {
+    return this.transaction(async (client): Promise<FinalChoice> => {
+      const rows = (await client.query(choiceIntakesSql('$1', '$2'), [choice.team, choice.submissionId])).rows as Row[];
+      const problem = choiceProblem(rows, choice);
+      if (problem) throw new Error(problem);
+      await client.query(chooseFinalSql(['$1', '$2', '$3', '$4', '$5']), [choice.team, choice.track, choice.phase, choice.submissionId, choice.at]);
+      return { ...choice };
+    });
+  }
+
+  async finalChoice(team: string, track: string, phase: string): Promise<FinalChoice | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM final_choices WHERE team = $1 AND track = $2 AND phase = $3', [team, track, phase]);
+    const row = rows[0] as Row | undefined;
+    return row ? toFinalChoice(row) : undefined;
+  }
+
+  async finalChoices(phase: string): Promise<FinalChoice[]> {
+    const { rows } = await this.pool.query(`SELECT * FROM final_choices WHERE phase = $1 ORDER BY team ${C}, track ${C}`, [phase]);
+    return (rows as Row[]).map(toFinalChoice);
   }
 
   /** Settles the submission's running intake when `record` ends its pipeline; `db` is the caller's transaction. */

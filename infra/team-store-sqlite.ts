@@ -9,8 +9,11 @@ import { decideQuota, type QuotaDecision, type QuotaRule } from '../domain/teams
 import type { StoredToken } from '../domain/teams/tokens.js';
 import type { Row } from './results-rows.js';
 import type { PipelineRecord } from './results-store.js';
-import { conflictingIntakeSql, liveSessionTeam, noTeam, sessionSql, settlementOf, toGrant, toIntake, toTeam, toToken, usageOf, usageSql } from './team-rows.js';
-import { TeamExistsError, type IntakeRecord, type QuotaGrant, type ReserveRequest, type ReserveResult, type TeamRecord, type TeamStore } from './team-store.js';
+import {
+  choiceIntakesSql, choiceProblem, chooseFinalSql, conflictingIntakeSql, liveSessionTeam, noTeam, sessionSql, settlementOf,
+  toFinalChoice, toGrant, toIntake, toTeam, toToken, usageOf, usageSql,
+} from './team-rows.js';
+import { TeamExistsError, type FinalChoice, type IntakeRecord, type QuotaGrant, type ReserveRequest, type ReserveResult, type TeamRecord, type TeamStore } from './team-store.js';
 
 export abstract class SqliteTeamStore implements TeamStore {
   protected constructor(
@@ -141,6 +144,26 @@ export abstract class SqliteTeamStore implements TeamStore {
   intake(intakeId: string): IntakeRecord | undefined {
     const row = this.db.prepare('SELECT * FROM intakes WHERE intake_id = ?').get(intakeId) as Row | undefined;
     return row ? toIntake(row) : undefined;
+  }
+
+  chooseFinal(choice: FinalChoice): FinalChoice {
+    return this.db
+      .transaction((): FinalChoice => {
+        const problem = choiceProblem(this.db.prepare(choiceIntakesSql('?', '?')).all(choice.team, choice.submissionId) as Row[], choice);
+        if (problem) throw new Error(problem);
+        this.db.prepare(chooseFinalSql(['?', '?', '?', '?', '?'])).run(choice.team, choice.track, choice.phase, choice.submissionId, choice.at);
+        return { ...choice };
+      })
+      .immediate();
+  }
+
+  finalChoice(team: string, track: string, phase: string): FinalChoice | undefined {
+    const row = this.db.prepare('SELECT * FROM final_choices WHERE team = ? AND track = ? AND phase = ?').get(team, track, phase) as Row | undefined;
+    return row ? toFinalChoice(row) : undefined;
+  }
+
+  finalChoices(phase: string): FinalChoice[] {
+    return (this.db.prepare('SELECT * FROM final_choices WHERE phase = ? ORDER BY team, track').all(phase) as Row[]).map(toFinalChoice);
   }
 
   /** Settles the submission's running intake when `record` ends its pipeline; the caller holds the transaction. */

@@ -67,6 +67,16 @@ export interface ReserveRequest {
   rule: QuotaRule;
 }
 
+/** A team's choice of the submission that goes to the finals for one track, from its intakes of one phase (the latest choice wins). */
+export interface FinalChoice {
+  team: string;
+  track: string;
+  /** The phase the submission was uploaded in (the phase before the finals). */
+  phase: string;
+  submissionId: string;
+  at: string;
+}
+
 export type ReserveResult =
   | { kind: 'accepted'; intake: IntakeRecord; decision: QuotaDecision }
   | { kind: 'refused'; decision: QuotaDecision }
@@ -101,6 +111,15 @@ export interface TeamStore {
   releaseIntake(intakeId: string, reason: string, at: string): Awaitable<void>;
   intakes(team: string): Awaitable<IntakeRecord[]>;
   intake(intakeId: string): Awaitable<IntakeRecord | undefined>;
+
+  /**
+   * Records (or replaces) the team's final submission for a track and phase. Throws, naming what to do, when the
+   * submission is not one of the team's intakes of that track in that phase.
+   */
+  chooseFinal(choice: FinalChoice): Awaitable<FinalChoice>;
+  finalChoice(team: string, track: string, phase: string): Awaitable<FinalChoice | undefined>;
+  /** Every team's choices in a phase, by team then track. */
+  finalChoices(phase: string): Awaitable<FinalChoice[]>;
 }
 
 export class TeamExistsError extends Error {

@@ -44,7 +44,7 @@ const config = loadRuntimeConfig();
 const serverOptions = devServerOptionsFor(config);
 if (values.fresh) {
   await stopDevServer(serverOptions);
-  for (const file of [serverOptions.dbFile, config.databasePath]) rmSync(file, { force: true });
+  for (const file of [serverOptions.dbFile, config.databasePath]) for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true }); // a stale WAL would corrupt the new file
   rmSync(path.join(config.dataDir, 'artifacts'), { recursive: true, force: true });
 }
 const { started } = await ensureDevServer(serverOptions);

@@ -5,9 +5,12 @@
  *   GET  /api/team/submissions/<id>                  one of them; another team's id is 404 exactly like an unknown one
  *   GET  /api/team/submissions/<id>/logs?stage=      the build or open-eval log; closed-stage logs are not shown to teams
  *   GET  /api/team/quota                             what the team has left per track in the open phase
+ *   POST /api/team/final  {"submissionId": "…"}      choose the submission that goes to the finals for its track (while uploads are taken)
+ *   GET  /api/team/final                             the team's choices per phase and track
  * Anything else is 404, a known path with another method 405. The token is checked before anything about a
  * submission is looked up, so a 401 says nothing about what exists.
  */
+import { z } from 'zod';
 import { openQuota, phaseAt } from '../domain/competition/index.js';
 import { acceptUpload, quotaFigures } from '../operations/intake.js';
 import type { TeamRecord } from '../infra/team-store.js';
@@ -28,9 +31,18 @@ const json = (status: number, value: unknown, headers?: Record<string, string>):
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="challenge teams", charset="UTF-8"' };
 
-type Route = { kind: 'submissions' } | { kind: 'submission'; id: string } | { kind: 'logs'; id: string } | { kind: 'quota' };
+type Route = { kind: 'submissions' } | { kind: 'submission'; id: string } | { kind: 'logs'; id: string } | { kind: 'quota' } | { kind: 'final' };
 
-const METHODS: Record<Route['kind'], readonly string[]> = { submissions: ['GET', 'HEAD', 'POST'], submission: ['GET', 'HEAD'], logs: ['GET', 'HEAD'], quota: ['GET', 'HEAD'] };
+const METHODS: Record<Route['kind'], readonly string[]> = {
+  submissions: ['GET', 'HEAD', 'POST'],
+  submission: ['GET', 'HEAD'],
+  logs: ['GET', 'HEAD'],
+  quota: ['GET', 'HEAD'],
+  final: ['GET', 'HEAD', 'POST'],
+};
+
+/** The body of POST /api/team/final. */
+const FinalChoiceBody = z.object({ submissionId: z.string().min(1).max(200) }).strict();
 
 function decodeSegment(segment: string): string | null {
   try {
@@ -43,6 +55,7 @@ function decodeSegment(segment: string): string | null {
 function routeOf(pathname: string): Route | null {
   if (pathname === '/api/team/submissions') return { kind: 'submissions' };
   if (pathname === '/api/team/quota') return { kind: 'quota' };
+  if (pathname === '/api/team/final') return { kind: 'final' };
   const segments = pathname.split('/').slice(4); // '', 'api', 'team', 'submissions', …
   if (!pathname.startsWith('/api/team/submissions/') || segments.length < 1 || segments.length > 2) return null;
   const id = decodeSegment(segments[0]!);
@@ -61,7 +74,7 @@ function baseUrlOf(context: TeamContext, request: TeamRequest): string {
 
 export async function routeTeamApi(context: TeamContext, request: TeamRequest): Promise<Reply> {
   const route = routeOf(request.pathname);
-  if (!route) return json(404, { error: `no such API endpoint: ${request.url.pathname} (see /api/team/submissions, /api/team/quota)` });
+  if (!route) return json(404, { error: `no such API endpoint: ${request.url.pathname} (see /api/team/submissions, /api/team/quota, /api/team/final)` });
   const allowed = METHODS[route.kind];
   if (!allowed.includes(request.method)) {
     return json(405, { error: `method ${request.method} not allowed on ${request.url.pathname}; use ${allowed.join(' or ')}` }, { allow: allowed.join(', ') });
@@ -94,6 +107,8 @@ export async function routeTeamApi(context: TeamContext, request: TeamRequest): 
       return logsOf(context, team, route.id, request.url.searchParams.get('stage'));
     case 'quota':
       return json(200, await quotaOf(context, team));
+    case 'final':
+      return request.method === 'POST' ? chooseFinal(context, team, request.body) : json(200, await finalChoicesOf(context, team));
   }
 }
 
@@ -135,5 +150,50 @@ async function quotaOf(context: TeamContext, team: TeamRecord): Promise<Record<s
     window: open ? open.quota.window : null,
     tracks: perTrack,
     nextPhase: next ? { id: next.id, opensAt: next.opensAt } : null,
+  };
+}
+
+/** POST /api/team/final: the team's final submission for the track of that upload, in the phase that takes uploads now. */
+async function chooseFinal(context: TeamContext, team: TeamRecord, body: Buffer | null): Promise<Reply> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body?.toString('utf8') ?? '');
+  } catch {
+    return json(400, { error: 'the body is not JSON; send {"submissionId": "<team>.<submission>"} with Content-Type: application/json' });
+  }
+  const parsed = FinalChoiceBody.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
+    return json(400, { error: `send {"submissionId": "<team>.<submission>"} and nothing else (${problems.join('; ')})` });
+  }
+  const { submissionId } = parsed.data;
+  const now = nowOf(context);
+  const open = openQuota(context.door.competition, now);
+  if (!open) return json(403, { error: 'no phase takes uploads now, so the final submission can no longer be chosen (GET /api/team/final shows the choices made)' });
+  const intakes = (await context.db.intakes(team.name)).filter((i) => i.submissionId === submissionId);
+  if (intakes.length === 0) return notFound(submissionId);
+  const intake = intakes.find((i) => i.phase === open.phase.id);
+  if (!intake) return json(400, { error: `submission "${submissionId}" was not uploaded in phase ${open.phase.id}; choose one of this phase's uploads (GET /api/team/submissions)` });
+  const previous = await context.db.finalChoice(team.name, intake.track, open.phase.id);
+  const choice = await context.db.chooseFinal({ team: team.name, track: intake.track, phase: open.phase.id, submissionId, at: new Date(now).toISOString() });
+  return json(200, { choice, replaced: previous && previous.submissionId !== submissionId ? previous.submissionId : null });
+}
+
+/** GET /api/team/final: the team's choices in every phase that takes uploads, per track (none chosen: the latest completed goes). */
+async function finalChoicesOf(context: TeamContext, team: TeamRecord): Promise<Record<string, unknown>> {
+  const { competition } = context.door;
+  const open = openQuota(competition, nowOf(context));
+  const choices = [];
+  for (const phase of competition.phases.filter((p) => p.quota)) {
+    for (const track of team.tracks) {
+      const choice = await context.db.finalChoice(team.name, track, phase.id);
+      if (choice) choices.push(choice);
+    }
+  }
+  return {
+    team: team.name,
+    phase: open ? open.phase.id : null,
+    choices,
+    rule: 'per track, the chosen submission goes to the finals if its pipeline completed; else the latest completed one',
   };
 }

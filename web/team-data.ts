@@ -58,6 +58,8 @@ export interface TeamSubmissionSummary {
   openScores: OpenScore[];
   /** Its finalist's reproduction (the platform re-ran its training), null when it was not reproduced. */
   reproduction: TeamReproduction | null;
+  /** The team chose it for the finals of its track (POST /api/team/final). */
+  chosenFinal: boolean;
 }
 
 /** The team's own reproduction outcome: the verdict and its reason (built from scores and the training stage), the final scores. */
@@ -158,6 +160,7 @@ async function summaryOf(context: TeamContext, intake: IntakeRecord): Promise<Te
   const reason = publicFailureReason(facts, pipeline && { outcome: pipeline.outcome, category: pipeline.failureCategory, reason: pipeline.reason });
   const failureCategory = intake.failureCategory ?? pipeline?.failureCategory ?? null;
   const reproduced = await reproductionOf(db, id);
+  const chosenFinal = intake.phase !== '' && (await db.finalChoice(intake.team, intake.track, intake.phase))?.submissionId === id;
   return {
     submissionId: id,
     intakeId: intake.intakeId,
@@ -184,6 +187,7 @@ async function summaryOf(context: TeamContext, intake: IntakeRecord): Promise<Te
       finalSubmitted: reproduced.finalSubmitted,
       finalReproduced: reproduced.finalReproduced,
     },
+    chosenFinal,
   };
 }
 

@@ -29,7 +29,7 @@ const DAY = 24 * HOUR;
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const RULE: QuotaRule = { perWindow: 3, window: DAY };
-const TEAM_TABLES = ['teams', 'team_sessions', 'quota_grants', 'intakes'];
+const TEAM_TABLES = ['teams', 'team_sessions', 'quota_grants', 'intakes', 'final_choices'];
 
 let postgres: TestPostgres | undefined;
 const postgresServer = async (): Promise<TestPostgres> => (postgres ??= await startPostgres());
@@ -340,6 +340,38 @@ describe.each(STORES)('TeamStore on %s', (_kind, open) => {
     const retried = accepted(await db.reserveIntake(request('conflict', 'conflict.fail', T0 + 6)));
     expect(retried.decision.usedInWindow).toBe(2); // the run, the failed one; the conflicts were never counted
     expect((await db.intakes('conflict')).length).toBe(3);
+  });
+
+  it("records a team's final choice per track and phase, the latest winning, and refuses another team's, track's or phase's submission", async () => {
+    await addTeam('chooser');
+    await addTeam('bystander');
+    accepted(await db.reserveIntake(request('chooser', 'chooser.a', T0)));
+    accepted(await db.reserveIntake(request('chooser', 'chooser.b', T0 + 1)));
+    accepted(await db.reserveIntake(request('chooser', 'chooser.gpu', T0 + 2, { track: 'a100-40gb' })));
+    accepted(await db.reserveIntake(request('chooser', 'chooser.late', T0 + 3, { phase: 'final' })));
+    accepted(await db.reserveIntake(request('bystander', 'bystander.a', T0 + 4)));
+    const choose = (submissionId: string, track = 'cpu', phase = 'development', team = 'chooser', at = T0 + 10) =>
+      Promise.resolve().then(() => db.chooseFinal({ team, track, phase, submissionId, at: iso(at) }));
+
+    expect(await db.finalChoice('chooser', 'cpu', 'development')).toBeUndefined();
+    expect(await choose('chooser.a')).toEqual({ team: 'chooser', track: 'cpu', phase: 'development', submissionId: 'chooser.a', at: iso(T0 + 10) });
+    await choose('chooser.b', 'cpu', 'development', 'chooser', T0 + 11);
+    await choose('chooser.gpu', 'a100-40gb');
+    await choose('bystander.a', 'cpu', 'development', 'bystander');
+    expect(await db.finalChoice('chooser', 'cpu', 'development')).toEqual({ team: 'chooser', track: 'cpu', phase: 'development', submissionId: 'chooser.b', at: iso(T0 + 11) });
+    expect((await db.finalChoices('development')).map((c) => [c.team, c.track, c.submissionId])).toEqual([
+      ['bystander', 'cpu', 'bystander.a'],
+      ['chooser', 'a100-40gb', 'chooser.gpu'],
+      ['chooser', 'cpu', 'chooser.b'],
+    ]);
+
+    await expect(choose('bystander.a')).rejects.toThrow(/team "chooser" has no submission "bystander.a"; choose one of the team's cpu uploads of phase development/);
+    await expect(choose('chooser.nothing')).rejects.toThrow(/team "chooser" has no submission "chooser.nothing"/);
+    await expect(choose('chooser.gpu')).rejects.toThrow(/"chooser.gpu" of team "chooser" is of track a100-40gb, not cpu/);
+    await expect(choose('chooser.late')).rejects.toThrow(/"chooser.late" of team "chooser" was not uploaded in phase development/);
+    // A refused choice leaves the recorded one as it was; the other phase has none.
+    expect((await db.finalChoice('chooser', 'cpu', 'development'))?.submissionId).toBe('chooser.b');
+    expect(await db.finalChoices('final')).toEqual([]);
   });
 
   it('refuses a reservation for a team that does not exist', async () => {

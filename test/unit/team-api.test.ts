@@ -346,3 +346,92 @@ describe('GET /api/team/...', () => {
     expect((await route(fixture.options, 'POST', '/api/team/quota', auth(token))).status).toBe(405);
   });
 });
+
+describe('/api/team/final', () => {
+  const post = (fixture: DoorFixture, token: string, body: string) =>
+    route(fixture.options, 'POST', '/api/team/final', { ...auth(token), 'content-type': 'application/json' }, { body: Buffer.from(body), remoteAddress: '10.0.0.1', bodyTooLarge: false });
+  const intakeOf = async (fixture: DoorFixture, team: string, submissionId: string, at: number, track = 'cpu') => {
+    const result = await fixture.db.reserveIntake({
+      intakeId: `intake-${submissionId}`,
+      team,
+      track,
+      phase: 'development',
+      submissionId,
+      archiveKey: `sources/${submissionId}.tar.gz`,
+      archiveSha256: 'cd'.repeat(32),
+      at: new Date(at).toISOString(),
+      rule: { perWindow: 10, window: 24 * HOUR },
+    });
+    expect(result.kind).toBe('accepted');
+  };
+
+  it('records the choice (the latest wins), lists it per track and marks it in the overview', async () => {
+    const fixture = door();
+    const token = await fixture.addTeam('acme', ['cpu', 'a100-40gb']);
+    await intakeOf(fixture, 'acme', 'acme.old', T0 - 2 * HOUR);
+    await intakeOf(fixture, 'acme', 'acme.new', T0 - HOUR);
+    await intakeOf(fixture, 'acme', 'acme.gpu', T0 - HOUR, 'a100-40gb');
+
+    const first = await post(fixture, token, JSON.stringify({ submissionId: 'acme.new' }));
+    expect(first.status).toBe(200);
+    expect(bodyOf(first)).toEqual({
+      choice: { team: 'acme', track: 'cpu', phase: 'development', submissionId: 'acme.new', at: new Date(T0).toISOString() },
+      replaced: null,
+    });
+    fixture.clock.now = T0 + 1000;
+    const second = await post(fixture, token, JSON.stringify({ submissionId: 'acme.old' }));
+    expect(second.status).toBe(200);
+    expect(bodyOf(second)).toMatchObject({ choice: { submissionId: 'acme.old', at: new Date(T0 + 1000).toISOString() }, replaced: 'acme.new' });
+    expect((await post(fixture, token, JSON.stringify({ submissionId: 'acme.gpu' }))).status).toBe(200);
+
+    const listed = await route(fixture.options, 'GET', '/api/team/final', auth(token));
+    expect(listed.status).toBe(200);
+    expect(bodyOf(listed)).toMatchObject({ team: 'acme', phase: 'development' });
+    expect((bodyOf(listed).choices as { track: string; submissionId: string }[]).map((c) => [c.track, c.submissionId])).toEqual([
+      ['cpu', 'acme.old'],
+      ['a100-40gb', 'acme.gpu'],
+    ]);
+    const overview = bodyOf(await route(fixture.options, 'GET', '/api/team/submissions', auth(token)));
+    expect((overview.submissions as { submissionId: string; chosenFinal: boolean }[]).map((s) => [s.submissionId, s.chosenFinal]).sort()).toEqual([
+      ['acme.gpu', true],
+      ['acme.new', false],
+      ['acme.old', true],
+    ]);
+  });
+
+  it('answers 400 to a bad body, 404 to another team\'s submission as to an unknown one, 403 once no phase takes uploads', async () => {
+    const fixture = door();
+    const token = await fixture.addTeam('acme');
+    await fixture.addTeam('rival');
+    await intakeOf(fixture, 'acme', 'acme.mine', T0 - HOUR);
+    await intakeOf(fixture, 'rival', 'rival.theirs', T0 - HOUR);
+
+    const notJson = await post(fixture, token, 'acme.mine');
+    expect(notJson.status).toBe(400);
+    expect(bodyOf(notJson).error).toMatch(/not JSON; send \{"submissionId"/);
+    const extra = await post(fixture, token, JSON.stringify({ submissionId: 'acme.mine', track: 'cpu' }));
+    expect(extra.status).toBe(400);
+    expect(bodyOf(extra).error).toMatch(/nothing else/);
+    expect((await post(fixture, token, JSON.stringify({ submissionId: '' }))).status).toBe(400);
+    expect((await post(fixture, token, JSON.stringify({ id: 'acme.mine' }))).status).toBe(400);
+
+    const theirs = await post(fixture, token, JSON.stringify({ submissionId: 'rival.theirs' }));
+    const unknown = await post(fixture, token, JSON.stringify({ submissionId: 'rival.nothing' }));
+    expect(theirs.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(bodyOf(theirs).error).toBe('your team has no submission "rival.theirs"; GET /api/team/submissions lists them');
+    expect(bodyOf(unknown).error).toBe('your team has no submission "rival.nothing"; GET /api/team/submissions lists them');
+    expect(await fixture.db.finalChoices('development')).toEqual([]);
+
+    const noToken = await route(fixture.options, 'POST', '/api/team/final', {}, { body: Buffer.from('{}'), remoteAddress: '10.0.0.2', bodyTooLarge: false });
+    expect(noToken.status).toBe(401);
+
+    fixture.clock.now = Date.parse('2027-12-15T00:00:00Z'); // development closed, finals not yet open
+    const closed = await post(fixture, token, JSON.stringify({ submissionId: 'acme.mine' }));
+    expect(closed.status).toBe(403);
+    expect(bodyOf(closed).error).toMatch(/no phase takes uploads now/);
+    expect(await fixture.db.finalChoices('development')).toEqual([]);
+    expect(bodyOf(await route(fixture.options, 'GET', '/api/team/final', auth(token)))).toMatchObject({ phase: null, choices: [] });
+    expect((await route(fixture.options, 'DELETE', '/api/team/final', auth(token))).headers?.allow).toBe('GET, HEAD, POST');
+  });
+});
