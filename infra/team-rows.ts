@@ -9,7 +9,7 @@ import type { QuotaUsage } from '../domain/teams/quota.js';
 import type { StoredToken } from '../domain/teams/tokens.js';
 import type { Row } from './results-rows.js';
 import type { PipelineRecord } from './results-store.js';
-import type { FinalChoice, IntakeRecord, QuotaGrant, TeamRecord } from './team-store.js';
+import type { FinalChoice, IntakeRecord, QuotaGrant, ReserveRequest, TeamRecord } from './team-store.js';
 
 export const toTeam = (row: Row): TeamRecord => ({
   name: row.name as string,
@@ -149,3 +149,21 @@ export function choiceProblem(rows: readonly Row[], choice: FinalChoice): string
   if (!rows.some((row) => row.track === track)) return `submission "${submissionId}" of team "${team}" is of track ${String(rows[0]!.track)}, not ${track}; ${pick}`;
   return `submission "${submissionId}" of team "${team}" was not uploaded in phase ${phase}; ${pick}`;
 }
+
+/** The intake a reservation inserts: accepted now, running (unsettled), counted (not refunded). */
+export const newIntake = (request: ReserveRequest, usesGrant: boolean): IntakeRecord => ({
+  intakeId: request.intakeId,
+  team: request.team,
+  track: request.track,
+  phase: request.phase,
+  submissionId: request.submissionId,
+  archiveKey: request.archiveKey,
+  archiveSha256: request.archiveSha256,
+  acceptedAt: request.at,
+  usesGrant,
+  outcome: null,
+  failureCategory: null,
+  refunded: false,
+  refundReason: null,
+  settledAt: null,
+});

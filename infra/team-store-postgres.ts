@@ -10,7 +10,7 @@ import type { StoredToken } from '../domain/teams/tokens.js';
 import type { Row } from './results-rows.js';
 import type { PipelineRecord } from './results-store.js';
 import {
-  choiceIntakesSql, choiceProblem, chooseFinalSql, conflictingIntakeSql, liveSessionTeam, noTeam, sessionSql, settlementOf,
+  choiceIntakesSql, choiceProblem, chooseFinalSql, conflictingIntakeSql, liveSessionTeam, newIntake, noTeam, sessionSql, settlementOf,
   toFinalChoice, toGrant, toIntake, toTeam, toToken, usageOf, usageSql,
 } from './team-rows.js';
 import { TeamExistsError, type FinalChoice, type IntakeRecord, type QuotaGrant, type ReserveRequest, type ReserveResult, type TeamRecord, type TeamStore } from './team-store.js';
@@ -126,22 +126,7 @@ export abstract class PostgresTeamStore implements TeamStore {
       if (existing) return { kind: 'conflict', existing: toIntake(existing) };
       const decision = await this.quotaStatusWith(client, request.team, request.track, request.phase, request.rule, request.at);
       if (!decision.allowed) return { kind: 'refused', decision };
-      const intake: IntakeRecord = {
-        intakeId: request.intakeId,
-        team: request.team,
-        track: request.track,
-        phase: request.phase,
-        submissionId: request.submissionId,
-        archiveKey: request.archiveKey,
-        archiveSha256: request.archiveSha256,
-        acceptedAt: request.at,
-        usesGrant: decision.usesGrant,
-        outcome: null,
-        failureCategory: null,
-        refunded: false,
-        refundReason: null,
-        settledAt: null,
-      };
+      const intake = newIntake(request, decision.usesGrant);
       await client.query('INSERT INTO intakes VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, 0, NULL, NULL)', [
         intake.intakeId,
         intake.team,

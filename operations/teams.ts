@@ -4,6 +4,7 @@
  */
 import { newToken } from '../domain/teams/tokens.js';
 import type { ResultsStore } from '../infra/results-store.js';
+import { TeamExistsError } from '../infra/team-store.js';
 
 /** Creates the team (TeamExistsError when the name is taken) and returns its token. */
 export async function addTeam(db: ResultsStore, team: { name: string; tracks: string[]; webhook: string | null }, at = new Date()): Promise<string> {
@@ -17,4 +18,14 @@ export async function rotateTeamToken(db: ResultsStore, name: string): Promise<s
   const { token, stored } = await newToken();
   await db.replaceToken(name, stored);
   return token;
+}
+
+/** A token for `team`: the team is created, or, when it exists (a rerun of a demo), its token is replaced: tokens are shown once. */
+export async function addOrRotateTeam(db: ResultsStore, team: { name: string; tracks: string[]; webhook: string | null }): Promise<string> {
+  try {
+    return await addTeam(db, team);
+  } catch (error) {
+    if (!(error instanceof TeamExistsError)) throw error;
+    return rotateTeamToken(db, team.name);
+  }
 }

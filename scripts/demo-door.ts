@@ -11,12 +11,11 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { RuntimeConfig } from '../temporal.config.js';
 import { loadCompetition } from '../domain/competition/index.js';
-import { TeamExistsError } from '../infra/team-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import { PROJECT_ROOT, competitionFilePath } from '../infra/paths.js';
 import { temporalStarter } from '../operations/intake.js';
-import { addTeam, rotateTeamToken } from '../operations/teams.js';
+import { addOrRotateTeam } from '../operations/teams.js';
 import { pipelineWorkflowId } from '../workflows/definitions.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 
@@ -28,15 +27,8 @@ export interface DoorDemo {
   summary: string[];
 }
 
-/** A team's token: a new team, or a fresh token for one an earlier demo made (tokens are shown once, so a rerun rotates). */
-async function tokenOf(db: ResultsStore, name: string): Promise<string> {
-  try {
-    return await addTeam(db, { name, tracks: ['cpu'], webhook: null });
-  } catch (error) {
-    if (!(error instanceof TeamExistsError)) throw error;
-    return rotateTeamToken(db, name);
-  }
-}
+/** A team's token (a rerun of the demo rotates it: tokens are shown once). */
+const tokenOf = (db: ResultsStore, name: string): Promise<string> => addOrRotateTeam(db, { name, tracks: ['cpu'], webhook: null });
 
 async function remoteSubmit(web: WebServer, token: string, directory: string): Promise<{ exitCode: number; output: string }> {
   const result = await execa('node', [path.join(PROJECT_ROOT, 'dist', 'cli', 'challenge.js'), 'remote', 'submit', directory], {

@@ -21,12 +21,11 @@ import { loadCompetition, type CompetitionFile } from '../domain/competition/ind
 import type { CompetitionClockState } from '../domain/competition/clock.js';
 import { finalBoardTable } from '../domain/competition/final-board-text.js';
 import { formatDuration, formatSpan } from '../domain/units.js';
-import { TeamExistsError } from '../infra/team-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
 import { temporalStarter } from '../operations/intake.js';
-import { addTeam, rotateTeamToken } from '../operations/teams.js';
+import { addOrRotateTeam } from '../operations/teams.js';
 import { finalLeaderboard, finalSuiteFiles } from '../operations/leaderboard.js';
 import { renderClockState } from '../cli/competition-clock.js';
 import { competitionStateQuery, competitionWorkflowId } from '../workflows/definitions.js';
@@ -78,15 +77,8 @@ function writeSeasonFile(dataDir: string, stamp: string, now: number): string {
   return target;
 }
 
-/** A team's token: a new team, or a fresh token for one an earlier demo made (tokens are shown once). */
-async function tokenOf(db: ResultsStore, name: string): Promise<string> {
-  try {
-    return await addTeam(db, { name, tracks: ['cpu'], webhook: null });
-  } catch (error) {
-    if (!(error instanceof TeamExistsError)) throw error;
-    return rotateTeamToken(db, name);
-  }
-}
+/** A team's token (a rerun of the demo rotates it: tokens are shown once). */
+const tokenOf = (db: ResultsStore, name: string): Promise<string> => addOrRotateTeam(db, { name, tracks: ['cpu'], webhook: null });
 
 /** The sample under a submission name of this season, uploaded with the participant's client. */
 async function upload(url: string, token: string, example: string, stamp: string): Promise<{ submissionId: string; exitCode: number; output: string }> {

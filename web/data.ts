@@ -205,7 +205,7 @@ async function publicFinalBoard(db: ResultsStore, board: FinalBoard): Promise<Fi
 }
 
 /** A stage record as domain/redaction.ts reads it. */
-const factsOf = (record: StageRecord): StageFacts => ({
+export const factsOf = (record: StageRecord): StageFacts => ({
   stage: record.stage,
   outcome: record.outcome,
   category: record.failureCategory,

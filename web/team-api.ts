@@ -17,10 +17,8 @@ import type { TeamRecord } from '../infra/team-store.js';
 import { stageLogs, stageViews } from './data.js';
 import { bearerOf, checkTeamToken, nowOf } from './team-auth.js';
 import type { Reply, TeamContext, TeamRequest } from './team-context.js';
-import { teamOverview, teamSubmissionDetail } from './team-data.js';
+import { TEAM_LOG_STAGES, teamOverview, teamSubmissionDetail } from './team-data.js';
 
-/** The stages whose logs a team may read: its own build and the open evaluation (the closed suite stays closed). */
-export const TEAM_LOG_STAGES: readonly string[] = ['build', 'open-eval'];
 
 const json = (status: number, value: unknown, headers?: Record<string, string>): Reply => ({
   status,

@@ -13,10 +13,10 @@
  */
 import { openQuota } from '../domain/competition/index.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
-import { PUBLIC_TEXT_STAGES, closedSuiteStarted, publicFailureReason, type StageFacts } from '../domain/redaction.js';
+import { PUBLIC_TEXT_STAGES, closedSuiteStarted, publicFailureReason } from '../domain/redaction.js';
 import type { IntakeRecord, QuotaGrant } from '../infra/team-store.js';
 import type { StageRecord } from '../infra/results-store.js';
-import { publicStageView, stageLogs, stageViews, type LogView, type StageView } from './data.js';
+import { factsOf, publicStageView, stageLogs, stageViews, type LogView, type StageView } from './data.js';
 import { nowOf } from './team-auth.js';
 import { reproductionOf } from '../operations/leaderboard.js';
 import type { ReproductionState } from '../domain/competition/final-board.js';
@@ -116,14 +116,6 @@ export type TeamSubmissionDetail = TeamSubmissionSummary & {
   logs: LogView[];
 };
 
-const factsOf = (record: StageRecord): StageFacts => ({
-  stage: record.stage,
-  outcome: record.outcome,
-  category: record.failureCategory,
-  reason: record.reason,
-  limitMs: record.limitMs,
-  details: record.details,
-});
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 

@@ -80,43 +80,33 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       details: { ...details, ...(failure?.step ? { step: failure.step } : {}), ...(failure?.logExcerpt ? { logExcerpt: failure.logExcerpt } : {}) },
     });
   };
-  const skipRemaining = async (reason: string) => {
-    for (const s of state.stages) {
-      if (s.outcome === 'pending') {
-        s.outcome = 'skipped';
-        s.reason = reason;
-        await bookkeeping().recordStage({
-          submissionId: input.submissionId,
-          stage: s.stage,
-          outcome: 'skipped',
-          failureCategory: null,
-          reason,
-          startedAt: null,
-          endedAt: null,
-          limitMs: s.limitMs,
-          details: null,
-        });
-      }
-    }
-  };
-  // A run of a competition phase goes through that phase's stages only; the others are skipped by the phase, not failed.
-  const run = input.run;
-  const runs = (stage: StageName): boolean => !run || !(PHASE_STAGES as readonly string[]).includes(stage) || (run.stages as readonly string[]).includes(stage);
-  const skipByPhase = async (stage: StageName, what: string) => {
-    const s = stageState(stage);
-    const reason = `the ${run?.phase ?? ''} phase runs no ${what}${stage === 'fine-tune' ? ': the submission is evaluated as built (inference only)' : ''}`;
-    Object.assign(s, { outcome: 'skipped', reason });
+  /** Marks a stage skipped (it never started) and records it with its reason. */
+  const skip = async (s: StageState, reason: string, details: Record<string, unknown> | null) => {
+    s.outcome = 'skipped';
+    s.reason = reason;
     await bookkeeping().recordStage({
       submissionId: input.submissionId,
-      stage,
+      stage: s.stage,
       outcome: 'skipped',
       failureCategory: null,
       reason,
       startedAt: null,
       endedAt: null,
       limitMs: s.limitMs,
-      details: { skippedByPhase: run?.phase ?? null },
+      details,
     });
+  };
+  const skipRemaining = async (reason: string) => {
+    for (const s of state.stages) if (s.outcome === 'pending') await skip(s, reason, null);
+  };
+  // A run of a competition phase goes through that phase's stages only; the others are skipped by the phase, not failed.
+  const run = input.run;
+  // Without fine-tune (inference only) the image is built from the Dockerfile alone and serves its own weights.
+  const trains = !run || trainsIn(run.stages);
+  const runs = (stage: StageName): boolean => !run || !(PHASE_STAGES as readonly string[]).includes(stage) || (run.stages as readonly string[]).includes(stage);
+  const skipByPhase = async (stage: StageName, what: string) => {
+    const reason = `the ${run?.phase ?? ''} phase runs no ${what}${stage === 'fine-tune' ? ': the submission is evaluated as built (inference only)' : ''}`;
+    await skip(stageState(stage), reason, { skippedByPhase: run?.phase ?? null });
   };
   // The GPU slot the submission holds from its claim to its end (workflows/placement.ts).
   const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost());
@@ -165,7 +155,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       workflowId: info.workflowId,
       directory: input.directory,
       source: input.source,
-      inferenceOnly: input.run ? !trainsIn(input.run.stages) : false,
+      inferenceOnly: !trains,
       buildLimitMs: limits.build,
       heartbeatTimeoutMs: heartbeatTimeout,
       policy: input.hostPolicy,
@@ -190,7 +180,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
           directory: input.directory,
           reuseIfPresent: input.reuseBuild ?? false,
           ...(input.source ? { source: input.source } : {}),
-          ...(input.run && !trainsIn(input.run.stages) ? { inferenceOnly: true } : {}),
+          ...(trains ? {} : { inferenceOnly: true }),
         }),
     );
     if (!built.ok) {
@@ -216,7 +206,6 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     // shrink its batch. The deadline spans every attempt: the limit is for the stage, not for each try.
     let fineTuneHandovers = 0;
     let fineTuneFailovers = 0;
-    const trains = !run || trainsIn(run.stages);
     if (!trains) await skipByPhase('fine-tune', 'fine-tune');
     else startStage('fine-tune');
     for (let oomRetries = 0; trains; oomRetries++) {
