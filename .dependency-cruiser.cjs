@@ -4,7 +4,8 @@
  *
  *   cli, web, workers, bench, scripts      entry points: may use everything below
  *   operations                             what the CLI, the web page and the demo share (submit, status, leaderboard)
- *   workflows                              orchestration: domain (pure) + temporal.config + workflow-safe shared names
+ *   workflows                              orchestration: domain (pure) + temporal.config + contract
+ *   contract                               the names and boundary types workflows, activities and clients share
  *   activities                             adapters: domain + infra; never values from workflows
  *   infra                                  Docker, files, databases, Temporal connection; never activities/workflows
  *   domain                                 plain TypeScript: no Temporal, no infra, nothing above it
@@ -20,19 +21,27 @@ module.exports = {
     {
       name: 'activities-no-workflow-values',
       severity: 'error',
-      comment: 'Activities run in the worker process; workflow modules are bundled for the sandbox. Shared names live beside activities/types.ts or in temporal.config.ts.',
+      comment: 'Activities run in the worker process; workflow modules are bundled for the sandbox. Shared names live in contract/.',
       from: { path: '^activities/' },
       to: { path: '^workflows/', dependencyTypesNot: ['type-only'] },
     },
-    { name: 'domain-is-pure', severity: 'error', comment: 'The domain is plain TypeScript: no Temporal, reusable and unit-testable.', from: { path: '^domain/' }, to: { path: '@temporalio|^(infra|activities|workflows|workers|cli|web|bench|scripts)/' } },
+    { name: 'domain-is-pure', severity: 'error', comment: 'The domain is plain TypeScript: no Temporal, reusable and unit-testable.', from: { path: '^domain/' }, to: { path: '@temporalio|^(infra|activities|workflows|contract|workers|cli|web|bench|scripts|operations)/' } },
     { name: 'infra-below-activities', severity: 'error', comment: 'Infra adapters know nothing of activities, workflows, operations or entry points.', from: { path: '^infra/' }, to: { path: '^(activities|workflows|operations|workers|cli|web|bench)/' } },
     {
       name: 'workflows-only-orchestrate',
       severity: 'error',
-      comment: 'Workflow code is bundled into the deterministic sandbox: no infra and no activity implementations; only the shared names beside activities/types.ts (definitions, placement-messages).',
+      comment: 'Workflow code is bundled into the deterministic sandbox: no infra and no activity implementations; shared names come from contract/.',
       from: { path: '^workflows/' },
-      to: { path: '^(infra|workers|cli|web|bench|scripts)/|^activities/(?!(types|definitions|placement-messages)\.ts$)', dependencyTypesNot: ['type-only'] },
+      to: { path: '^(infra|workers|cli|web|bench|scripts|operations|activities)/', dependencyTypesNot: ['type-only'] },
     },
+    {
+      name: 'contract-is-shared-ground',
+      severity: 'error',
+      comment: "contract/ is imported by workflows (bundled into the sandbox), activities and clients alike: it may use only domain types, temporal.config and the SDK's workflow-safe packages.",
+      from: { path: '^contract/' },
+      to: { path: '^(infra|activities|workflows|operations|workers|cli|web|bench|scripts)/|@temporalio/(client|worker|activity)', dependencyTypesNot: ['type-only'] },
+    },
+    { name: 'contract-no-node-builtins', severity: 'error', comment: 'contract/ is bundled into workflow code: no Node built-ins.', from: { path: '^contract/' }, to: { dependencyTypes: ['core'] } },
     { name: 'workflows-no-node-builtins', severity: 'error', comment: 'Node built-ins break determinism (and the bundler) in workflow code.', from: { path: '^workflows/' }, to: { dependencyTypes: ['core'] } },
     {
       name: 'store-interface-not-implementations',

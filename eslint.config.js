@@ -37,7 +37,7 @@ export default tseslint.config(
           paths: NODE_BUILTINS.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins (use an activity).' })),
           patterns: [
             { group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@temporalio/testing'], message: 'Workflow code may only import @temporalio/workflow and @temporalio/common.' },
-            { group: ['**/infra/**', '**/activities/**', '!**/activities/types*', '!**/activities/definitions*', '!**/activities/placement-messages*'], allowTypeImports: true, message: 'Workflows call activities through proxies; they never import adapters (types only).' },
+            { group: ['**/infra/**', '**/activities/**'], allowTypeImports: true, message: 'Workflows call activities through proxies; they never import adapters (types only).' },
           ],
         },
       ],

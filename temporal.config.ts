@@ -264,19 +264,6 @@ export const TASK_QUEUES = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
-// Search attributes shown in the Web UI (registered with the dev server at start).
-// ---------------------------------------------------------------------------------------------
-export const SEARCH_ATTRIBUTES = {
-  Team: 'Keyword',
-  Submission: 'Keyword',
-  Track: 'Keyword',
-  Stage: 'Keyword',
-  Outcome: 'Keyword',
-  FailureCategory: 'Keyword',
-  Phase: 'Keyword',
-} as const;
-
-// ---------------------------------------------------------------------------------------------
 // Activity timeouts and retries (values the workflows use; tests override heartbeats via input)
 // ---------------------------------------------------------------------------------------------
 export const ACTIVITY_POLICY = {

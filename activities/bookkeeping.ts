@@ -6,7 +6,7 @@ import { hostLiveness, type ResultsStore, type SubmissionRecord } from '../infra
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { FailureCategory } from '../domain/failures.js';
-import type { StageReport } from './types.js';
+import type { StageReport } from '../contract/types.js';
 import type { TrackId } from '../temporal.config.js';
 
 export interface RegisterInput {

@@ -19,7 +19,7 @@ import { parseRunSubmissionId, runSubmissionId } from '../domain/competition/run
 import { judgeReproduction, type ColumnScore, type TrainingOutcome } from '../domain/competition/reproduction.js';
 import type { ClockEvent, ClockVerdict } from '../domain/competition/clock.js';
 import type { CompetitionFile, Reproduction } from '../domain/competition/schema.js';
-import type { SubmissionSource } from './types.js';
+import type { SubmissionSource } from '../contract/types.js';
 import type { TrackId } from '../temporal.config.js';
 
 /** One team's submission for one track's finals, as the final and the reproduction runs are started from it. */

@@ -19,7 +19,7 @@ import {
   slotRequestedSignal,
   type SlotRequest,
   type TrackPlacementInput,
-} from './placement-messages.js';
+} from '../contract/placement.js';
 
 const startOptions = (track: TrackId) => ({
   workflowId: placementWorkflowId(track),

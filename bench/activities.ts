@@ -6,8 +6,8 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { StageName } from '../temporal.config.js';
-import type { HostAssignment } from '../activities/types.js';
-import { stageStartedSignal } from '../workflows/definitions.js';
+import type { HostAssignment } from '../contract/types.js';
+import { stageStartedSignal } from '../contract/pipeline.js';
 
 export interface ActivityTiming {
   /** the activity function's own time, from its first line to its return, ms */

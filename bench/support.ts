@@ -15,7 +15,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker, type WorkerOptions } from '@temporalio/worker';
 import { ensureDevServer, freePort, stopDevServer, temporalBinary, type DevServerOptions } from '../infra/dev-server.js';
 import type { MultipleChoiceScenario, Suite } from '../domain/harness/suite.js';
-import { placementWorkflowId } from '../activities/placement-messages.js';
+import { placementWorkflowId } from '../contract/placement.js';
 import type { TrackId } from '../temporal.config.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import { connectClient, uiLocationOf, uiPageUrl } from '../infra/temporal.js';
 import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { lazyClient, temporalStarter } from '../operations/intake.js';
-import { pipelineWorkflowId } from '../workflows/definitions.js';
+import { pipelineWorkflowId } from '../contract/pipeline.js';
 import { validateCompetitionCommand } from './competition.js';
 import { COMPETITION_CLOCK_USAGE, competitionClockCommand } from './competition-clock.js';
 import { listPipelines, pipelineStatus, submit, type PipelineStatus } from '../operations/pipelines.js';

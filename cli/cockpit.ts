@@ -10,8 +10,9 @@ import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
-import { pipelineWorkflowId, reevaluationWorkflowId } from '../workflows/definitions.js';
-import { batchEvaluation, batchProgressQuery, reevaluateSubmission, type BatchInput, type BatchProgress, type ReevaluateInput } from '../workflows/batch-evaluation.js';
+import { pipelineWorkflowId, reevaluationWorkflowId } from '../contract/pipeline.js';
+import { batchEvaluation, reevaluateSubmission, type BatchInput, type ReevaluateInput } from '../workflows/batch-evaluation.js';
+import { batchProgressQuery, batchWorkflowId, type BatchProgress } from '../contract/batch.js';
 import { submit, type SubmitResult } from '../operations/pipelines.js';
 import { logExcerpt } from '../domain/failures.js';
 import { artifactKeys } from '../infra/artifact-store.js';
@@ -131,7 +132,7 @@ export async function createSchedule(client: Client, spec: ScheduleSpec): Promis
       type: 'startWorkflow',
       workflowType: batchEvaluation,
       taskQueue: TASK_QUEUES.orchestrator,
-      workflowId: `batch-${spec.scheduleId}`,
+      workflowId: batchWorkflowId(spec.scheduleId),
       args: [input],
     },
     policies: {

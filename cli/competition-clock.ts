@@ -16,7 +16,7 @@ import { formatSpan } from '../domain/units.js';
 import { textTable } from '../domain/text-table.js';
 import { competitionFilePath } from '../infra/paths.js';
 import { connectClient, workflowUrl } from '../infra/temporal.js';
-import { competitionStateQuery, competitionWorkflowId, extendDeadlineSignal } from '../workflows/definitions.js';
+import { competitionStateQuery, competitionWorkflowId, extendDeadlineSignal } from '../contract/competition.js';
 import type { competitionClock } from '../workflows/competition-clock.js';
 
 export const COMPETITION_CLOCK_USAGE = `challenge competition start [--competition <file>]

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTES } from '../temporal.config.js';
+import { SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
 
 export function temporalBinary(env: Record<string, string | undefined> = process.env): string {
   if (env.CHALLENGE_TEMPORAL_BIN) return env.CHALLENGE_TEMPORAL_BIN;

@@ -7,8 +7,9 @@ import { TASK_QUEUES, type PartialStageLimits, type RetryOverride, type RuntimeC
 import { loadSubmission } from '../domain/submission.js';
 import { trainsIn, type PhaseRun } from '../domain/competition/runs.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import type { HarnessSettings, HostPolicy, PipelineInput, SubmissionSource } from '../activities/types.js';
-import { SA, pipelineWorkflowId, progressQuery, type PipelineState } from '../workflows/definitions.js';
+import type { HarnessSettings, HostPolicy, PipelineInput, SubmissionSource } from '../contract/types.js';
+import { SA } from '../contract/search-attributes.js';
+import { pipelineWorkflowId, progressQuery, type PipelineState } from '../contract/pipeline.js';
 import { submissionPipeline } from '../workflows/submission-pipeline.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { workflowUrl } from '../infra/temporal.js';

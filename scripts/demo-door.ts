@@ -16,7 +16,7 @@ import type { ArtifactStore } from '../infra/artifact-store.js';
 import { PROJECT_ROOT, competitionFilePath } from '../infra/paths.js';
 import { temporalStarter } from '../operations/intake.js';
 import { addOrRotateTeam } from '../operations/teams.js';
-import { pipelineWorkflowId } from '../workflows/definitions.js';
+import { pipelineWorkflowId } from '../contract/pipeline.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 
 export interface DoorDemo {

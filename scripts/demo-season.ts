@@ -28,7 +28,7 @@ import { temporalStarter } from '../operations/intake.js';
 import { addOrRotateTeam } from '../operations/teams.js';
 import { finalLeaderboard, finalSuiteFiles } from '../operations/leaderboard.js';
 import { renderClockState } from '../cli/competition-clock.js';
-import { competitionStateQuery, competitionWorkflowId } from '../workflows/definitions.js';
+import { competitionStateQuery, competitionWorkflowId } from '../contract/competition.js';
 import type { competitionClock } from '../workflows/competition-clock.js';
 import { startWebServer } from '../web/server.js';
 

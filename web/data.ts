@@ -13,7 +13,7 @@ import path from 'node:path';
 import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory } from '../domain/failures.js';
 import { tailFile } from '../infra/log-files.js';
 import { workflowUrl, type TemporalUiLocation } from '../infra/temporal.js';
-import { pipelineWorkflowId } from '../workflows/definitions.js';
+import { pipelineWorkflowId } from '../contract/pipeline.js';
 import { leaderboardCsv, type Leaderboard } from '../domain/leaderboard.js';
 import { publicFailureReason, publicPipelineReason, publicStageDetails, publicStageReason, type StageFacts } from '../domain/redaction.js';
 import type { InstanceAnswer } from '../domain/harness/evaluate.js';

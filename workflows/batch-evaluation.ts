@@ -8,12 +8,12 @@
  */
 import { ApplicationFailure, ParentClosePolicy, condition, continueAsNew, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, limitsFor, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
-import type { HarnessSettings, HostPolicy } from '../activities/types.js';
+import type { HarnessSettings, HostPolicy } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
-import { defineQuery } from '@temporalio/workflow';
-import { reevaluationWorkflowId, stageStartedSignal, submissionImages } from './definitions.js';
+import { reevaluationWorkflowId, stageStartedSignal, submissionImages } from '../contract/pipeline.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 import { SlotLease } from './placement.js';
+import { batchProgressQuery, type BatchProgress } from '../contract/batch.js';
 
 export interface ReevaluateInput {
   submissionId: string;
@@ -115,17 +115,6 @@ export interface BatchInput {
   /** Carried across continue-as-new. */
   state?: { batchId: string; pending: { submissionId: string; track: TrackId }[]; done: number; failed: number; selected: number };
 }
-
-export interface BatchProgress {
-  batchId: string;
-  selected: number;
-  done: number;
-  failed: number;
-  running: number;
-  pending: number;
-}
-
-export const batchProgressQuery = defineQuery<BatchProgress>('batchProgress');
 
 export async function batchEvaluation(input: BatchInput): Promise<BatchProgress> {
   const info = workflowInfo();

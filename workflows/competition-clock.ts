@@ -24,8 +24,10 @@ import {
   type CompetitionClockState,
 } from '../domain/competition/clock.js';
 import type { CompetitionActivities, FinalSelection } from '../activities/competition.js';
-import type { PipelineInput } from '../activities/types.js';
-import { SA, competitionStateQuery, extendDeadlineSignal, pipelineWorkflowId } from './definitions.js';
+import type { PipelineInput } from '../contract/types.js';
+import { SA } from '../contract/search-attributes.js';
+import { competitionStateQuery, extendDeadlineSignal } from '../contract/competition.js';
+import { pipelineWorkflowId } from '../contract/pipeline.js';
 import { submissionPipeline } from './submission-pipeline.js';
 
 export interface CompetitionClockInput {

@@ -40,15 +40,13 @@ import {
   hostAnnouncedSignal,
   hostWithdrawnSignal,
   placementQuery,
-  placementWorkflowId,
   slotGrantedSignal,
   slotReleasedSignal,
   slotRequestedSignal,
   type TrackPlacementInput,
-} from '../activities/placement-messages.js';
+} from '../contract/placement.js';
 
-export { placementQuery, placementWorkflowId, type TrackPlacementInput };
-import type { HostAssignment } from '../activities/types.js';
+import type { HostAssignment } from '../contract/types.js';
 
 /** Pipelines started before this patch claim through the shared track queue (claimHost); later ones ask the placement. */
 export const LOAD_AWARE_PLACEMENT_PATCH = 'load-aware-placement';

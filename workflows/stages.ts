@@ -8,7 +8,7 @@ import { ACTIVITY_POLICY, EVAL_STAGE, TASK_QUEUES, TRACKS, formatDuration, retry
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
-import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport, SubmissionSource } from '../activities/types.js';
+import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport, SubmissionSource } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { runWithLimit, type LimitedResult } from './run-with-limit.js';
 import type { SlotLease } from './placement.js';

@@ -6,9 +6,10 @@
 import { ActivityFailure, CancellationScope, CancelledFailure, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, STAGES, TRACKS, formatDuration, limitsFor, stageLimitMs, type StageName } from '../temporal.config.js';
 import type { FailureDetails } from '../domain/failures.js';
-import type { HarnessSettings, PipelineInput, StageReport } from '../activities/types.js';
+import type { HarnessSettings, PipelineInput, StageReport } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
-import { SA, progressQuery, stageStartedSignal, type PipelineState, type StageState } from './definitions.js';
+import { SA } from '../contract/search-attributes.js';
+import { progressQuery, stageStartedSignal, type PipelineState, type StageState } from '../contract/pipeline.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 import { SlotLease } from './placement.js';
 import { trainsIn } from '../domain/competition/runs.js';

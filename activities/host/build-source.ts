@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ArchiveRejected, extractArchive, type ArchiveLimits } from '../../infra/archive.js';
 import type { ArtifactStore } from '../../infra/artifact-store.js';
 import { sourceDigest } from '../../infra/source-digest.js';
-import type { BuildInput, SubmissionSource } from '../types.js';
+import type { BuildInput, SubmissionSource } from '../../contract/types.js';
 import { failure } from './context.js';
 
 /**

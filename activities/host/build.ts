@@ -11,8 +11,8 @@ import { preflightSubmission, renderPreflight } from '../../domain/preflight/doc
 import { buildFailureCategory, buildFailureReason, classifyBuildFailure, cleanBuildLog } from '../../domain/build-failures.js';
 import { hostBuildPrefix, readBuildSecrets, type OpenBuildSandbox } from '../../infra/docker.js';
 import { sourceDigest } from '../../infra/source-digest.js';
-import { submissionImages } from '../definitions.js';
-import type { BuildInput, BuiltImages } from '../types.js';
+import { submissionImages } from '../../contract/pipeline.js';
+import type { BuildInput, BuiltImages } from '../../contract/types.js';
 import { resolveBuildContext } from './build-source.js';
 import { failure, saveLog, shortHash, type HostContext } from './context.js';
 import { beginStage, heartbeatEvery } from './stage-control.js';

@@ -3,7 +3,7 @@
  * placement stay in this module.
  */
 import { TASK_QUEUES } from '../../temporal.config.js';
-import type { HostAssignment } from '../types.js';
+import type { HostAssignment } from '../../contract/types.js';
 import type { HostContext } from './context.js';
 
 export function createClaimActivity(host: HostContext) {

@@ -11,7 +11,7 @@ import { exportAnswerLines } from '../../infra/answer-export.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { artifactKeys } from '../../infra/artifact-store.js';
 import { dockerContainerRuntime, type ContainerRuntime, type EvaluationNetwork } from '../../infra/container-runtime.js';
-import type { EvaluateInput, EvaluateResult } from '../types.js';
+import type { EvaluateInput, EvaluateResult } from '../../contract/types.js';
 import { failure, shortHash, type HostContext } from './context.js';
 import { howItEnded, stageLog, startStageContainer, type EndingRules, type RetiredContainer, type StageContainer } from './container-lifecycle.js';
 import { beginStage, heartbeatEvery, type Stop } from './stage-control.js';

@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { ACTIVITY_POLICY, formatBytes } from '../../temporal.config.js';
 import { logExcerpt } from '../../domain/failures.js';
 import { artifactKeys } from '../../infra/artifact-store.js';
-import type { FineTuneInput, FineTuneResult, TrainingProgress } from '../types.js';
+import type { FineTuneInput, FineTuneResult, TrainingProgress } from '../../contract/types.js';
 import { failure, type HostContext } from './context.js';
 import { howItEnded, stageLog, startStageContainer } from './container-lifecycle.js';
 import { exceedsCap, measureFolder, watchFolder, type FolderUsage } from './disk.js';

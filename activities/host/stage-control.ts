@@ -4,7 +4,7 @@
  */
 import { Context, heartbeat } from '@temporalio/activity';
 import type { StageName } from '../../temporal.config.js';
-import { stageStartedSignal } from '../definitions.js';
+import { stageStartedSignal } from '../../contract/pipeline.js';
 
 export type Stop = 'deadline' | 'cancelled' | 'shutdown';
 

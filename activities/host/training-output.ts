@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { artifactKeys, type PushOptions } from '../../infra/artifact-store.js';
-import type { TrainingProgress } from '../types.js';
+import type { TrainingProgress } from '../../contract/types.js';
 import type { HostContext } from './context.js';
 
 /**

@@ -11,7 +11,8 @@
  */
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { STAGES, TASK_QUEUES, type StageName } from '../../temporal.config.js';
-import { SA, stageStartedSignal } from '../../workflows/definitions.js';
+import { SA } from '../../contract/search-attributes.js';
+import { stageStartedSignal } from '../../contract/pipeline.js';
 import { runWithLimit } from '../../workflows/run-with-limit.js';
 import { SlotLease } from '../../workflows/placement.js';
 

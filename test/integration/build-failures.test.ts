@@ -20,7 +20,7 @@ import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import { submit } from '../../operations/pipelines.js';
 import { leaderboard } from '../../operations/leaderboard.js';
-import type { PipelineState } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
 import { needing } from '../support/needs.js';
 import { startStack, type Stack } from '../support/stack.js';
 

@@ -28,7 +28,7 @@ import { buildChainCounters, buildChainName } from '../../infra/firewall.js';
 import { buildCgroupDirs, describePlan, engineCgroups, planBuildCgroup } from '../../infra/build-cgroup.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { submit } from '../../operations/pipelines.js';
-import type { PipelineState } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { FaultReport, leakedColumn } from '../support/fault-report.js';
 

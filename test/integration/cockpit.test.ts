@@ -11,8 +11,8 @@ import { execa } from 'execa';
 import { ResultsDb } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { submit } from '../../operations/pipelines.js';
-import type { PipelineState } from '../../workflows/definitions.js';
-import type { BatchProgress } from '../../workflows/batch-evaluation.js';
+import type { PipelineState } from '../../contract/pipeline.js';
+import type { BatchProgress } from '../../contract/batch.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const LIMITS = { fineTune: 60_000, openEval: 15_000, closedEval: 15_000, startup: 10_000 };

@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { SEARCH_ATTRIBUTES, TrackId, loadRuntimeConfig } from '../../temporal.config.js';
+import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes.js';
+import { TrackId, loadRuntimeConfig } from '../../temporal.config.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 
 const DOCKER_DIR = path.join(PROJECT_ROOT, 'docker');

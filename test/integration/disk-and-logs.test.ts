@@ -25,7 +25,7 @@ import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import { submit } from '../../operations/pipelines.js';
 import * as dockerRuntime from '../../infra/docker.js';
 import { closeEvaluationNetwork, measureFolder, openEvaluationNetwork } from '../../activities/host.js';
-import { pipelineWorkflowId, type PipelineState } from '../../workflows/definitions.js';
+import { pipelineWorkflowId, type PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { FaultReport, leakedColumn, lostColumn } from '../support/fault-report.js';
 import { until } from '../support/until.js';

@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ensureDevServer, stopDevServer } from '../../infra/dev-server.js';
 import { loadSuite, multipleChoicePrompt } from '../../domain/harness/suite.js';
 import { submit } from '../../operations/pipelines.js';
-import { pipelineWorkflowId, type PipelineState } from '../../workflows/definitions.js';
+import { pipelineWorkflowId, type PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { adversarySubmission, type AdversaryMode } from '../support/adversaries.js';
 import { FaultReport, leakedColumn, lostColumn } from '../support/fault-report.js';

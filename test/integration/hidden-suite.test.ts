@@ -15,7 +15,7 @@ import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT, defaultSuiteFiles } from '../../infra/paths.js';
 import { submit, type SubmitResult } from '../../operations/pipelines.js';
 import { instancePrompt, loadSuite, type Suite } from '../../domain/harness/suite.js';
-import type { PipelineState } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
 import { freePort, startStack, type Stack } from '../support/stack.js';
 
 const FIXTURE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'prompt-echo');

@@ -14,8 +14,8 @@ import { TASK_QUEUES } from '../../temporal.config.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities, withdrawHost } from '../../activities/placement.js';
-import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
-import { stageStartedSignal, type PipelineState } from '../../workflows/definitions.js';
+import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../contract/types.js';
+import { stageStartedSignal, type PipelineState } from '../../contract/pipeline.js';
 import { Context } from '@temporalio/activity';
 import { standInEvaluation, standInFineTune, standInImages, standInPipelineInput, startTestTemporal, type TestTemporal } from '../support/stand-in-host.js';
 

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { ResultsDb } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { submit } from '../../operations/pipelines.js';
-import type { PipelineState } from '../../workflows/definitions.js';
-import { SA } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
+import { SA } from '../../contract/search-attributes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const SAMPLE = path.join(PROJECT_ROOT, 'examples', 'baked-weights');

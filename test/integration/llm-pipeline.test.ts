@@ -20,7 +20,7 @@ import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { countInstances, loadSuite, type SuiteKind } from '../../domain/harness/suite.js';
 import { workItems } from '../../domain/harness/evaluate.js';
-import type { PipelineState } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { until } from '../support/until.js';
 

@@ -19,7 +19,7 @@ import { S3ArtifactStore } from '../../infra/artifact-store-s3.js';
 import { artifactKeys } from '../../infra/artifact-store.js';
 import { submit } from '../../operations/pipelines.js';
 import { leaderboard } from '../../operations/leaderboard.js';
-import { progressQuery, type PipelineState } from '../../workflows/definitions.js';
+import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { startPostgres } from '../support/postgres.js';
 import { startS3 } from '../support/s3-server.js';

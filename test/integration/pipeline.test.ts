@@ -10,7 +10,7 @@ import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { submit, listPipelines, type SubmitResult } from '../../operations/pipelines.js';
 import { leaderboard } from '../../operations/leaderboard.js';
-import type { PipelineState } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack } from '../support/stack.js';
 import type { PageFacts } from '../support/page-facts.js';
 import { startWebServer } from '../../web/server.js';

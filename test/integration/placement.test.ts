@@ -13,9 +13,9 @@ import { TASK_QUEUES } from '../../temporal.config.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
-import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../activities/types.js';
-import { progressQuery, type PipelineState } from '../../workflows/definitions.js';
-import { placementQuery, placementWorkflowId } from '../../workflows/placement.js';
+import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../contract/types.js';
+import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
+import { placementQuery, placementWorkflowId } from '../../contract/placement.js';
 import { until } from '../support/until.js';
 import { standInEvaluation, standInFineTune, standInImages, standInPipelineInput, startTestTemporal, type TestTemporal } from '../support/stand-in-host.js';
 

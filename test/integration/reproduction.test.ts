@@ -24,8 +24,10 @@ import { submit } from '../../operations/pipelines.js';
 import { CompetitionFile } from '../../domain/competition/schema.js';
 import type { CompetitionClockState } from '../../domain/competition/clock.js';
 import type { ReproductionVerdict } from '../../domain/competition/reproduction.js';
-import type { PipelineState } from '../../workflows/definitions.js';
-import { SA, competitionWorkflowId, pipelineWorkflowId } from '../../workflows/definitions.js';
+import type { PipelineState } from '../../contract/pipeline.js';
+import { SA } from '../../contract/search-attributes.js';
+import { competitionWorkflowId } from '../../contract/competition.js';
+import { pipelineWorkflowId } from '../../contract/pipeline.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const LLM = { dir: path.join(PROJECT_ROOT, 'examples', 'llm-baked'), id: 'baked-llama-lab.baked-v1' };

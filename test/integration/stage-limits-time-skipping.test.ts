@@ -17,12 +17,13 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { Worker, bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES, limitsFor, type StageName, type TrackId } from '../../temporal.config.js';
+import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes.js';
+import { TASK_QUEUES, limitsFor, type StageName, type TrackId } from '../../temporal.config.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
-import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, PipelineInput, StageReport } from '../../activities/types.js';
+import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, PipelineInput, StageReport } from '../../contract/types.js';
 import type { EvaluationSummary } from '../../domain/harness/evaluate.js';
-import { stageStartedSignal, type PipelineState } from '../../workflows/definitions.js';
+import { stageStartedSignal, type PipelineState } from '../../contract/pipeline.js';
 import type { submissionPipeline } from '../../workflows/submission-pipeline.js';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 

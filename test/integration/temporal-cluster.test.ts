@@ -35,7 +35,7 @@ import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom, type Temporal
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { submit } from '../../operations/pipelines.js';
-import { progressQuery, type PipelineState } from '../../workflows/definitions.js';
+import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
 import { needing } from '../support/needs.js';
 import { makePki, type Pki } from '../support/pki.js';
 import { startPostgres } from '../support/postgres.js';

@@ -14,8 +14,8 @@ import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from 
 import { defaultSuiteFiles } from '../../infra/paths.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { summarize } from '../../domain/harness/evaluate.js';
-import type { BuiltImages, EvaluateInput, EvaluateResult, FineTuneResult, PipelineInput } from '../../activities/types.js';
-import { submissionImages } from '../../activities/definitions.js';
+import type { BuiltImages, EvaluateInput, EvaluateResult, FineTuneResult, PipelineInput } from '../../contract/types.js';
+import { submissionImages } from '../../contract/pipeline.js';
 
 export interface TestTemporal {
   server: DevServerOptions;

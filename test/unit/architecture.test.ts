@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../../infra/paths.js';
 
 const CONFIG = path.join(PROJECT_ROOT, '.dependency-cruiser.cjs');
 const DEPCRUISE = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'depcruise');
-const LAYERS = ['activities', 'domain', 'infra', 'workflows', 'workers', 'web', 'cli', 'operations', 'bench', 'scripts', 'temporal.config.ts'];
+const LAYERS = ['activities', 'contract', 'domain', 'infra', 'workflows', 'workers', 'web', 'cli', 'operations', 'bench', 'scripts', 'temporal.config.ts'];
 
 interface Violation {
   rule: { name: string };
@@ -47,16 +47,19 @@ describe('layers (dependency-cruiser)', () => {
         'infra/artifact-store.ts': "import { FsStore } from './artifact-store-fs.js';\nexport const open = () => new FsStore();\n",
         'infra/artifact-store-fs.ts': "import { open } from './artifact-store.js';\nexport class FsStore { open = open; }\n",
         'operations/ops.ts': "import { tool } from '../cli/tool.js';\nexport const ops = tool;\n",
+        'contract/names.ts': "import { readFileSync } from 'node:fs';\nimport { act } from '../activities/act.js';\nexport const names = [readFileSync, act];\n",
       };
       for (const [name, text] of Object.entries(files)) {
         mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
         writeFileSync(path.join(dir, name), text);
       }
       mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-      const names = new Set((await violations(dir, ['cli', 'web', 'workflows', 'activities', 'domain', 'infra', 'operations'])).map((v) => v.rule.name));
+      const names = new Set((await violations(dir, ['cli', 'web', 'workflows', 'activities', 'domain', 'infra', 'operations', 'contract'])).map((v) => v.rule.name));
       expect([...names].sort()).toEqual(
         [
           'activities-no-workflow-values',
+          'contract-is-shared-ground',
+          'contract-no-node-builtins',
           'domain-is-pure',
           'infra-below-activities',
           'no-circular',
@@ -70,6 +73,33 @@ describe('layers (dependency-cruiser)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('shared names (contract/)', () => {
+  const sources = (dir: string, out: string[] = []): string[] => {
+    for (const entry of readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true })) {
+      const rel = path.join(dir, entry.name);
+      if (entry.isDirectory()) sources(rel, out);
+      else if (entry.name.endsWith('.ts')) out.push(rel);
+    }
+    return out;
+  };
+
+  it('every signal, query, update and search-attribute key is defined in contract/ and nowhere else', () => {
+    const definer = /\bdefine(Signal|Query|Update|SearchAttributeKey)\s*[<(]/;
+    const all = ['activities', 'workflows', 'operations', 'infra', 'cli', 'web', 'workers', 'bench', 'scripts', 'domain', 'contract'].flatMap((dir) => sources(dir));
+    const outside = all.filter((file) => !file.startsWith('contract/') && definer.test(readFileSync(path.join(PROJECT_ROOT, file), 'utf8')));
+    const inside = all.filter((file) => file.startsWith('contract/') && definer.test(readFileSync(path.join(PROJECT_ROOT, file), 'utf8')));
+    expect(outside).toEqual([]);
+    // The check can fail: the contract itself is found by the same pattern.
+    expect(inside.sort()).toEqual(['contract/batch.ts', 'contract/competition.ts', 'contract/pipeline.ts', 'contract/placement.ts', 'contract/search-attributes.ts']);
+  });
+
+  it('the typed search-attribute keys are exactly the registered table', async () => {
+    const { SA, SEARCH_ATTRIBUTES } = await import('../../contract/search-attributes.js');
+    expect(Object.values(SA).map((key) => `${key.name}=${key.type}`).sort()).toEqual(Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => `${name}=${type.toUpperCase()}`).sort());
+    expect(Object.keys(SA).every((name) => SA[name as keyof typeof SA].name === name)).toBe(true);
   });
 });
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { loadRuntimeConfig } from '../../temporal.config.js';
 import { createHostActivities } from '../../activities/host.js';
 import { resolveBuildContext, sourcesDirOf } from '../../activities/host/build-source.js';
-import type { BuildInput, SubmissionSource } from '../../activities/types.js';
+import type { BuildInput, SubmissionSource } from '../../contract/types.js';
 import type { FailureDetails } from '../../domain/failures.js';
 import { packDirectory } from '../../infra/archive.js';
 import { FsArtifactStore } from '../../infra/artifact-store-fs.js';

@@ -16,7 +16,7 @@ import { TRACKS, loadRuntimeConfig } from '../../temporal.config.js';
 import { createHostActivities } from '../../activities/host.js';
 import { failure as stageFailure, hostHome } from '../../activities/host/context.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
-import type { EvaluateInput, FineTuneInput, TrainingProgress } from '../../activities/types.js';
+import type { EvaluateInput, FineTuneInput, TrainingProgress } from '../../contract/types.js';
 import type { FailureDetails } from '../../domain/failures.js';
 import { MemoryAnswerStore, type AnswerStore } from '../../domain/harness/evaluate.js';
 import { READINESS_PROMPT } from '../../domain/harness/contract.js';

@@ -1,7 +1,6 @@
 /**
  * The names and messages of a track's placement workflow (workflows/placement.ts), shared by the workflow, the
- * activities that signal it from the asking pipeline, and the hosts that announce themselves. Kept beside
- * activities/types.ts so that activities never import workflow modules (the workflow imports these instead).
+ * activities that signal it from the asking pipeline, and the hosts that announce themselves.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { TrackId } from '../temporal.config.js';

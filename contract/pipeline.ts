@@ -1,0 +1,51 @@
+/**
+ * Names a submission's pipeline shares with its activities, the CLI, the web and tests: its workflow id scheme,
+ * the progress query, the stage-start signal and the image names. Workflow-safe (bundled into the sandbox).
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { FailureCategory, StageOutcome } from '../domain/failures.js';
+import type { StageName } from '../temporal.config.js';
+import type { Failover } from './types.js';
+
+export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
+export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;
+
+export interface StageState {
+  stage: StageName;
+  outcome: StageOutcome | 'running' | 'pending';
+  failureCategory: FailureCategory | null;
+  reason: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  limitMs: number | null;
+}
+
+export interface PipelineState {
+  submissionId: string;
+  track: string;
+  host: string | null;
+  /** Stages that moved from a lost GPU host to another one, in order. */
+  failovers: Failover[];
+  currentStage: StageName | 'done';
+  outcome: 'running' | 'completed' | 'failed' | 'cancelled';
+  failureCategory: FailureCategory | null;
+  stages: StageState[];
+}
+
+export const progressQuery = defineQuery<PipelineState>('progress');
+
+/**
+ * Sent by a stage's activity when it really starts (not when it was queued): a stage's limit runs from
+ * here, so a submission never loses time waiting for a free GPU. `at` is the activity host's clock.
+ */
+export interface StageStarted {
+  stage: StageName;
+  at: number;
+}
+export const stageStartedSignal = defineSignal<[StageStarted]>('stageStarted');
+
+/** The images a submission's build produces, tagged by submission so later stages and re-evaluations find them. */
+export const submissionImages = (submissionId: string) => ({
+  inferenceImage: `challenge-submissions/${submissionId}:inference`,
+  trainImage: `challenge-submissions/${submissionId}:train`,
+});
