@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ACTIVITY_POLICY, Duration, TrackId, formatDuration, loadRuntimeConfig, type RuntimeConfig, type TrackId as TrackIdType } from '../temporal.config.js';
+import { ACTIVITY_POLICY, Duration, TrackId, formatDuration, type TrackId as TrackIdType } from '../temporal.config.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../infra/runtime-config.js';
 import { SubmissionError, loadSubmission } from '../domain/submission.js';
 import { leaderboardCsv, leaderboardTable } from '../domain/leaderboard.js';
 import { toCsv } from '../domain/text-table.js';

@@ -12,7 +12,8 @@ import { preflightSubmission, renderPreflight, type PreflightResult } from '../d
 import { checkConformance, renderConformance, type ConformanceResult } from '../domain/harness/conformance.js';
 import { waitForReadiness } from '../domain/harness/evaluate.js';
 import { renderContaminationReport, scanContamination, type ContaminationReport } from '../domain/reports/contamination.js';
-import { TRACKS, type RuntimeConfig } from '../temporal.config.js';
+import { TRACKS } from '../temporal.config.js';
+import { type RuntimeConfig } from '../infra/runtime-config.js';
 import * as dockerRuntime from '../infra/docker.js';
 import { blockContainersToHost, unblockContainersToHost } from '../infra/firewall.js';
 import { defaultSuiteFiles } from '../infra/paths.js';

@@ -5,7 +5,8 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { EVAL_STAGE, EVAL_STAGES, STAGE_LIMIT_KEY, TASK_QUEUES, type PartialStageLimits, type RuntimeConfig, type TrackId } from '../temporal.config.js';
+import { EVAL_STAGE, EVAL_STAGES, STAGE_LIMIT_KEY, TASK_QUEUES, type PartialStageLimits, type TrackId } from '../temporal.config.js';
+import { type RuntimeConfig } from '../infra/runtime-config.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';

@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TASK_QUEUES, type RuntimeConfig } from '../temporal.config.js';
+import { TASK_QUEUES } from '../temporal.config.js';
+import { type RuntimeConfig } from '../infra/runtime-config.js';
 import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import type { CompetitionClockState } from '../domain/competition/clock.js';
 import { formatSpan } from '../domain/units.js';

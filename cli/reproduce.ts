@@ -12,7 +12,8 @@ import { finalBoardCsv, finalBoardTable, reproductionStatusTable } from '../doma
 import { finalLeaderboard, finalSuiteFiles, reproductionStatus } from '../operations/leaderboard.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
-import { TrackId, type RuntimeConfig } from '../temporal.config.js';
+import { TrackId } from '../temporal.config.js';
+import { type RuntimeConfig } from '../infra/runtime-config.js';
 
 export const REPRODUCE_HELP = `challenge reproduce status [--track <id>] [--json] [--competition <file>]
 Every finalist whose training the competition clock re-ran from its Dockerfile.train: the verdict (Reproduced,

@@ -16,7 +16,7 @@ import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { TeamExistsError, type TeamRecord } from '../infra/team-store.js';
-import type { RuntimeConfig } from '../temporal.config.js';
+import type { RuntimeConfig } from '../infra/runtime-config.js';
 
 export const TEAM_HELP = `challenge team add <name> [--tracks a100-40gb,cpu] [--webhook URL]
 challenge team list [--json]

@@ -22,7 +22,7 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ArtifactStoreConfig } from '../temporal.config.js';
+import type { ArtifactStoreConfig } from './runtime-config.js';
 import { checkKey, type ArtifactStore, type PushOptions, type PushResult } from './artifact-store.js';
 import { compareKeys, joinKey, normalizePrefix, pullDirectoryWith, pushDirectoryWith } from './artifact-store-mirror.js';
 

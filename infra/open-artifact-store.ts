@@ -2,7 +2,7 @@
  * Picks the artifact store the configuration names. Kept apart from artifact-store.ts so that the interface
  * does not import its implementations (and the implementations, which import the interface, form no cycle).
  */
-import type { ArtifactStoreConfig } from '../temporal.config.js';
+import type { ArtifactStoreConfig } from './runtime-config.js';
 import type { ArtifactStore } from './artifact-store.js';
 
 /** The store the configuration names (the S3 client is only loaded when it is used). */

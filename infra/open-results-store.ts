@@ -2,7 +2,7 @@
  * Picks the results store the configuration names. Kept apart from results-store.ts so that the interface
  * does not import its implementations (and the implementations, which import the interface, form no cycle).
  */
-import type { RuntimeConfig } from '../temporal.config.js';
+import type { RuntimeConfig } from './runtime-config.js';
 import type { ResultsStore } from './results-store.js';
 
 /** The results database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { TEMPORAL_CLUSTER } from '../temporal.config.js';
+import { TEMPORAL_CLUSTER } from './runtime-config.js';
 
 // ---------------------------------------------------------------------------------------------
 // The binaries: built once with `go install`, cached per version under ~/.cache/challenge/temporal.

@@ -3,7 +3,7 @@ import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RuntimeConfig, TemporalConnectionConfig } from '../temporal.config.js';
+import type { RuntimeConfig, TemporalConnectionConfig } from './runtime-config.js';
 
 /**
  * What both `Connection.connect` (client, gRPC-js) and `NativeConnection.connect` (worker, Rust core)

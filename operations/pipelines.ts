@@ -3,7 +3,8 @@
  * (cli/challenge.ts parses arguments and prints), the cockpit, the demo and the tests.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TASK_QUEUES, type PartialStageLimits, type RetryOverride, type RuntimeConfig } from '../temporal.config.js';
+import { TASK_QUEUES, type PartialStageLimits, type RetryOverride } from '../temporal.config.js';
+import { type RuntimeConfig } from '../infra/runtime-config.js';
 import { loadSubmission } from '../domain/submission.js';
 import { trainsIn, type PhaseRun } from '../domain/competition/runs.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { RuntimeConfig } from '../temporal.config.js';
+import type { RuntimeConfig } from '../infra/runtime-config.js';
 import { loadCompetition } from '../domain/competition/index.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';

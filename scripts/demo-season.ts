@@ -16,7 +16,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { TASK_QUEUES, type RuntimeConfig } from '../temporal.config.js';
+import { TASK_QUEUES } from '../temporal.config.js';
+import { type RuntimeConfig } from '../infra/runtime-config.js';
 import { loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import type { CompetitionClockState } from '../domain/competition/clock.js';
 import { finalBoardTable } from '../domain/competition/final-board-text.js';

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { loadRuntimeConfig } from '../temporal.config.js';
+import { loadRuntimeConfig } from '../infra/runtime-config.js';
 import { connectionOptions } from '../infra/temporal.js';
 import { clusterTlsOf, frontends, planCluster, registerNamespace, startCluster, stopCluster, type ClusterPlan, type ClusterTls } from '../infra/temporal-cluster.js';
 import { ensureTemporalServerBinaries, setupSchemas, sqlStoreFrom } from '../infra/temporal-server-build.js';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../infra/runtime-config.js';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../infra/dev-server.js';
 
 export function devServerOptionsFor(config: RuntimeConfig): DevServerOptions {

@@ -5,7 +5,8 @@
  */
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { TASK_QUEUES, loadRuntimeConfig, type RuntimeConfig } from '../temporal.config.js';
+import { TASK_QUEUES } from '../temporal.config.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../infra/runtime-config.js';
 import { createBookkeepingActivities } from '../activities/bookkeeping.js';
 import { createNotifyActivities } from '../activities/notify.js';
 import { createCompetitionActivities } from '../activities/competition.js';

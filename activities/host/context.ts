@@ -8,7 +8,8 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TRACKS, diskLimitsFor, formatBytes, type DiskLimits, type RuntimeConfig, type StageName, type TrackId, type TrackSpec } from '../../temporal.config.js';
+import { TRACKS, diskLimitsFor, formatBytes, type DiskLimits, type StageName, type TrackId, type TrackSpec } from '../../temporal.config.js';
+import { type RuntimeConfig } from '../../infra/runtime-config.js';
 import { FAILURE_CATEGORIES, type FailureCategory, type FailureDetails } from '../../domain/failures.js';
 import type { ContainerRuntime } from '../../infra/container-runtime.js';
 import type { RunSpec } from '../../infra/docker.js';

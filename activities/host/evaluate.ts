@@ -4,7 +4,8 @@
  * restart a server that died, asking only what is still unanswered.
  */
 import { Context } from '@temporalio/activity';
-import type { RuntimeConfig, StageName } from '../../temporal.config.js';
+import type { RuntimeConfig } from '../../infra/runtime-config.js';
+import type { StageName } from '../../temporal.config.js';
 import { logExcerpt } from '../../domain/failures.js';
 import { evaluateSuite, summarizeStore, waitForReadiness, type AnswerStore, type EvaluationSummary } from '../../domain/harness/evaluate.js';
 import { exportAnswerLines } from '../../infra/answer-export.js';

@@ -2,7 +2,7 @@
  * The host's guard against what a dead worker process left behind, run before the host polls for work.
  */
 import path from 'node:path';
-import type { RuntimeConfig } from '../../temporal.config.js';
+import type { RuntimeConfig } from '../../infra/runtime-config.js';
 import { dockerContainerRuntime, type ContainerRuntime } from '../../infra/container-runtime.js';
 import { hostHome, saveLog } from './context.js';
 

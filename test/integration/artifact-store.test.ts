@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadRuntimeConfig } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import type { ArtifactStore } from '../../infra/artifact-store.js';
 import { openArtifactStore } from '../../infra/open-artifact-store.js';
 import { FsArtifactStore } from '../../infra/artifact-store-fs.js';

@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TRACKS, loadRuntimeConfig } from '../../temporal.config.js';
+import { TRACKS } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 import { checkDirectory } from '../../cli/check.js';
 

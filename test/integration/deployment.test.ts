@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes.js';
-import { TrackId, loadRuntimeConfig } from '../../temporal.config.js';
+import { TrackId } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 
 const DOCKER_DIR = path.join(PROJECT_ROOT, 'docker');

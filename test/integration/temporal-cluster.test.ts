@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Connection, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
-import { loadRuntimeConfig } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { connectionOptions, type TemporalConnectionOptions } from '../../infra/temporal.js';
 import {
   frontends,

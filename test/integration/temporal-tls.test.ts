@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { loadRuntimeConfig, type RuntimeConfig } from '../../temporal.config.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../infra/runtime-config.js';
 import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
 import { connectClient, connectWorker } from '../../infra/temporal.js';
 import { makePki, type Pki } from '../support/pki.js';

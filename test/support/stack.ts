@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { loadRuntimeConfig, type RuntimeConfig } from '../../temporal.config.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../infra/runtime-config.js';
 import { ensureDevServer, freePort, stopDevServer, type DevServerOptions } from '../../infra/dev-server.js';
 import { connectClient } from '../../infra/temporal.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';

@@ -19,7 +19,8 @@ import {
 } from '../../domain/build-failures.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import { inRange, refusalsBetween, refusedDestinations } from '../../domain/build-refusals.js';
-import { ACTIVITY_POLICY, TRACKS, TRACK_IDS, loadRuntimeConfig, retryPolicyWith } from '../../temporal.config.js';
+import { ACTIVITY_POLICY, TRACKS, TRACK_IDS, retryPolicyWith } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { buildArgs, failingStepContainer } from '../../infra/docker.js';
 import { BUILD_BLOCKED_RANGES, buildChainName, buildChainRules, resolversOf } from '../../infra/firewall.js';
 

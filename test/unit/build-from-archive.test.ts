@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadRuntimeConfig } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { createHostActivities } from '../../activities/host.js';
 import { resolveBuildContext, sourcesDirOf } from '../../activities/host/build-source.js';
 import type { BuildInput, SubmissionSource } from '../../contract/types.js';

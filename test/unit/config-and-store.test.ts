@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { TASK_QUEUES, limitsFor, loadRuntimeConfig } from '../../temporal.config.js';
+import { TASK_QUEUES, limitsFor } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { GpuPool } from '../../infra/gpu-pool.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { logExcerpt } from '../../domain/failures.js';

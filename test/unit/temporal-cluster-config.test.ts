@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { nodeConfig, planCluster, TEMPORAL_SERVICES } from '../../infra/temporal-cluster.js';
 import { schemaCommands, sqlStoreFrom, temporalServerBinaries } from '../../infra/temporal-server-build.js';
-import { TEMPORAL_CLUSTER } from '../../temporal.config.js';
+import { TEMPORAL_CLUSTER } from '../../infra/runtime-config.js';
 
 const stores = {
   default: sqlStoreFrom('postgresql://challenge@127.0.0.1:55432/challenge', 'temporal'),

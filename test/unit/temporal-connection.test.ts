@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadRuntimeConfig } from '../../temporal.config.js';
+import { loadRuntimeConfig } from '../../infra/runtime-config.js';
 import { connectionOptions } from '../../infra/temporal.js';
 import { makePki, type Pki } from '../support/pki.js';
 
