@@ -6,6 +6,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
 import type { Failover } from './types.js';
+import type { StageEta, StagePrediction } from '../domain/harness/throughput.js';
 
 export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
 export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;
@@ -18,6 +19,9 @@ export interface StageState {
   startedAt: number | null;
   endedAt: number | null;
   limitMs: number | null;
+  /** An evaluation stage's probe prediction (made once its probe items are answered) and its running projection. */
+  prediction?: StagePrediction | null;
+  eta?: StageEta | null;
 }
 
 export interface PipelineState {
@@ -43,6 +47,19 @@ export interface StageStarted {
   at: number;
 }
 export const stageStartedSignal = defineSignal<[StageStarted]>('stageStarted');
+
+/**
+ * Sent by an evaluation stage's activity while it runs (at most every few seconds): answered of total, and the
+ * probe's prediction once made. The workflow keeps the latest for the progress query and the Web UI's details.
+ */
+export interface StageProgress {
+  stage: StageName;
+  answered: number;
+  total: number;
+  at: number;
+  prediction: StagePrediction | null;
+}
+export const stageProgressSignal = defineSignal<[StageProgress]>('stageProgress');
 
 /** The images a submission's build produces, tagged by submission so later stages and re-evaluations find them. */
 export const submissionImages = (submissionId: string) => ({
