@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docker } from '../infra/docker.js';
 import { llmBaseImage } from '../infra/paths.js';
-import { fmt, log, printRows, runChild, startTemporal, temporalEnv, type BenchResult, type BenchTemporal, type Row, type ServerKind } from './support.js';
+import { fmt, log, printRows, ratioText, runChild, startTemporal, temporalEnv, type BenchResult, type BenchTemporal, type Row, type ServerKind } from './support.js';
 
 interface Entry {
   id: string;
@@ -58,7 +58,6 @@ function machine(): string {
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const ratioText = (r: Row) => (r.ratio === null ? '–' : fmt(r.ratio));
 const verdict = (r: Row) => (r.pass === null ? '' : r.pass ? 'met' : '**missed**');
 
 const load = () =>

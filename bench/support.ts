@@ -31,8 +31,10 @@ export interface Row {
   reference: string;
   referenceValue: number | null;
   referenceUnit: string;
-  /** value / referenceValue unless the row says otherwise */
+  /** value / referenceValue unless the row says otherwise; null when there is none (see ratioNote) */
   ratio: number | null;
+  /** why a row with a reference has no ratio (a reference at or below zero: a ratio over it would mislead) */
+  ratioNote?: string | null;
   target: string | null;
   pass: boolean | null;
 }
@@ -57,8 +59,25 @@ export function row(
   referenceUnit = unit,
   extra: { ratio?: number | null; target?: string; pass?: boolean } = {},
 ): Row {
-  const ratio = extra.ratio !== undefined ? extra.ratio : referenceValue !== null && referenceValue !== 0 ? value / referenceValue : null;
-  return { figure, value, unit, reference, referenceValue, referenceUnit, ratio, target: extra.target ?? null, pass: extra.pass ?? null };
+  const { ratio, ratioNote } = ratioOf(value, referenceValue, extra.ratio);
+  return { figure, value, unit, reference, referenceValue, referenceUnit, ratio, ratioNote, target: extra.target ?? null, pass: extra.pass ?? null };
+}
+
+/**
+ * measured ÷ reference, or n/a with the reason when the reference is at or below zero (a growth that came out
+ * negative, a reference of nothing): such a ratio changes sign or explodes and would read as met or missed.
+ */
+export function ratioOf(value: number, referenceValue: number | null, given?: number | null): { ratio: number | null; ratioNote: string | null } {
+  if (given !== undefined) return { ratio: given, ratioNote: null };
+  if (referenceValue === null || !Number.isFinite(referenceValue)) return { ratio: null, ratioNote: null };
+  if (referenceValue <= 0) return { ratio: null, ratioNote: `n/a: the reference is ${fmt(referenceValue)} (at or below zero)` };
+  return { ratio: value / referenceValue, ratioNote: null };
+}
+
+/** The ratio column: the ratio, its n/a reason, or a dash. */
+export function ratioText(r: Pick<Row, 'ratio' | 'ratioNote'>): string {
+  if (r.ratio !== null) return fmt(r.ratio);
+  return r.ratioNote ?? '–';
 }
 
 const RESULT_MARK = 'BENCH_RESULT ';
@@ -96,7 +115,7 @@ export function printRows(result: BenchResult): void {
   for (const r of result.rows) {
     const verdict = r.pass === null ? '' : r.pass ? '  OK' : '  MISSED';
     const ref = r.referenceValue === null ? r.reference : `${r.reference} = ${fmt(r.referenceValue, r.referenceUnit)}`;
-    const ratio = r.ratio === null ? '' : `  ratio ${fmt(r.ratio)}`;
+    const ratio = r.ratio === null && !r.ratioNote ? '' : `  ratio ${ratioText(r)}`;
     process.stdout.write(`  ${r.figure}: ${fmt(r.value, r.unit)}  | ref: ${ref}${ratio}${r.target ? `  target ${r.target}` : ''}${verdict}\n`);
   }
 }
