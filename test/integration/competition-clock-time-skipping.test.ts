@@ -17,17 +17,12 @@
  * (test/fixtures/histories) when RECORD_CLOCK_HISTORY names a file.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import proto from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes.js';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TASK_QUEUES, type TrackId } from '../../temporal.config.js';
-import { PROJECT_ROOT } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
@@ -41,6 +36,7 @@ import { SA } from '../../contract/search-attributes.js';
 import { competitionStateQuery, competitionWorkflowId, extendDeadlineSignal } from '../../contract/competition.js';
 import type { competitionClock } from '../../workflows/competition-clock.js';
 import { historyToJSON } from '../support/history-json.js';
+import { runWithWorkers, startTimeSkipping } from '../support/time-skipping.js';
 
 const TRACK: TrackId = 'cpu';
 const HOST: HostAssignment = { hostId: 'clock-host', gpuQueue: TASK_QUEUES.hostGpu(TRACK, 'clock-host'), cpuQueue: TASK_QUEUES.hostCpu(TRACK, 'clock-host') };
@@ -137,12 +133,6 @@ async function workers(cache: boolean): Promise<Worker[]> {
   ]);
 }
 
-async function runWithWorkers<T>(running: Worker[], body: () => Promise<T>): Promise<T> {
-  const [worker, ...rest] = running;
-  if (!worker) return body();
-  return worker.runUntil(() => runWithWorkers(rest, body));
-}
-
 /** A development run recorded as it ended (what the clock's selection reads). */
 async function seedDevelopmentRun(submissionId: string, submittedAt: number, outcome: 'completed' | 'failed'): Promise<void> {
   const [team, name] = submissionId.split('.') as [string, string];
@@ -154,14 +144,7 @@ async function seedDevelopmentRun(submissionId: string, submittedAt: number, out
 }
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const launcher = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'ensure-test-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: launcher } } });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
-  bundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.js', import.meta.url)), logger: new DefaultLogger('WARN') });
+  ({ env, bundle } = await startTimeSkipping());
   db = new ResultsDb(path.join(mkdtempSync(path.join(os.tmpdir(), 'clock-ts-')), 'results.sqlite'));
 }, 300_000);
 

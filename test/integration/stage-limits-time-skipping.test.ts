@@ -10,22 +10,17 @@
  * which this project's machines cannot reach.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
-import { Worker, bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import proto from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes.js';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TASK_QUEUES, limitsFor, type StageName, type TrackId } from '../../temporal.config.js';
-import { PROJECT_ROOT } from '../../infra/paths.js';
 import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, HostAssignment, PipelineInput, StageReport } from '../../contract/types.js';
 import type { EvaluationSummary } from '../../domain/harness/evaluate.js';
 import { stageStartedSignal, type PipelineState } from '../../contract/pipeline.js';
 import type { submissionPipeline } from '../../workflows/submission-pipeline.js';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
+import { runWithWorkers, startTimeSkipping } from '../support/time-skipping.js';
 
 const TRACK: TrackId = 'a100-40gb';
 const LIMITS = limitsFor(TRACK);
@@ -136,12 +131,6 @@ const bookkeepingActivities = {
 };
 
 /** Runs `body` while every worker polls; they shut down when it settles. */
-async function runWithWorkers<T>(workers: Worker[], body: () => Promise<T>): Promise<T> {
-  const [worker, ...rest] = workers;
-  if (!worker) return body();
-  return worker.runUntil(() => runWithWorkers(rest, body));
-}
-
 /** Runs the real submissionPipeline with every stage at `pace`, on the real limits of TRACK (no overrides). */
 async function runPipeline(submissionId: string): Promise<{ state: PipelineState; stages: Map<StageName, StageReport>; timers: { durationMs: number; firedAfterMs: number | null }[] }> {
   const input: PipelineInput = {
@@ -195,15 +184,7 @@ function limitTimers(history: History): { durationMs: number; firedAfterMs: numb
 }
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const launcher = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'ensure-test-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: launcher } } });
-  // The pipeline keeps the search attributes of temporal.config.ts current; the dev server registers them at start.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
-  bundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.js', import.meta.url)), logger: new DefaultLogger('WARN') });
+  ({ env, bundle } = await startTimeSkipping());
 }, 300_000);
 
 afterAll(async () => {
