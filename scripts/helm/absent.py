@@ -13,11 +13,11 @@ import types
 # read scenarios, sample instances, adapt prompts, perturb or score with exact-match metrics.
 ABSENT = (
     "torch", "torchvision", "transformers", "datasets", "pandas", "pyarrow", "tokenizers", "huggingface_hub",
-    "sentencepiece", "tiktoken", "openai", "anthropic", "google.auth", "googleapiclient", "spacy", "sklearn",
+    "sentencepiece", "tiktoken", "openai", "anthropic", "google", "googleapiclient", "spacy", "sklearn",
     "calibration", "sqlitedict", "pymongo", "bson", "zstandard", "gdown", "sympy", "icetk",
     "aleph_alpha_client", "websocket", "scaleapi", "surge", "cohere", "bottle", "gunicorn", "boto3", "botocore",
     "requests", "urllib3", "pyhocon", "mako", "uncertainty_calibration", "rouge_score", "absl",
-    "nltk", "pyext", "scipy", "sacrebleu", "numba", "pytrec_eval", "summ_eval", "matplotlib", "seaborn", "colorcet",
+    "nltk", "pyext", "scipy", "httplib2", "sacrebleu", "numba", "pytrec_eval", "summ_eval", "matplotlib", "seaborn", "colorcet",
 )
 
 

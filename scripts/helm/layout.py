@@ -23,9 +23,9 @@ def _link(source, target):
         os.symlink(os.path.abspath(source), target)
 
 
-def lay_out(name, args, data_dir, root):
-    """The scenario's output_path under `root`, with its data in place."""
-    path = os.path.join(root, name if name != "mmlu" else f"mmlu-{args['subject']}")
+def lay_out(name, args, data_dir, root, path=None):
+    """The scenario's output_path under `root` (or `path`: helm-run shares one folder per scenario name), with its data in place."""
+    path = path or os.path.join(root, name if name != "mmlu" else f"mmlu-{args['subject']}")
     if name == "mmlu":
         subject = args["subject"]
         # MMLUScenario reads data/{auxiliary_train,dev,val,test}/<subject>_<split>.csv and skips missing files;
