@@ -17,7 +17,9 @@ import {
   placementWorkflowId,
   slotReleasedSignal,
   slotRequestedSignal,
+  teamWeightSignal,
   type SlotRequest,
+  type TeamWeightSet,
   type TrackPlacementInput,
 } from '../contract/placement.js';
 
@@ -45,6 +47,11 @@ export async function announceHost(client: Client, track: TrackId, hostId: strin
 /** A host stops taking new submissions (graceful shutdown); the ones it holds stay until they end or move. */
 export async function withdrawHost(client: Client, track: TrackId, hostId: string): Promise<void> {
   await client.workflow.signalWithStart(PLACEMENT_WORKFLOW_TYPE, { ...startOptions(track), signal: hostWithdrawnSignal, signalArgs: [{ hostId }] });
+}
+
+/** An operator's weight for a team in the track's fair share (operations/placement.ts validates it first). */
+export async function setTeamWeight(client: Client, track: TrackId, weight: TeamWeightSet): Promise<void> {
+  await client.workflow.signalWithStart(PLACEMENT_WORKFLOW_TYPE, { ...startOptions(track), signal: teamWeightSignal, signalArgs: [weight] });
 }
 
 /** Local activities of the pipeline and re-evaluation workflows (registered on the orchestrator worker). */

@@ -1,8 +1,11 @@
 /**
- * Load-aware placement: one `trackPlacement` workflow per track (id placement-<track>) holds the track's slot
- * book (domain/placement.ts). Hosts announce their GPU slots to it; a submission asks it for a slot and holds
- * the lease until its pipeline ends; a submission that finds every slot taken waits in its one queue, and the
- * first slot freed anywhere goes to the head of that queue.
+ * Load-aware, fair-share placement: one `trackPlacement` workflow per track (id placement-<track>) holds the
+ * track's slot book (domain/placement.ts). Hosts announce their GPU slots to it; a submission asks it for a slot
+ * (naming its team and phase) and holds the lease until its pipeline ends; a submission that finds every slot
+ * taken waits, and the first slot freed anywhere goes to the waiting claim whose team used the least GPU time in
+ * its phase ÷ its weight (re-claims first; a claim that waited PLACEMENT_POLICY.fairShareMaxWaitMs by age first:
+ * the starvation bound is in domain/placement.ts). An operator sets a team's weight with the teamWeight signal.
+ * The order is the pure book's: it issues no commands, so it changed nothing in the recorded histories' replay.
  *
  * Why a workflow and not "hosts poll the shared claim queue only while they have a free slot":
  *  - the lease lasts a whole pipeline (hours), but a claim activity ends in milliseconds, so a claim worker's
@@ -34,7 +37,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, PLACEMENT_POLICY, TASK_QUEUES, type TrackId } from '../temporal.config.js';
-import { SlotBook, type SlotGrant } from '../domain/placement.js';
+import { SlotBook, type ClaimOwner, type SlotGrant } from '../domain/placement.js';
 import type { PlacementActivities, PlacementAuditActivities } from '../activities/placement.js';
 import {
   hostAnnouncedSignal,
@@ -43,6 +46,7 @@ import {
   slotGrantedSignal,
   slotReleasedSignal,
   slotRequestedSignal,
+  teamWeightSignal,
   type TrackPlacementInput,
 } from '../contract/placement.js';
 
@@ -52,7 +56,8 @@ import type { HostAssignment } from '../contract/types.js';
 export const LOAD_AWARE_PLACEMENT_PATCH = 'load-aware-placement';
 
 export async function trackPlacement(input: TrackPlacementInput): Promise<void> {
-  const book = SlotBook.from(input.book);
+  // The workflow's clock is deterministic: GPU time (grant → release) and claim ages replay the same.
+  const book = SlotBook.from(input.book, { now: () => Date.now(), order: input.order ?? 'fair-share', maxWaitMs: PLACEMENT_POLICY.fairShareMaxWaitMs });
   // Grants on their way to their requesters. Each is sent as soon as the message that made it is handled (not
   // after the grants before it were delivered): a freed slot is handed over within the same workflow task.
   const sending = new Set<Promise<void>>();
@@ -69,13 +74,15 @@ export async function trackPlacement(input: TrackPlacementInput): Promise<void> 
   setHandler(hostAnnouncedSignal, ({ hostId, slots }) => send(book.announce(hostId, slots)));
   setHandler(hostWithdrawnSignal, ({ hostId }) => book.withdraw(hostId));
   setHandler(slotReleasedSignal, ({ requester }) => send(book.release(requester)));
-  setHandler(slotRequestedSignal, ({ requester, replacing, claim }) => {
-    book.request(requester, replacing, claim);
+  setHandler(slotRequestedSignal, ({ requester, replacing, claim, team, phase }) => {
+    book.request(requester, replacing, claim, { team, phase });
     // Answered with the lease it holds, new or not: a repeated request (a retried message) gets the same host.
     const lease = book.lease(requester);
     if (lease) send([lease]);
   });
-  setHandler(placementQuery, () => book.snapshot());
+  // A weight that is not positive and finite is ignored (operations/placement.ts refuses it before sending).
+  setHandler(teamWeightSignal, ({ team, weight }) => void book.setWeight(team, weight));
+  setHandler(placementQuery, () => book.view());
 
   // A holder that ended without handing its slot back (terminated) would keep it for ever: while submissions wait,
   // the holders are checked every PLACEMENT_POLICY.leaseAuditMs and the slots of ended ones passed on.
@@ -93,7 +100,7 @@ export async function trackPlacement(input: TrackPlacementInput): Promise<void> 
   await Promise.race([audit(), condition(historyFull)]);
   // Every grant delivered (or its slot passed on) and every handler done: the snapshot is the whole state.
   await condition(() => sending.size === 0 && allHandlersFinished());
-  await continueAsNew<typeof trackPlacement>({ track: input.track, book: book.snapshot() });
+  await continueAsNew<typeof trackPlacement>({ track: input.track, book: book.snapshot(), ...(input.order ? { order: input.order } : {}) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +138,8 @@ export class SlotLease {
     private readonly track: TrackId,
     /** The old claim, for histories recorded before the placement existed. */
     private readonly claimThroughQueue: () => Promise<HostAssignment>,
+    /** whose claim it is: fair share orders waiting claims by their team's GPU time in the phase */
+    private readonly owner: ClaimOwner = {},
   ) {}
 
   async claim(replacing: string | null): Promise<HostAssignment> {
@@ -142,7 +151,8 @@ export class SlotLease {
       if (grant.claim === claim) granted.hostId = grant.hostId;
     });
     const info = workflowInfo();
-    await placement.requestSlot({ track: this.track, request: { requester: { workflowId: info.workflowId, runId: info.runId }, replacing, claim } });
+    const request = { requester: { workflowId: info.workflowId, runId: info.runId }, replacing, claim, ...ownerFields(this.owner) };
+    await placement.requestSlot({ track: this.track, request });
     await condition(() => granted.hostId !== null);
     return hostAssignment(this.track, granted.hostId!);
   }
@@ -155,3 +165,9 @@ export class SlotLease {
     await CancellationScope.nonCancellable(() => placement.releaseSlot({ track: this.track, requester: { workflowId: info.workflowId, runId: info.runId } }));
   }
 }
+
+/** The owner's fields that are set (an absent phase stays absent: the book counts it under NO_PHASE). */
+const ownerFields = (owner: ClaimOwner): ClaimOwner => ({
+  ...(owner.team !== undefined ? { team: owner.team } : {}),
+  ...(owner.phase !== undefined ? { phase: owner.phase } : {}),
+});

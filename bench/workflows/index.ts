@@ -137,6 +137,8 @@ export interface BenchPlacedJobInput {
   workMs: number;
   /** 'first-poller': the claim as before, any host's claim worker answers; 'placement': the track's placement. */
   claim: 'first-poller' | 'placement';
+  /** the submitting team, for the placement's fair share (bench/fair-share.ts); absent: no team */
+  team?: string;
 }
 
 /**
@@ -145,7 +147,7 @@ export interface BenchPlacedJobInput {
  */
 export async function benchPlacedJob(input: BenchPlacedJobInput): Promise<PlacedJobRecord> {
   const claimThroughQueue = () => proxyActivities<BenchActivities>({ taskQueue: TASK_QUEUES.track('cpu'), startToCloseTimeout: '30s' }).claimSlotHost();
-  const lease = new SlotLease('cpu', claimThroughQueue);
+  const lease = new SlotLease('cpu', claimThroughQueue, input.team === undefined ? {} : { team: input.team });
   try {
     const host = input.claim === 'placement' ? await lease.claim(null) : await claimThroughQueue();
     const claimedAt = Date.now(); // workflow time: the start of the workflow task that saw the claim's answer

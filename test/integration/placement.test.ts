@@ -3,7 +3,9 @@
  * bookkeeping and placement activities, and stand-in hosts (no containers) of one GPU slot each whose
  * fine-tuning holds its slot until the test lets it finish:
  *  - a busy host does not take a claim while another host of the track has a free slot;
- *  - with every slot taken a submission waits (no host), and the first slot freed anywhere takes it.
+ *  - with every slot taken a submission waits (no host), and the first slot freed anywhere takes it;
+ *  - fair share: on one slot, team alpha's four submissions wait behind bravo's and charlie's one each once alpha
+ *    has used GPU time, and an operator's weight for alpha (operations/placement.ts) puts alpha's next one first.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -12,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES } from '../../temporal.config.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import { createBookkeepingActivities } from '../../activities/bookkeeping.js';
-import { announceHost, createPlacementActivities, createPlacementAuditActivities } from '../../activities/placement.js';
+import { announceHost, createPlacementActivities, createPlacementAuditActivities, withdrawHost } from '../../activities/placement.js';
+import { placementOf, setTeamWeight } from '../../operations/placement.js';
 import type { BuildInput, BuiltImages, EvaluateInput, EvaluateResult, FineTuneInput, FineTuneResult, PipelineInput } from '../../contract/types.js';
 import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
 import { placementQuery, placementWorkflowId } from '../../contract/placement.js';
@@ -31,11 +34,14 @@ const runs: Promise<void>[] = [];
 
 /** Fine-tunings in progress, by submission: the test ends each one (its GPU slot stays taken until then). */
 const training = new Map<string, () => void>();
+/** The submissions in the order their fine-tuning started (each one had the slot). */
+const trainingOrder: string[] = [];
 
 function hostActivities(host: string) {
   return {
     buildImages: async (input: BuildInput): Promise<BuiltImages> => standInImages(input.submissionId, host),
     async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
+      trainingOrder.push(input.submissionId);
       await new Promise<void>((resolve) => training.set(input.submissionId, resolve));
       return standInFineTune(host, 1, false);
     },
@@ -119,4 +125,51 @@ describe('load-aware placement', () => {
     expect(after).toMatchObject({ leases: [], waiting: [] });
     expect(db.stages('team.third').find((s) => s.stage === 'fine-tune')?.details).toMatchObject({ hostId: 'host-b' });
   }, 120_000);
+  it('fair share: alpha floods one slot, bravo and charlie go before its second; a weight for alpha puts its next one first', async () => {
+    const book = async () => (await placementOf(client, TRACK))!;
+    const waitingOrder = async () => (await book()).next.map((w) => w.requester.workflowId.replace('placement-it-', ''));
+    // One slot: host-a's (host-b leaves service; its worker stays, it gets no lease).
+    await withdrawHost(client, TRACK, 'host-b');
+    await until('host-b is out of service', async () => (await book()).hosts.some((h) => h.hostId === 'host-b' && !h.inService), 30_000);
+    trainingOrder.length = 0;
+    const handles = new Map<string, WorkflowHandle>();
+    const submit = async (id: string, waiting: number) => {
+      handles.set(id, await start(id));
+      await until(`${id} waits (${waiting} waiting)`, async () => (await book()).waiting.length === waiting, 30_000);
+    };
+    handles.set('alpha.s1', await start('alpha.s1'));
+    await until('alpha.s1 trains', () => training.has('alpha.s1'), 30_000);
+    for (const [i, id] of ['alpha.s2', 'alpha.s3', 'alpha.s4', 'bravo.s1', 'charlie.s1'].entries()) await submit(id, i + 1);
+    // alpha holds the slot (its GPU time grows), bravo and charlie used none: they go first, bravo (older) before charlie.
+    expect(await waitingOrder()).toEqual(['bravo.s1', 'charlie.s1', 'alpha.s2', 'alpha.s3', 'alpha.s4']);
+    const finish = async (id: string, next: string) => {
+      training.get(id)!();
+      expect(((await handles.get(id)!.result()) as PipelineState).outcome).toBe('completed');
+      await until(`${next} trains after ${id}`, () => training.has(next), 30_000);
+    };
+    await finish('alpha.s1', 'bravo.s1');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // bravo uses 0.5 s or more of GPU time
+    await finish('bravo.s1', 'charlie.s1');
+    await finish('charlie.s1', 'alpha.s2');
+    expect(trainingOrder).toEqual(['alpha.s1', 'bravo.s1', 'charlie.s1', 'alpha.s2']);
+
+    // bravo asks again: it used less than alpha, so it would go next ...
+    await submit('bravo.s2', 3);
+    expect(await waitingOrder()).toEqual(['bravo.s2', 'alpha.s3', 'alpha.s4']);
+    const shares = (await book()).teams.filter((t) => t.phase === 'none' && ['alpha', 'bravo'].includes(t.team));
+    const used = Object.fromEntries(shares.map((t) => [t.team, t.usedMs]));
+    expect(used.alpha).toBeGreaterThan(used.bravo!);
+    expect(used.bravo).toBeGreaterThanOrEqual(500);
+    // ... until the operator weighs alpha 1000: its GPU time counts ÷ 1000, less than bravo's.
+    await setTeamWeight(client, { track: TRACK, team: 'alpha', weight: 1000 });
+    await until('the weight reorders the waiting claims', async () => (await waitingOrder())[0] === 'alpha.s3', 30_000);
+    expect((await book()).teams.find((t) => t.team === 'alpha')).toMatchObject({ weight: 1000, holding: 1, waiting: 2 });
+    await finish('alpha.s2', 'alpha.s3');
+    await finish('alpha.s3', 'alpha.s4');
+    await finish('alpha.s4', 'bravo.s2');
+    expect(trainingOrder).toEqual(['alpha.s1', 'bravo.s1', 'charlie.s1', 'alpha.s2', 'alpha.s3', 'alpha.s4', 'bravo.s2']);
+    training.get('bravo.s2')!();
+    expect(((await handles.get('bravo.s2')!.result()) as PipelineState).outcome).toBe('completed');
+    await expect(setTeamWeight(client, { track: TRACK, team: 'alpha', weight: 0 })).rejects.toThrow(/weight: the weight must be a number above 0/);
+  }, 180_000);
 });
