@@ -2,6 +2,7 @@
  * The evaluation loop: asks every instance of a suite exactly once (bounded concurrency, per-request
  * timeout, bounded retries), persists each answer as it arrives, and isolates failures: an instance
  * that still fails scores 0 and never aborts its scenario. A resumed run skips persisted instances.
+ * With a throughput probe (issue 26) the probe's items are asked first and measured (probe-run.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { helmRequest, instancePrompt, requestSettings, scoreInstance, stopSequenceRule, type Scenario, type Suite, type SuiteInstance } from './suite.js';
@@ -20,10 +21,13 @@ import {
 import { answerKey, type AnswerStore, type InstanceAnswer } from './answers.js';
 import { countWorkItems, eachWorkItem, type WorkItem } from './work.js';
 import { summarizeStore, type EvaluationSummary, type StopReason } from './summary.js';
+import { ProbeRun, type ProbeOption } from './probe-run.js';
+import { promptChars } from './throughput.js';
 
 export { MemoryAnswerStore, answerKey, type AnswerStore, type AnswerTally, type InstanceAnswer, type StoredScore } from './answers.js';
 export { countWorkItems, eachWorkItem, workItems, type WorkItem } from './work.js';
 export { summarize, summarizeStore, type EvaluationSummary, type ScenarioResult, type StopReason } from './summary.js';
+export type { ProbeOption } from './probe-run.js';
 
 export interface EvaluationProgress {
   total: number;
@@ -48,6 +52,11 @@ export interface EvaluationOptions {
   maxPromptTokens?: number;
   /** The HTTP client to the submission (default: PoolSubmissionClient, `concurrency` connections); closed at the end. */
   client?: (baseUrl: string, connections: number) => SubmissionClient;
+  /**
+   * The throughput probe: its sample's items are asked first (answers count as usual) and `onMeasured` gets the
+   * measurement once they are all answered; with `only`, nothing else is asked.
+   */
+  probe?: ProbeOption;
 }
 
 /**
@@ -76,7 +85,9 @@ export async function fitPrompt(
 
 export async function evaluateSuite(options: EvaluationOptions): Promise<EvaluationSummary> {
   const done = await options.store.answeredKeys();
-  const total = countWorkItems(options.suite);
+  const probe = options.probe ? new ProbeRun(options.probe, done, Math.max(1, options.concurrency)) : null;
+  const probeOnly = probe !== null && options.probe?.only === true;
+  const total = probeOnly ? done.size + probe.toAsk : countWorkItems(options.suite);
   let answered = done.size;
   let failed = 0;
   if (answered > 0) for (const counted of (await options.store.tally()).scenarios.values()) failed += counted.failed;
@@ -140,13 +151,15 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
     async function record(
       result: Pick<InstanceAnswer, 'completion' | 'score' | 'errorKind' | 'error' | 'logprob' | 'completionTokens' | 'serverMs'>,
     ): Promise<void> {
+      const latencyMs = performance.now() - started;
       await options.store.save({
         scenario: item.scenario.name,
         instanceId: item.answerId,
         attempts: Math.min(attempts, options.maxAttempts),
-        latencyMs: Math.round(performance.now() - started),
+        latencyMs: Math.round(latencyMs),
         ...result,
       });
+      if (probe) probe.answered(item.scenario.name, item.answerId, probe.isProbeItem(item.scenario.name, item.answerId) ? promptChars(item) : 0, latencyMs, result.serverMs ?? null);
       answered++;
       if (result.completion === null) failed++;
       options.onProgress?.({ total, answered, failed });
@@ -154,17 +167,25 @@ export async function evaluateSuite(options: EvaluationOptions): Promise<Evaluat
   };
 
   // The work list is a cursor shared by the workers: next() is synchronous, so no item is taken twice.
-  const cursor = eachWorkItem(options.suite);
+  // With a probe its items come first; probe-only stops at the first other item.
+  const cursor = eachWorkItem(options.suite, probe ? { first: options.probe?.sample.answerIds } : {});
   const worker = async (): Promise<void> => {
     while (!signal.aborted) {
       const next = cursor.next();
-      if (next.done) return;
+      if (next.done || (probeOnly && !probe.isProbeItem(next.value.scenario.name, next.value.answerId))) return probe?.workerStarved();
       if (done.has(answerKey(next.value.scenario.name, next.value.answerId))) continue;
-      await askOne(next.value);
+      probe?.requestStarted();
+      try {
+        await askOne(next.value);
+      } finally {
+        probe?.requestEnded();
+      }
     }
   };
   try {
+    probe?.begin();
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total - done.size)) }, worker));
+    probe?.finish();
   } finally {
     // A caller's long-lived signal must not keep this run's closure (the cursor, `done`) alive.
     options.signal?.removeEventListener('abort', onAbort);
