@@ -6,7 +6,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
 import type { Failover } from './types.js';
-import type { StageEta, StagePrediction } from '../domain/harness/throughput.js';
+import type { StageEta, StagePrediction } from '../domain/harness/projection.js';
 
 export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
 export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;

@@ -6,6 +6,7 @@ import type { PartialStageLimits, RetryOverride, TrackId } from '../temporal.con
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { PhaseRun } from '../domain/competition/runs.js';
+import type { StagePrediction } from '../domain/harness/projection.js';
 
 export interface HarnessSettings {
   concurrency: number;
@@ -180,6 +181,8 @@ export interface EvaluateResult {
   durationMs: number;
   logFile: string;
   hostId: string;
+  /** The probe's prediction of the stage's wall time, made once its probe items were answered; absent in results recorded before the probe. */
+  prediction?: StagePrediction | null;
 }
 
 /** A stage's outcome as the workflow reports it to the results database. */

@@ -6,13 +6,14 @@
  *    window of child workflows (bounded concurrency) and continues as new after each page, so its
  *    history stays small however many submissions there are.
  */
-import { ApplicationFailure, ParentClosePolicy, condition, continueAsNew, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, limitsFor, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
+import { ApplicationFailure, ParentClosePolicy, condition, continueAsNew, executeChild, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, limitsFor, stageLimitMs, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
 import type { HarnessSettings, HostPolicy } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
-import { reevaluationWorkflowId, stageStartedSignal, submissionImages } from '../contract/pipeline.js';
-import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
+import { reevaluationWorkflowId, stageProgressSignal, stageStartedSignal, submissionImages } from '../contract/pipeline.js';
+import { HostGuard, bookkeeping, claimActivities, evaluationLimitMs, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 import { SlotLease } from './placement.js';
+import { StageProgressBook } from './stage-progress.js';
 import { batchProgressQuery, type BatchProgress } from '../contract/batch.js';
 
 export interface ReevaluateInput {
@@ -40,10 +41,21 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
   setHandler(stageStartedSignal, ({ stage, at }) => {
     starts[stage] ??= { at, workflowAt: Date.now() };
   });
+  // The evaluation running now, for the progress book: it keeps the signalled prediction for the stage's record.
+  let evaluating: StageName | null = null;
+  const progressBook = new StageProgressBook({
+    starts,
+    limitMs: (stage) => stageLimitMs(limits, stage),
+    isRunning: (stage) => stage === evaluating,
+  });
+  setHandler(stageProgressSignal, (progress) => {
+    if (!progressBook.receive(progress)) return;
+    setCurrentDetails([`Re-evaluation of **${input.submissionId}** (${input.reason}): stage **${progress.stage}**.`, ...progressBook.describe(progress.stage)].join('\n\n'));
+  });
   const record = await bookkeeping().submissionRecord({ submissionId: input.submissionId });
   if (!record) throw ApplicationFailure.nonRetryable(`no submission "${input.submissionId}" in the results database`, 'InvalidSubmission');
   // The GPU slot this re-evaluation holds on its host until it ends, however it ends (workflows/placement.ts).
-  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost());
+  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost(), { team: record.team, phase: 're-evaluation' });
   try {
     const guard = new HostGuard(await lease.claim(null), {
       track: input.track,
@@ -69,6 +81,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
       if (!suiteFile) continue;
       const stage: StageName = EVAL_STAGE[suite];
       const startedAt = Date.now();
+      evaluating = stage;
       const evaluated = prepared.ok
         ? await evaluationStage({
             submissionId: input.submissionId,
@@ -77,12 +90,14 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
             suite,
             suiteFile,
             inferenceImage: submissionImages(input.submissionId).inferenceImage,
-            limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+            limitMs: evaluationLimitMs(limits, suite),
             startupLimitMs: limits.startup,
             harness: { ...HARNESS_DEFAULTS, ...input.harness },
             guard,
+            progress: progressBook,
           })
         : { outcome: 'failed' as const, failure: failureOf(prepared.error), details: { step: 'images' } };
+      evaluating = null;
       await bookkeeping().recordStage({
         submissionId: input.submissionId,
         stage,
@@ -91,7 +106,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
         reason: evaluated.failure?.reason ?? null,
         startedAt: new Date(starts[stage]?.workflowAt ?? startedAt).toISOString(),
         endedAt: new Date().toISOString(),
-        limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+        limitMs: evaluationLimitMs(limits, suite),
         details: { ...evaluated.details, reevaluation: input.reason, workflowId: info.workflowId },
       });
       result.stages.push({ stage, outcome: evaluated.outcome, failureCategory: evaluated.failure?.category ?? null, answered: (evaluated.details.answered as number | undefined) ?? null });

@@ -4,13 +4,26 @@
  * the pipeline and by re-evaluations).
  */
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import { ACTIVITY_POLICY, EVAL_STAGE, TASK_QUEUES, TRACKS, formatDuration, retryPolicyWith, type RetryOverride, type StageName, type TrackId } from '../temporal.config.js';
+import {
+  ACTIVITY_POLICY,
+  EVAL_STAGE,
+  STAGE_LIMIT_KEY,
+  TASK_QUEUES,
+  TRACKS,
+  formatDuration,
+  retryPolicyWith,
+  type RetryOverride,
+  type StageLimits,
+  type StageName,
+  type TrackId,
+} from '../temporal.config.js';
 import { FAILURE_CATEGORIES, isFailureCategory, type FailureCategory, type FailureDetails } from '../domain/failures.js';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { HostActivities } from '../activities/host.js';
 import type { EvaluateResult, Failover, HarnessSettings, HostAssignment, HostPolicy, StageReport, SubmissionSource } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { runWithLimit, type LimitedResult } from './run-with-limit.js';
+import type { StageProgressBook } from './stage-progress.js';
 import type { SlotLease } from './placement.js';
 
 /** Histories recorded before this patch ran the bookkeeping as activity tasks; later ones run it as local activities. */
@@ -124,12 +137,20 @@ export class HostGuard {
 
   /** Activities on the current host's GPU or CPU queue, for a stage whose limit is `limitMs`. */
   activities(queue: 'gpu' | 'cpu', limitMs: number, summary: string) {
-    return hostActivities(queue === 'gpu' ? this.host.gpuQueue : this.host.cpuQueue, limitMs, this.options.heartbeatTimeoutMs, summary, this.scheduleToStartMs);
+    const taskQueue = queue === 'gpu' ? this.host.gpuQueue : this.host.cpuQueue;
+    return hostActivities({ taskQueue, limitMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, summary, scheduleToStartMs: this.scheduleToStartMs });
   }
 
   /** The build activity on the current host's CPU queue, retried by ACTIVITY_POLICY.buildRetry (and the run's overrides). */
   builder(summary: string) {
-    return hostActivities(this.host.cpuQueue, this.options.buildLimitMs, this.options.heartbeatTimeoutMs, summary, this.scheduleToStartMs, this.buildRetryPolicy);
+    return hostActivities({
+      taskQueue: this.host.cpuQueue,
+      limitMs: this.options.buildLimitMs,
+      heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      summary,
+      scheduleToStartMs: this.scheduleToStartMs,
+      retry: this.buildRetryPolicy,
+    });
   }
 
   /** The build's retry policy for this run: ACTIVITY_POLICY.buildRetry with the run's overrides. */
@@ -217,6 +238,9 @@ export async function withHandovers<T>(
 }
 
 
+/** An evaluation stage's limit under the run's limits: the one mapping from a suite to its limit. */
+export const evaluationLimitMs = (limits: StageLimits, suite: SuiteKind): number => limits[STAGE_LIMIT_KEY[EVAL_STAGE[suite]]];
+
 /** Failures charged to the participant are final: the server does not retry them. */
 const CHARGED: FailureCategory[] = (Object.keys(FAILURE_CATEGORIES) as FailureCategory[]).filter((c) => !FAILURE_CATEGORIES[c].retryable);
 
@@ -224,16 +248,23 @@ const CHARGED: FailureCategory[] = (Object.keys(FAILURE_CATEGORIES) as FailureCa
  * Activities of one host's queue, for a stage whose limit is `limitMs` (the timeout is only a backstop). Failures
  * of our infrastructure are retried by `retry` (ACTIVITY_POLICY.infrastructureRetry unless given); charged ones are final.
  */
-export const hostActivities = (
-  queue: string,
-  limitMs: number,
-  heartbeatTimeoutMs: number,
-  summary: string,
-  scheduleToStartMs: number,
-  retry: ReturnType<typeof retryPolicyWith> = ACTIVITY_POLICY.infrastructureRetry,
-) =>
+export const hostActivities = ({
+  taskQueue,
+  limitMs,
+  heartbeatTimeoutMs,
+  summary,
+  scheduleToStartMs,
+  retry = ACTIVITY_POLICY.infrastructureRetry,
+}: {
+  taskQueue: string;
+  limitMs: number;
+  heartbeatTimeoutMs: number;
+  summary: string;
+  scheduleToStartMs: number;
+  retry?: ReturnType<typeof retryPolicyWith>;
+}) =>
   proxyActivities<HostActivities>({
-    taskQueue: queue,
+    taskQueue,
     summary,
     // Only the pinned host polls this queue: waiting longer than this means it is busy or gone (HostGuard decides).
     scheduleToStartTimeout: scheduleToStartMs,
@@ -265,6 +296,8 @@ export interface EvaluationStageInput {
   guard: HostGuard;
   /** false for an inference-only run: its server gets no /artifacts mount (EvaluateInput.mountArtifacts). */
   mountArtifacts?: boolean;
+  /** The workflow's book of signalled progress: its prediction and count go into the stage's details. */
+  progress: StageProgressBook;
 }
 
 export interface EvaluationStageResult {
@@ -299,7 +332,7 @@ export async function evaluationStage(input: EvaluationStageInput): Promise<Eval
     const failure = evaluated.timerFired
       ? { category: 'TimeLimit' as const, reason: `the evaluation reached its limit of ${formatDuration(input.limitMs)} before the server was ready` }
       : failureOf(evaluated.error);
-    return { outcome: 'failed', failure, details: { handovers, failovers } };
+    return { outcome: 'failed', failure, details: { handovers, failovers, ...input.progress.recordDetails(stage) } };
   }
   const result: EvaluateResult = evaluated.value;
   if (result.ending === 'cancelled' && !evaluated.timerFired) throw new CancelledFailure(`${stage} cancelled by an operator`);
@@ -332,6 +365,7 @@ export async function evaluationStage(input: EvaluationStageInput): Promise<Eval
       stopDelayMs: result.stopDelayMs,
       peakMemoryBytes: result.peakMemoryBytes,
       scenarios: s.scenarios,
+      ...input.progress.recordDetails(stage, { answered: s.answered, total: s.total, prediction: result.prediction }),
     },
   };
 }

@@ -9,9 +9,10 @@ import type { FailureDetails } from '../domain/failures.js';
 import type { HarnessSettings, PipelineInput, StageReport } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { SA } from '../contract/search-attributes.js';
-import { progressQuery, stageStartedSignal, type PipelineState, type StageState } from '../contract/pipeline.js';
-import { HostGuard, bookkeeping, claimActivities, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
+import { progressQuery, stageProgressSignal, stageStartedSignal, type PipelineState, type StageState } from '../contract/pipeline.js';
+import { HostGuard, bookkeeping, claimActivities, evaluationLimitMs, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
 import { SlotLease } from './placement.js';
+import { StageProgressBook } from './stage-progress.js';
 import { trainsIn } from '../domain/competition/runs.js';
 import { PHASE_STAGES } from '../domain/competition/schema.js';
 import { notifySubmissionEnded } from './notify-on-end.js';
@@ -51,15 +52,24 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     starts[stage] = { at, workflowAt: Date.now() };
     stageState(stage).startedAt = Date.now();
   });
+  // An evaluation's progress and prediction (issue 26): kept for the query and shown in the Web UI's current details.
+  // A handler and state only: no command, so recorded histories replay unchanged.
+  const progressBook = new StageProgressBook({ starts, limitMs: stageLimit, isRunning: (stage) => stageState(stage).outcome === 'running' });
+  setHandler(stageProgressSignal, (progress) => {
+    const kept = progressBook.receive(progress);
+    if (!kept) return;
+    Object.assign(stageState(progress.stage), { prediction: kept.prediction, eta: kept.eta });
+    setCurrentDetails([stageHeadline(progress.stage), ...progressBook.describe(progress.stage)].join('\n\n'));
+  });
 
+  const stageHeadline = (stage: StageName): string =>
+    `**${input.submissionId}** is in stage **${stage}** (limit ` +
+    `${stageLimit(stage) === null ? 'none' : formatDuration(stageLimit(stage)!)})${state.host ? ` on host ${state.host}` : ''}.`;
   const startStage = (stage: StageName): void => {
     state.currentStage = stage;
     stageState(stage).outcome = 'running'; // startedAt comes with the stage's start signal
     upsertSearchAttributes([{ key: SA.Stage, value: stage }]);
-    setCurrentDetails(
-      `**${input.submissionId}** is in stage **${stage}** (limit ` +
-        `${stageLimit(stage) === null ? 'none' : formatDuration(stageLimit(stage)!)})${state.host ? ` on host ${state.host}` : ''}.`,
-    );
+    setCurrentDetails(stageHeadline(stage));
   };
   const endStage = async (stage: StageName, outcome: StageReport['outcome'], failure: FailureDetails | null, details: Record<string, unknown> | null = null) => {
     const s = stageState(stage);
@@ -110,7 +120,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
     await skip(stageState(stage), reason, { skippedByPhase: run?.phase ?? null });
   };
   // The GPU slot the submission holds from its claim to its end (workflows/placement.ts).
-  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost());
+  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost(), { team: input.team, phase: input.run?.phase });
   const finish = async (outcome: PipelineState['outcome'], reason: string | null): Promise<PipelineState> => {
     await lease.release();
     state.outcome = outcome;
@@ -279,10 +289,11 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
         suite,
         suiteFile: input.suites[suite],
         inferenceImage: images.inferenceImage,
-        limitMs: suite === 'open' ? limits.openEval : limits.closedEval,
+        limitMs: evaluationLimitMs(limits, suite),
         startupLimitMs: limits.startup,
         harness,
         guard,
+        progress: progressBook,
         ...(trains ? {} : { mountArtifacts: false }),
       });
       await endStage(stage, evaluated.outcome, evaluated.failure, evaluated.details);
@@ -297,7 +308,7 @@ export async function submissionPipeline(input: SubmissionPipelineInput): Promis
       // Record the cancellation even though the workflow itself is being cancelled.
       return await CancellationScope.nonCancellable(async () => {
         const running = state.stages.find((s) => s.outcome === 'running');
-        if (running) await endStage(running.stage, 'failed', { category: 'Cancelled', reason: 'an operator cancelled the pipeline' });
+        if (running) await endStage(running.stage, 'failed', { category: 'Cancelled', reason: 'an operator cancelled the pipeline' }, progressBook.recordDetails(running.stage));
         await skipRemaining('the pipeline was cancelled');
         return await finish('cancelled', 'an operator cancelled the pipeline');
       });

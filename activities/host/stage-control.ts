@@ -1,10 +1,11 @@
 /**
- * How a host stage runs as a Temporal activity: it announces its real start to the workflow, heartbeats for
- * its whole life, and knows at any moment whether (and why) it is being stopped.
+ * How a host stage runs as a Temporal activity: it announces its real start (and an evaluation its progress) to
+ * the workflow, heartbeats for its whole life, and knows at any moment whether (and why) it is being stopped.
  */
 import { Context, heartbeat } from '@temporalio/activity';
+import type { SignalDefinition } from '@temporalio/common';
 import type { StageName } from '../../temporal.config.js';
-import { stageStartedSignal } from '../../contract/pipeline.js';
+import { stageProgressSignal, stageStartedSignal, type StageProgress } from '../../contract/pipeline.js';
 
 export type Stop = 'deadline' | 'cancelled' | 'shutdown';
 
@@ -34,6 +35,19 @@ export function pause(ctx: Context, ms: number): Promise<void> {
 }
 
 /**
+ * Signals the workflow that runs this activity. A signal that cannot be sent is logged, not thrown: the stage
+ * goes on without it (what the signals tell is also in the activity's result or enforced by the activity itself).
+ */
+async function signalOwnWorkflow<T>(ctx: Context, signal: SignalDefinition<[T]>, arg: T, what: string): Promise<void> {
+  const workflowId = ctx.info.workflowExecution?.workflowId;
+  try {
+    if (workflowId) await ctx.client.workflow.getHandle(workflowId).signal(signal, arg);
+  } catch (error) {
+    ctx.log.warn(`could not signal ${what}`, { workflowId, error: String(error) });
+  }
+}
+
+/**
  * Tells the workflow the stage really started (its limit runs from here, not from when it was queued)
  * and returns that moment; a later execution of the same stage keeps the first start.
  */
@@ -41,14 +55,35 @@ export async function beginStage(stage: StageName, stageStartedAt: number | null
   const ctx = Context.current();
   const reported = (ctx.info.heartbeatDetails as { stageStartedAt?: number } | undefined)?.stageStartedAt;
   const at = stageStartedAt ?? reported ?? Date.now();
-  const workflowId = ctx.info.workflowExecution?.workflowId;
-  try {
-    if (workflowId) await ctx.client.workflow.getHandle(workflowId).signal(stageStartedSignal, { stage, at });
-  } catch (error) {
-    // The activity enforces its own deadline; the workflow's timer then only starts at its backstop.
-    ctx.log.warn('could not signal the stage start', { stage, error: String(error) });
-  }
+  // Unsent, the activity still enforces its own deadline; the workflow's timer then only starts at its backstop.
+  await signalOwnWorkflow(ctx, stageStartedSignal, { stage, at }, `the start of ${stage}`);
   return at;
+}
+
+/** Tells the workflow an evaluation's progress (answered of total, the probe's prediction); `ctx` is captured by the caller. */
+export function signalStageProgress(ctx: Context, progress: StageProgress): Promise<void> {
+  return signalOwnWorkflow(ctx, stageProgressSignal, progress, `the progress of ${progress.stage}`);
+}
+
+/**
+ * One signal for every reason to stop a stage's work: the workflow's cancel (its limit or an operator), the
+ * activity's own copy of the deadline (no heartbeat round trip needed), or a worker shutdown. `release` removes
+ * the listener and the timer; call it once the work it guarded is over.
+ */
+export function stopSignal(ctx: Context, deadline: number): { signal: AbortSignal; stoppedBy: () => Stop | null; release: () => void } {
+  const stop = new AbortController();
+  const onCancel = () => stop.abort(ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancelled');
+  ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  if (ctx.cancellationSignal.aborted) onCancel();
+  const deadlineTimer = setTimeout(() => stop.abort('deadline'), Math.max(0, deadline - Date.now()));
+  return {
+    signal: stop.signal,
+    stoppedBy: () => (stop.signal.aborted ? (stop.signal.reason as Stop) : null),
+    release: () => {
+      clearTimeout(deadlineTimer);
+      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    },
+  };
 }
 
 /**

@@ -8,9 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ResultsDb } from '../../infra/results-db.js';
-import { PROJECT_ROOT } from '../../infra/paths.js';
+import { PROJECT_ROOT, defaultSuiteFiles } from '../../infra/paths.js';
+import { countWorkItems } from '../../domain/harness/work.js';
+import { loadSuite } from '../../domain/harness/suite.js';
+import type { StagePrediction } from '../../domain/harness/throughput.js';
 import { submit } from '../../operations/pipelines.js';
-import type { PipelineState } from '../../contract/pipeline.js';
+import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
 import { SA } from '../../contract/search-attributes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -56,6 +59,22 @@ describe('an inference-only run (a phase without fine-tune)', () => {
     expect(scores.map((s) => s.suite)).toEqual(scores.map(() => 'open'));
     expect(scores.map((s) => s.scenario).sort()).toEqual(['capitals', 'opposites']);
     for (const score of scores) expect([score.scenario, score.answered, score.score]).toEqual([score.scenario, score.instances, 1]);
+  });
+
+  it("predicts the open evaluation from its probe while it runs: the progress query and the stage's record keep the prediction", async () => {
+    const items = countWorkItems(loadSuite(defaultSuiteFiles(state.track).open));
+    const queried = await stack.client.workflow.getHandle(workflowId).query(progressQuery);
+    const openEval = queried.stages.find((s) => s.stage === 'open-eval')!;
+    expect(openEval.prediction).toMatchObject({ total: items, limitMs: 60_000 });
+    expect(openEval.prediction!.estimateMs).toBeGreaterThan(0);
+    expect(openEval.prediction!.lowMs).toBeLessThanOrEqual(openEval.prediction!.highMs);
+    // The last signal came with every item answered; its projection was made on arrival.
+    expect(openEval.eta).toMatchObject({ answered: items, total: items });
+    expect(queried.stages.find((s) => s.stage === 'fine-tune')!.prediction ?? null).toBeNull();
+    const recorded = db.stages('baked-lab.weights-in-image').find((s) => s.stage === 'open-eval')!;
+    const details = recorded.details as { prediction: StagePrediction | null; progress: { answered: number; total: number } };
+    expect(details.prediction).toEqual(openEval.prediction);
+    expect(details.progress).toEqual({ answered: items, total: items });
   });
 
   it('carries the phase as the Phase search attribute', async () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ActivityCancellationDetails, ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { getEventListeners } from 'node:events';
@@ -18,6 +19,7 @@ import { createHostActivities } from '../../activities/host.js';
 import { failure as stageFailure, hostHome } from '../../activities/host/context.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import type { EvaluateInput, FineTuneInput, TrainingProgress } from '../../contract/types.js';
+import { stageProgressSignal, stageStartedSignal, type StageProgress } from '../../contract/pipeline.js';
 import type { FailureDetails } from '../../domain/failures.js';
 import { MemoryAnswerStore, type AnswerStore } from '../../domain/harness/evaluate.js';
 import { READINESS_PROMPT } from '../../domain/harness/contract.js';
@@ -64,9 +66,12 @@ function host(onRun: (container: FakeContainer) => void | Promise<void>) {
   return { dataDir, config, runtime, gpus, artifacts, activities, logFile: (stage: string) => path.join(dataDir, 'logs', SUBMISSION, `${stage}.log`) };
 }
 
-/** An activity environment whose beats are collected; the worker's logger is quiet (beginStage has no client here). */
-function environment(info: { attempt?: number; heartbeatDetails?: unknown } = {}) {
-  const env = new MockActivityEnvironment({ attempt: info.attempt ?? 1, heartbeatDetails: info.heartbeatDetails }, { logger: new DefaultLogger('ERROR') });
+/** An activity environment whose beats are collected; the worker's logger is quiet (beginStage has no client here unless given one). */
+function environment(info: { attempt?: number; heartbeatDetails?: unknown } = {}, client?: Client) {
+  const env = new MockActivityEnvironment(
+    { attempt: info.attempt ?? 1, heartbeatDetails: info.heartbeatDetails },
+    { logger: new DefaultLogger('ERROR'), ...(client ? { client } : {}) },
+  );
   const beats: Record<string, unknown>[] = [];
   env.on('heartbeat', (details: Record<string, unknown>) => beats.push(details));
   return { env, beats };
@@ -403,6 +408,31 @@ describe('evaluate: the inference server', () => {
     expect(details?.logExcerpt).toBe('ImportError: No module named transformers');
     expect(existsSync(h.logFile('open-eval'))).toBe(true);
     expect(h.runtime.started()[0]?.removed).toBe(true);
+  });
+
+  it("signals its workflow the stage's start, then its progress and the probe's prediction, the last signal with every instance", async () => {
+    const signals: { workflowId: string; name: string; arg: unknown }[] = [];
+    // The parts of a Client the activity uses: a workflow handle's signal (and the worker's abort-signal binding).
+    const client = {
+      withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn(),
+      workflow: { getHandle: (workflowId: string) => ({ signal: async (def: { name: string }, arg: unknown) => void signals.push({ workflowId, name: def.name, arg }) }) },
+    } as unknown as Client;
+    const play = serving(() => 'ok');
+    const h = host(play.onRun);
+    const result = await run(environment({}, client).env, h.activities.evaluate, evaluateInput({ serverRestarts: 0 }));
+    expect(result.ending).toBe('completed');
+    expect(signals[0]).toMatchObject({ name: stageStartedSignal.name, arg: { stage: 'open-eval' } });
+    const progress = signals.filter((s) => s.name === stageProgressSignal.name).map((s) => s.arg as StageProgress);
+    expect(progress.length).toBeGreaterThanOrEqual(2); // the first count, the prediction, the last count (at most every 5 s between)
+    expect(new Set(signals.map((s) => s.workflowId)).size).toBe(1);
+    const last = progress[progress.length - 1]!;
+    expect(last).toMatchObject({ stage: 'open-eval', answered: INSTANCES, total: INSTANCES });
+    expect(last.prediction).not.toBeNull();
+    expect(last.prediction).toMatchObject({ total: INSTANCES, limitMs: 60_000 });
+    expect(result.prediction).toEqual(last.prediction);
+    // The prediction is signalled as soon as it is made, before the rest of the suite is answered.
+    const first = progress.find((p) => p.prediction !== null)!;
+    expect(first.answered).toBeLessThan(INSTANCES);
   });
 
   it('stops at the deadline with what it has, killing the server', async () => {
