@@ -41,11 +41,22 @@ export const AcceptedAnswer = z.looseObject({
 });
 export type AcceptedAnswer = z.infer<typeof AcceptedAnswer>;
 
+/** An evaluation stage's progress (web/data.ts StageView.progress): the figures the table shows and the lines to print. */
+const ProgressAnswer = z.looseObject({
+  running: z.boolean().optional(),
+  answered: z.number().nullish(),
+  total: z.number().nullish(),
+  pastLimit: z.boolean().optional(),
+  lines: z.array(z.string()).default([]),
+});
+export type ProgressAnswer = z.infer<typeof ProgressAnswer>;
+
 const StageAnswer = z.looseObject({
   stage: z.string(),
   outcome: z.string(),
   failureCategory: z.string().nullish(),
   reason: z.string().nullish(),
+  progress: ProgressAnswer.nullish(),
 });
 
 /** One submission of the team, as the list and the detail both give it. */
@@ -87,10 +98,17 @@ export type FinalChoiceAnswer = z.infer<typeof FinalChoiceAnswer>;
 /** Whether a submission is still going: the server says so, else its outcome does. */
 export const isRunning = (s: SubmissionAnswer): boolean => s.running ?? s.outcome === 'running';
 
-/** The stage worth a column: the one running now, else the one that failed, else the last that ran. */
+/** "1,204/2,000": answered of total, digits grouped whatever the locale. */
+const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/** The stage worth a column: the one running now (with answered/total and a mark past its limit), else the one that failed, else the last that ran. */
 export function stageOf(s: SubmissionAnswer): string {
   const running = s.stages.find((stage) => stage.outcome === 'running');
-  if (running) return running.stage;
+  if (running) {
+    const p = running.progress;
+    const counts = p && typeof p.answered === 'number' && typeof p.total === 'number' ? ` ${grouped(p.answered)}/${grouped(p.total)}` : '';
+    return `${running.stage}${counts}${p?.pastLimit ? ' (past its limit)' : ''}`;
+  }
   const failed = s.stages.find((stage) => stage.outcome === 'failed');
   if (failed) return failed.stage;
   const ran = s.stages.filter((stage) => stage.outcome !== 'pending' && stage.outcome !== 'skipped');

@@ -26,9 +26,11 @@ challenge remote final <submission-id>
 The participants' client of a competition server. submit runs the local preflight (submission format and
 Dockerfiles; no Docker, no contamination scan), stops on its errors, then uploads the directory as a .tar.gz
 (what .dockerignore excludes is left out) and prints the submission id, its status URL and the quota left.
-status lists the team's submissions (id, track, phase, outcome, stage, refunded); --watch redraws every 3 s
-until none of them runs. logs prints a stage's log excerpt (the closed evaluation's are withheld). final
-chooses the submission that goes to the finals for its track (else the latest completed one goes).
+status lists the team's submissions (id, track, phase, outcome, stage, refunded); with an id, each stage
+beneath, an evaluation's answered/total, rate, projected end against its limit and the probe's prediction;
+--watch redraws every 3 s until none of them runs. logs prints a stage's log excerpt (the closed
+evaluation's are withheld). final chooses the submission that goes to the finals for its track (else the
+latest completed one goes).
 Environment: CHALLENGE_URL (e.g. https://challenge.example.org), CHALLENGE_TEAM_TOKEN (cht_...).
 Exit codes: 0 accepted / done, 2 bad input or refused by the server, 1 any other failure.`;
 
@@ -208,7 +210,10 @@ export function renderRemoteStatus(submissions: SubmissionAnswer[], detail: bool
   return [
     ...lines,
     ...(only.reason ? [`reason: ${only.reason}`] : []),
-    ...only.stages.map((st) => `  ${st.stage.padEnd(12)} ${st.outcome.padEnd(9)}${st.failureCategory ? ` ${st.failureCategory}: ${st.reason ?? ''}` : ''}`.trimEnd()),
+    ...only.stages.flatMap((st) => [
+      `  ${st.stage.padEnd(12)} ${st.outcome.padEnd(9)}${st.failureCategory ? ` ${st.failureCategory}: ${st.reason ?? ''}` : ''}`.trimEnd(),
+      ...(st.progress?.lines ?? []).map((line) => `      ${line}`),
+    ]),
   ];
 }
 

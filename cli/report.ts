@@ -1,7 +1,8 @@
 /**
  * `challenge report`: what the 2023 challenge never reported, for every submission of a track —
  * generalization (open vs closed correlation, rank shifts, overfit flags), contamination of the
- * declared training data against every suite, and efficiency figures.
+ * declared training data against every suite, efficiency figures, and how far the throughput probe's predictions
+ * of the evaluation stages' wall time were off (domain/reports/prediction-errors.ts, from the stage records).
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -11,10 +12,11 @@ import { renderGeneralizationReport, type GeneralizationReport } from '../domain
 import { generalizationOfBoard } from '../domain/reports/track.js';
 import { renderContaminationReport, scanContamination, type ContaminationReport } from '../domain/reports/contamination.js';
 import { renderEfficiency, type EfficiencyFigures } from '../domain/reports/efficiency.js';
+import { predictionErrors, renderPredictionErrors, type PredictionErrorReport } from '../domain/reports/prediction-errors.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
-import { leaderboard } from '../operations/leaderboard.js';
+import { leaderboard } from '../operations/standings.js';
 
 export interface SubmissionReport {
   submissionId: string;
@@ -26,6 +28,15 @@ export interface TrackReport {
   track: string;
   generalization: GeneralizationReport;
   submissions: SubmissionReport[];
+  /** The probe's predictions against the recorded stage outcomes, over every submission of the track. */
+  predictionErrors: PredictionErrorReport;
+}
+
+/** The prediction-error report of a track's submissions, from their stage records (either store). */
+export async function trackPredictionErrors(db: ResultsStore, track: string): Promise<PredictionErrorReport> {
+  const records = [];
+  for (const submission of await db.submissions(track)) records.push(...(await db.stages(submission.submissionId)));
+  return predictionErrors(records);
 }
 
 export async function trackReport(db: ResultsStore, track: string, options: { suites?: Record<SuiteKind, string>; n?: number; revealClosedExamples?: boolean } = {}): Promise<TrackReport> {
@@ -42,11 +53,11 @@ export async function trackReport(db: ResultsStore, track: string, options: { su
     }
     submissions.push({ submissionId: submission.submissionId, contamination, efficiency: await submissionEfficiency(db, submission.submissionId, track) });
   }
-  return { track, generalization, submissions };
+  return { track, generalization, submissions, predictionErrors: await trackPredictionErrors(db, track) };
 }
 
 export function renderTrackReport(report: TrackReport): string {
-  const parts = [renderGeneralizationReport(report.generalization), ''];
+  const parts = [renderGeneralizationReport(report.generalization), '', renderPredictionErrors(report.predictionErrors), ''];
   for (const submission of report.submissions) {
     parts.push(`== ${submission.submissionId}`);
     parts.push(submission.contamination ? renderContaminationReport(submission.contamination) : 'contamination: no declared training data to scan');

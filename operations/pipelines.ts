@@ -1,6 +1,8 @@
 /**
  * Pipelines as operators drive them: submit, status, list. Functions that return data, shared by the CLI
- * (cli/challenge.ts parses arguments and prints), the cockpit, the demo and the tests.
+ * (cli/challenge.ts parses arguments and prints), the cockpit, the demo and the tests. `stageProgressLines` is what
+ * `challenge status [--watch]` prints under an evaluation stage (answered/total, rate, projected end against the
+ * limit, the warning, the probe's prediction); `liveStagesOf` gives the web pages the running stages' state.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, type PartialStageLimits, type RetryOverride } from '../temporal.config.js';
@@ -10,7 +12,8 @@ import { trainsIn, type PhaseRun } from '../domain/competition/runs.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
 import type { HarnessSettings, HostPolicy, PipelineInput, SubmissionSource } from '../contract/types.js';
 import { SA } from '../contract/search-attributes.js';
-import { pipelineWorkflowId, progressQuery, type PipelineState } from '../contract/pipeline.js';
+import { pipelineWorkflowId, progressQuery, type PipelineState, type StageState } from '../contract/pipeline.js';
+import { liveProgressView } from '../domain/reports/prediction-progress.js';
 import { submissionPipeline } from '../workflows/submission-pipeline.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 import { workflowUrl } from '../infra/temporal.js';
@@ -173,4 +176,30 @@ export async function listPipelines(client: Client, query = "WorkflowType = 'sub
     });
   }
   return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+}
+
+/**
+ * The lines `challenge status` prints under a stage (indented by the caller): while an evaluation runs, its
+ * answered/total, rate and projected end against the limit (a warning line when the projection passes it) and the
+ * probe's prediction; once it ended, what it answered and what the probe had said. None for other stages.
+ */
+export function stageProgressLines(stage: StageState): string[] {
+  return liveProgressView(stage)?.lines ?? [];
+}
+
+/**
+ * The live stages of a submission's pipeline, from its progress query: what the web pages show for a stage the
+ * results database has no record of yet. Null when the workflow is unknown or no worker answers (the pages then
+ * show what the database has, after at most `timeoutMs`).
+ */
+export function liveStagesOf(client: Client, options: { timeoutMs?: number } = {}): (submissionId: string) => Promise<StageState[] | null> {
+  const timeoutMs = options.timeoutMs ?? 3000; // a page waits no longer than this for a worker to answer
+  return async (submissionId) => {
+    try {
+      const handle = client.workflow.getHandle(pipelineWorkflowId(submissionId));
+      return (await client.withDeadline(Date.now() + timeoutMs, () => handle.query(progressQuery))).stages;
+    } catch {
+      return null;
+    }
+  };
 }

@@ -7,14 +7,19 @@
  * evaluation and later stages are rebuilt from structured fields by domain/redaction.ts, stage details keep
  * only numbers there, and the only log shown is the build's. The operator view shows everything: every
  * stage log, full reasons and details, and the persisted answers (completions and per-instance errors).
+ *
+ * An evaluation stage's progress (answered/total, rate, projected end against the limit, the probe's prediction:
+ * domain/reports/prediction-progress.ts) is numbers only, so both audiences see it: from the stage's record once
+ * it ended, and, for the stage running now, from the pipeline's progress query when the server was given a
+ * `live` source (operations/pipelines.ts liveStagesOf); without one a running stage shows as not recorded yet.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { FAILURE_CATEGORIES, logExcerpt, type FailureCategory } from '../domain/failures.js';
-import { tailFile } from '../infra/log-files.js';
+import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
+import { stageLogFile } from '../infra/log-files.js';
+import { stageLogTail } from '../operations/stage-logs.js';
 import { workflowUrl, type TemporalUiLocation } from '../infra/temporal.js';
-import { pipelineWorkflowId } from '../contract/pipeline.js';
-import { leaderboardCsv, type Leaderboard } from '../domain/leaderboard.js';
+import { pipelineWorkflowId, type StageState } from '../contract/pipeline.js';
+import { liveProgressView, recordedProgressView, type StageProgressView } from '../domain/reports/prediction-progress.js';
+import { leaderboardCsv, type Leaderboard } from '../domain/standings-table.js';
 import { publicFailureReason, publicPipelineReason, publicStageDetails, publicStageReason, type StageFacts } from '../domain/redaction.js';
 import type { InstanceAnswer } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
@@ -23,11 +28,11 @@ import { generalizationOfBoard } from '../domain/reports/track.js';
 import type { EfficiencyFigures } from '../domain/reports/efficiency.js';
 import { submissionEfficiency } from '../infra/efficiency.js';
 import { STAGES, TRACKS, stageLimitMs, type TrackId } from '../temporal.config.js';
-import { finalLeaderboard, finalSuiteFiles, leaderboard, submissionOutcome } from '../operations/leaderboard.js';
+import { finalLeaderboard, finalSuiteFiles, leaderboard, submissionOutcome } from '../operations/standings.js';
 import { nextPhase, phaseAt, type CompetitionFile } from '../domain/competition/index.js';
 import { isFinalPhase } from '../domain/competition/clock.js';
 import type { BoardPhase, FinalBoard } from '../domain/competition/final-board.js';
-import { artifactKeys, type ArtifactStore } from '../infra/artifact-store.js';
+import type { ArtifactStore } from '../infra/artifact-store.js';
 import type { PipelineRecord, ResultsStore, ScoreRow, StageRecord, SubmissionRecord } from '../infra/results-store.js';
 
 export type SuiteFiles = Record<'open' | 'closed', string>;
@@ -247,6 +252,16 @@ export interface StageView {
   /** endedAt − startedAt, else details.durationMs; null when the stage did not run. */
   elapsedMs: number | null;
   details: Record<string, unknown> | null;
+  /** An evaluation stage's progress and the probe's prediction (recorded, or live while it runs); absent or null: none. */
+  progress?: StageProgressView | null;
+}
+
+/** The live stages of a submission's running pipeline (its progress query), null when none answers. */
+export type LiveStages = (submissionId: string) => Promise<readonly StageState[] | null>;
+
+/** Who may give the views a running pipeline's live stages (the server, with a Temporal client). */
+export interface LiveSource {
+  live?: LiveStages;
 }
 
 export interface LogView {
@@ -317,16 +332,34 @@ export function stageViews(records: StageRecord[], track: string): StageView[] {
       limitMs: record.limitMs,
       elapsedMs: record.outcome === 'skipped' ? null : elapsedOf(record),
       details: record.details,
+      progress: recordedProgressView(record),
     };
   });
 }
 
+/**
+ * The stages with what the running pipeline says of the stage it is in (a stage the database has no record of
+ * yet): its start and its live progress. Recorded stages are left as they are.
+ */
+export function withLiveStages<T extends StageView>(views: readonly T[], live: readonly StageState[] | null): T[] {
+  if (!live) return [...views];
+  return views.map((view) => {
+    const state = live.find((s) => s.stage === view.stage);
+    if (!state || state.outcome !== 'running' || view.outcome !== 'pending') return view;
+    return { ...view, startedAt: state.startedAt === null ? view.startedAt : new Date(state.startedAt).toISOString(), limitMs: state.limitMs ?? view.limitMs, progress: liveProgressView(state) };
+  });
+}
 
-/** `<dataDir>/logs/<submissionId>/<stage>.log`, or null if that would leave the logs folder. */
+/** The live stages of a submission whose pipeline has not recorded its end, or null (no source, ended, no answer). */
+export async function liveStagesFor(source: LiveSource, submissionId: string, pipeline: PipelineRecord | null): Promise<readonly StageState[] | null> {
+  if (!source.live || (pipeline !== null && pipeline.outcome !== 'running')) return null;
+  return source.live(submissionId);
+}
+
+
+/** `<dataDir>/logs/<submissionId>/<stage>.log`, or null if that would leave the logs folder (infra/log-files.ts's layout). */
 export function logFileOf(dataDir: string, submissionId: string, stage: string): string | null {
-  const root = path.resolve(dataDir, 'logs');
-  const file = path.resolve(root, submissionId, `${stage}.log`);
-  return file.startsWith(root + path.sep) && path.dirname(path.dirname(file)) === root ? file : null;
+  return stageLogFile(dataDir, submissionId, stage);
 }
 
 /**
@@ -341,21 +374,11 @@ export async function stageLogs(dataDir: string, submissionId: string, stages: S
       out.push({ stage: stage.stage, source: 'details', text: excerpt });
       continue;
     }
-    const file = logFileOf(dataDir, submissionId, stage.stage);
-    let text = file && existsSync(file) ? tailFile(file, LOG_TAIL_LINES) : null;
-    if (text === null && artifacts && file) text = await storedLog(artifacts, submissionId, stage.stage);
-    if (text !== null && text.trim() !== '') out.push({ stage: stage.stage, source: 'file', text });
+    // The one reader of stage logs (operations/stage-logs.ts); an unreachable store must not take the page down.
+    const log = await stageLogTail(dataDir, submissionId, stage.stage, LOG_TAIL_LINES, artifacts).catch(() => null);
+    if (log !== null && log.text.trim() !== '') out.push({ stage: stage.stage, source: 'file', text: log.text });
   }
   return out;
-}
-
-async function storedLog(artifacts: ArtifactStore, submissionId: string, stage: string): Promise<string | null> {
-  try {
-    const text = await artifacts.getText(artifactKeys.log(submissionId, `${stage}.log`));
-    return text === null ? null : logExcerpt(text, LOG_TAIL_LINES, Infinity);
-  } catch {
-    return null; // an unreachable store must not take the page down: the stages and scores still show
-  }
 }
 
 export interface SubmissionViewOptions {
@@ -367,6 +390,8 @@ export interface SubmissionViewOptions {
   temporalUi?: TemporalUiLocation;
   /** 'public' (default): redacted as the module comment says; 'operator': everything, answers included. */
   audience?: Audience;
+  /** The running pipeline's live stages (operations/pipelines.ts liveStagesOf); absent: the database's stages only. */
+  live?: LiveStages;
 }
 
 /** A stage as the public may see it: the closed evaluation's reason rebuilt, details without logs or text. */
@@ -389,8 +414,8 @@ export async function submissionView(db: ResultsStore, submissionId: string, opt
   if (!submission) return null;
   const audience: Audience = options.audience ?? 'public';
   const records = await db.stages(submissionId);
-  const stages = stageViews(records, submission.track);
   const pipeline = (await db.pipeline(submissionId)) ?? null;
+  const stages = withLiveStages(stageViews(records, submission.track), await liveStagesFor(options, submissionId, pipeline));
   let standing: Standing | null = null;
   let columns: string[] = [];
   try {

@@ -58,9 +58,18 @@ const scoreList = (scores: OpenScore[]): SafeHtml =>
       s.answered} of ${s.instances} answered, ${s.failed} failed">${s.scenario} <b>${formatScore(s.score)}</b></span>`)}`;
 
 const STAGE_TONE: Record<TeamStageView['outcome'], string> = { succeeded: 'good', partial: 'warn', failed: 'bad', skipped: 'muted', pending: 'muted', running: 'info' };
+/** The running evaluation's progress under the badges (its lines: answered/total, rate, projected end, the warning, the probe's line). */
+function runningProgress(s: TeamSubmissionSummary): SafeHtml | null {
+  const running = s.stages.find((st) => st.outcome === 'running' && st.progress && st.progress.lines.length > 0);
+  if (!running?.progress) return null;
+  const { progress } = running;
+  return html`<div class="reason${progress.pastLimit ? ' warn' : ''}" data-testid="team-progress" data-stage="${running.stage}" data-past-limit="${
+    progress.pastLimit ? 'yes' : 'no'}">${progress.lines.map((line, i) => html`${i > 0 ? trusted('<br>') : null}${line}`)}</div>`;
+}
+
 const stageBadges = (s: TeamSubmissionSummary): SafeHtml =>
   html`${s.stages.map((st) => html`<span class="badge tone-${STAGE_TONE[st.outcome]}" data-testid="team-stage" data-stage="${
-    st.stage}" data-outcome="${st.outcome}" title="${st.stage}: ${st.outcome}">${st.stage}</span> `)}`;
+    st.stage}" data-outcome="${st.outcome}" title="${st.stage}: ${st.outcome}">${st.stage}</span> `)}${runningProgress(s)}`;
 
 function refundCell(s: TeamSubmissionSummary): SafeHtml {
   const why = s.refundReason?.replace(/^refunded:\s*/, '') ?? '';

@@ -77,6 +77,8 @@ details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 .tl-over { position: absolute; right: 0; top: 0; bottom: 0; width: 6px; background: repeating-linear-gradient(0deg, #000 0 3px, #fff 3px 6px); opacity: .6; }
 .tl-text { font-size: 13px; font-variant-numeric: tabular-nums; }
 .tl-note { grid-column: 2 / 4; font-size: 12px; color: #5d4037; margin: -4px 0 4px; overflow-wrap: anywhere; }
+.tl-progress { grid-column: 2 / 4; font-size: 12px; color: #37474f; margin: -4px 0 4px; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
+.tl-progress.warn { border-left: 3px solid #b26a00; background: #fff8ec; padding: 2px 6px; }
 .muted { color: #78909c; }
 .legend { font-size: 12px; color: #546e7a; margin-top: 8px; }
 .legend span.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -2px; margin: 0 4px 0 10px; }
@@ -302,7 +304,11 @@ ${bars.length === 0
   const body = html`<h1>${phase === 'final' ? 'Final leaderboard' : 'Leaderboard'} — ${view.title}</h1>
 ${phaseBanner(view.banner, phase)}
 ${phaseSwitch(view.track, phase, audience)}
-<p class="sub">track <code>${view.track}</code> · ${board.rows.length} ${counted}</p>
+<p class="sub">track <code>${view.track}</code> · ${board.rows.length} ${counted}${
+  // the suites' stop-sequence rule (Suite.stopSequences), once the board carries it (domain/standings-table.ts)
+  'stopSequences' in board
+    ? html` · <span data-testid="stop-rule">Stop sequences: ${board.stopSequences === 'not-cut' ? 'not cut (2023 rule)' : 'cut at the stop sequences'}</span>`
+    : ''}</p>
 <section class="card" data-testid="board-card" data-phase="${phase}">${table}</section>
 <div class="cards">${scatter}${failures}</div>
 ${generalizationCard(view.generalization, audience)}`;
@@ -335,6 +341,14 @@ function stageFacts(stage: TimelineStage): string[] {
   return facts;
 }
 
+/** An evaluation stage's progress under its bar: answered/total, rate, projected end vs limit (marked when past it), the probe's prediction. */
+function progressNote(stage: TimelineStage): SafeHtml | null {
+  const progress = stage.progress;
+  if (!progress || progress.lines.length === 0) return null;
+  return html`<div class="tl-progress${progress.pastLimit ? ' warn' : ''}" data-testid="stage-progress" data-stage="${stage.stage}" data-past-limit="${
+    progress.pastLimit ? 'yes' : 'no'}">${progress.lines.map((line, i) => html`${i > 0 ? trusted('<br>') : null}${line}`)}</div>`;
+}
+
 export function timeline(stages: readonly TimelineStage[]): SafeHtml {
   const maxElapsed = Math.max(1, ...stages.map((s) => s.elapsedMs ?? 0));
   const rows = stages.map((s) => {
@@ -359,7 +373,7 @@ export function timeline(stages: readonly TimelineStage[]): SafeHtml {
   over ? html`<div class="tl-over" title="over the limit"></div>` : null}</div>
 <div class="tl-text" data-testid="timeline-text" data-stage="${s.stage}">${elapsedText}${s.elapsedMs === null ? '' : hasLimit ? html` of ${limitText}${
   share}` : html` <span class="muted">(no limit)</span>`}${s.elapsedMs === null && hasLimit ? html` <span class="muted">(limit ${limitText})</span>` : null}</div>
-${note}`;
+${note}${progressNote(s)}`;
   });
   return html`<div class="timeline" data-testid="timeline">${rows}</div>
 <p class="legend">Grey bar: the stage's limit; coloured bar: time it ran

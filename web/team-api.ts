@@ -3,6 +3,8 @@
  *   POST /api/team/submissions                       upload an archive (operations/intake.ts says every answer)
  *   GET  /api/team/submissions                       the team's submissions (web/team-data.ts teamOverview)
  *   GET  /api/team/submissions/<id>                  one of them; another team's id is 404 exactly like an unknown one
+ *                                                    (each evaluation stage's `progress`: answered/total, rate, projected end
+ *                                                    against the limit, the probe's prediction, and the lines to print)
  *   GET  /api/team/submissions/<id>/logs?stage=      the build or open-eval log; closed-stage logs are not shown to teams
  *   GET  /api/team/quota                             what the team has left per track in the open phase
  *   POST /api/team/final  {"submissionId": "…"}      choose the submission that goes to the finals for its track (while uploads are taken)
@@ -17,7 +19,7 @@ import type { TeamRecord } from '../infra/team-store.js';
 import { stageLogs, stageViews } from './data.js';
 import { bearerOf, checkTeamToken, nowOf } from './team-auth.js';
 import type { Reply, TeamContext, TeamRequest } from './team-context.js';
-import { TEAM_LOG_STAGES, teamOverview, teamSubmissionDetail } from './team-data.js';
+import { TEAM_LOG_STAGES, teamOverview, teamSubmissionDetail, type TeamDataContext } from './team-data.js';
 
 
 const json = (status: number, value: unknown, headers?: Record<string, string>): Reply => ({
@@ -70,7 +72,7 @@ function baseUrlOf(context: TeamContext, request: TeamRequest): string {
   return `http://${host}`;
 }
 
-export async function routeTeamApi(context: TeamContext, request: TeamRequest): Promise<Reply> {
+export async function routeTeamApi(context: TeamDataContext, request: TeamRequest): Promise<Reply> {
   const route = routeOf(request.pathname);
   if (!route) return json(404, { error: `no such API endpoint: ${request.url.pathname} (see /api/team/submissions, /api/team/quota, /api/team/final)` });
   const allowed = METHODS[route.kind];

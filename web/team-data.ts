@@ -9,16 +9,19 @@
  * the public does: stages go through web/data.ts publicStageView (domain/redaction.ts), the pipeline reason
  * through publicPipelineReason, and nothing of the closed suite's answers, completions or logs is read.
  * The web pages (web/team-pages.ts) and the JSON API (web/team-api.ts) both serve these views; they are
- * plain JSON-serialisable objects.
+ * plain JSON-serialisable objects. An evaluation stage carries its progress and the probe's prediction
+ * (`stages[].progress`, web/data.ts): recorded once it ended, live for the running stage when the context has a
+ * `live` source (the server's Temporal client, operations/pipelines.ts liveStagesOf).
  */
 import { openQuota } from '../domain/competition/index.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from '../domain/failures.js';
 import { PUBLIC_TEXT_STAGES, closedSuiteStarted, publicFailureReason } from '../domain/redaction.js';
 import type { IntakeRecord, QuotaGrant } from '../infra/team-store.js';
 import type { StageRecord } from '../infra/results-store.js';
-import { factsOf, publicStageView, stageLogs, stageViews, type LogView, type StageView } from './data.js';
+import { factsOf, liveStagesFor, publicStageView, stageLogs, stageViews, withLiveStages, type LiveSource, type LogView, type StageView } from './data.js';
+import type { StageState } from '../contract/pipeline.js';
 import { nowOf } from './team-auth.js';
-import { reproductionOf } from '../operations/leaderboard.js';
+import { reproductionOf } from '../operations/standings.js';
 import type { ReproductionState } from '../domain/competition/final-board.js';
 import type { TeamContext } from './team-context.js';
 
@@ -119,11 +122,19 @@ export type TeamSubmissionDetail = TeamSubmissionSummary & {
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
-/** Stages in pipeline order, redacted, with the first stage not yet recorded marked 'running' while the pipeline runs. */
-function teamStages(records: StageRecord[], track: string, running: boolean): TeamStageView[] {
-  const views: TeamStageView[] = stageViews(records, track).map(publicStageView);
+/** A team's context, with the running pipelines' live stages when the server has them (web/data.ts LiveSource). */
+export type TeamDataContext = TeamContext & LiveSource;
+
+/**
+ * Stages in pipeline order, redacted, with the stage the pipeline is in marked 'running' while it runs (the live
+ * state's running stage, else the first stage not yet recorded) and carrying its live progress.
+ */
+function teamStages(records: StageRecord[], track: string, running: boolean, live: readonly StageState[] | null): TeamStageView[] {
+  const views: TeamStageView[] = withLiveStages(stageViews(records, track), live).map(publicStageView);
   if (running) {
-    const current = views.findIndex((s) => s.outcome === 'pending');
+    const liveStage = live?.find((s) => s.outcome === 'running')?.stage;
+    const byLive = liveStage === undefined ? -1 : views.findIndex((s) => s.stage === liveStage && s.outcome === 'pending');
+    const current = byLive >= 0 ? byLive : views.findIndex((s) => s.outcome === 'pending');
     if (current >= 0) views[current] = { ...views[current]!, outcome: 'running' };
   }
   return views;
@@ -138,7 +149,7 @@ function refundReasonOf(intake: IntakeRecord, category: FailureCategory | null, 
   return category ? `refunded: ${category} — ${publicReason ?? FAILURE_CATEGORIES[category].meaning}` : 'refunded';
 }
 
-async function summaryOf(context: TeamContext, intake: IntakeRecord): Promise<TeamSubmissionSummary> {
+async function summaryOf(context: TeamDataContext, intake: IntakeRecord): Promise<TeamSubmissionSummary> {
   const { db } = context;
   const id = intake.submissionId;
   const record = await db.submission(id);
@@ -168,7 +179,7 @@ async function summaryOf(context: TeamContext, intake: IntakeRecord): Promise<Te
     refunded: intake.refunded,
     refundReason: refundReasonOf(intake, failureCategory, reason, closedSuiteStarted(facts)),
     settledAt: intake.settledAt,
-    stages: teamStages(records, intake.track, running),
+    stages: teamStages(records, intake.track, running, running && record ? await liveStagesFor(context, id, pipeline) : null),
     openScores: scores
       .filter((s) => s.suite === 'open')
       .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.column.localeCompare(b.column))
@@ -219,7 +230,7 @@ async function quotasOf(context: TeamContext, team: string, now: number): Promis
 }
 
 /** Everything the team's own page lists: its submissions (newest first), the quota per track now, its grants. */
-export async function teamOverview(context: TeamContext, team: string): Promise<TeamOverview> {
+export async function teamOverview(context: TeamDataContext, team: string): Promise<TeamOverview> {
   const intakes = latestPerSubmission(await context.db.intakes(team)).sort((a, b) => b.acceptedAt.localeCompare(a.acceptedAt) || a.submissionId.localeCompare(b.submissionId));
   const submissions: TeamSubmissionSummary[] = [];
   for (const intake of intakes) submissions.push(await summaryOf(context, intake));
@@ -238,7 +249,7 @@ export const TEAM_LOG_STAGES: readonly string[] = ['build', 'open-eval'].filter(
  * One of the team's submissions in detail; null when it is unknown or not the team's (the caller answers
  * 404 exactly as for an unknown id, so another team's ids cannot be told from made-up ones).
  */
-export async function teamSubmissionDetail(context: TeamContext, team: string, submissionId: string): Promise<TeamSubmissionDetail | null> {
+export async function teamSubmissionDetail(context: TeamDataContext, team: string, submissionId: string): Promise<TeamSubmissionDetail | null> {
   const { db } = context;
   const record = await db.submission(submissionId);
   if (record && record.team !== team) return null;

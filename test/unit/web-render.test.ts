@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildLeaderboard, rulesForSuites } from '../../domain/leaderboard.js';
+import { buildLeaderboard, rulesForSuites } from '../../domain/standings-table.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { FAILURE_CATEGORIES } from '../../domain/failures.js';
 import { PROJECT_ROOT, defaultSuiteFiles } from '../../infra/paths.js';
@@ -15,10 +15,14 @@ import { TRACKS } from '../../temporal.config.js';
 import { escapeHtml, formatCorrelation, formatScore, html, trusted } from '../../web/html.js';
 import { horizontalBarsSvg, scatterSvg } from '../../web/svg.js';
 import { failureBars, renderNotFound, renderOverview, renderSubmission, renderTrack, statusOf } from '../../web/render.js';
-import { logFileOf, stageLogs, stageViews, trackView, trackViewOf, type SubmissionView } from '../../web/data.js';
+import { logFileOf, stageLogs, stageViews, submissionView, trackView, trackViewOf, type SubmissionView } from '../../web/data.js';
 import { loadCompetition } from '../../domain/competition/index.js';
 import { teamSubmissionDetail } from '../../web/team-data.js';
-import { renderTeamSubmission } from '../../web/render-team.js';
+import { renderTeamOverview, renderTeamSubmission } from '../../web/render-team.js';
+import { describeEta, describePrediction, type StageEta, type StagePrediction } from '../../domain/harness/throughput.js';
+import type { StageState } from '../../contract/pipeline.js';
+import { SubmissionAnswer } from '../../cli/remote-answers.js';
+import { renderRemoteStatus } from '../../cli/remote.js';
 import { doorOptions } from '../support/team-seed.js';
 import { tailFile } from '../../infra/log-files.js';
 import { workflowUrl } from '../../infra/temporal.js';
@@ -691,6 +695,114 @@ describe('phases on the track page: development and final boards, reproduction c
       const delta = await teamSubmissionDetail(context, 'delta', 'delta.v1');
       expect(delta!.reproduction).toBeNull();
       expect(renderTeamSubmission(delta!, 'csrf')).not.toContain('data-testid="team-reproduction"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("an evaluation's progress and the probe's prediction", () => {
+  const MIN = 60_000;
+  const T0 = Date.parse('2026-03-01T10:00:00.000Z');
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const openPrediction: StagePrediction = {
+    total: 60,
+    estimateMs: 12 * MIN,
+    lowMs: 10 * MIN,
+    highMs: 14 * MIN,
+    limitMs: 30 * MIN,
+    fits: true,
+    answeredShareAtLimit: 1,
+    sample: 12,
+    concurrency: 4,
+  };
+  const closedPrediction: StagePrediction = { ...openPrediction, total: 200, estimateMs: 100 * MIN, lowMs: 90 * MIN, highMs: 110 * MIN, fits: false, answeredShareAtLimit: 0.3 };
+  // started at T0 + 20 min, 40 of 200 answered at 2/min: the end 100 min after its start, 70 min past its 30-min limit
+  const closedEta: StageEta = { answered: 40, total: 200, perMinute: 2, projectedEndAt: T0 + 120 * MIN, limitAt: T0 + 50 * MIN, pastLimit: true };
+  const liveStages: StageState[] = [
+    { stage: 'open-eval', outcome: 'succeeded', failureCategory: null, reason: null, startedAt: T0, endedAt: T0 + 15 * MIN, limitMs: 30 * MIN, prediction: openPrediction, eta: null },
+    { stage: 'closed-eval', outcome: 'running', failureCategory: null, reason: null, startedAt: T0 + 20 * MIN, endedAt: null, limitMs: 30 * MIN, prediction: closedPrediction, eta: closedEta },
+  ];
+  const db = new ResultsDb(':memory:');
+  const asked: string[] = [];
+  const live = async (id: string) => {
+    asked.push(id);
+    return liveStages;
+  };
+  beforeAll(() => {
+    db.upsertSubmission({ submissionId: 'p.run', team: 'p', name: 'run', track: 'cpu', directory: '/d', workflowId: 'submission-p.run', runId: 'r', submittedAt: iso(T0) });
+    const build = { submissionId: 'p.run', stage: 'build', outcome: 'succeeded', failureCategory: null, reason: null, limitMs: 20 * MIN, details: null } as const;
+    db.recordStage({ ...build, startedAt: iso(T0 - 10 * MIN), endedAt: iso(T0 - 5 * MIN) });
+    db.recordStage({
+      submissionId: 'p.run',
+      stage: 'open-eval',
+      outcome: 'succeeded',
+      failureCategory: null,
+      reason: null,
+      startedAt: iso(T0),
+      endedAt: iso(T0 + 15 * MIN),
+      limitMs: 30 * MIN,
+      details: { prediction: openPrediction, progress: { answered: 60, total: 60 } },
+    });
+  });
+  afterAll(() => db.close());
+
+  it('the operator page shows the ended stage as recorded and the running one live, warned past its limit', async () => {
+    const view = (await submissionView(db, 'p.run', { dataDir: '/nonexistent', audience: 'operator', live }))!;
+    expect(asked).toEqual(['p.run']);
+    const open = view.stages.find((s) => s.stage === 'open-eval')!;
+    expect(open.progress!.lines).toEqual(['answered 60/60 in 15m (4.0/min)', `probe: ${describePrediction('open suite', openPrediction)}`]);
+    const closed = view.stages.find((s) => s.stage === 'closed-eval')!;
+    expect(closed.outcome).toBe('pending'); // not recorded yet: the live state says it runs
+    expect(closed.startedAt).toBe(iso(T0 + 20 * MIN));
+    expect(closed.progress).toMatchObject({ running: true, answered: 40, total: 200, perMinute: 2, pastLimit: true });
+    expect(closed.progress!.answeredShareAtLimit).toBeCloseTo(0.3, 10);
+    expect(closed.progress!.lines[0]).toBe(describeEta(closedEta));
+    expect(closed.progress!.lines[1]).toMatch(/^warning: at 2\.0\/min the stage would end 1h 10m after its limit/);
+    expect(closed.progress!.lines[2]).toBe(`probe: ${describePrediction('closed suite', closedPrediction)}`);
+    const page = renderSubmission(view);
+    expect(page).toMatch(/data-testid="stage-progress" data-stage="open-eval" data-past-limit="no">answered 60\/60 in 15m \(4\.0\/min\)<br>probe: open suite: 60 items/);
+    expect(page).toMatch(/class="tl-progress warn" data-testid="stage-progress" data-stage="closed-eval" data-past-limit="yes">40\/200 answered, 2\/min/);
+    expect(page).toContain('warning: at 2.0/min');
+  });
+
+  it('the public page keeps the figures of the closed stage (numbers only), and nothing live is asked once the pipeline ended', async () => {
+    const pub = (await submissionView(db, 'p.run', { dataDir: '/nonexistent', live }))!;
+    expect(pub.stages.find((s) => s.stage === 'closed-eval')!.progress!.pastLimit).toBe(true);
+    expect(renderSubmission(pub)).toContain('data-stage="closed-eval" data-past-limit="yes"');
+    const ended = new ResultsDb(':memory:');
+    try {
+      ended.upsertSubmission({ submissionId: 'q.run', team: 'q', name: 'run', track: 'cpu', directory: '/d', workflowId: 'submission-q.run', runId: 'r', submittedAt: iso(T0) });
+      ended.recordPipeline({ submissionId: 'q.run', outcome: 'completed', failureCategory: null, reason: null, updatedAt: iso(T0 + 60 * MIN) });
+      const before = asked.length;
+      const view = (await submissionView(ended, 'q.run', { dataDir: '/nonexistent', live }))!;
+      expect(asked.length).toBe(before);
+      expect(view.stages.every((s) => (s.progress ?? null) === null)).toBe(true);
+      expect(renderSubmission(view)).not.toContain('data-testid="stage-progress"');
+    } finally {
+      ended.close();
+    }
+  });
+
+  it("the team's pages, its JSON and `challenge remote status` show the running stage's projection and the probe's line", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'progress-team-'));
+    try {
+      const detail = (await teamSubmissionDetail({ db, dataDir: dir, door: doorOptions(dir), live }, 'p', 'p.run'))!;
+      const closed = detail.stages.find((s) => s.stage === 'closed-eval')!;
+      expect(closed.outcome).toBe('running');
+      expect(closed.progress!.lines[0]).toBe(describeEta(closedEta));
+      const page = renderTeamSubmission(detail, 'csrf');
+      expect(page).toMatch(/data-testid="stage-progress" data-stage="closed-eval" data-past-limit="yes">40\/200 answered/);
+      const overview = renderTeamOverview({ team: 'p', phase: null, quotas: [], grants: [], submissions: [detail], running: true }, 'csrf');
+      expect(overview).toMatch(/data-testid="team-progress" data-stage="closed-eval" data-past-limit="yes">40\/200 answered, 2\/min/);
+
+      // what GET /api/team/submissions/<id> answers, read back as the client reads it
+      const answer = SubmissionAnswer.parse(JSON.parse(JSON.stringify(detail)));
+      const printed = renderRemoteStatus([answer], true);
+      expect(printed[2]).toMatch(/^p\.run\s+cpu\s+running\s+closed-eval 40\/200 \(past its limit\)/);
+      const under = printed.indexOf(printed.find((l) => l.trimStart().startsWith('closed-eval'))!);
+      expect(printed.slice(under + 1, under + 4)).toEqual(closed.progress!.lines.map((l) => `      ${l}`));
+      expect(printed).toContain(`      probe: ${describePrediction('open suite', openPrediction)}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
