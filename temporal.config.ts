@@ -1,14 +1,14 @@
 /**
- * The one source of truth for how the competition runs: Temporal connection, task queues, tracks,
- * stage limits, timeouts and retry policies. Everything is zod-validated; environment variables
- * override the embedded defaults so the same code runs the demo, the tests and a production cluster.
+ * The rules of the competition: tracks, stage limits, disk limits, task queues, timeouts, retry policies and the
+ * harness defaults. Everything is zod-validated and deterministic, and nothing here reads the environment: the
+ * same rules hold for the demo, the tests and a production cluster, and workflow code imports this file.
  *
- * Imported by workflow code too, so it must stay free of Node APIs at module top level:
- * `process.env` is only read inside `loadRuntimeConfig()`, which workflows never call.
+ * Deployment settings (where Temporal, the stores and this host are, and a host's overrides such as
+ * CHALLENGE_TRAINING_OUTPUT_CAP) are Node-side: infra/runtime-config.ts, reading infra/environment.ts.
  */
 import { z } from 'zod';
 import type { SuiteKind } from './domain/harness/suite.js';
-import { GiB, UNIT_MS, parseBytes, parseDuration } from './domain/units.js';
+import { GiB, UNIT_MS, parseDuration } from './domain/units.js';
 
 // Durations and sizes are read and written by domain/units.ts; re-exported because limits are written with them.
 export { formatBytes, formatDuration, parseBytes, parseDuration } from './domain/units.js';
@@ -159,26 +159,19 @@ const CPU_DISK: DiskLimits = {
   minFreeBytes: 5 * GiB,
 };
 
+/** What a host may change of its track's disk limits (infra/runtime-config.ts reads them from the environment). */
+export type DiskOverrides = Partial<Pick<DiskLimits, 'trainingOutputBytes' | 'minFreeBytes'>>;
+
 /**
- * The track's disk limits with a host's overrides: CHALLENGE_TRAINING_OUTPUT_CAP (the training output cap) and
- * CHALLENGE_MIN_FREE_DISK (free space a stage needs to start), both sizes as parseBytes reads them. Workflows never
- * call this with the environment; a GPU host worker does.
+ * The track's disk limits with a host's overrides: the training output cap (CHALLENGE_TRAINING_OUTPUT_CAP on the
+ * host) and the free space a stage needs to start (CHALLENGE_MIN_FREE_DISK). Workflows never call this; a GPU host does.
  */
-export function diskLimitsFor(track: TrackId, env: Record<string, string | undefined> = {}): DiskLimits {
+export function diskLimitsFor(track: TrackId, overrides: DiskOverrides = {}): DiskLimits {
   const base = TRACKS[track].disk;
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    try {
-      return parseBytes(raw);
-    } catch (error) {
-      throw new Error(`${name}: ${(error as Error).message}`);
-    }
-  };
   return {
     ...base,
-    trainingOutputBytes: read('CHALLENGE_TRAINING_OUTPUT_CAP', base.trainingOutputBytes),
-    minFreeBytes: read('CHALLENGE_MIN_FREE_DISK', base.minFreeBytes),
+    trainingOutputBytes: overrides.trainingOutputBytes ?? base.trainingOutputBytes,
+    minFreeBytes: overrides.minFreeBytes ?? base.minFreeBytes,
   };
 }
 
@@ -325,6 +318,12 @@ export const PLACEMENT_POLICY = {
   leaseAuditMs: 5 * UNIT_MS.m,
   /** The placement workflow continues as new past this many history events (or when the server suggests it). */
   historyEventsBeforeContinueAsNew: 2_000,
+  /**
+   * Fair share's starvation bound (domain/placement.ts): a submission that has waited this long for a slot is
+   * served by age before any fair-share order, so a team that used much GPU time still gets a slot within this
+   * long plus the time until the claims older than it have theirs (about one closed evaluation, 600 min, + margin).
+   */
+  fairShareMaxWaitMs: 12 * UNIT_MS.h,
 } as const;
 
 /** Per-run overrides of a retry policy of ACTIVITY_POLICY (tests shorten the backoff); durations in milliseconds. */
@@ -355,182 +354,4 @@ export const HARNESS_DEFAULTS = {
   maxAttempts: 3,
   retryBackoffMs: 500,
   maxPromptTokens: 2048,
-} as const;
-
-// ---------------------------------------------------------------------------------------------
-// Runtime configuration of a process (CLI, workers, demo), from the environment.
-// ---------------------------------------------------------------------------------------------
-
-/**
- * How to reach the Temporal cluster. Plain TCP to the embedded dev server by default; TLS (server
- * verification with an optional private CA), mTLS (client certificate and key) for a self-hosted
- * cluster, or an API key for Temporal Cloud. Variable names follow the Temporal CLI's.
- */
-const TemporalConnectionSchema = z
-  .object({
-    address: z.string().regex(/^[^\s:]+:\d+$/, 'write host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233'),
-    namespace: z.string().min(1),
-    tls: z
-      .object({
-        /** PEM file of the CA that signed the server's certificate (a private CA); system roots otherwise. */
-        serverRootCACertPath: z.string().min(1).optional(),
-        /** Overrides the name checked against the server's certificate. */
-        serverName: z.string().min(1).optional(),
-        /** mTLS: the client certificate chain and its private key, PEM files. */
-        clientCertPath: z.string().min(1).optional(),
-        clientKeyPath: z.string().min(1).optional(),
-      })
-      .nullable(),
-    apiKey: z.string().min(1).nullable(),
-  })
-  .superRefine((c, ctx) => {
-    if (c.tls && Boolean(c.tls.clientCertPath) !== Boolean(c.tls.clientKeyPath)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (PEM files); set both or neither' });
-    }
-    if (c.apiKey && !c.tls) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'an API key is only sent over TLS: unset TEMPORAL_TLS=false' });
-  });
-export type TemporalConnectionConfig = z.infer<typeof TemporalConnectionSchema>;
-
-/** Where what must outlive a GPU host is kept: checkpoints, training output, logs, answer exports, reports. */
-const ArtifactStoreSchema = z.discriminatedUnion('kind', [
-  /** A directory every host mounts (NFS, CephFS, ...); on one machine, a folder of the data directory. */
-  z.object({ kind: z.literal('fs'), root: z.string().min(1) }),
-  /** An S3-compatible object store (AWS S3, MinIO, Ceph RGW, ...); credentials from the AWS SDK's usual sources. */
-  z.object({
-    kind: z.literal('s3'),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and dashes'),
-    prefix: z.string(),
-    endpoint: z.url().nullable(),
-    region: z.string().min(1),
-    forcePathStyle: z.boolean(),
-  }),
-]);
-export type ArtifactStoreConfig = z.infer<typeof ArtifactStoreSchema>;
-
-const RuntimeConfigSchema = z.object({
-  /** The cluster: address, namespace, TLS and API key (one copy, read by every connection and message). */
-  temporal: TemporalConnectionSchema,
-  uiUrl: z.url(),
-  /** Where this host keeps its working files (local artifacts, logs, the SQLite results database). */
-  dataDir: z.string().min(1),
-  /** SQLite results database (the default, on the orchestrator host). */
-  databasePath: z.string().min(1),
-  /** PostgreSQL results database when set (DATABASE_URL); every process of the deployment uses it. */
-  databaseUrl: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database')
-    .nullable(),
-  artifactStore: ArtifactStoreSchema,
-  hostId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'host ids are lowercase letters, digits and dashes'),
-  /** Number of GPU slots of this host for its track (for the cpu track: parallel container slots). */
-  gpuSlots: z.coerce.number().int().min(1).max(64),
-  baseImage: z.string().min(1),
-  evalNetwork: z.string().min(1),
-  /**
-   * Private or link-local destinations a build may still reach (CHALLENGE_BUILD_EGRESS_ALLOW), e.g. an egress
-   * proxy or a package mirror in 10/8: everything else in 10/8, 172.16/12, 192.168/16, 100.64/10 and 169.254/16
-   * is refused to builds (infra/firewall.ts). The host's own DNS resolvers (port 53) are always allowed.
-   */
-  buildEgressAllow: z.array(
-    z.object({
-      address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, 'an IPv4 address or CIDR, e.g. 10.1.2.3 or 10.1.0.0/16'),
-      port: z.number().int().min(1).max(65535),
-      protocol: z.enum(['tcp', 'udp']),
-    }),
-  ),
-  /** Folder of the build-time secrets the operator holds per team (CHALLENGE_BUILD_SECRETS): `<team>/<NAME>` files. */
-  buildSecretsDir: z.string().min(1).nullable(),
-});
-export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
-
-const flag = (value: string | undefined): boolean | undefined => (value === undefined || value === '' ? undefined : !/^(0|false|no|off)$/i.test(value));
-
-/** s3://bucket/prefix → bucket and prefix (the prefix without leading or trailing slashes). */
-function artifactStoreFrom(env: Record<string, string | undefined>, dataDir: string): unknown {
-  const url = env.CHALLENGE_ARTIFACT_STORE;
-  if (!url) return { kind: 'fs', root: `${dataDir}/store` };
-  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (s3) {
-    return {
-      kind: 's3',
-      bucket: s3[1],
-      prefix: s3[2]!.replace(/^\/+|\/+$/g, ''),
-      endpoint: env.CHALLENGE_S3_ENDPOINT || null,
-      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      // MinIO and most self-hosted stores want path-style addressing; AWS takes either.
-      forcePathStyle: flag(env.CHALLENGE_S3_FORCE_PATH_STYLE) ?? Boolean(env.CHALLENGE_S3_ENDPOINT),
-    };
-  }
-  if (url.startsWith('file://')) return { kind: 'fs', root: url.slice('file://'.length) };
-  if (url.startsWith('/')) return { kind: 'fs', root: url };
-  return { kind: 'invalid', url };
-}
-
-/** `10.0.0.5:3128,10.8.0.0/16:443/tcp,10.0.0.2:53/udp` → entries; a malformed entry stays malformed for the schema to name. */
-function egressAllowFrom(value: string | undefined): unknown[] {
-  if (!value || value.trim() === '') return [];
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const m = /^([^:\s]+):(\d+)(?:\/(tcp|udp))?$/.exec(entry);
-      return m
-        ? { address: m[1], port: Number(m[2]), protocol: m[3] ?? 'tcp' }
-        : { address: `${entry} (write address:port[/tcp|udp])`, port: 0, protocol: 'tcp' };
-    });
-}
-
-export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): RuntimeConfig {
-  const dataDir = env.CHALLENGE_DATA_DIR ?? `${cwd}/.data`;
-  const port = env.CHALLENGE_TEMPORAL_PORT ?? '7233';
-  const uiPort = env.CHALLENGE_TEMPORAL_UI_PORT ?? String(Number(port) + 1000);
-  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${port}`;
-  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
-  const apiKey = env.TEMPORAL_API_KEY || null;
-  // TLS is on when asked for, when any TLS file is given, or with an API key (Temporal Cloud); TEMPORAL_TLS=false turns it off.
-  const tlsFiles = {
-    ...(env.TEMPORAL_TLS_CA ? { serverRootCACertPath: env.TEMPORAL_TLS_CA } : {}),
-    ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
-    ...(env.TEMPORAL_TLS_CERT ? { clientCertPath: env.TEMPORAL_TLS_CERT } : {}),
-    ...(env.TEMPORAL_TLS_KEY ? { clientKeyPath: env.TEMPORAL_TLS_KEY } : {}),
-  };
-  const tlsOn = flag(env.TEMPORAL_TLS) ?? (Object.keys(tlsFiles).length > 0 || apiKey !== null);
-  const parsed = RuntimeConfigSchema.safeParse({
-    temporal: { address, namespace, tls: tlsOn ? tlsFiles : null, apiKey },
-    uiUrl: env.CHALLENGE_TEMPORAL_UI_URL ?? `http://127.0.0.1:${uiPort}`,
-    dataDir,
-    databasePath: env.CHALLENGE_DATABASE ?? `${dataDir}/results.sqlite`,
-    databaseUrl: env.DATABASE_URL || null,
-    artifactStore: artifactStoreFrom(env, dataDir),
-    hostId: env.CHALLENGE_HOST_ID ?? 'host-1',
-    gpuSlots: env.CHALLENGE_GPU_SLOTS ?? '2',
-    baseImage: env.CHALLENGE_BASE_IMAGE ?? 'challenge/base:bookworm-python3',
-    evalNetwork: env.CHALLENGE_EVAL_NETWORK ?? 'challenge-eval',
-    buildEgressAllow: egressAllowFrom(env.CHALLENGE_BUILD_EGRESS_ALLOW),
-    buildSecretsDir: env.CHALLENGE_BUILD_SECRETS || null,
-  });
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) =>
-        `  ${issue.path.join('.')}: ${issue.message}${issue.path[0] === 'artifactStore' ? ' (CHALLENGE_ARTIFACT_STORE is s3://bucket/prefix, file:///path or /path)' : ''}`,
-    );
-    throw new Error(`invalid runtime configuration (environment variables CHALLENGE_*, TEMPORAL_*, DATABASE_URL):\n${lines.join('\n')}`);
-  }
-  return parsed.data;
-}
-
-// ---------------------------------------------------------------------------------------------
-// A self-hosted Temporal cluster (infra/temporal-cluster.ts, scripts/temporal-cluster.ts, docker/compose.yaml)
-// ---------------------------------------------------------------------------------------------
-export const TEMPORAL_CLUSTER = {
-  /** go.temporal.io/server version: built with `go install` for the cluster test; the compose images carry the same tag. */
-  serverVersion: 'v1.31.0',
-  /**
-   * History shards of a new cluster. Fixed for the life of its database (changing it means a new cluster), so
-   * production picks it once (README: "Running on your own Temporal cluster"); the test cluster keeps 4.
-   */
-  numHistoryShards: 4,
-  /** How long closed pipelines stay in Temporal's history (the results database keeps them for good). */
-  namespaceRetention: '30d',
 } as const;

@@ -17,7 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { loadCompetition } from '../domain/competition/index.js';
 import type { FailureCategory } from '../domain/failures.js';
 import { loadSuite } from '../domain/harness/suite.js';
-import { buildLeaderboard, rulesForSuites, type LeaderboardSubmission } from '../domain/leaderboard.js';
+import { buildLeaderboard, rulesForSuites, type LeaderboardSubmission } from '../domain/standings-table.js';
 import { publicFailureReason, type StageFacts } from '../domain/redaction.js';
 import { competitionFilePath, defaultSuiteFiles } from '../infra/paths.js';
 import type { ResultsStore, StageRecord } from '../infra/results-store.js';

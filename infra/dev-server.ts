@@ -9,8 +9,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
+import { readEnvironment, type EnvSource } from './environment.js';
 
-export function temporalBinary(env: Record<string, string | undefined> = process.env): string {
+/** The temporal CLI: CHALLENGE_TEMPORAL_BIN, else the one scripts/ensure-tools.sh builds into the cache. */
+export function temporalBinary(source?: EnvSource): string {
+  const env = readEnvironment('tools', source);
   if (env.CHALLENGE_TEMPORAL_BIN) return env.CHALLENGE_TEMPORAL_BIN;
   const cache = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   return path.join(cache, 'challenge', 'bin', 'temporal');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { TrackId } from '../temporal.config.js';
+import { readEnvironment, type EnvironmentOf } from './environment.js';
 
 export const PROJECT_ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
 
@@ -36,7 +37,7 @@ export type SuiteSetName = keyof typeof SUITE_SETS;
 export const DEFAULT_SUITE_SET: SuiteSetName = 'neurips2023';
 
 /** The suite files a submission of `track` is evaluated on, from CHALLENGE_SUITES (a set name or a folder). */
-export function defaultSuiteFiles(track: TrackId | string = 'cpu', choice: string | undefined = process.env.CHALLENGE_SUITES): Record<SuiteKind, string> {
+export function defaultSuiteFiles(track: TrackId | string = 'cpu', choice: string | undefined = readEnvironment('paths').CHALLENGE_SUITES): Record<SuiteKind, string> {
   const name = choice && choice !== '' ? choice : DEFAULT_SUITE_SET;
   if (Object.prototype.hasOwnProperty.call(SUITE_SETS, name)) {
     const set = SUITE_SETS[name as SuiteSetName][track === 'cpu' ? 'cpu' : 'gpu'];
@@ -47,7 +48,7 @@ export function defaultSuiteFiles(track: TrackId | string = 'cpu', choice: strin
 }
 
 /** The competition file every process reads: CHALLENGE_COMPETITION, else the shipped demo (competitions/demo.json). */
-export const COMPETITION_VARIABLE = 'CHALLENGE_COMPETITION';
-export function competitionFilePath(choice: string | undefined = process.env[COMPETITION_VARIABLE]): string {
+export const COMPETITION_VARIABLE = 'CHALLENGE_COMPETITION' satisfies keyof EnvironmentOf<'paths'>;
+export function competitionFilePath(choice: string | undefined = readEnvironment('paths')[COMPETITION_VARIABLE]): string {
   return choice && choice !== '' ? path.resolve(choice) : path.join(PROJECT_ROOT, 'competitions', 'demo.json');
 }

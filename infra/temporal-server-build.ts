@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { TEMPORAL_CLUSTER } from './runtime-config.js';
+import { childEnvironment, readEnvironment, type EnvSource } from './environment.js';
 
 // ---------------------------------------------------------------------------------------------
 // The binaries: built once with `go install`, cached per version under ~/.cache/challenge/temporal.
@@ -22,10 +23,8 @@ export interface TemporalServerBinaries {
   buildLog: string;
 }
 
-export function temporalServerBinaries(
-  env: Record<string, string | undefined> = process.env,
-  version: string = TEMPORAL_CLUSTER.serverVersion,
-): TemporalServerBinaries {
+export function temporalServerBinaries(source?: EnvSource, version: string = TEMPORAL_CLUSTER.serverVersion): TemporalServerBinaries {
+  const env = readEnvironment('tools', source);
   const cache = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   const dir = path.join(cache, 'challenge', 'temporal', version);
   return {
@@ -59,7 +58,7 @@ export async function ensureTemporalServerBinaries(
   const started = Date.now();
   const packages = ['cmd/server', 'cmd/tools/sql'].map((p) => `go.temporal.io/server/${p}@${binaries.version}`);
   const result = await execa('flock', [path.join(dir, 'build.lock'), 'go', 'install', ...packages], {
-    env: { ...process.env, ...options.env, GOBIN: gobin, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() },
+    env: childEnvironment({ ...options.env, GOBIN: gobin, GOFLAGS: `${readEnvironment('tools').GOFLAGS ?? ''} -buildvcs=false`.trim() }),
     reject: false,
     all: true,
     timeout: options.timeoutMs ?? 60 * 60_000,

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { readEnvironment } from '../infra/environment.js';
 
 /** What is read of jest's --json output (the rest is ignored). */
 export const JestResults = z.object({
@@ -89,7 +90,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
-  const summary = summarize(results, { ci: process.env.CI === 'true' || process.env.CI === '1', setupFailures, root: process.cwd() });
+  const summary = summarize(results, { ci: readEnvironment('shell').CI, setupFailures, root: process.cwd() });
   for (const line of summary.lines) console.log(line);
   console.log(summary.closing);
   process.exit(summary.failed ? 1 : 0);

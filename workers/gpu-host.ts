@@ -8,14 +8,15 @@
  * the orchestrator tells a busy host (keeps its submissions) from a lost one (they move to another host).
  * Activity-only: no workflow bundle is built here.
  *
- * Usage: node dist/workers/gpu-host.js --track <a100-40gb|4090-24gb|cpu>  (slots: CHALLENGE_GPU_SLOTS)
+ * Usage: node dist/workers/gpu-host.js --track <a100-40gb|4090-24gb|cpu>  (slots: CHALLENGE_GPU_SLOTS; every variable
+ * it reads is in infra/environment.ts)
  */
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { ACTIVITY_POLICY, PLACEMENT_POLICY, TASK_QUEUES, TRACKS, TrackId } from '../temporal.config.js';
-import { loadRuntimeConfig, type RuntimeConfig } from '../infra/runtime-config.js';
+import { loadHostSettings, loadRuntimeConfig, type HostSettings, type RuntimeConfig } from '../infra/runtime-config.js';
 import { announceHost, withdrawHost } from '../activities/placement.js';
 import { createHostActivities, removeOrphanContainers } from '../activities/host.js';
 import { GpuPool } from '../infra/gpu-pool.js';
@@ -29,13 +30,18 @@ import { describeReaped, reapBuildSandboxes } from '../infra/build-reaper.js';
 import { dockerContainerRuntime } from '../infra/container-runtime.js';
 import { runUntilSignalled } from './lifecycle.js';
 
-export async function createGpuHostWorkers(config: RuntimeConfig, track: TrackId): Promise<{ workers: Worker[]; db: ResultsStore }> {
+export async function createGpuHostWorkers(
+  config: RuntimeConfig,
+  track: TrackId,
+  settings: HostSettings = loadHostSettings(),
+): Promise<{ workers: Worker[]; db: ResultsStore }> {
   const connection = await connectWorker(config);
   const db = await openResultsStore(config);
   const artifacts = await openArtifactStore(config.artifactStore);
-  const activities = createHostActivities({ config, track, gpus: new GpuPool(config.gpuSlots), db, artifacts, runtime: dockerContainerRuntime });
+  const gpus = new GpuPool(config.gpuSlots);
+  const activities = createHostActivities({ config, track, gpus, db, artifacts, runtime: dockerContainerRuntime, diskOverrides: settings.disk });
   // On SIGTERM a stage gets this long to finish; after that it is handed back and resumes elsewhere.
-  const graceMs = Number(process.env.CHALLENGE_SHUTDOWN_GRACE_MS ?? 20_000);
+  const graceMs = settings.shutdownGraceMs;
   const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 15_000 } as const;
   const workers = await Promise.all([
     Worker.create({

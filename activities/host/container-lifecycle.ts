@@ -9,12 +9,10 @@ import { Context } from '@temporalio/activity';
 import { CUDA_OOM_PATTERN, containerName, type ContainerState, type RunSpec } from '../../infra/docker.js';
 import type { FailureCategory } from '../../domain/failures.js';
 import type { StageName } from '../../temporal.config.js';
-import { saveLog, type HostContext } from './context.js';
+import { CONTAINER_LOG_LINES, saveLog, type HostContext } from './context.js';
 import { NO_SPACE_PATTERN, freeDiskShortfall } from './disk.js';
 import type { Stop } from './stage-control.js';
 
-/** Lines of a container's output kept in the stage log (Docker's own log rotation bounds what there is). */
-export const CONTAINER_LOG_LINES = 5000;
 
 /** What a stage asks to run; the name, the labels and the disk bounds are the lifecycle's. */
 export type ContainerRun = Omit<RunSpec, 'name' | 'labels'>;

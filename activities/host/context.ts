@@ -8,7 +8,7 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TRACKS, diskLimitsFor, formatBytes, type DiskLimits, type StageName, type TrackId, type TrackSpec } from '../../temporal.config.js';
+import { TRACKS, diskLimitsFor, formatBytes, type DiskLimits, type DiskOverrides, type StageName, type TrackId, type TrackSpec } from '../../temporal.config.js';
 import { type RuntimeConfig } from '../../infra/runtime-config.js';
 import { FAILURE_CATEGORIES, type FailureCategory, type FailureDetails } from '../../domain/failures.js';
 import type { ContainerRuntime } from '../../infra/container-runtime.js';
@@ -16,6 +16,7 @@ import type { RunSpec } from '../../infra/docker.js';
 import type { GpuPool } from '../../infra/gpu-pool.js';
 import type { ResultsStore } from '../../infra/results-store.js';
 import { artifactKeys, type ArtifactStore } from '../../infra/artifact-store.js';
+import { stageLogFile, submissionLogDir } from '../../infra/log-files.js';
 import { freeDiskShortfall } from './disk.js';
 
 export interface HostDeps {
@@ -27,7 +28,12 @@ export interface HostDeps {
   artifacts: ArtifactStore;
   /** The engine the stages' containers run on (infra/container-runtime.ts dockerContainerRuntime in production). */
   runtime: ContainerRuntime;
+  /** This host's overrides of the track's disk limits (infra/runtime-config.ts loadHostSettings); none by default. */
+  diskOverrides?: DiskOverrides;
 }
+
+/** How many of a container's last lines of output a stage log keeps (docker logs --tail). */
+export const CONTAINER_LOG_LINES = 5000;
 
 /** The type Core gives an attempt that a shutting-down worker cancelled; the workflow reschedules it. */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
@@ -57,6 +63,16 @@ export const shortHash = (text: string) => createHash('sha256').update(text).dig
  */
 export const hostHome = (config: RuntimeConfig): string => shortHash(path.resolve(config.dataDir));
 
+/**
+ * Where a submission's logs are on this host (infra/log-files.ts, the one definition of the layout); an id that
+ * would leave the logs folder is refused, naming it.
+ */
+export function submissionLogPath(dataDir: string, submissionId: string, stage?: string, container?: string): string {
+  const file = stage === undefined ? submissionLogDir(dataDir, submissionId) : stageLogFile(dataDir, submissionId, stage, container);
+  if (file === null) throw new Error(`submission id ${JSON.stringify(submissionId)} or stage ${JSON.stringify(stage)} would leave ${path.join(dataDir, 'logs')}; ids are plain names`);
+  return file;
+}
+
 export function saveLog(file: string, log: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, log);
@@ -65,7 +81,7 @@ export function saveLog(file: string, log: string): void {
 /** The deps, with what the stages derive from them. */
 export interface HostContext extends HostDeps {
   spec: TrackSpec;
-  /** The track's disk limits, with this host's overrides (CHALLENGE_TRAINING_OUTPUT_CAP, CHALLENGE_MIN_FREE_DISK). */
+  /** The track's disk limits, with this host's overrides (HostDeps.diskOverrides: CHALLENGE_TRAINING_OUTPUT_CAP, CHALLENGE_MIN_FREE_DISK). */
   disk: DiskLimits;
   /** Every container gets the track's bounds on what it can write: tmpfs sizes, Docker's log rotation. */
   containerDisk: Pick<RunSpec, 'tmpfsSize' | 'shmSize' | 'log'>;
@@ -91,10 +107,10 @@ export interface HostContext extends HostDeps {
 
 export function createHostContext(deps: HostDeps): HostContext {
   const { config, track, runtime } = deps;
-  const disk = diskLimitsFor(track, process.env);
+  const disk = diskLimitsFor(track, deps.diskOverrides);
   let dockerRoot: Promise<string | null> | null = null;
   const artifactsDir = (submissionId: string) => path.join(config.dataDir, 'artifacts', submissionId);
-  const logDir = (submissionId: string) => path.join(config.dataDir, 'logs', submissionId);
+  const logDir = (submissionId: string) => submissionLogPath(config.dataDir, submissionId);
   const home = hostHome(config);
 
   return {
@@ -105,7 +121,7 @@ export function createHostContext(deps: HostDeps): HostContext {
     home,
     artifactsDir,
     logDir,
-    logFile: (submissionId, stage) => path.join(logDir(submissionId), `${stage}.log`),
+    logFile: (submissionId, stage) => submissionLogPath(config.dataDir, submissionId, stage),
 
     async ensureFreeDisk(stage) {
       mkdirSync(config.dataDir, { recursive: true });
@@ -131,7 +147,7 @@ export function createHostContext(deps: HostDeps): HostContext {
       // This host's own containers only: another stack on the same engine (a test, a demo) may run the same workflow id.
       const stale = await runtime.containersLabelled({ workflow: workflowId, stage, host: config.hostId, home });
       for (const name of stale) {
-        saveLog(path.join(logDir(submissionId), `${stage}.${name}.log`), await runtime.containerLogs(name, 5000));
+        saveLog(submissionLogPath(config.dataDir, submissionId, stage, name), await runtime.containerLogs(name, CONTAINER_LOG_LINES));
         await runtime.removeContainer(name);
       }
       return stale;

@@ -1,10 +1,10 @@
 /**
  * The host's guard against what a dead worker process left behind, run before the host polls for work.
  */
-import path from 'node:path';
 import type { RuntimeConfig } from '../../infra/runtime-config.js';
 import { dockerContainerRuntime, type ContainerRuntime } from '../../infra/container-runtime.js';
-import { hostHome, saveLog } from './context.js';
+import { stageLogFile } from '../../infra/log-files.js';
+import { CONTAINER_LOG_LINES, hostHome, saveLog, submissionLogPath } from './context.js';
 
 /**
  * Run by a GPU host worker before it polls for work: every container this host started and still holds
@@ -18,7 +18,8 @@ export async function removeOrphanContainers(config: RuntimeConfig, runtime: Con
     const submission = (await runtime.containerLabel(name, 'submission')) ?? 'unknown-submission';
     const stage = (await runtime.containerLabel(name, 'stage')) ?? 'unknown-stage';
     // Named as an attempt's own clean-up names the logs of the containers it finds (clearEarlierAttempts).
-    saveLog(path.join(config.dataDir, 'logs', submission, `${stage}.${name}.log`), await runtime.containerLogs(name, 5000));
+    const file = stageLogFile(config.dataDir, submission, stage, name) ?? submissionLogPath(config.dataDir, 'unknown-submission', 'unknown-stage', name);
+    saveLog(file, await runtime.containerLogs(name, CONTAINER_LOG_LINES));
     await runtime.removeContainer(name);
   }
   return orphans;

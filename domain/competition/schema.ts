@@ -3,7 +3,7 @@
  * (`competitions/<id>.json`; `neurips2023.json` ships the 2023 values). Tracks, phases (when each opens and
  * closes, which stages run, which suites, the quotas of the participants' door, who sees the leaderboard),
  * the intake limits of an uploaded archive, the final-selection rule and the reproduction of the finalists.
- * Deployment settings (addresses, stores, TLS) are not here: they are temporal.config.ts's loadRuntimeConfig.
+ * Deployment settings (addresses, stores, TLS) are not here: they are infra/runtime-config.ts's loadRuntimeConfig.
  */
 import { z } from 'zod';
 import { TrackId } from '../../temporal.config.js';

@@ -18,9 +18,17 @@ describe('temporal.config', () => {
   });
 
   it('rejects a bad environment with the variable named', () => {
-    expect(() => loadRuntimeConfig({ CHALLENGE_HOST_ID: 'Host 1' }, '/tmp')).toThrow(/hostId: host ids are lowercase/);
-    expect(() => loadRuntimeConfig({ CHALLENGE_GPU_SLOTS: '0' }, '/tmp')).toThrow(/gpuSlots/);
+    expect(() => loadRuntimeConfig({ CHALLENGE_HOST_ID: 'Host 1' }, '/tmp')).toThrow(/CHALLENGE_HOST_ID="Host 1": host ids are lowercase/);
+    expect(() => loadRuntimeConfig({ CHALLENGE_GPU_SLOTS: '0' }, '/tmp')).toThrow(/CHALLENGE_GPU_SLOTS="0": .*1 to 64/);
+    expect(() => loadRuntimeConfig({ DATABASE_URL: 'mysql://x' }, '/tmp')).toThrow(/DATABASE_URL must be a PostgreSQL URL/);
+    // Every bad variable at once, not the first only.
+    expect(() => loadRuntimeConfig({ CHALLENGE_GPU_SLOTS: 'two', CHALLENGE_TEMPORAL_PORT: 'x' }, '/tmp')).toThrow(/CHALLENGE_TEMPORAL_PORT="x".*\n.*CHALLENGE_GPU_SLOTS="two"/s);
+    expect(() => loadRuntimeConfig({ TEMPORAL_TLS_CERT: '/c.pem' }, '/tmp')).toThrow(/mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY/);
     expect(loadRuntimeConfig({}, '/srv').databasePath).toBe('/srv/.data/results.sqlite');
+    // An empty value counts as unset: the default holds.
+    const defaults = loadRuntimeConfig({ CHALLENGE_GPU_SLOTS: '', TEMPORAL_NAMESPACE: '' }, '/srv');
+    expect([defaults.gpuSlots, defaults.temporal.namespace, defaults.temporal.address, defaults.uiUrl]).toEqual([2, 'default', '127.0.0.1:7233', 'http://127.0.0.1:8233']);
+    expect(loadRuntimeConfig({ CHALLENGE_TEMPORAL_PORT: '7300' }, '/srv').uiUrl).toBe('http://127.0.0.1:8300');
   });
 });
 

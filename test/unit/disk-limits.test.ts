@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { TRACKS, diskLimitsFor, parseBytes, TRACK_IDS } from '../../temporal.config.js';
+import { hostDiskLimits } from '../../infra/runtime-config.js';
 import { runArgs } from '../../infra/docker.js';
 import { FsArtifactStore } from '../../infra/artifact-store-fs.js';
 import { checkpointFiles, exceedsCap, freeDiskShortfall, measureFolder, watchFolder } from '../../activities/host.js';
@@ -49,13 +50,22 @@ describe('sizes and track limits', () => {
     }
   });
 
-  it('lets a host lower the cap or raise the free-disk floor, and names the variable when it cannot read it', () => {
+  it('lets a host lower the cap or raise the free-disk floor (the rule takes plain overrides)', () => {
     expect(diskLimitsFor('cpu')).toEqual(TRACKS.cpu.disk);
-    const tuned = diskLimitsFor('cpu', { CHALLENGE_TRAINING_OUTPUT_CAP: '200MB', CHALLENGE_MIN_FREE_DISK: '1TB' });
+    const tuned = diskLimitsFor('cpu', { trainingOutputBytes: 200_000_000, minFreeBytes: 1_000_000_000_000 });
     expect(tuned.trainingOutputBytes).toBe(200_000_000);
     expect(tuned.minFreeBytes).toBe(1_000_000_000_000);
     expect(tuned.log).toEqual(TRACKS.cpu.disk.log);
-    expect(() => diskLimitsFor('cpu', { CHALLENGE_TRAINING_OUTPUT_CAP: 'big' })).toThrow(/CHALLENGE_TRAINING_OUTPUT_CAP/);
+    expect(diskLimitsFor('a100-40gb', { minFreeBytes: 1 })).toEqual({ ...TRACKS['a100-40gb'].disk, minFreeBytes: 1 });
+  });
+
+  it("reads a host's overrides from its environment, and names the variable when it cannot read it", () => {
+    expect(hostDiskLimits('cpu', {})).toEqual(TRACKS.cpu.disk);
+    const tuned = hostDiskLimits('cpu', { CHALLENGE_TRAINING_OUTPUT_CAP: '200MB', CHALLENGE_MIN_FREE_DISK: '1TB' });
+    expect(tuned.trainingOutputBytes).toBe(200_000_000);
+    expect(tuned.minFreeBytes).toBe(1_000_000_000_000);
+    expect(hostDiskLimits('cpu', { CHALLENGE_MIN_FREE_DISK: '' }).minFreeBytes).toBe(TRACKS.cpu.disk.minFreeBytes);
+    expect(() => hostDiskLimits('cpu', { CHALLENGE_TRAINING_OUTPUT_CAP: 'big' })).toThrow(/CHALLENGE_TRAINING_OUTPUT_CAP="big": .*200MB/);
   });
 });
 
