@@ -2,7 +2,7 @@
  * Runs every benchmark, each in its own process, prints each figure next to its reference (measured in the
  * same run) and writes the table to bench/RESULTS.md with the date and machine facts.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement,llm-share,intake]
+ *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement,fair-share,llm-share,intake,probe]
  *
  * llm-share (the real LLM sample's server in Docker, about a minute on 2 cores) runs when its prerequisites are
  * there (a Docker engine that answers, the sample's base image challenge/llm-base or BENCH_LLM_IMAGE); otherwise
@@ -42,13 +42,15 @@ const ENTRIES: Entry[] = [
   { id: 'memory', script: 'harness-memory.js', temporal: [], timeoutMs: 420_000 },
   { id: 'limit', script: 'limit-precision.js', temporal: ['project'], timeoutMs: 180_000 },
   { id: 'placement', script: 'placement.js', temporal: ['project'], timeoutMs: 180_000 },
+  { id: 'fair-share', script: 'fair-share.js', temporal: ['project'], timeoutMs: 240_000 },
   { id: 'llm-share', script: 'llm-share.js', temporal: [], timeoutMs: 1_200_000, requires: llmSampleReady },
   { id: 'intake', script: 'intake.js', temporal: [], timeoutMs: 600_000 },
+  { id: 'probe', script: 'probe.js', temporal: [], timeoutMs: 240_000 },
 ];
 /** The order of the numbering, for the report. */
-const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement', 'llm-share', 'intake'];
+const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement', 'fair-share', 'llm-share', 'intake', 'probe'];
 /** The order they run in: no Temporal server running during the CPU-bound harness benchmarks. */
-const RUN_ORDER = ['harness', 'scoring', 'memory', 'intake', 'orchestration', 'gpu', 'limit', 'placement', 'llm-share'];
+const RUN_ORDER = ['harness', 'scoring', 'memory', 'intake', 'probe', 'orchestration', 'gpu', 'limit', 'placement', 'fair-share', 'llm-share'];
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'RESULTS.md');
 
