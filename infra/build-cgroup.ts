@@ -12,9 +12,9 @@
  * operator opts out by name: CHALLENGE_BUILD_NO_PROCESS_LIMIT=1.
  */
 import { execa } from 'execa';
+import { readEnvironment } from './environment.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The variable by which an operator lets builds run without a process limit. */
@@ -36,10 +36,9 @@ export function engineCgroups(): Promise<EngineCgroups> {
 }
 
 /** Whether the operator opted out of the build process limit (CHALLENGE_BUILD_NO_PROCESS_LIMIT=1 or true). */
-export function processLimitOptedOut(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = z.enum(['', '0', '1', 'false', 'true']).safeParse(env[NO_PROCESS_LIMIT_VARIABLE] ?? '');
-  if (!value.success) throw new Error(`${NO_PROCESS_LIMIT_VARIABLE}=${env[NO_PROCESS_LIMIT_VARIABLE]}: use 1 (builds run without a process limit) or 0`);
-  return value.data === '1' || value.data === 'true';
+export function processLimitOptedOut(env?: Record<string, string | undefined>): boolean {
+  const value = readEnvironment('build', env)[NO_PROCESS_LIMIT_VARIABLE];
+  return value === '1' || value === 'true';
 }
 
 /** Where a build's process limit goes on an engine, and the `--cgroup-parent` that puts its steps under it. */

@@ -36,6 +36,6 @@ describe('the process limit of a build, per engine hierarchy', () => {
   it(`${NO_PROCESS_LIMIT_VARIABLE}: 1 or true opts out, unset or 0 does not, anything else is an error naming it`, () => {
     expect(['1', 'true'].map((v) => processLimitOptedOut({ [NO_PROCESS_LIMIT_VARIABLE]: v }))).toEqual([true, true]);
     expect([undefined, '', '0', 'false'].map((v) => processLimitOptedOut(v === undefined ? {} : { [NO_PROCESS_LIMIT_VARIABLE]: v }))).toEqual([false, false, false, false]);
-    expect(() => processLimitOptedOut({ [NO_PROCESS_LIMIT_VARIABLE]: 'yes' })).toThrow(`${NO_PROCESS_LIMIT_VARIABLE}=yes: use 1`);
+    expect(() => processLimitOptedOut({ [NO_PROCESS_LIMIT_VARIABLE]: 'yes' })).toThrow(`${NO_PROCESS_LIMIT_VARIABLE}="yes": use 1`);
   });
 });
