@@ -1,12 +1,11 @@
 /**
- * The operator's commands for the competition clock (workflows/competition-clock.ts), wired in by cli/challenge.ts:
+ * The operator's commands for the competition clock (workflows/competition-clock.ts), wired in by cli/commands/competition.ts:
  *   competition start  [--competition <file>]
  *   competition status [--competition <file>] [--json]
  *   competition extend <phase> --until <ISO instant> --reason "..." [--by <name>] [--competition <file>]
  * The competition file defaults to CHALLENGE_COMPETITION, else competitions/demo.json (infra/paths.ts). The clock's
  * workflow id is `competition-<id>`: one clock per competition, so a second start reports the running one.
  */
-import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES } from '../temporal.config.js';
@@ -79,18 +78,16 @@ async function stateOf(client: Client, competition: CompetitionFile): Promise<Co
 const notStarted = (competition: CompetitionFile): string =>
   `no clock for competition ${competition.id} (workflow ${competitionWorkflowId(competition.id)}): start it with challenge competition start`;
 
-export async function competitionClockCommand(config: RuntimeConfig, subcommand: string | undefined, args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { competition: { type: 'string' }, json: { type: 'boolean', default: false }, until: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } },
-    });
-  } catch (error) {
-    return fail(`${(error as Error).message}\n\n${COMPETITION_CLOCK_USAGE}`, 2);
-  }
-  const { values, positionals } = parsed;
+/** The options of start, status and extend, as commander parsed them (cli/commands/competition.ts). */
+export interface ClockFlags {
+  competition?: string;
+  json?: boolean;
+  until?: string;
+  reason?: string;
+  by?: string;
+}
+
+export async function competitionClockCommand(config: RuntimeConfig, subcommand: 'start' | 'status' | 'extend', positionals: string[], values: ClockFlags): Promise<number> {
   let competition: CompetitionFile;
   try {
     competition = loadCompetition(values.competition ?? competitionFilePath());
@@ -142,7 +139,5 @@ export async function competitionClockCommand(config: RuntimeConfig, subcommand:
         return fail(`the extension was sent, but the clock has not decided it yet (is the orchestrator worker running?): challenge competition status shows it`);
       });
     }
-    default:
-      return fail(`unknown competition command "${subcommand ?? ''}"\n\n${COMPETITION_CLOCK_USAGE}`, 2);
   }
 }

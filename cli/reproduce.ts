@@ -5,11 +5,9 @@
  * that did not reproduce marked or dropped as the competition file says).
  * Exit codes: 0 done, 2 bad input (printed here), 1 any other failure.
  */
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../domain/competition/index.js';
 import { finalBoardCsv, finalBoardTable, reproductionStatusTable } from '../domain/competition/final-board-text.js';
-import { finalLeaderboard, finalSuiteFiles, reproductionStatus } from '../operations/leaderboard.js';
+import { finalLeaderboard, finalSuiteFiles, reproductionStatus } from '../operations/standings.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import { TrackId } from '../temporal.config.js';
@@ -41,14 +39,12 @@ function trackOf(value: string | undefined): string | undefined {
   return track.data;
 }
 
-async function statusCommand(config: RuntimeConfig, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { track: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  if (positionals.length > 0) throw new ReproduceUsageError(`reproduce status takes no arguments (got "${positionals.join(' ')}"); filter with --track <id>`);
-  const track = trackOf(values.track);
+async function statusCommand(config: RuntimeConfig, flags: { track?: string; json?: boolean }): Promise<number> {
+  const track = trackOf(flags.track);
   const db = await openResultsStore(config);
   try {
     const entries = await reproductionStatus(db, track);
-    console.log(values.json ? JSON.stringify(entries, null, 2) : reproductionStatusTable(entries));
+    console.log(flags.json ? JSON.stringify(entries, null, 2) : reproductionStatusTable(entries));
     return 0;
   } finally {
     await db.close();
@@ -76,18 +72,13 @@ export async function finalLeaderboardCommand(config: RuntimeConfig, track: stri
   }
 }
 
-const Subcommand = z.enum(['status']);
-
-export async function reproduceCommand(config: RuntimeConfig, args: string[]): Promise<number> {
-  const [subcommand, ...rest] = args;
+/** `challenge reproduce status` (cli/commands/reproduce.ts parses the command line); bad input is printed here with exit code 2. */
+export async function reproduceStatusCommand(config: RuntimeConfig, flags: { track?: string; json?: boolean }): Promise<number> {
   try {
-    const parsed = Subcommand.safeParse(subcommand);
-    if (!parsed.success) throw new ReproduceUsageError(`unknown action "${subcommand ?? ''}"; use: challenge reproduce status [--track <id>] [--json]`);
-    return await statusCommand(config, rest);
+    return await statusCommand(config, flags);
   } catch (error) {
-    const usage = error instanceof ReproduceUsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    if (!usage) throw error;
-    console.error(`challenge reproduce: ${(error as Error).message}`);
+    if (!(error instanceof ReproduceUsageError)) throw error;
+    console.error(`challenge reproduce: ${error.message}`);
     return 2;
   }
 }

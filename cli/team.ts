@@ -2,10 +2,10 @@
  * `challenge team`: the operators' commands for the participants' door. Teams (add, list, enable, disable),
  * their tokens (shown once, stored as a hash; rotate-token replaces one and ends its sessions) and quota
  * grants (who gave how many more, and why). Works on the results store the configuration names.
+ * Commander parses the command line (cli/commands/team.ts); this module checks the values and acts.
  * Exit codes: 0 done, 2 bad input (printed here, as `challenge team <action>: …`), 1 any other failure.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CompetitionFileError, loadCompetition, openQuota, phaseAt, type CompetitionFile } from '../domain/competition/index.js';
 import { SubmissionManifest } from '../domain/submission.js';
@@ -13,6 +13,7 @@ import { textTable } from '../domain/text-table.js';
 import { addTeam as addTeamToStore, rotateTeamToken } from '../operations/teams.js';
 import type { QuotaDecision } from '../domain/teams/quota.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
+import { readEnvironment } from '../infra/environment.js';
 import { openResultsStore } from '../infra/open-results-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { TeamExistsError, type TeamRecord } from '../infra/team-store.js';
@@ -34,14 +35,16 @@ class TeamUsageError extends Error {}
 
 const TeamName = SubmissionManifest.shape.team;
 const Webhook = z.url({ protocol: /^https?$/, error: 'a webhook is an http(s) URL, e.g. https://example.org/hook' });
-const COMMON = { competition: { type: 'string' } } as const;
 
-function parse<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    throw new TeamUsageError((error as Error).message);
-  }
+/** The options of every team action, as commander parsed them (each action reads its own). */
+export interface TeamFlags {
+  competition?: string;
+  tracks?: string;
+  webhook?: string;
+  json?: boolean;
+  reason?: string;
+  phase?: string;
+  by?: string;
 }
 
 function teamName(positionals: string[], action: string): string {
@@ -70,10 +73,7 @@ const printToken = (name: string, token: string) =>
     `token of ${name}: ${token}\nThis token is shown only now: give it to the team (it is stored only as a hash). A lost one is replaced with: challenge team rotate-token ${name}`,
   );
 
-async function addTeam(db: ResultsStore, args: string[]): Promise<number> {
-  const { values, positionals } = parse(() =>
-    parseArgs({ args, allowPositionals: true, options: { ...COMMON, tracks: { type: 'string' }, webhook: { type: 'string' } } }),
-  );
+async function addTeam(db: ResultsStore, positionals: string[], values: TeamFlags): Promise<number> {
   const name = teamName(positionals, 'add');
   const competition = competitionOf(values.competition);
   const tracks: string[] = values.tracks === undefined ? [...competition.tracks] : values.tracks.split(',').map((t) => t.trim());
@@ -98,8 +98,7 @@ async function addTeam(db: ResultsStore, args: string[]): Promise<number> {
   return 0;
 }
 
-async function listTeams(db: ResultsStore, args: string[]): Promise<number> {
-  const { values } = parse(() => parseArgs({ args, options: { ...COMMON, json: { type: 'boolean', default: false } } }));
+async function listTeams(db: ResultsStore, values: TeamFlags): Promise<number> {
   const competition = competitionOf(values.competition);
   const now = new Date();
   const open = openQuota(competition, now.getTime());
@@ -126,8 +125,7 @@ async function listTeams(db: ResultsStore, args: string[]): Promise<number> {
   return 0;
 }
 
-async function rotateToken(db: ResultsStore, args: string[]): Promise<number> {
-  const { positionals } = parse(() => parseArgs({ args, allowPositionals: true, options: COMMON }));
+async function rotateToken(db: ResultsStore, positionals: string[]): Promise<number> {
   const name = teamName(positionals, 'rotate-token');
   await existingTeam(db, name);
   const token = await rotateTeamToken(db, name);
@@ -136,9 +134,8 @@ async function rotateToken(db: ResultsStore, args: string[]): Promise<number> {
   return 0;
 }
 
-async function setDisabled(db: ResultsStore, args: string[], disabled: boolean): Promise<number> {
+async function setDisabled(db: ResultsStore, positionals: string[], disabled: boolean): Promise<number> {
   const action = disabled ? 'disable' : 'enable';
-  const { positionals } = parse(() => parseArgs({ args, allowPositionals: true, options: COMMON }));
   const name = teamName(positionals, action);
   await existingTeam(db, name);
   await db.setTeamDisabled(name, disabled);
@@ -146,10 +143,7 @@ async function setDisabled(db: ResultsStore, args: string[], disabled: boolean):
   return 0;
 }
 
-async function grantQuota(db: ResultsStore, args: string[]): Promise<number> {
-  const { values, positionals } = parse(() =>
-    parseArgs({ args, allowPositionals: true, options: { ...COMMON, reason: { type: 'string' }, phase: { type: 'string' }, by: { type: 'string' } } }),
-  );
+async function grantQuota(db: ResultsStore, positionals: string[], values: TeamFlags): Promise<number> {
   const usage = 'challenge team quota <name> +N --reason "..." [--phase <id>] [--by <who>]';
   if (positionals.length !== 2) throw new TeamUsageError(`quota takes a team name and a number of submissions: ${usage}`);
   const name = teamName(positionals.slice(0, 1), 'quota');
@@ -164,26 +158,31 @@ async function grantQuota(db: ResultsStore, args: string[]): Promise<number> {
     throw new TeamUsageError(`--phase "${phase}" is not a phase of ${competition.id}; use one of ${competition.phases.map((p) => p.id).join(', ')}`);
   }
   await existingTeam(db, name);
-  const by = values.by?.trim() || process.env.USER || os.userInfo().username;
+  const by = values.by?.trim() || readEnvironment('shell').USER || os.userInfo().username;
   await db.grantQuota({ team: name, phase, amount: Number(amount[1]), grantedBy: by, reason, at: new Date().toISOString() });
   const total = (await db.grants(name, phase)).reduce((sum, grant) => sum + grant.amount, 0);
   console.log(`granted ${name} ${amount[1]} more submission(s) in phase ${phase} (by ${by}: ${reason}); ${total} granted in the phase in all`);
   return 0;
 }
 
-const ACTIONS = ['add', 'list', 'rotate-token', 'disable', 'enable', 'quota'] as const;
+export const TEAM_ACTIONS = ['add', 'list', 'rotate-token', 'disable', 'enable', 'quota'] as const;
+export type TeamAction = (typeof TEAM_ACTIONS)[number];
 
-export async function teamCommand(config: Pick<RuntimeConfig, 'databaseUrl' | 'databasePath'>, args: string[]): Promise<number> {
-  const [action = '', ...rest] = args;
+/** Runs one team action on the configured results store; bad input is printed with the action and answered with 2. */
+export async function teamCommand(
+  config: Pick<RuntimeConfig, 'databaseUrl' | 'databasePath'>,
+  action: TeamAction,
+  positionals: string[],
+  values: TeamFlags,
+): Promise<number> {
   try {
-    if (!(ACTIONS as readonly string[]).includes(action)) throw new TeamUsageError(`unknown team action "${action}"; use ${ACTIONS.join(', ')} (challenge team --help)`);
     const db = await openResultsStore(config);
     try {
-      if (action === 'add') return await addTeam(db, rest);
-      if (action === 'list') return await listTeams(db, rest);
-      if (action === 'rotate-token') return await rotateToken(db, rest);
-      if (action === 'quota') return await grantQuota(db, rest);
-      return await setDisabled(db, rest, action === 'disable');
+      if (action === 'add') return await addTeam(db, positionals, values);
+      if (action === 'list') return await listTeams(db, values);
+      if (action === 'rotate-token') return await rotateToken(db, positionals);
+      if (action === 'quota') return await grantQuota(db, positionals, values);
+      return await setDisabled(db, positionals, action === 'disable');
     } finally {
       await db.close();
     }

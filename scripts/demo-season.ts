@@ -27,7 +27,7 @@ import type { ArtifactStore } from '../infra/artifact-store.js';
 import { PROJECT_ROOT } from '../infra/paths.js';
 import { temporalStarter } from '../operations/intake.js';
 import { addOrRotateTeam } from '../operations/teams.js';
-import { finalLeaderboard, finalSuiteFiles } from '../operations/leaderboard.js';
+import { finalLeaderboard, finalSuiteFiles } from '../operations/standings.js';
 import { renderClockState } from '../cli/competition-clock.js';
 import { competitionStateQuery, competitionWorkflowId } from '../contract/competition.js';
 import type { competitionClock } from '../workflows/competition-clock.js';

@@ -3,7 +3,7 @@
  * command line and the web page's export say the same thing about every finalist.
  */
 import { textTable, toCsv } from '../text-table.js';
-import { formatBoardScore } from '../leaderboard.js';
+import { formatBoardScore } from '../standings-table.js';
 import type { FinalBoard, ReproductionCell, ReproductionRecord } from './final-board.js';
 
 /** How the reproduction column reads: Reproduced, NotReproduced: <reason>, pending, — (not among the top N). */

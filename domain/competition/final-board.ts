@@ -11,7 +11,7 @@
  * outcome and reason.
  */
 import { z } from 'zod';
-import { buildLeaderboard, type Leaderboard, type LeaderboardRow, type LeaderboardSubmission, type ScenarioScore } from '../leaderboard.js';
+import { buildLeaderboard, type Leaderboard, type LeaderboardRow, type LeaderboardSubmission, type ScenarioScore } from '../standings-table.js';
 import type { ScoringRules } from '../scoring/index.js';
 import { parseRunSubmissionId } from './runs.js';
 import type { Reproduction } from './schema.js';

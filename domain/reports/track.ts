@@ -4,7 +4,7 @@
  * depends on the field, so in a small track an overfitter's open-closed gap would hide in ties.
  * Only evaluated submissions count; failed ones would sit at (0, 0) and dilute the correlations.
  */
-import type { Leaderboard } from '../leaderboard.js';
+import type { Leaderboard } from '../standings-table.js';
 import type { SuiteKind } from '../harness/suite.js';
 import { generalizationReport, type GeneralizationReport } from './generalization.js';
 

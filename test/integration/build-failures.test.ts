@@ -19,7 +19,7 @@ import type { RetryOverride } from '../../temporal.config.js';
 import { ResultsDb, type StageRecord } from '../../infra/results-db.js';
 import { PROJECT_ROOT, llmBaseImage } from '../../infra/paths.js';
 import { submit } from '../../operations/pipelines.js';
-import { leaderboard } from '../../operations/leaderboard.js';
+import { leaderboard } from '../../operations/standings.js';
 import type { PipelineState } from '../../contract/pipeline.js';
 import { needing } from '../support/needs.js';
 import { startStack, type Stack } from '../support/stack.js';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { defaultSuiteFiles } from '../../infra/paths.js';
 import { ResultsDb } from '../../infra/results-db.js';
-import { leaderboard } from '../../operations/leaderboard.js';
+import { leaderboard } from '../../operations/standings.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
 import { CHROMIUM_PATH, launchBrowser, screenshot, type LaunchedBrowser } from '../support/browser.js';
 

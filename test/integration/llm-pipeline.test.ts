@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import os from 'node:os';
 import path from 'node:path';
 import { submit, type SubmitResult } from '../../operations/pipelines.js';
-import { leaderboard } from '../../operations/leaderboard.js';
+import { leaderboard } from '../../operations/standings.js';
 import { artifactKeys, type ArtifactStore } from '../../infra/artifact-store.js';
 import { openArtifactStore } from '../../infra/open-artifact-store.js';
 import { submissionEfficiency } from '../../infra/efficiency.js';

@@ -18,7 +18,7 @@ import { PostgresResultsDb } from '../../infra/results-db-postgres.js';
 import { S3ArtifactStore } from '../../infra/artifact-store-s3.js';
 import { artifactKeys } from '../../infra/artifact-store.js';
 import { submit } from '../../operations/pipelines.js';
-import { leaderboard } from '../../operations/leaderboard.js';
+import { leaderboard } from '../../operations/standings.js';
 import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
 import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
 import { startPostgres } from '../support/postgres.js';

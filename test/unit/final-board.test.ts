@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseScoringRules, CHALLENGE_2023_FINAL_RULES } from '../../domain/scoring/index.js';
-import type { LeaderboardSubmission, ScenarioScore } from '../../domain/leaderboard.js';
+import type { LeaderboardSubmission, ScenarioScore } from '../../domain/standings-table.js';
 import { buildFinalBoard, developmentRuns, reproductionRecordOf, type ReproductionRecord } from '../../domain/competition/final-board.js';
 import { finalBoardCsv, finalBoardTable, reproductionLabel, reproductionStatusTable } from '../../domain/competition/final-board-text.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { buildLeaderboard, leaderboardCsv, leaderboardTable, rulesForSuites, type LeaderboardSubmission } from '../../domain/leaderboard.js';
+import { buildLeaderboard, leaderboardCsv, leaderboardTable, rulesForSuites, type LeaderboardSubmission } from '../../domain/standings-table.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import { runArgs, containerName } from '../../infra/docker.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';

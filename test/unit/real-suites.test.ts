@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { summarize, workItems, type InstanceAnswer } from '../../domain/harness/evaluate.js';
 import { Suite, countInstances, instancePrompt, loadSuite, type MultipleChoiceScenario, type Scenario } from '../../domain/harness/suite.js';
-import { rulesForSuites } from '../../domain/leaderboard.js';
+import { rulesForSuites } from '../../domain/standings-table.js';
 import { corr2causeScenario, helmSampleExamples } from '../../domain/loaders/index.js';
 import {
   BIG_BENCH_2023_ENTRIES,

@@ -8,7 +8,7 @@
  *  - reproductionStatus: every reproduction run with its verdict (`challenge reproduce status`).
  */
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import { buildLeaderboard, rulesForSuites, type Leaderboard, type LeaderboardSubmission, type ScenarioScore } from '../domain/leaderboard.js';
+import { buildLeaderboard, rulesForSuites, type Leaderboard, type LeaderboardSubmission, type ScenarioScore } from '../domain/standings-table.js';
 import type { FailureCategory } from '../domain/failures.js';
 import { isFinalPhase } from '../domain/competition/clock.js';
 import { buildFinalBoard, developmentRuns, reproductionRecordOf, type FinalBoard, type ReproductionRecord } from '../domain/competition/final-board.js';
