@@ -12,7 +12,7 @@
 import { log } from '@temporalio/activity';
 import type { ResultsStore, SubmissionRecord } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
-import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
+import { loadSuite, stopSequenceRule, type SuiteKind } from '../domain/harness/suite.js';
 import { buildLeaderboard, rulesForSuites, type Leaderboard } from '../domain/standings-table.js';
 import { submissionOutcome } from '../operations/standings.js';
 import { parseRunSubmissionId, runSubmissionId } from '../domain/competition/runs.js';
@@ -53,9 +53,10 @@ export interface JudgeInput {
   reproduced: string[];
 }
 
-/** The leaderboard of `runIds` only, on `suites` (the final-round rules of domain/leaderboard.ts). */
+/** The leaderboard of `runIds` only, on `suites` (the final-round rules of domain/standings-table.ts). */
 async function boardOf(db: ResultsStore, track: string, runIds: readonly string[], suites: Record<SuiteKind, string>): Promise<Leaderboard> {
-  const rules = rulesForSuites({ open: loadSuite(suites.open), closed: loadSuite(suites.closed) });
+  const open = loadSuite(suites.open);
+  const rules = rulesForSuites({ open, closed: loadSuite(suites.closed) });
   const submissions = [];
   const scores = [];
   for (const runId of runIds) {
@@ -64,7 +65,7 @@ async function boardOf(db: ResultsStore, track: string, runIds: readonly string[
     submissions.push({ submissionId: runId, team: record.team, track: record.track, ...(await submissionOutcome(db, runId)) });
     for (const s of await db.scenarioScores(runId)) scores.push({ submissionId: s.submissionId, suite: s.suite, column: s.column, score: s.score });
   }
-  return buildLeaderboard(track, rules, submissions, scores);
+  return buildLeaderboard(track, rules, submissions, scores, stopSequenceRule(open));
 }
 
 const columnsOf = async (db: ResultsStore, runId: string): Promise<ColumnScore[]> =>

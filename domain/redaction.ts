@@ -254,7 +254,7 @@ export function publicPipelineReason(pipeline: PipelineFacts, stages: readonly S
 
 /**
  * The failure reason of a leaderboard row as the public may read it. It names the same failure as
- * operations/leaderboard.ts `submissionOutcome()` (the first stage with a failure other than Cancelled, else the
+ * operations/standings.ts `submissionOutcome()` (the first stage with a failure other than Cancelled, else the
  * pipeline's), with that stage's public reason.
  */
 export function publicFailureReason(stages: readonly StageFacts[], pipeline: PipelineFacts | null): string | null {

@@ -6,7 +6,7 @@
  */
 import { textTable, toCsv } from './text-table.js';
 import { CHALLENGE_2023_FINAL_RULES, parseScoringRules, scoreCompetition, type ScoringRules, type StageRow } from './scoring/index.js';
-import { groupColumns, perturbationColumn, scenarioColumn, scenarioGroups, type Suite, type SuiteKind } from './harness/suite.js';
+import { groupColumns, perturbationColumn, scenarioColumn, scenarioGroups, type StopSequenceRule, type Suite, type SuiteKind } from './harness/suite.js';
 import { FAILURE_CATEGORIES, type FailureCategory } from './failures.js';
 
 export const PROJECT_RULES_VERSION = 'challenge-suites/1 (neurips2023-final win rates)';
@@ -95,13 +95,25 @@ export interface Leaderboard {
   rows: LeaderboardRow[];
   /** Submissions stopped by our own infrastructure: not ranked (that would charge them), awaiting a re-run. */
   unranked: { submissionId: string; team: string; failureCategory: FailureCategory; reason: string | null }[];
+  /** Whether completions were cut at the stop sequences before scoring (the suites' rule; 2023's was not-cut). */
+  stopSequences: StopSequenceRule;
 }
+
+/** The board's line about stop sequences, the same on the CLI and the web page. */
+export const describeStopRule = (rule: StopSequenceRule): string => (rule === 'not-cut' ? 'Stop sequences: not cut (2023 rule)' : 'Stop sequences: cut at the stop sequences');
 
 /** A submission is ranked unless the only thing that stopped it was our infrastructure. */
 export const isCharged = (submission: Pick<LeaderboardSubmission, 'failureCategory'>): boolean =>
   submission.failureCategory === null || FAILURE_CATEGORIES[submission.failureCategory].charged;
 
-export function buildLeaderboard(track: string, rules: ScoringRules, submissions: LeaderboardSubmission[], scores: ScenarioScore[]): Leaderboard {
+/** `stopSequences`: the rule of the suites the scores came from (domain/harness/suite.ts stopSequenceRule). */
+export function buildLeaderboard(
+  track: string,
+  rules: ScoringRules,
+  submissions: LeaderboardSubmission[],
+  scores: ScenarioScore[],
+  stopSequences: StopSequenceRule = 'cut',
+): Leaderboard {
   const inTrack = submissions.filter((s) => s.track === track);
   const mine = inTrack.filter(isCharged);
   const stageRows = (suite: SuiteKind): StageRow[] =>
@@ -117,6 +129,7 @@ export function buildLeaderboard(track: string, rules: ScoringRules, submissions
   return {
     track,
     rulesVersion: result.rulesVersion,
+    stopSequences,
     columns,
     rows: result.submissions.map((entry) => {
       const submission = byId.get(entry.submissionId)!;
@@ -163,7 +176,7 @@ export function leaderboardTable(board: Leaderboard): string {
   ]);
   const unranked = board.unranked.map((u) => `not ranked (not charged, awaiting a re-run): ${u.submissionId} — ${u.failureCategory}: ${u.reason ?? ''}`);
   return [
-    `Leaderboard — track ${board.track} (rules: ${board.rulesVersion})`,
+    `Leaderboard — track ${board.track} (rules: ${board.rulesVersion}; ${describeStopRule(board.stopSequences)})`,
     ...textTable(header, rows),
     ...unranked,
   ].join('\n');

@@ -213,7 +213,7 @@ export const ENVIRONMENT = {
   CHALLENGE_CLUSTER_DIR: { group: 'cluster', schema: text, derived: '<CHALLENGE_DATA_DIR>/temporal-cluster', meaning: "a self-hosted cluster's config, logs and pids", usedBy: ['scripts'] },
   CHALLENGE_CLUSTER_TLS_SERVER_CERT: { group: 'cluster', schema: text, meaning: "the cluster frontends' certificate (PEM file)", usedBy: ['scripts'] },
   CHALLENGE_CLUSTER_TLS_SERVER_KEY: { group: 'cluster', schema: text, meaning: "the cluster frontends' private key (PEM file)", usedBy: ['scripts'] },
-  USER: { group: 'shell', schema: text, derived: "the OS user's name", meaning: 'who grants a quota (`challenge team grant` without --by)', usedBy: ['cli'] },
+  USER: { group: 'shell', schema: text, derived: "the OS user's name", meaning: 'who grants a quota (`challenge team quota` without --by)', usedBy: ['cli'] },
   CI: { group: 'shell', schema: flag, fallback: 'false', meaning: 'the test summary writes CI annotations when true', usedBy: ['tests'] },
 } as const satisfies Record<string, VariableSpec>;
 

@@ -1,6 +1,6 @@
 /**
  * Pipelines as operators drive them: submit, status, list. Functions that return data, shared by the CLI
- * (cli/challenge.ts parses arguments and prints), the cockpit, the demo and the tests. `stageProgressLines` is what
+ * (cli/commands/* parse arguments and print), the demo and the tests. `stageProgressLines` is what
  * `challenge status [--watch]` prints under an evaluation stage (answered/total, rate, projected end against the
  * limit, the warning, the probe's prediction); `liveStagesOf` gives the web pages the running stages' state.
  */

@@ -7,7 +7,7 @@
  *    marked or dropped as the competition file's `reproduction.onFailure` says);
  *  - reproductionStatus: every reproduction run with its verdict (`challenge reproduce status`).
  */
-import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
+import { loadSuite, stopSequenceRule, type SuiteKind } from '../domain/harness/suite.js';
 import { buildLeaderboard, rulesForSuites, type Leaderboard, type LeaderboardSubmission, type ScenarioScore } from '../domain/standings-table.js';
 import type { FailureCategory } from '../domain/failures.js';
 import { isFinalPhase } from '../domain/competition/clock.js';
@@ -47,10 +47,10 @@ async function boardInputs(db: ResultsStore, records: readonly SubmissionRecord[
 
 const rulesOf = (suites: Record<SuiteKind, string>) => rulesForSuites({ open: loadSuite(suites.open), closed: loadSuite(suites.closed) });
 
-/** The development board of a track: its development runs only. */
+/** The development board of a track: its development runs only. Its stop rule is the open suite's (the one teams see). */
 export async function leaderboard(db: ResultsStore, track: string, suites: Record<SuiteKind, string> = defaultSuiteFiles(track)): Promise<Leaderboard> {
   const { submissions, scores } = await boardInputs(db, developmentRuns(await db.submissions(track)));
-  return buildLeaderboard(track, rulesOf(suites), submissions, scores);
+  return buildLeaderboard(track, rulesOf(suites), submissions, scores, stopSequenceRule(loadSuite(suites.open)));
 }
 
 /** The suite files the clock ran a track's finals on: the final phase's set for the track, else the default. */

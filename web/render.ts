@@ -10,6 +10,7 @@ import { PUBLIC_LOG_STAGES, type AnswersView, type Audience, type LogView, type 
 import { formatCorrelation, formatScore, formatTimestamp, html, percent, trusted, type SafeHtml } from './html.js';
 import { horizontalBarsSvg, scatterSvg, svgStyles, type Bar, type Tone } from './svg.js';
 import { finalLegend, phaseBanner, phaseSwitch, reproductionCell, trackPhaseHref } from './render-final.js';
+import { describeStopRule } from '../domain/standings-table.js';
 
 export { formatCorrelation, formatScore } from './html.js';
 
@@ -305,10 +306,8 @@ ${bars.length === 0
 ${phaseBanner(view.banner, phase)}
 ${phaseSwitch(view.track, phase, audience)}
 <p class="sub">track <code>${view.track}</code> · ${board.rows.length} ${counted}${
-  // the suites' stop-sequence rule (Suite.stopSequences), once the board carries it (domain/standings-table.ts)
-  'stopSequences' in board
-    ? html` · <span data-testid="stop-rule">Stop sequences: ${board.stopSequences === 'not-cut' ? 'not cut (2023 rule)' : 'cut at the stop sequences'}</span>`
-    : ''}</p>
+  // the suites' stop-sequence rule (Suite.stopSequences): whether completions were cut before scoring
+  html` · <span data-testid="stop-rule">${describeStopRule(board.stopSequences)}</span>`}</p>
 <section class="card" data-testid="board-card" data-phase="${phase}">${table}</section>
 <div class="cards">${scatter}${failures}</div>
 ${generalizationCard(view.generalization, audience)}`;

@@ -52,6 +52,14 @@ describe('leaderboard of the shipped suites', () => {
     expect(leaderboardTable(board)).toMatch(/not ranked .* d — Infrastructure: docker engine gone/);
   });
 
+  it("states the suites' stop-sequence rule: 2023's not-cut, or cut", () => {
+    const notCut = buildLeaderboard('cpu', rules, [submission('a')], all('a', 0.5), 'not-cut');
+    expect(notCut.stopSequences).toBe('not-cut');
+    expect(leaderboardTable(notCut).split('\n')[0]).toBe('Leaderboard — track cpu (rules: ' + notCut.rulesVersion + '; Stop sequences: not cut (2023 rule))');
+    const cut = buildLeaderboard('cpu', rules, [submission('a')], all('a', 0.5), 'cut');
+    expect(leaderboardTable(cut).split('\n')[0]).toContain('Stop sequences: cut at the stop sequences');
+  });
+
   it('gives tied submissions equal scores', () => {
     const board = buildLeaderboard('cpu', rules, [submission('a'), submission('b')], [...all('a', 0.5), ...all('b', 0.5)]);
     expect(board.rows[0]!.final).toBe(board.rows[1]!.final);

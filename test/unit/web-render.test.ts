@@ -181,7 +181,8 @@ describe('track page', () => {
     const scores = ['a.one', 'b.two'].flatMap((id, n) =>
       columns.map((c) => ({ submissionId: id, suite: c.suite, column: c.column, score: n === 0 ? 0.5 : 0.25 })),
     );
-    const realPage = renderTrack(trackViewOf(buildLeaderboard('cpu', realRules, [sub('a.one'), sub('b.two')], scores)));
+    const realPage = renderTrack(trackViewOf(buildLeaderboard('cpu', realRules, [sub('a.one'), sub('b.two')], scores, 'not-cut')));
+    expect(realPage).toContain('<span data-testid="stop-rule">Stop sequences: not cut (2023 rule)</span>');
     const row = realPage.split('data-testid="leaderboard-row"')[1]!;
     expect([...row.matchAll(/data-scenario="([^"]+)"/g)].map((m) => m[1])).toEqual(['MMLU', 'TruthfulQA', 'GSM8K', 'BBQ', 'corr2cause', 'MMLU held-out']);
     expect(row).toContain('title="MMLU - EM: 0.5000; MMLU - EM (Robustness): 0.5000; MMLU - EM (Fairness): 0.5000"');
