@@ -26,7 +26,7 @@ import net, { type AddressInfo } from 'node:net';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { TemporalUiLocation } from '../infra/temporal.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
-import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackView, type Audience, type SuiteFiles, type TrackViewOptions } from './data.js';
+import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackView, type Audience, type LiveStages, type SuiteFiles, type TrackViewOptions } from './data.js';
 import { finalBoardCsv } from '../domain/competition/final-board-text.js';
 import { BOARD_PHASES, type BoardPhase } from '../domain/competition/final-board.js';
 import { renderError, renderNotFound, renderOverview, renderSubmission, renderTrack, renderUnauthorized } from './render.js';
@@ -59,6 +59,8 @@ export interface WebServerOptions {
   operatorToken?: string | null;
   /** The participants' door (/api/team/..., /team): absent, those routes answer 404. */
   teams?: TeamDoorOptions;
+  /** The running stages of a pipeline from its workflow (progress, projection); absent: pages show what is recorded. */
+  live?: LiveStages;
 }
 
 export interface WebServer {
@@ -178,7 +180,7 @@ export async function route(
     }
     const request: TeamRequest = { method, url, pathname, headers, body: extra.body ?? null, bodyTooLarge: extra.bodyTooLarge ?? false, remoteAddress: extra.remoteAddress ?? '' };
     const stores = { ...(options.artifacts ? { artifacts: options.artifacts } : {}), ...(options.suites ? { suites: options.suites } : {}) };
-    const context = { db: options.db, dataDir: options.dataDir, ...stores, door: options.teams };
+    const context = { db: options.db, dataDir: options.dataDir, ...stores, door: options.teams, ...(options.live ? { live: options.live } : {}) };
     return isTeamApiPath(pathname) ? routeTeamApi(context, request) : routeTeamPage(context, request);
   }
   if (method !== 'GET' && method !== 'HEAD') return isApi ? json(405, { error: `method ${method} not allowed` }) : page(405, renderError(`Method ${method} is not allowed: the cockpit is read-only.`));
@@ -200,7 +202,14 @@ export async function route(
 
   const { db } = options;
   const segments = pathname.split('/').slice(1);
-  const viewOptions = { dataDir: options.dataDir, suites: options.suites, temporalUi: options.temporalUi, audience, ...(options.artifacts ? { artifacts: options.artifacts } : {}) };
+  const viewOptions = {
+    dataDir: options.dataDir,
+    suites: options.suites,
+    temporalUi: options.temporalUi,
+    audience,
+    ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+    ...(options.live ? { live: options.live } : {}),
+  };
 
   if (pathname === '/') return page(200, renderOverview(await overviewView(db, audience)));
 

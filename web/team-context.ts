@@ -6,7 +6,7 @@
 import type { CompetitionFile } from '../domain/competition/index.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
-import type { SuiteFiles } from './data.js';
+import type { LiveStages, SuiteFiles } from './data.js';
 
 export interface Reply {
   status: number;
@@ -57,6 +57,8 @@ export interface TeamContext {
   artifacts?: ArtifactStore;
   suites?: SuiteFiles;
   door: TeamDoorOptions;
+  /** The running stages of a pipeline as its workflow answers (answered/total, projection); absent: recorded state only. */
+  live?: LiveStages;
 }
 
 export const isTeamApiPath = (pathname: string): boolean => pathname === '/api/team' || pathname.startsWith('/api/team/');

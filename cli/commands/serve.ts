@@ -9,6 +9,7 @@ import { openArtifactStore } from '../../infra/open-artifact-store.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../../infra/paths.js';
 import { connectClient, uiLocationOf } from '../../infra/temporal.js';
 import { lazyClient, temporalStarter } from '../../operations/intake.js';
+import { liveStagesOf } from '../../operations/pipelines.js';
 import { OPERATOR_TOKEN_VARIABLE, WebServerSetupError, checkOperatorSetup, startWebServer } from '../../web/server.js';
 import { EXIT, UsageError, action, checkedOptions, runtimeConfig, wholeNumber } from '../command-kit.js';
 
@@ -44,7 +45,15 @@ async function serveCommand(options: unknown): Promise<number> {
   try {
     const artifacts = await openArtifactStore(config.artifactStore);
     const teams = { competition, starter: temporalStarter(temporal.get, config), stagingDir: path.join(config.dataDir, 'intake'), artifacts };
-    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: flags.host, port: flags.port, temporalUi: uiLocationOf(config), operatorToken, teams });
+    // A running stage's progress comes from its workflow; when Temporal cannot be reached the pages show what is recorded.
+    const live = async (submissionId: string) => {
+      try {
+        return await liveStagesOf(await temporal.get())(submissionId);
+      } catch {
+        return null;
+      }
+    };
+    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: flags.host, port: flags.port, temporalUi: uiLocationOf(config), operatorToken, teams, live });
   } catch (error) {
     await db.close();
     if (error instanceof WebServerSetupError) throw new UsageError(error.message);
