@@ -8,6 +8,7 @@
  * checks every answer with zod (cli/remote-answers.ts) before printing from it.
  * Exit codes: 0 accepted / done, 2 bad input or refused by the server, 1 any other failure.
  */
+import { readEnvironment, type EnvSource } from '../infra/environment.js';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
@@ -56,7 +57,7 @@ interface Server {
 }
 
 /** The server and the token from the environment; a missing or malformed one is named. */
-function serverOf(env: NodeJS.ProcessEnv): Server {
+function serverOf(env: EnvSource): Server {
   const url = env.CHALLENGE_URL?.trim();
   if (!url) throw new RemoteError(2, 'CHALLENGE_URL is not set; set it to the competition server, e.g. CHALLENGE_URL=https://challenge.example.org');
   let base: URL;
@@ -152,7 +153,7 @@ function guardArgs<T>(parse: () => T): T {
   }
 }
 
-async function submitCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function submitCommand(args: string[], env: EnvSource): Promise<number> {
   const { values, positionals } = guardArgs(() => parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } }));
   if (positionals.length !== 1) throw new RemoteError(2, 'submit takes exactly one submission directory: challenge remote submit <dir>');
   let loaded;
@@ -217,7 +218,7 @@ export function renderRemoteStatus(submissions: SubmissionAnswer[], detail: bool
   ];
 }
 
-async function statusCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function statusCommand(args: string[], env: EnvSource): Promise<number> {
   const { values, positionals } = guardArgs(() =>
     parseArgs({ args, allowPositionals: true, options: { watch: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } }),
   );
@@ -245,7 +246,7 @@ async function statusCommand(args: string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 }
 
-async function logsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function logsCommand(args: string[], env: EnvSource): Promise<number> {
   const { values, positionals } = guardArgs(() => parseArgs({ args, allowPositionals: true, options: { stage: { type: 'string' } } }));
   if (positionals.length !== 1) throw new RemoteError(2, 'logs takes one submission id: challenge remote logs <id> --stage build|fine-tune|open-eval');
   const stage = values.stage;
@@ -265,7 +266,7 @@ async function logsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<numb
   return 0;
 }
 
-async function finalCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function finalCommand(args: string[], env: EnvSource): Promise<number> {
   const { positionals } = guardArgs(() => parseArgs({ args, allowPositionals: true, options: {} }));
   if (positionals.length !== 1) throw new RemoteError(2, 'final takes one submission id: challenge remote final <id> (challenge remote status lists them)');
   const server = serverOf(env);
@@ -278,7 +279,7 @@ async function finalCommand(args: string[], env: NodeJS.ProcessEnv): Promise<num
 }
 
 /** Runs `challenge remote <args>`; prints what went wrong and returns the exit code. */
-export async function remoteCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function remoteCommand(args: string[], env: EnvSource = readEnvironment('remote')): Promise<number> {
   const [action = '', ...rest] = args;
   try {
     if (action === 'submit') return await submitCommand(rest, env);
