@@ -62,11 +62,7 @@ async function runOne(name: string): Promise<Outcome> {
       baseUrl: server.url,
       suite,
       store: new MemoryAnswerStore(),
-      concurrency: HARNESS_DEFAULTS.concurrency,
-      requestTimeoutMs: HARNESS_DEFAULTS.requestTimeoutMs,
-      maxAttempts: HARNESS_DEFAULTS.maxAttempts,
-      retryBackoffMs: HARNESS_DEFAULTS.retryBackoffMs,
-      maxPromptTokens: HARNESS_DEFAULTS.maxPromptTokens,
+      ...HARNESS_DEFAULTS, // the production harness settings
       probe: {
         sample,
         onMeasured: (m) => {

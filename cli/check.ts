@@ -45,11 +45,7 @@ export async function probeServer(url: string, track: TrackId, suiteFiles: { ope
       baseUrl: url,
       suite,
       store: new MemoryAnswerStore(),
-      concurrency: HARNESS_DEFAULTS.concurrency,
-      requestTimeoutMs: HARNESS_DEFAULTS.requestTimeoutMs,
-      maxAttempts: HARNESS_DEFAULTS.maxAttempts,
-      retryBackoffMs: HARNESS_DEFAULTS.retryBackoffMs,
-      maxPromptTokens: HARNESS_DEFAULTS.maxPromptTokens,
+      ...HARNESS_DEFAULTS, // the production harness settings
       probe: { sample: probeSample(suite), only: true, onMeasured: (m) => (measurement = m) },
     });
     if (!measurement) throw new Error(`the throughput probe on ${file} got no answer from ${url}`);
