@@ -6,17 +6,20 @@
  * placement benchmark's job workflow (bench/workflows/index.ts benchPlacedJob, now naming its team): claim a slot,
  * hold it for its work (an activity on the host's pinned GPU queue), hand it back.
  *
- * Figure: for each team its first wait (its first submission's client start call → the first of its jobs running
- * on a slot) ÷ its fair-share wait, max over teams. The fair-share wait is the ideal: the round's own slot
- * capacity handed out round robin over teams with no further overhead: every submission reaches the placement the
- * round's start latency L after its client start call (L = the first job's start − the burst, the flood's own
- * first wait: nothing starts before the platform started a submission), every job holds its slot for the round's
- * measured slot period H (per host: slots × (last job's end − first job's start) ÷ jobs run there, averaged: the
- * work plus the hand-over as this machine sustained it), a submission that finds a slot free takes it, and each
- * freed slot goes to the waiting team that has started the fewest jobs so far (ties: the earlier arrival), which is
- * what equal-weight fair share by GPU time comes to with equal jobs. So the figure measures the order the placement
- * serves, not the machine's speed; the zero-overhead ideal (L = 0, H = JOB_MS) is a row of its own. The flood team
- * is first in both (its ideal wait is L, its own): no ratio.
+ * Figure: for each team its first wait (its first claim reaching the placement → the placement granting one of its
+ * claims a slot, both read from the placement's own history, bench/placement-arrivals.ts) ÷ its fair-share wait, max
+ * over teams. The fair-share wait is the wait in the ideal order over the same round (bench/fair-share-ideal.ts
+ * idealOnHandOuts): the placement's own claims and releases replayed in its history order, a claim that finds a slot
+ * free taking it and each released slot going to the waiting claim of the team granted the fewest slots so far
+ * (ties: the earlier claim), each hand-out at the instant of the placement's own grant of the same rank, which is
+ * what equal-weight fair share by GPU time comes to with equal jobs. Both sides share the machine's speed, so the figure measures the order the
+ * placement serves: 1 when it serves the fair-share order, more for a team served later than that order would.
+ * It is read at the placement, not from the clients' start calls, because starting 69 workflows at once on a small
+ * machine delays and reorders their claims before the placement sees any, and dispatching a granted job's GPU
+ * activity under that load is the machine's cost too. The end-to-end reading (client call → job running, against a
+ * modelled ideal: slots free from the start, latency L = the first job's start − the burst, slot period H per host
+ * as the round sustained it) is a row of its own, as is the same against a zero-overhead model (L = 0, H = the work).
+ * The flood team is first in both (no ratio).
  */
 import type { Client } from '@temporalio/client';
 import { TASK_QUEUES } from '../temporal.config.js';
@@ -25,6 +28,8 @@ import { PLACEMENT_WORKFLOW_TYPE, placementWorkflowId, type TrackPlacementInput 
 import type { PlacementOrder } from '../domain/placement.js';
 import { createBenchActivities, type PlacedJobRecord } from './activities.js';
 import type { BenchPlacedJobInput } from './workflows/index.js';
+import { placementTimeline, type PlacementEvent } from './placement-arrivals.js';
+import { idealFirstStarts, idealOnHandOuts } from './fair-share-ideal.js';
 import { BENCH_WORKFLOWS, fmt, freshPlacement, isMain, log, mainOf, mean, row, sleep, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
 
 const HOSTS = ['host-a', 'host-b', 'host-c'] as const;
@@ -52,28 +57,13 @@ function makeJobs(): Job[] {
 
 interface Placed extends PlacedJobRecord {
   team: string;
+  workflowId: string;
+  /** the client's start call of the job's workflow, epoch ms */
+  calledAt: number;
+  /** the job's first claim reaching the placement, its grant and its release (server times in the placement's history), epoch ms */
   arrivedAt: number;
-}
-
-/** Start of each team's first job in the ideal (rules in the header): every job `jobMs` long; a free slot takes the next arrival. */
-export function idealFirstStarts(arrivals: readonly { team: string; at: number }[], slots: number, jobMs: number, pick: 'round-robin' | 'fifo'): Map<string, number> {
-  const free = Array.from({ length: slots }, () => Number.NEGATIVE_INFINITY);
-  const waiting = [...arrivals].sort((a, b) => a.at - b.at);
-  const started = new Map<string, number>();
-  const first = new Map<string, number>();
-  while (waiting.length > 0) {
-    free.sort((a, b) => a - b);
-    const t = Math.max(free[0]!, waiting[0]!.at);
-    let best = 0;
-    for (let i = 1; i < waiting.length && waiting[i]!.at <= t; i++) {
-      if (pick === 'round-robin' && (started.get(waiting[i]!.team) ?? 0) < (started.get(waiting[best]!.team) ?? 0)) best = i;
-    }
-    const [job] = waiting.splice(best, 1);
-    free[0] = t + jobMs;
-    started.set(job!.team, (started.get(job!.team) ?? 0) + 1);
-    if (!first.has(job!.team)) first.set(job!.team, t);
-  }
-  return first;
+  grantedAt: number;
+  releasedAt: number;
 }
 
 /** The slot period the round sustained: per host, slots × (last end − first start) ÷ jobs run there, averaged over hosts. */
@@ -86,70 +76,132 @@ function slotPeriod(placed: readonly Placed[]): number {
 
 interface Round {
   label: string;
-  /** team → first wait, ms */
+  /** team → first wait, ms: its first claim reaching the placement → the placement granting it a slot (the figure) */
   firstWait: Map<string, number>;
   /** team → first wait ÷ fair-share wait (every team but the flood) */
   ratio: Map<string, number>;
-  /** the same against the zero-overhead ideal (S0 = 0, H = JOB_MS) */
+  /** end to end against the zero-overhead model (L = 0, a slot held for JOB_MS) */
   ratioZeroOverhead: Map<string, number>;
   idealWait: Map<string, number>;
+  /** end to end: the team's first client start call → its first job running (workflow start-up and dispatch included) */
+  fromClient: { firstWait: Map<string, number>; ratio: Map<string, number> };
+  /** burst → the first and the last team's first claim at the placement, ms */
+  firstArrivalMs: number;
+  lastArrivalMs: number;
+  /** claims that reached the placement in another order than their client start calls */
+  reordered: number;
+  /** G: the placement's reaction, claim → grant, median over the claims that found a slot free */
+  reactionMs: number;
+  /** a slot's hold in the placement's book, grant → release, mean */
+  holdMs: number;
   firstStartMs: number;
   slotPeriodMs: number;
   makespanMs: number;
 }
 
+/** Per team: the wait from `arrivedAt` to `servedAt` of its first job, against its wait in `ideal` (team → its first job served there). */
+function waitsAgainst(placed: readonly Placed[], arrivedAt: (p: Placed) => number, servedAt: (p: Placed) => number, ideal: Map<string, number>) {
+  const teams = [...new Set(placed.map((p) => p.team))];
+  const firstWait = new Map<string, number>();
+  const idealWait = new Map<string, number>();
+  const ratio = new Map<string, number>();
+  for (const team of teams) {
+    const jobs = placed.filter((p) => p.team === team);
+    const arrived = Math.min(...jobs.map(arrivedAt));
+    const wait = Math.min(...jobs.map(servedAt)) - arrived;
+    firstWait.set(team, wait);
+    idealWait.set(team, ideal.get(team)! - arrived);
+    // An ideal that serves a team at once is counted against 1 ms.
+    if (team !== 'flood') ratio.set(team, wait / Math.max(1, ideal.get(team)! - arrived));
+  }
+  return { firstWait, idealWait, ratio };
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
 async function round(client: Client, order: PlacementOrder, label: string, jobs: Job[]): Promise<Round> {
   log(`fair-share: ${jobs.length} submissions of ${new Set(jobs.map((j) => j.team)).size} teams, ${label}`);
   // Each round starts from an empty book, with its order (the hosts' announcements then signal the running placement).
   await freshPlacement(client, 'cpu');
-  await client.workflow.start(PLACEMENT_WORKFLOW_TYPE, {
+  const placement = await client.workflow.start(PLACEMENT_WORKFLOW_TYPE, {
     workflowId: placementWorkflowId('cpu'),
     taskQueue: TASK_QUEUES.orchestrator,
     args: [{ track: 'cpu', order } satisfies TrackPlacementInput],
   });
   for (const hostId of HOSTS) await announceHost(client, 'cpu', hostId, SLOTS);
   const t0 = Date.now();
-  const placed = await Promise.all(
-    jobs.map(async (job): Promise<Placed> => {
+  const started = await Promise.all(
+    jobs.map(async (job) => {
       await sleep(Math.max(0, t0 + job.arrivalMs - Date.now()));
-      const arrivedAt = Date.now();
+      const calledAt = Date.now();
+      const workflowId = `bench-fair-share-${process.pid}-${order}-${job.jobId}-${t0}`;
       const record = (await client.workflow.execute('benchPlacedJob', {
         taskQueue: TASK_QUEUES.orchestrator,
-        workflowId: `bench-fair-share-${process.pid}-${order}-${job.jobId}-${t0}`,
+        workflowId,
         args: [{ jobId: job.jobId, workMs: JOB_MS, claim: 'placement', team: job.team } satisfies BenchPlacedJobInput],
       })) as PlacedJobRecord;
-      return { ...record, team: job.team, arrivedAt };
+      return { ...record, team: job.team, calledAt, workflowId };
     }),
   );
-  const teams = [...new Set(jobs.map((j) => j.team))];
-  const firstArrival = new Map(teams.map((team) => [team, Math.min(...placed.filter((p) => p.team === team).map((p) => p.arrivedAt))]));
-  const arrivals = placed.map((p) => ({ team: p.team, at: p.arrivedAt }));
+  // Each job's first claim, its grant and its release as the placement saw them (server times in its history).
+  const timeline = await placementTimeline(client, 'cpu', placement.firstExecutionRunId);
+  const firstOf = (events: PlacementEvent[]) => new Map(events.filter((e) => e.claim === 1 || e.claim === null).reverse().map((e) => [e.workflowId, e]));
+  const [claims, grants, releases] = [firstOf(timeline.claims), firstOf(timeline.grants), firstOf(timeline.releases)];
+  const placed: Placed[] = started.map((job) => {
+    const [claim, grant, release] = [claims, grants, releases].map((events) => events.get(job.workflowId));
+    if (!claim || !grant || !release) throw new Error(`fair-share: the placement's history lacks the claim, grant or release of ${job.workflowId}`);
+    return { ...job, arrivedAt: claim.at, grantedAt: grant.at, releasedAt: release.at };
+  });
+  const teamOf = new Map(placed.map((p) => [p.workflowId, p.team]));
+  const byCall = [...placed].sort((a, b) => a.calledAt - b.calledAt);
+  const reordered = byCall.filter((p, i) => i > 0 && p.arrivedAt < byCall[i - 1]!.arrivedAt).length;
+  // G: claims granted before the first slot came back found a slot free: claim → grant is the placement's reaction alone.
+  const firstRelease = Math.min(...placed.map((p) => p.releasedAt));
+  const reaction = median(placed.filter((p) => p.grantedAt < firstRelease).map((p) => p.grantedAt - p.arrivedAt));
+  const hold = mean(placed.map((p) => p.releasedAt - p.grantedAt));
+  // The figure: the placement's real hand-outs, in the order fair share would have given them.
+  // Every claim and release of the round in the placement's history order, and its grants' instants in that order.
+  const handled = [
+    ...timeline.claims.map((c) => ({ kind: 'claim' as const, team: teamOf.get(c.workflowId) ?? 'unknown', seq: c.seq })),
+    ...timeline.releases.map((r) => ({ kind: 'release' as const, seq: r.seq })),
+  ];
+  const grantTimes = [...timeline.grants].sort((a, b) => a.seq - b.seq).map((g) => g.at);
+  const atPlacement = waitsAgainst(placed, (p) => p.arrivedAt, (p) => p.grantedAt, idealOnHandOuts(handled, HOSTS.length * SLOTS, grantTimes));
+  // End to end, as an operator's clock would see it: client call → running, against the modelled ideal (latency L = the first job's start − the burst, slot period H).
   const firstStart = Math.min(...placed.map((p) => p.startAt));
   const period = slotPeriod(placed);
-  const latency = firstStart - t0;
-  const ideal = idealFirstStarts(
-    arrivals.map((a) => ({ ...a, at: a.at + latency })),
+  const modelled = idealFirstStarts(
+    placed.map((p) => ({ team: p.team, at: p.calledAt + firstStart - t0 })),
     HOSTS.length * SLOTS,
     period,
     'round-robin',
   );
-  const zeroOverhead = idealFirstStarts(arrivals, HOSTS.length * SLOTS, JOB_MS, 'round-robin');
-  const firstWait = new Map<string, number>();
-  const idealWait = new Map<string, number>();
-  const ratio = new Map<string, number>();
-  const ratioZeroOverhead = new Map<string, number>();
-  for (const team of teams) {
-    const arrived = firstArrival.get(team)!;
-    const wait = Math.min(...placed.filter((p) => p.team === team).map((p) => p.startAt)) - arrived;
-    firstWait.set(team, wait);
-    idealWait.set(team, ideal.get(team)! - arrived);
-    if (team === 'flood') continue;
-    ratio.set(team, wait / (ideal.get(team)! - arrived));
-    // A zero-overhead ideal may serve a team at once (wait 0): counted against 1 ms.
-    ratioZeroOverhead.set(team, wait / Math.max(1, zeroOverhead.get(team)! - arrived));
-  }
-  log(`  ${label}: L ${fmt(latency)} ms, H ${fmt(period)} ms; first wait / fair-share wait per team: ${teams.map((t) => `${t} ${fmt(firstWait.get(t)!)}/${fmt(idealWait.get(t)!)}`).join(', ')}`);
-  return { label, firstWait, ratio, ratioZeroOverhead, idealWait, firstStartMs: firstStart - t0, slotPeriodMs: period, makespanMs: Math.max(...placed.map((p) => p.endAt)) - t0 };
+  const fromCall = waitsAgainst(placed, (p) => p.calledAt, (p) => p.startAt, modelled);
+  const zeroOverhead = waitsAgainst(placed, (p) => p.calledAt, (p) => p.startAt, idealFirstStarts(placed.map((p) => ({ team: p.team, at: p.calledAt })), HOSTS.length * SLOTS, JOB_MS, 'round-robin'));
+  const teams = [...atPlacement.firstWait.keys()];
+  const teamArrivals = teams.map((team) => Math.min(...placed.filter((p) => p.team === team).map((p) => p.arrivedAt)) - t0);
+  log(
+    `  ${label}: G ${fmt(reaction)} ms, hold ${fmt(hold)} ms, claims at the placement ${fmt(Math.min(...teamArrivals))}–${fmt(Math.max(...teamArrivals))} ms ` +
+      `after the burst (${reordered} out of call order); first wait / fair-share wait per team: ` +
+      teams.map((t) => `${t} ${fmt(atPlacement.firstWait.get(t)!)}/${fmt(atPlacement.idealWait.get(t)!)}`).join(', '),
+  );
+  return {
+    label,
+    ...atPlacement,
+    ratioZeroOverhead: zeroOverhead.ratio,
+    fromClient: { firstWait: fromCall.firstWait, ratio: fromCall.ratio },
+    firstArrivalMs: Math.min(...teamArrivals),
+    lastArrivalMs: Math.max(...teamArrivals),
+    reordered,
+    reactionMs: reaction,
+    holdMs: hold,
+    firstStartMs: firstStart - t0,
+    slotPeriodMs: period,
+    makespanMs: Math.max(...placed.map((p) => p.endAt)) - t0,
+  };
 }
 
 const worst = (ratios: Map<string, number>): [string, number] => [...ratios].reduce((a, b) => (b[1] > a[1] ? b : a));
@@ -183,9 +235,17 @@ export async function runFairShare(): Promise<BenchResult> {
       }),
       row(`worst team's first wait ÷ its fair-share wait, ${fifo.label}`, fifoMax, '×', 'ideal: fair-share wait', 1, '×'),
       row('worst ratio, fair share against FIFO', fairMax, '×', 'FIFO in the same run', fifoMax, '×'),
+      row(
+        `end to end: worst team's first wait from its client start call to its job running ÷ the same ideal (start-up and dispatch under the burst included), ${fair.label}`,
+        worst(fair.fromClient.ratio)[1],
+        '×',
+        'FIFO in the same run, same reading',
+        worst(fifo.fromClient.ratio)[1],
+        '×',
+      ),
       row(`mean first wait of the ${TEAMS - 1} one-submission teams, ${fair.label}`, mean(singles(fair)), 'ms', 'FIFO in the same run', mean(singles(fifo)), 'ms'),
       row(
-        `worst first wait ÷ zero-overhead fair-share wait (L = 0, H = ${JOB_MS} ms), ${fair.label}`,
+        `end to end against a zero-overhead model (L = 0, a slot held for the work alone, ${JOB_MS} ms), worst team, ${fair.label}`,
         worst(fair.ratioZeroOverhead)[1],
         '×',
         'FIFO in the same run',
@@ -201,9 +261,13 @@ export async function runFairShare(): Promise<BenchResult> {
         `${FLOOD} submissions at once, then ${TEAMS - 1} teams one each, ${TEAMS_AFTER_MS} ms later and ${TEAM_SPACING_MS} ms apart; every job holds ` +
         `its slot for ${JOB_MS} ms of work; ${HOSTS.length} hosts × ${SLOTS} slots. Both rounds run the same burst in the same process, each on a ` +
         `fresh placement (fair share first, then the placement started with order 'fifo').`,
-      `First wait: the team's first client start call → the first of its jobs running on a slot (it includes the workflow start, the claim, ` +
-        `the grant and the GPU activity's dispatch). Fair-share wait: the ideal of the header, with the round's own start latency L and slot ` +
-        `period H, the teams served round robin; the zero-overhead row uses L = 0, H = the work alone.`,
+      `First wait: the team's first claim reaching the placement → the placement granting one of its claims a slot, both read from the ` +
+        `placement's history (bench/placement-arrivals.ts). Fair-share wait: the same round's real hand-outs, at their instants, given in the ` +
+        `fair-share order: the placement's claims and releases replayed in its history order (bench/fair-share-ideal.ts idealOnHandOuts). ` +
+        `The end-to-end rows read from each team's first client start call to its ` +
+        `first job running, against a modelled ideal (latency L = the first job's start − the burst, slot period H per host; or L = 0 and the ` +
+        `work alone): they add how long this machine took to start ${jobs.length} workflows at once (which reorders the claims before the ` +
+        `placement sees any) and to dispatch the GPU activities, costs of the machine and not of the order served.`,
       ...[
         [fair, fairWorst],
         [fifo, fifoWorst],
@@ -213,7 +277,9 @@ export async function runFairShare(): Promise<BenchResult> {
         return (
           `${round.label}: worst ${name} (first wait ${fmt(round.firstWait.get(name)!)} ms, fair-share wait ${fmt(round.idealWait.get(name)!)} ms); ` +
           `ratio over the ${round.ratio.size} one-submission teams p50 ${fmt([...round.ratio.values()].sort((a, b) => a - b)[Math.floor(round.ratio.size / 2)]!)}; ` +
-          `start latency L ${fmt(round.firstStartMs)} ms (the flood's first wait ${fmt(round.firstWait.get('flood')!)} ms), ` +
+          `teams' first claims reached the placement ${fmt(round.firstArrivalMs)}–${fmt(round.lastArrivalMs)} ms after the burst, ` +
+          `${round.reordered} out of their call order; reaction G ${fmt(round.reactionMs)} ms, slot hold ${fmt(round.holdMs)} ms; end to end ` +
+          `the worst ratio is ${fmt(worst(round.fromClient.ratio)[1])} (first job running ${fmt(round.firstStartMs)} ms after the burst); ` +
           `slot period H ${fmt(round.slotPeriodMs)} ms, makespan ${fmt(round.makespanMs)} ms.`
         );
       }),
