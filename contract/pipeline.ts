@@ -6,7 +6,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { FailureCategory, StageOutcome } from '../domain/failures.js';
 import type { StageName } from '../temporal.config.js';
 import type { Failover } from './types.js';
-import type { StageEta, StagePrediction } from '../domain/harness/projection.js';
+import type { ExecutionStart, StageEta, StagePrediction } from '../domain/harness/projection.js';
 
 export const pipelineWorkflowId = (submissionId: string): string => `submission-${submissionId}`;
 export const reevaluationWorkflowId = (submissionId: string, label: string): string => `reeval-${label}-${submissionId}`;
@@ -58,6 +58,12 @@ export interface StageProgress {
   total: number;
   at: number;
   prediction: StagePrediction | null;
+  /**
+   * This execution of the activity: when it began asking and how many answers the store held then (a resumed
+   * stage's earlier answers), so the projection's rate counts only this execution's answers over its own time.
+   * Optional: the signals in recorded histories have none (their rate runs from the stage's start).
+   */
+  execution?: ExecutionStart;
 }
 export const stageProgressSignal = defineSignal<[StageProgress]>('stageProgress');
 

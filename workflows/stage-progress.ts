@@ -43,14 +43,17 @@ export class StageProgressBook {
     const before = this.kept[progress.stage];
     if (!this.options.isRunning(progress.stage) || (before && progress.at < before.at)) return null;
     const limitMs = this.options.limitMs(progress.stage);
-    // The projection runs on the activity host's clock: the stage's start and the signal's `at` are both from it.
+    // The projection runs on the activity host's clock: the stage's start, the execution's start and the signal's `at`
+    // are all from it. The limit runs from the stage's first start; the rate from this execution's (a resumed stage's
+    // earlier answers and the time it lay still are no speed), or from the stage's start for a signal without one.
     const startedAt = this.options.starts[progress.stage]?.at ?? progress.at;
+    const projecting = { answered: progress.answered, total: progress.total };
     const kept: KeptProgress = {
       answered: progress.answered,
       total: progress.total,
       at: progress.at,
       prediction: progress.prediction ?? before?.prediction ?? null,
-      eta: limitMs === null ? null : orNull(() => projectEta({ answered: progress.answered, total: progress.total }, startedAt, progress.at, limitMs)),
+      eta: limitMs === null ? null : orNull(() => projectEta(projecting, startedAt, progress.at, limitMs, { execution: progress.execution })),
     };
     this.kept[progress.stage] = kept;
     return kept;

@@ -252,6 +252,8 @@ async function ask(
 ): Promise<EvaluationSummary> {
   const { input, progress } = attempt;
   const { baseUrl, signal, isServerAlive, restarts, stageStartedAt } = server;
+  // The projection's rate runs from this execution's first ask, past the answers the store holds already (a resumed stage's).
+  if (!progress.execution) progress.beganAsking((await attempt.store.answeredKeys()).size);
   const probe: ProbeOption | undefined =
     attempt.probe && !progress.prediction ? { sample: attempt.probe, onMeasured: (measured: ProbeMeasurement) => predict(attempt, measured) } : undefined;
   const summary = await evaluateSuite({

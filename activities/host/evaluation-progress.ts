@@ -1,13 +1,16 @@
 /**
  * An evaluation's progress as the workflow hears it (stageProgressSignal): answered of total at most every
  * `everyMs` (the harness reports every answer; a signal per answer would flood the workflow's history), the
- * probe's prediction at once when it is made, and the last state on `flush` at the end. Sends run one at a time,
+ * probe's prediction at once when it is made, and the last state on `flush` at the end. Once the execution began
+ * asking (`beganAsking`), every signal carries its start and the answers the store held then, so the workflow's
+ * projection counts a resumed stage's rate from this execution's own answers. Sends run one at a time,
  * in order; one that fails is reported to `onError` and the next goes on. The clock and the sender are given,
  * so the throttle is tested without Temporal (test/unit/evaluation-progress.test.ts).
  */
 import type { StageName } from '../../temporal.config.js';
 import type { StageProgress } from '../../contract/pipeline.js';
 import type { StagePrediction } from '../../domain/harness/throughput.js';
+import type { ExecutionStart } from '../../domain/harness/projection.js';
 
 /** The most often an evaluation signals its progress (issue 26: the projection, not every answer). */
 export const PROGRESS_SIGNAL_EVERY_MS = 5_000;
@@ -24,7 +27,8 @@ export class StageProgressReporter {
   private answered = 0;
   private total = 0;
   private current: StagePrediction | null = null;
-  /** answered/total/prediction of the last send, to skip a flush that tells nothing new */
+  private began: ExecutionStart | null = null;
+  /** answered/total/prediction/execution of the last send, to skip a flush that tells nothing new */
   private lastSent: string | null = null;
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private sending: Promise<void> = Promise.resolve();
@@ -33,6 +37,19 @@ export class StageProgressReporter {
 
   get prediction(): StagePrediction | null {
     return this.current;
+  }
+
+  /** This execution's start of asking, once known (`beganAsking`). */
+  get execution(): ExecutionStart | null {
+    return this.began;
+  }
+
+  /**
+   * This execution begins asking, the store holding `answeredAtStart` answers already (a resumed stage's earlier
+   * ones). The first call counts: a server restarted within the execution goes on with the same execution.
+   */
+  beganAsking(answeredAtStart: number): void {
+    this.began ??= { startedAt: this.now(), answeredAtStart };
   }
 
   /** A new count from the harness; signalled when the last signal is at least `everyMs` old. */
@@ -56,14 +73,21 @@ export class StageProgressReporter {
 
   private sendNow(): void {
     const at = this.now();
-    const progress: StageProgress = { stage: this.options.stage, answered: this.answered, total: this.total, at, prediction: this.current };
+    const progress: StageProgress = {
+      stage: this.options.stage,
+      answered: this.answered,
+      total: this.total,
+      at,
+      prediction: this.current,
+      ...(this.began ? { execution: this.began } : {}),
+    };
     this.lastSent = this.fingerprint();
     this.lastSentAt = at;
     this.sending = this.sending.then(() => this.options.send(progress)).catch((error: unknown) => this.options.onError?.(error));
   }
 
   private fingerprint(): string {
-    return JSON.stringify([this.answered, this.total, this.current]);
+    return JSON.stringify([this.answered, this.total, this.current, this.began]);
   }
 
   private now(): number {

@@ -28,7 +28,7 @@ export interface StagePrediction {
 export interface StageEta {
   answered: number;
   total: number;
-  /** items per minute over the stage so far */
+  /** items per minute over this execution's asking so far (over the stage so far when the execution is not known) */
   perMinute: number;
   /** epoch ms; null until the rate is known */
   projectedEndAt: number | null;
@@ -37,26 +37,48 @@ export interface StageEta {
   pastLimit: boolean;
 }
 
+/**
+ * One execution of a stage's activity: when it began asking and how many answers the store already held then
+ * (a resumed stage's earlier answers, from before a worker or server crash). Its answers since then over its time
+ * since then are the rate: the earlier answers, and the time between the crash and the resumption, are no speed.
+ */
+export interface ExecutionStart {
+  startedAt: number;
+  answeredAtStart: number;
+}
 
 /**
- * The running projection: the rate over the stage so far (items answered since `startedAt`; pass
- * `answeredAtStart` for a resumed stage so earlier answers do not count as speed), the end it projects to,
- * and the limit's instant.
+ * The running projection: the rate (the answers of `execution` since it began asking over the time since then;
+ * without it, every answer since the stage's `startedAt`), the end it projects to, and the limit's instant (from
+ * the stage's first start, whatever execution runs now).
  */
 export function projectEta(
   progress: { answered: number; total: number },
   startedAt: number,
   now: number,
   limitMs: number,
-  options: { answeredAtStart?: number } = {},
+  options: { execution?: ExecutionStart | undefined } = {},
 ): StageEta {
-  const elapsed = now - startedAt;
-  const gained = progress.answered - (options.answeredAtStart ?? 0);
+  const from = options.execution ?? { startedAt, answeredAtStart: 0 };
+  const elapsed = now - from.startedAt;
+  const gained = progress.answered - from.answeredAtStart;
   const perMinute = elapsed > 0 && gained > 0 ? (gained / elapsed) * 60_000 : 0;
   const remaining = Math.max(0, progress.total - progress.answered);
   const projectedEndAt = remaining === 0 ? now : perMinute > 0 ? Math.round(now + (remaining / perMinute) * 60_000) : null;
   const limitAt = startedAt + limitMs;
   return { answered: progress.answered, total: progress.total, perMinute, projectedEndAt, limitAt, pastLimit: projectedEndAt !== null && projectedEndAt > limitAt };
+}
+
+/**
+ * The share of the items answered by the limit if the rate holds: what is answered now plus the rate times what
+ * is left of the limit. From the projection alone ("now" is its projected end less the time the rest takes), so a
+ * resumed stage's earlier answers count as answered, not as speed. 1 when the projection is within the limit.
+ */
+export function answeredShareAtLimit(eta: StageEta): number {
+  if (!eta.pastLimit || eta.projectedEndAt === null || eta.perMinute <= 0 || eta.total <= 0) return 1;
+  const now = eta.projectedEndAt - ((eta.total - eta.answered) / eta.perMinute) * 60_000;
+  const msLeft = Math.max(0, eta.limitAt - now);
+  return Math.max(0, Math.min(1, (eta.answered + (eta.perMinute * msLeft) / 60_000) / eta.total));
 }
 
 /** 2000 → "2,000" whatever the locale. */
@@ -96,7 +118,5 @@ export function describeEta(eta: StageEta): string {
   if (eta.projectedEndAt === null) return `${head}, rate not known yet (limit ${clock(eta.limitAt)})`;
   const line = `${head}, ${readable(eta.perMinute)}/min, projected end ${clock(eta.projectedEndAt)} (limit ${clock(eta.limitAt)})`;
   if (!eta.pastLimit) return line;
-  const msLeft = Math.max(0, eta.limitAt - (eta.projectedEndAt - ((eta.total - eta.answered) / eta.perMinute) * 60_000));
-  const share = eta.total > 0 ? Math.min(1, (eta.answered + (eta.perMinute * msLeft) / 60_000) / eta.total) : 1;
-  return `${line}; warning: past the limit, about ${percent(share)} would be answered`;
+  return `${line}; warning: past the limit, about ${percent(answeredShareAtLimit(eta))} would be answered`;
 }

@@ -11,6 +11,7 @@
  */
 import { describeEta, describePrediction, groupDigits, type StageEta, type StagePrediction } from '../harness/throughput.js';
 import { formatSpan } from '../units.js';
+import { answeredShareAtLimit } from '../harness/projection.js';
 import { storedPredictionOf, storedProgressOf } from './prediction-errors.js';
 
 export interface StageProgressView {
@@ -58,12 +59,11 @@ export const suiteLabelOf = (stage: string): string => (stage === 'open-eval' ? 
 
 const iso = (ms: number | null): string | null => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 
-/** The share answered by the limit when the rate so far holds: (limit − start) ÷ (projected end − start). */
-function shareAtLimit(eta: StageEta, startedAt: number | null): number | null {
-  if (!eta.pastLimit || eta.projectedEndAt === null || startedAt === null) return null;
-  const whole = eta.projectedEndAt - startedAt;
-  return whole > 0 ? Math.max(0, Math.min(1, (eta.limitAt - startedAt) / whole)) : null;
-}
+/**
+ * The share answered by the limit when the rate so far holds (projection.ts answeredShareAtLimit: what is answered
+ * plus the rate times what is left of the limit, so a resumed stage's earlier answers are not taken for speed).
+ */
+const shareAtLimit = (eta: StageEta): number | null => (eta.pastLimit && eta.projectedEndAt !== null ? answeredShareAtLimit(eta) : null);
 
 function predictionLine(stage: string, prediction: StagePrediction | null): string[] {
   return prediction ? [`probe: ${describePrediction(suiteLabelOf(stage), prediction)}`] : [];
@@ -81,7 +81,7 @@ export function liveProgressView(stage: LiveStage): StageProgressView | null {
   if (stage.outcome !== 'running') {
     return endedView(stage.stage, eta, prediction, stage.startedAt !== null && stage.endedAt !== null ? stage.endedAt - stage.startedAt : NaN);
   }
-  const share = eta ? shareAtLimit(eta, stage.startedAt) : null;
+  const share = eta ? shareAtLimit(eta) : null;
   const lines: string[] = [];
   if (eta) {
     lines.push(describeEta(eta));

@@ -84,6 +84,29 @@ describe('StageProgressReporter: what the activity signals', () => {
     expect(r.sent).toHaveLength(1);
   });
 
+  it("carries the execution's start of asking and the answers it found in every signal once it began, the first start kept", async () => {
+    const r = reporter();
+    r.progress.update({ answered: 0, total: 200 }); // before the execution began asking (nothing resumed known yet)
+    r.advance(1_000);
+    const beganAt = r.now();
+    r.progress.beganAsking(120); // a resumed stage: 120 answers in the store already
+    expect(r.progress.execution).toEqual({ startedAt: beganAt, answeredAtStart: 120 });
+    r.advance(5_000);
+    r.progress.update({ answered: 130, total: 200 });
+    r.progress.predicted(prediction(300_000));
+    r.advance(2_000);
+    r.progress.beganAsking(130); // a server restarted within the same execution: the execution is the same
+    r.progress.update({ answered: 135, total: 200 });
+    await r.progress.flush();
+    expect(r.sent.map((p) => [p.answered, p.execution])).toEqual([
+      [0, undefined],
+      [130, { startedAt: beganAt, answeredAtStart: 120 }],
+      [130, { startedAt: beganAt, answeredAtStart: 120 }],
+      [135, { startedAt: beganAt, answeredAtStart: 120 }],
+    ]);
+    expect('execution' in r.sent[0]!).toBe(false); // a signal without one reads as the recorded histories' signals
+  });
+
   it('goes on after a signal that could not be sent, reporting it', async () => {
     const r = reporter({ fail: (p) => p.answered === 1 });
     r.progress.update({ answered: 1, total: 10 });
@@ -111,6 +134,20 @@ describe('StageProgressBook: what the workflow keeps', () => {
     expect(kept?.eta).toEqual({ answered: 50, total: 200, perMinute: 50, projectedEndAt: 250_000, limitAt: 610_000, pastLimit: false });
     expect(b.of('open-eval')).toBe(kept);
     expect(b.describe('open-eval')).toEqual([projection.describeEta(kept!.eta!)]);
+  });
+
+  it("projects a resumed stage's rate from its execution's own answers, the limit from the stage's first start", () => {
+    const b = book();
+    b.receive(signal(100, 130_000)); // the first execution: 100 in the 2 min since the start (10 s), then a crash
+    // The retried execution begins asking at 400 s with the 100 answers in the store, and has 110 five seconds later.
+    const execution = { startedAt: 400_000, answeredAtStart: 100 };
+    const kept = b.receive({ ...signal(110, 405_000), execution });
+    // 10 per 5 s = 120/min: the 90 left take 45 s; the limit is still 10 min after the stage's start.
+    expect(kept?.eta).toEqual({ answered: 110, total: 200, perMinute: 120, projectedEndAt: 450_000, limitAt: 610_000, pastLimit: false });
+    // The same count without the execution (a signal of a recorded history) is projected over the stage's 395 s.
+    const old = book().receive(signal(110, 405_000));
+    expect(old?.eta?.perMinute).toBeCloseTo((110 / 395_000) * 60_000, 10);
+    expect(old?.eta?.pastLimit).toBe(true);
   });
 
   it('keeps the last prediction when later signals carry none (a handed-over stage), and ignores stale and foreign signals', () => {

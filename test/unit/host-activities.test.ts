@@ -435,6 +435,35 @@ describe('evaluate: the inference server', () => {
     expect(first.answered).toBeLessThan(INSTANCES);
   });
 
+  it('signals a resumed execution with its start of asking and the answers the store held then', async () => {
+    const signals: { name: string; arg: unknown }[] = [];
+    const client = {
+      withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn(),
+      workflow: { getHandle: () => ({ signal: async (def: { name: string }, arg: unknown) => void signals.push({ name: def.name, arg }) }) },
+    } as unknown as Client;
+    const progressOf = () => signals.filter((s) => s.name === stageProgressSignal.name).map((s) => s.arg as StageProgress);
+    const play = serving(diesAfterTen);
+    const h = host(play.onRun);
+    const firstBegan = Date.now();
+    const first = await run(environment({}, client).env, h.activities.evaluate, evaluateInput({ serverRestarts: 0 }));
+    expect(first.ending).toBe('server-crashed'); // 10 answers kept in the store
+    const firstSignals = progressOf();
+    expect(firstSignals.every((p) => p.execution?.answeredAtStart === 0 && p.execution.startedAt >= firstBegan)).toBe(true);
+    signals.length = 0;
+    const retryBegan = Date.now();
+    const retried = await run(environment({ attempt: 2 }, client).env, h.activities.evaluate, evaluateInput({ serverRestarts: 0 }));
+    const retryEnded = Date.now();
+    expect(retried.ending).toBe('completed');
+    const resumed = progressOf();
+    expect(resumed.length).toBeGreaterThanOrEqual(1);
+    const execution = resumed[0]!.execution!;
+    expect(execution.answeredAtStart).toBe(10);
+    expect(execution.startedAt).toBeGreaterThanOrEqual(retryBegan);
+    expect(execution.startedAt).toBeLessThanOrEqual(retryEnded);
+    expect(resumed.every((p) => p.execution?.startedAt === execution.startedAt && p.execution.answeredAtStart === 10)).toBe(true);
+    expect(resumed[resumed.length - 1]).toMatchObject({ answered: INSTANCES, total: INSTANCES });
+  });
+
   it('stops at the deadline with what it has, killing the server', async () => {
     const play = serving((_container, asked) => (asked() > 4 ? 'slow' : 'ok'), 3_000);
     const h = host(play.onRun);

@@ -4,7 +4,7 @@
  * and lines of a running or ended evaluation stage (domain/reports/prediction-progress.ts, operations/pipelines.ts).
  */
 import { describe, expect, it } from '@jest/globals';
-import { describeEta, describePrediction, type StageEta, type StagePrediction } from '../../domain/harness/throughput.js';
+import { describeEta, describePrediction, projectEta, type StageEta, type StagePrediction } from '../../domain/harness/throughput.js';
 import { median, predictionErrors, renderPredictionErrors, type PredictedStageRecord } from '../../domain/reports/prediction-errors.js';
 import { liveProgressView, recordedProgressView } from '../../domain/reports/prediction-progress.js';
 import { stageProgressLines } from '../../operations/pipelines.js';
@@ -143,6 +143,17 @@ describe('stage progress as people read it', () => {
     expect(view.answeredShareAtLimit).toBeCloseTo(0.3, 10);
     expect(view.lines).toHaveLength(2);
     expect(view.lines[1]).toBe('warning: at 2.0/min the stage would end 1h 10m after its limit; it is stopped at the limit and what is not answered by then scores zero');
+  });
+
+  it("gives a resumed stage the share answered by the limit from what it has and its execution's rate", () => {
+    // 150 answered before a crash; the retried execution begins asking at 25 min and has 160 at 27 min: 5/min,
+    // the 40 left end at 35 min against the 30-min limit; by then 160 + 5/min × 3 min = 175 of 200.
+    const eta = projectEta({ answered: 160, total: 200 }, T0, T0 + 27 * MIN, limitMs, { execution: { startedAt: T0 + 25 * MIN, answeredAtStart: 150 } });
+    expect(eta).toMatchObject({ perMinute: 5, projectedEndAt: T0 + 35 * MIN, pastLimit: true });
+    const view = liveProgressView(state(eta, null))!;
+    expect(view.answeredShareAtLimit).toBeCloseTo(0.875, 10); // not 30 ÷ 35 of a rate steady since the stage's start
+    expect(view.lines[0]).toMatch(/about 87% would be answered$/);
+    expect(view.lines[1]).toBe('warning: at 5.0/min the stage would end 5m after its limit; it is stopped at the limit and what is not answered by then scores zero');
   });
 
   it('shows an ended stage: what it answered in its time at its rate, and what the probe had said', () => {

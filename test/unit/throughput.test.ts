@@ -19,6 +19,7 @@ import {
   type ProbeSample,
   type StagePrediction,
 } from '../../domain/harness/throughput.js';
+import { answeredShareAtLimit } from '../../domain/harness/projection.js';
 import { mulberry32 } from '../../domain/random.js';
 import { PROJECT_ROOT } from '../../infra/paths.js';
 
@@ -187,11 +188,37 @@ describe('projectEta and describeEta', () => {
     expect(fine.pastLimit).toBe(false);
     expect(describeEta(fine)).toBe(`1,204/2,000 answered, 9.4/min, projected end ${hhmm(fine.projectedEndAt!)} (limit ${hhmm(start + 300 * 60_000)})`);
   });
-  it('has no projection before the first answer, and a resumed stage counts only its own answers as speed', () => {
+  it('has no projection before the first answer', () => {
     const none = projectEta({ answered: 0, total: 50 }, start, start + 1000, 60_000);
     expect(none).toMatchObject({ perMinute: 0, projectedEndAt: null, pastLimit: false });
     expect(describeEta(none)).toBe(`0/50 answered, rate not known yet (limit ${hhmm(start + 60_000)})`);
-    const resumed = projectEta({ answered: 40, total: 50 }, start, start + 60_000, 600_000, { answeredAtStart: 30 });
-    expect(resumed).toMatchObject({ perMinute: 10, projectedEndAt: start + 120_000 });
+  });
+  it("takes a resumed stage's rate from its execution's own answers and time, the limit still from the stage's first start", () => {
+    // 1,000 answered before a crash; the new execution begins asking at minute 100 and 5 s later has 1,010.
+    const execution = { startedAt: start + 100 * 60_000, answeredAtStart: 1000 };
+    const now = execution.startedAt + 5_000;
+    const resumed = projectEta({ answered: 1010, total: 2000 }, start, now, 300 * 60_000, { execution });
+    // 10 per 5 s = 120/min: the 990 left take 8.25 min (495 s).
+    expect(resumed).toEqual({ answered: 1010, total: 2000, perMinute: 120, projectedEndAt: now + 495_000, limitAt: start + 300 * 60_000, pastLimit: false });
+    // Without the execution the 1,010 would count over the stage's 100 min 5 s: about 10/min, the end some 98 min away.
+    const naive = projectEta({ answered: 1010, total: 2000 }, start, now, 300 * 60_000);
+    expect(naive.perMinute).toBeCloseTo((1010 / 6_005_000) * 60_000, 10);
+    expect(naive.projectedEndAt! - now).toBeGreaterThan(97 * 60_000);
+    // Against a 105-min limit: past it; by then 1,010 + 120/min × 4 min 55 s = 1,600 of 2,000 would be answered.
+    const tight = projectEta({ answered: 1010, total: 2000 }, start, now, 105 * 60_000, { execution });
+    expect(tight).toMatchObject({ perMinute: 120, projectedEndAt: now + 495_000, limitAt: start + 105 * 60_000, pastLimit: true });
+    expect(answeredShareAtLimit(tight)).toBeCloseTo(0.8, 10);
+    expect(describeEta(tight)).toBe(
+      `1,010/2,000 answered, 120/min, projected end ${hhmm(now + 495_000)} (limit ${hhmm(start + 105 * 60_000)}); warning: past the limit, about 80% would be answered`,
+    );
+  });
+  it('knows no rate for an execution that has answered nothing yet, and says all is answered when nothing is left', () => {
+    const execution = { startedAt: start + 100 * 60_000, answeredAtStart: 1000 };
+    const idle = projectEta({ answered: 1000, total: 2000 }, start, execution.startedAt + 5_000, 300 * 60_000, { execution });
+    expect(idle).toMatchObject({ perMinute: 0, projectedEndAt: null, pastLimit: false });
+    const late = projectEta({ answered: 2000, total: 2000 }, start, start + 120 * 60_000, 60 * 60_000, { execution });
+    expect(late).toMatchObject({ projectedEndAt: start + 120 * 60_000, pastLimit: true });
+    expect(answeredShareAtLimit(late)).toBe(1);
+    expect(describeEta(late)).toMatch(/about 100% would be answered$/);
   });
 });
