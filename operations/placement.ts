@@ -1,11 +1,12 @@
 /**
  * A track's placement as operators see and steer it (workflows/placement.ts): its book (hosts, leases, the waiting
  * claims in the order they are served now, each team's GPU time used per phase with its weight) and a team's
- * fair-share weight. Shared by the CLI (cli/commands/placement.ts), the tests and the bench.
+ * fair-share weight. Shared by the CLI (cli/commands/placement.ts), the operator's web page (cli/commands/serve.ts fills
+ * its `placement` source with placementsOf), the tests and the bench.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import { TrackId } from '../temporal.config.js';
+import { TRACK_IDS, TrackId } from '../temporal.config.js';
 import type { SlotBookView } from '../domain/placement.js';
 import { placementQuery, placementWorkflowId } from '../contract/placement.js';
 import { setTeamWeight as signalTeamWeight } from '../activities/placement.js';
@@ -18,6 +19,27 @@ export async function placementOf(client: Client, track: TrackId): Promise<SlotB
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;
   }
+}
+
+/** One track's placement as the operator's web page shows it: its book, null when not started, or why it could not be asked. */
+export interface TrackPlacement {
+  track: TrackId;
+  view: SlotBookView | null;
+  /** the query failed (no worker answers, Temporal refused): the page says so for this track only */
+  error: string | null;
+}
+
+/** The placement of every track (all of TRACK_IDS by default), asked side by side; a track whose query fails carries its error. */
+export async function placementsOf(client: Client, tracks: readonly TrackId[] = TRACK_IDS): Promise<TrackPlacement[]> {
+  return Promise.all(
+    tracks.map(async (track): Promise<TrackPlacement> => {
+      try {
+        return { track, view: await placementOf(client, track), error: null };
+      } catch (error) {
+        return { track, view: null, error: `the placement query of ${placementWorkflowId(track)} failed: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    }),
+  );
 }
 
 /** An operator's request to weigh a team: its GPU time counts ÷ weight when the waiting claims are ordered. */

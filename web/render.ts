@@ -125,6 +125,8 @@ export const pathPrefix = (audience: Audience = 'public'): string => (audience =
 export const submissionHref = (id: string, audience: Audience = 'public'): string => `${pathPrefix(audience)}/submissions/${encodeURIComponent(id)}`;
 export const trackHref = (track: string, audience: Audience = 'public'): string => `${pathPrefix(audience)}/tracks/${encodeURIComponent(track)}`;
 export const overviewHref = (audience: Audience = 'public'): string => (audience === 'operator' ? '/operator' : '/');
+/** The operator's page of the tracks' GPU placement (web/render-placement.ts). */
+export const PLACEMENT_PAGE = '/operator/placement';
 
 const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -178,6 +180,10 @@ const sortOutcomes = (counts: Record<string, number>): [string, number][] =>
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
   });
 
+/** The operator overview's way to the GPU placement page. */
+const placementLink = html`<div class="card"><a data-testid="placement-link" href="${PLACEMENT_PAGE}">GPU placement</a>: each track's hosts and slots in use,
+the waiting submissions in the order they are served, and each team's GPU time per phase.</div>`;
+
 export function renderOverview(view: OverviewView): string {
   const audience = view.audience ?? 'public';
   const totals = sortOutcomes(view.totals).map(
@@ -200,6 +206,7 @@ export function renderOverview(view: OverviewView): string {
   const body = html`<h1>Overview</h1>
 <p class="sub">${view.submissionCount} submission${view.submissionCount === 1 ? '' : 's'} in ${view.tracks.length} track${view.tracks.length === 1 ? '' : 's'}.</p>
 <div class="card"><h2>Pipelines by outcome</h2>${totals.length > 0 ? totals : html`<p class="muted">No submissions yet.</p>`}</div>
+${audience === 'operator' ? placementLink : null}
 ${sections}`;
   return layout('Overview', body, [], audience);
 }

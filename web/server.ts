@@ -15,6 +15,8 @@
  * Operator (every stage log, full failure reasons and details, closed-suite answers and per-instance errors):
  *   /operator, /operator/tracks/<track>, /operator/submissions/<id>,
  *   /api/operator/leaderboard?track=, /api/operator/leaderboard.csv?track=, /api/operator/submissions/<id>
+ *   /operator/placement, /api/operator/placement: each track's GPU hosts, slots held, waiting claims in serving order
+ *   and each team's GPU time per phase (the `placement` source; without one, or when it fails, the page says so)
  * They need `Authorization: Bearer <CHALLENGE_OPERATOR_TOKEN>` (or HTTP Basic with the token as the
  * password, for a browser) when a token is configured. Without one they answer only on a loopback bind,
  * and only to requests that did not come through a proxy; the server refuses to start on any other
@@ -30,6 +32,8 @@ import { knownTrack, overviewView, publicLeaderboardCsv, submissionView, trackVi
 import { finalBoardCsv } from '../domain/competition/final-board-text.js';
 import { BOARD_PHASES, type BoardPhase } from '../domain/competition/final-board.js';
 import { renderError, renderNotFound, renderOverview, renderSubmission, renderTrack, renderUnauthorized } from './render.js';
+import { renderPlacementPage } from './render-placement.js';
+import { placementPageView, type PlacementSource } from './placement-data.js';
 import { routeTeamApi } from './team-api.js';
 import { routeTeamPage } from './team-pages.js';
 import { isTeamApiPath, isTeamPagePath, type Reply, type TeamDoorOptions, type TeamRequest } from './team-context.js';
@@ -61,6 +65,8 @@ export interface WebServerOptions {
   teams?: TeamDoorOptions;
   /** The running stages of a pipeline from its workflow (progress, projection); absent: pages show what is recorded. */
   live?: LiveStages;
+  /** Every track's GPU placement book (operations/placement.ts placementsOf), for /operator/placement; absent: that page says so. */
+  placement?: PlacementSource;
 }
 
 export interface WebServer {
@@ -212,6 +218,13 @@ export async function route(
   };
 
   if (pathname === '/') return page(200, renderOverview(await overviewView(db, audience)));
+
+  // The GPU placement: operators only (teams must not see each other's GPU time); a public /placement is a 404 below.
+  if (audience === 'operator' && pathname === '/placement') return page(200, renderPlacementPage(await placementPageView(options.placement)));
+  if (audience === 'operator' && pathname === '/api/placement') {
+    const view = await placementPageView(options.placement);
+    return json(view.unavailable === null ? 200 : 503, view);
+  }
 
   // Which board a track page or export shows (?phase=development|final), with the competition file's banner.
   const phaseParam = url.searchParams.get('phase') ?? 'development';

@@ -10,6 +10,7 @@ import { COMPETITION_VARIABLE, competitionFilePath } from '../../infra/paths.js'
 import { connectClient, uiLocationOf } from '../../infra/temporal.js';
 import { lazyClient, temporalStarter } from '../../operations/intake.js';
 import { liveStagesOf } from '../../operations/pipelines.js';
+import { placementsOf } from '../../operations/placement.js';
 import { OPERATOR_TOKEN_VARIABLE, WebServerSetupError, checkOperatorSetup, startWebServer } from '../../web/server.js';
 import { EXIT, UsageError, action, checkedOptions, runtimeConfig, wholeNumber } from '../command-kit.js';
 
@@ -53,7 +54,9 @@ async function serveCommand(options: unknown): Promise<number> {
         return null;
       }
     };
-    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: flags.host, port: flags.port, temporalUi: uiLocationOf(config), operatorToken, teams, live });
+    // The operator's GPU placement page asks every track's placement (as `challenge placement` does); a failure is shown on the page.
+    const placement = async () => placementsOf(await temporal.get());
+    server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: flags.host, port: flags.port, temporalUi: uiLocationOf(config), operatorToken, teams, live, placement });
   } catch (error) {
     await db.close();
     if (error instanceof WebServerSetupError) throw new UsageError(error.message);
@@ -90,7 +93,8 @@ Serves the leaderboard per track, open-vs-closed scatter, failure chart and a pa
 Public pages (/, /tracks/<track>, /submissions/<id>, /api/leaderboard[.csv]?track=, /api/submissions/<id>)
 show scores, stage outcomes, failure categories and reasons, and nothing derived from the closed suite:
 the closed evaluation's reason is rebuilt from its category and counts, and only build logs are shown.
-Operator pages (/operator/..., /api/operator/...) show every log, full reasons and the answers; they need
+Operator pages (/operator/..., /api/operator/...) show every log, full reasons and the answers, and
+/operator/placement each track's GPU slots, waiting submissions and each team's GPU time; they need
 "Authorization: Bearer <${OPERATOR_TOKEN_VARIABLE}>" (or HTTP Basic with it as the password).
 Without ${OPERATOR_TOKEN_VARIABLE} they answer on loopback only, and serve refuses any other --host.
 The participants' door: teams upload an archive with their token (POST /api/team/submissions, Bearer
