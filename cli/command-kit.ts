@@ -1,13 +1,15 @@
 /**
  * What every `challenge` command shares: the exit codes, the error that means bad input, the wrapper that
- * records an action's exit code for the entry point (cli/challenge.ts), and zod checks of option values whose
- * errors name the flag and what to write instead. Commander parses; this module checks what it parsed.
+ * records an action's exit code for the entry point (cli/challenge.ts), the results store opened and closed
+ * around a command's body, and zod checks of option values whose errors name the flag and what to write instead. Commander parses; this module checks what it parsed.
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { Duration, TrackId, type PartialStageLimits } from '../temporal.config.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../infra/runtime-config.js';
+import { openResultsStore } from '../infra/open-results-store.js';
+import type { ResultsStore } from '../infra/results-store.js';
 
 /** 0 ok, 1 failed operation, 2 bad input, 3 already submitted and finished (or nothing left to retry). */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, alreadyFinished: 3 } as const;
@@ -33,6 +35,16 @@ export function takeExitCode(): number {
 
 /** The Node-side settings; read when a command needs them, so `--help` and bad flags work without them. */
 export const runtimeConfig = (): RuntimeConfig => loadRuntimeConfig();
+
+/** Runs `body` on the results store the settings name (SQLite or PostgreSQL), closed however `body` ends. */
+export async function withResultsStore<T>(config: Pick<RuntimeConfig, 'databaseUrl' | 'databasePath'>, body: (db: ResultsStore) => Promise<T> | T): Promise<T> {
+  const db = await openResultsStore(config);
+  try {
+    return await body(db);
+  } finally {
+    await db.close();
+  }
+}
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 

@@ -9,7 +9,7 @@ import { CompetitionFileError, loadCompetition, type CompetitionFile } from '../
 import { finalBoardCsv, finalBoardTable, reproductionStatusTable } from '../domain/competition/final-board-text.js';
 import { finalLeaderboard, finalSuiteFiles, reproductionStatus } from '../operations/standings.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
-import { openResultsStore } from '../infra/open-results-store.js';
+import { withResultsStore } from './command-kit.js';
 import { TrackId } from '../temporal.config.js';
 import { type RuntimeConfig } from '../infra/runtime-config.js';
 
@@ -41,14 +41,11 @@ function trackOf(value: string | undefined): string | undefined {
 
 async function statusCommand(config: RuntimeConfig, flags: { track?: string; json?: boolean }): Promise<number> {
   const track = trackOf(flags.track);
-  const db = await openResultsStore(config);
-  try {
+  return withResultsStore(config, async (db) => {
     const entries = await reproductionStatus(db, track);
     console.log(flags.json ? JSON.stringify(entries, null, 2) : reproductionStatusTable(entries));
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 /** `challenge leaderboard --phase final`: the final board of a track, scored on the final phase's suites. */
@@ -61,15 +58,12 @@ export async function finalLeaderboardCommand(config: RuntimeConfig, track: stri
     console.error(`challenge leaderboard: ${error.message}`);
     return 2;
   }
-  const db = await openResultsStore(config);
-  try {
+  return withResultsStore(config, async (db) => {
     const board = await finalLeaderboard(db, track, { onFailure: competition.reproduction.onFailure, suites: finalSuiteFiles(competition, track) });
     if (options.csv) process.stdout.write(finalBoardCsv(board));
     else console.log(options.json ? JSON.stringify(board, null, 2) : finalBoardTable(board));
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 /** `challenge reproduce status` (cli/commands/reproduce.ts parses the command line); bad input is printed here with exit code 2. */

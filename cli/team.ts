@@ -14,7 +14,7 @@ import { addTeam as addTeamToStore, rotateTeamToken } from '../operations/teams.
 import type { QuotaDecision } from '../domain/teams/quota.js';
 import { COMPETITION_VARIABLE, competitionFilePath } from '../infra/paths.js';
 import { readEnvironment } from '../infra/environment.js';
-import { openResultsStore } from '../infra/open-results-store.js';
+import { withResultsStore } from './command-kit.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import { TeamExistsError, type TeamRecord } from '../infra/team-store.js';
 import type { RuntimeConfig } from '../infra/runtime-config.js';
@@ -176,16 +176,13 @@ export async function teamCommand(
   values: TeamFlags,
 ): Promise<number> {
   try {
-    const db = await openResultsStore(config);
-    try {
-      if (action === 'add') return await addTeam(db, positionals, values);
-      if (action === 'list') return await listTeams(db, values);
-      if (action === 'rotate-token') return await rotateToken(db, positionals);
-      if (action === 'quota') return await grantQuota(db, positionals, values);
-      return await setDisabled(db, positionals, action === 'disable');
-    } finally {
-      await db.close();
-    }
+    return await withResultsStore(config, async (db) => {
+      if (action === 'add') return addTeam(db, positionals, values);
+      if (action === 'list') return listTeams(db, values);
+      if (action === 'rotate-token') return rotateToken(db, positionals);
+      if (action === 'quota') return grantQuota(db, positionals, values);
+      return setDisabled(db, positionals, action === 'disable');
+    });
   } catch (error) {
     if (!(error instanceof TeamUsageError)) throw error;
     console.error(`challenge team ${action}: ${error.message}`);

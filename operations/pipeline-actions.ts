@@ -1,18 +1,21 @@
 /**
  * What an operator does to one submission's pipeline: cancel it, retry it from the first stage that did not
- * succeed, or re-evaluate its fine-tuned artifact against a suite. Functions return data; the CLI
- * (cli/commands/pipeline-actions.ts) and the web call them and print or render.
+ * succeed, or re-evaluate its fine-tuned artifact against a suite. Functions return data; the
+ * CLI (cli/commands/cancel.ts, retry.ts, evaluate.ts) calls them and prints. A retry starts from what the earlier
+ * run was started with (operations/started-with.ts).
  */
 import type { Client } from '@temporalio/client';
-import { EVAL_STAGE, EVAL_STAGES, STAGE_LIMIT_KEY, TASK_QUEUES, type PartialStageLimits, type TrackId } from '../temporal.config.js';
+import { EVAL_STAGE, EVAL_STAGES, STAGE_LIMIT_KEY, TASK_QUEUES, type PartialStageLimits } from '../temporal.config.js';
 import { type RuntimeConfig } from '../infra/runtime-config.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import type { ResultsStore } from '../infra/results-store.js';
+import type { ResultsStore, StageRecord, SubmissionRecord } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
-import { defaultSuiteFiles } from '../infra/paths.js';
+import type { PipelineInput } from '../contract/types.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../contract/pipeline.js';
 import { reevaluateSubmission, type ReevaluateInput } from '../workflows/batch-evaluation.js';
-import { submit, type SubmitResult } from './pipelines.js';
+import type { SubmitResult } from './pipelines.js';
+import { restartPipeline } from './pipeline-restart.js';
+import { recordedInput, startedWith } from './started-with.js';
 
 export async function cancelPipeline(client: Client, submissionId: string): Promise<string> {
   const workflowId = pipelineWorkflowId(submissionId);
@@ -20,26 +23,42 @@ export async function cancelPipeline(client: Client, submissionId: string): Prom
   return workflowId;
 }
 
+/** What a retry reads of the results database. */
+export type RetryStore = Pick<ResultsStore, 'location' | 'submission' | 'stages' | 'intakes'>;
+
+/** What a retry started from: the input the pipeline's latest run was started with, or (that run gone) the results database. */
+export type RetryBasis =
+  | { from: 'earlier-run'; workflowId: string }
+  | { from: 'results-database'; fallback: string };
+
 export type RetryPlan =
   | { kind: 'nothing-to-retry'; reason: string }
-  | { kind: 'pipeline'; reuseBuild: boolean; result: SubmitResult }
-  | { kind: 'reevaluate'; suites: SuiteKind[]; workflowId: string; url: string };
+  | { kind: 'pipeline'; reuseBuild: boolean; result: SubmitResult; startedFrom: RetryBasis }
+  | { kind: 'reevaluate'; suites: SuiteKind[]; workflowId: string; url: string; startedFrom: RetryBasis };
 
 /**
  * Re-runs a submission from its first stage that did not succeed, without redoing the ones that did:
  * evaluations only (the fine-tuned artifact is kept), fine-tune onwards (the images are kept), or all.
+ * It starts from what the earlier run was started with (its phase and stages, an upload's stored archive, the
+ * phase's suites, harness and host settings); the operator's suites and limits override those.
  */
 export async function retryPipeline(
   client: Client,
   config: RuntimeConfig,
-  db: ResultsStore,
+  db: RetryStore,
   submissionId: string,
   options: { suites?: Record<SuiteKind, string>; limits?: PartialStageLimits } = {},
 ): Promise<RetryPlan> {
   const submission = await db.submission(submissionId);
   if (!submission) throw new Error(`no submission "${submissionId}" in ${db.location}; list them with: challenge status`);
-  const stages = new Map((await db.stages(submissionId)).map((s) => [s.stage, s]));
+  const records = await db.stages(submissionId);
+  const stages = new Map(records.map((s) => [s.stage, s]));
   const ok = (stage: string) => stages.get(stage)?.outcome === 'succeeded';
+  // A stage the run's phase leaves out (inference only: no fine-tune) is not to be retried.
+  const done = (stage: string) => ok(stage) || (stages.get(stage)?.outcome === 'skipped' && typeof stages.get(stage)?.details?.skippedByPhase === 'string');
+  if (['build', 'fine-tune', ...EVAL_STAGES].every(done)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded (or its phase runs none)' };
+
+  const { input: earlier, startedFrom } = await retryBase(client, db, submission, records);
   // A retry runs under the limits the submission ran under, unless the operator gives others.
   const recorded = (stage: string) => stages.get(stage)?.limitMs ?? undefined;
   const limits: PartialStageLimits = {
@@ -48,22 +67,43 @@ export async function retryPipeline(
         .map(([stage, key]) => [key, recorded(stage)])
         .filter(([key, value]) => key !== null && value !== undefined),
     ),
+    ...earlier.limits,
     ...options.limits,
   };
-  if (['build', 'fine-tune', ...EVAL_STAGES].every(ok)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded' };
+  const suiteFiles = options.suites ?? earlier.suites;
+  // Evaluations only when training left an artifact; an inference-only run (fine-tune skipped) goes through its pipeline again, images reused.
   if (ok('build') && (ok('fine-tune') || stages.get('fine-tune')?.outcome === 'partial')) {
-    const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !ok(EVAL_STAGE[kind]));
-    const files = options.suites ?? defaultSuiteFiles(submission.track);
-    const started = await reevaluate(
-      client,
-      config,
-      { submissionId, track: submission.track as TrackId, suites: Object.fromEntries(suites.map((k) => [k, files[k]])), reason: 'retry', limits },
-      'retry',
-    );
-    return { kind: 'reevaluate', suites, ...started };
+    const suites = (['open', 'closed'] as SuiteKind[]).filter((kind) => !done(EVAL_STAGE[kind]));
+    const input: ReevaluateInput = {
+      submissionId,
+      track: earlier.track,
+      suites: Object.fromEntries(suites.map((k) => [k, suiteFiles[k]])),
+      reason: 'retry',
+      limits,
+      ...(earlier.harness ? { harness: earlier.harness } : {}),
+      ...(earlier.heartbeatTimeoutMs ? { heartbeatTimeoutMs: earlier.heartbeatTimeoutMs } : {}),
+      ...(earlier.hostPolicy ? { hostPolicy: earlier.hostPolicy } : {}),
+      // Finishing a phase's run: its GPU time counts in that phase's fair share, not under re-evaluations.
+      ...(earlier.run ? { phase: earlier.run.phase } : {}),
+    };
+    const started = await reevaluate(client, config, input, 'retry');
+    return { kind: 'reevaluate', suites, ...started, startedFrom };
   }
-  const result = await submit(client, config, submission.directory, { reuseBuild: ok('build'), limits });
-  return { kind: 'pipeline', reuseBuild: ok('build'), result };
+  const reuseBuild = ok('build');
+  const result = await restartPipeline(client, config, { ...earlier, suites: suiteFiles, limits }, { reuseBuild });
+  return { kind: 'pipeline', reuseBuild, result, startedFrom };
+}
+
+/** The input to retry from: the earlier run's (operations/started-with.ts), else rebuilt from the database, saying what it lacks. */
+async function retryBase(client: Client, db: RetryStore, submission: SubmissionRecord, stages: StageRecord[]): Promise<{ input: PipelineInput; startedFrom: RetryBasis }> {
+  const earlier = await startedWith(client, submission.submissionId);
+  if (earlier) return { input: earlier, startedFrom: { from: 'earlier-run', workflowId: pipelineWorkflowId(submission.submissionId) } };
+  const rebuilt = await recordedInput(db, submission, stages);
+  const fallback =
+    `Temporal no longer has the run ${pipelineWorkflowId(submission.submissionId)} (history retention?): retried from ${db.location} ` +
+    `(directory ${submission.directory}${rebuilt.input.run ? `, phase ${rebuilt.input.run.phase}: ${rebuilt.input.run.stages.join(', ')}` : ''}` +
+    `${rebuilt.input.source ? `, archive ${rebuilt.input.source.archiveKey}` : ''}); not recorded there: ${rebuilt.unknown.join('; ')}`;
+  return { input: rebuilt.input, startedFrom: { from: 'results-database', fallback } };
 }
 
 export async function reevaluate(client: Client, config: RuntimeConfig, input: ReevaluateInput, label: string): Promise<{ workflowId: string; url: string }> {

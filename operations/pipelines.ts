@@ -75,30 +75,44 @@ export async function submit(client: Client, config: RuntimeConfig, directory: s
     const state = await client.workflow.getHandle<typeof submissionPipeline>(workflowId).result();
     if (state.outcome === 'completed') return { status: 'already-completed', submissionId, workflowId, runId: previous.runId, url };
   }
+  return startPipelineWorkflow(client, url, { ...input, ...(options.reuseBuild ? { reuseBuild: true } : {}) }, {
+    summary:
+      `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}` +
+      `${options.run ? `, ${options.run.purpose} run of phase ${options.run.phase}` : ''}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
+    details: `Builds the images, fine-tunes, then runs the open and closed evaluations of ${submissionId}.`,
+  });
+}
+
+/**
+ * The one start of a submission's pipeline workflow (submit, and a retry from its earlier input in
+ * operations/pipeline-restart.ts): its search attributes, the Web UI's summary, and the conflict policy under
+ * which two starts at the same moment give one run and one "already running".
+ */
+export async function startPipelineWorkflow(client: Client, url: string, input: PipelineInput, texts: { summary: string; details: string }): Promise<SubmitResult> {
+  const { submissionId } = input;
+  const workflowId = pipelineWorkflowId(submissionId);
   try {
     // Started by the workflow function itself: its name and argument types come from the code that runs it.
     const handle = await client.workflow.start(submissionPipeline, {
       taskQueue: TASK_QUEUES.orchestrator,
       workflowId,
-      args: [{ ...input, ...(options.reuseBuild ? { reuseBuild: true } : {}) }],
+      args: [input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [
-        { key: SA.Team, value: manifest.team },
+        { key: SA.Team, value: input.team },
         { key: SA.Submission, value: submissionId },
-        { key: SA.Track, value: manifest.track },
+        { key: SA.Track, value: input.track },
         { key: SA.Stage, value: 'queued' },
         { key: SA.Outcome, value: 'running' },
-        ...(options.run ? [{ key: SA.Phase, value: options.run.phase }] : []),
+        ...(input.run ? [{ key: SA.Phase, value: input.run.phase }] : []),
       ],
-      staticSummary:
-        `Pipeline of ${manifest.team}/${manifest.submission} on track ${manifest.track}` +
-        `${options.run ? `, ${options.run.purpose} run of phase ${options.run.phase}` : ''}${options.reuseBuild ? ' (retry: build reused)' : ''}`,
-      staticDetails: `Builds the images, fine-tunes, then runs the open and closed evaluations of ${submissionId}.`,
+      staticSummary: texts.summary,
+      staticDetails: texts.details,
     });
     return { status: 'started', submissionId, workflowId, runId: handle.firstExecutionRunId, url };
   } catch (error) {
-    // Two submits at the same moment: the second one finds the first running.
+    // Two starts at the same moment: the second one finds the first running.
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     const description = await client.workflow.getHandle(workflowId).describe();
     return { status: 'already-running', submissionId, workflowId, runId: description.runId, url };

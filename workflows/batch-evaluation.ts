@@ -27,6 +27,8 @@ export interface ReevaluateInput {
   harness?: Partial<HarnessSettings>;
   heartbeatTimeoutMs?: number;
   hostPolicy?: HostPolicy;
+  /** The competition phase whose fair share the GPU time counts in (a retry finishing a phase's run); absent: 're-evaluation'. */
+  phase?: string;
 }
 
 export interface ReevaluateResult {
@@ -55,7 +57,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
   const record = await bookkeeping().submissionRecord({ submissionId: input.submissionId });
   if (!record) throw ApplicationFailure.nonRetryable(`no submission "${input.submissionId}" in the results database`, 'InvalidSubmission');
   // The GPU slot this re-evaluation holds on its host until it ends, however it ends (workflows/placement.ts).
-  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost(), { team: record.team, phase: 're-evaluation' });
+  const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost(), { team: record.team, phase: input.phase ?? 're-evaluation' });
   try {
     const guard = new HostGuard(await lease.claim(null), {
       track: input.track,

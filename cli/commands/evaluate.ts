@@ -2,10 +2,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { connectClient } from '../../infra/temporal.js';
-import { openResultsStore } from '../../infra/open-results-store.js';
 import { reevaluate } from '../../operations/pipeline-actions.js';
 import type { TrackId } from '../../temporal.config.js';
-import { EXIT, LimitFlags, UsageError, action, checkedOptions, runtimeConfig, stageLimits, suiteFiles, suiteOption, withLimitOptions } from '../command-kit.js';
+import { EXIT, LimitFlags, UsageError, action, checkedOptions, runtimeConfig, stageLimits, suiteFiles, suiteOption, withLimitOptions, withResultsStore } from '../command-kit.js';
 
 const EvaluateFlags = LimitFlags.extend({ suite: z.array(z.string()).optional(), json: z.boolean().default(false) });
 
@@ -14,8 +13,7 @@ async function evaluateCommand(submissionId: string, options: unknown): Promise<
   const suites = suiteFiles(flags.suite); // bad input fails here, before any connection
   const limits = stageLimits(flags);
   const config = runtimeConfig();
-  const db = await openResultsStore(config);
-  try {
+  return withResultsStore(config, async (db) => {
     const submission = await db.submission(submissionId);
     if (!submission) throw new UsageError(`no submission "${submissionId}" in ${db.location}; list them with: challenge status`);
     const client = await connectClient(config);
@@ -27,9 +25,7 @@ async function evaluateCommand(submissionId: string, options: unknown): Promise<
     } finally {
       await client.connection.close();
     }
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 export function registerEvaluateCommand(program: Command): void {

@@ -5,15 +5,13 @@ import { ACTIVITY_POLICY, Duration } from '../../temporal.config.js';
 import { formatDuration } from '../../domain/units.js';
 import { textTable } from '../../domain/text-table.js';
 import { hostLiveness } from '../../infra/results-store.js';
-import { openResultsStore } from '../../infra/open-results-store.js';
-import { EXIT, TrackValue, action, checkedOptions, runtimeConfig } from '../command-kit.js';
+import { EXIT, TrackValue, action, checkedOptions, runtimeConfig, withResultsStore } from '../command-kit.js';
 
 const HostsFlags = z.object({ track: TrackValue.optional(), goneAfter: Duration, json: z.boolean().default(false) });
 
 async function hostsCommand(options: unknown): Promise<number> {
   const flags = checkedOptions(HostsFlags, options);
-  const db = await openResultsStore(runtimeConfig());
-  try {
+  return withResultsStore(runtimeConfig(), async (db) => {
     const now = Date.now();
     const hosts = (await db.hosts(flags.track)).map((host) => ({ ...host, ...hostLiveness(host, now, flags.goneAfter) }));
     if (flags.json) {
@@ -34,9 +32,7 @@ async function hostsCommand(options: unknown): Promise<number> {
     ]);
     console.log(textTable(['host', 'track', 'slots', 'last seen', 'state'], rows).join('\n'));
     return EXIT.ok;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 export function registerHostsCommand(program: Command): void {

@@ -2,11 +2,10 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { leaderboardCsv, leaderboardTable } from '../../domain/standings-table.js';
-import { openResultsStore } from '../../infra/open-results-store.js';
 import { COMPETITION_VARIABLE } from '../../infra/paths.js';
 import { leaderboard } from '../../operations/standings.js';
 import { finalLeaderboardCommand } from '../reproduce.js';
-import { EXIT, TrackValue, action, checkedOptions, runtimeConfig } from '../command-kit.js';
+import { EXIT, TrackValue, action, checkedOptions, runtimeConfig, withResultsStore } from '../command-kit.js';
 
 const LeaderboardFlags = z.object({
   track: TrackValue,
@@ -22,15 +21,12 @@ async function leaderboardCommand(options: unknown): Promise<number> {
   if (flags.phase === 'final') {
     return finalLeaderboardCommand(config, flags.track, { json: flags.json, csv: flags.csv, ...(flags.competition ? { competition: flags.competition } : {}) });
   }
-  const db = await openResultsStore(config);
-  try {
+  return withResultsStore(config, async (db) => {
     const board = await leaderboard(db, flags.track);
     if (flags.csv) process.stdout.write(leaderboardCsv(board));
     else console.log(flags.json ? JSON.stringify(board, null, 2) : leaderboardTable(board));
     return EXIT.ok;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 export function registerLeaderboardCommand(program: Command): void {

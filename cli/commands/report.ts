@@ -3,17 +3,15 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { artifactKeys } from '../../infra/artifact-store.js';
 import { openArtifactStore } from '../../infra/open-artifact-store.js';
-import { openResultsStore } from '../../infra/open-results-store.js';
 import { renderTrackReport, trackReport } from '../report.js';
-import { EXIT, TrackValue, action, checkedOptions, runtimeConfig, wholeNumber } from '../command-kit.js';
+import { EXIT, TrackValue, action, checkedOptions, runtimeConfig, wholeNumber, withResultsStore } from '../command-kit.js';
 
 const ReportFlags = z.object({ track: TrackValue, ngram: wholeNumber(1, 64), json: z.boolean().default(false) });
 
 async function reportCommand(options: unknown): Promise<number> {
   const flags = checkedOptions(ReportFlags, options);
   const config = runtimeConfig();
-  const db = await openResultsStore(config);
-  try {
+  return withResultsStore(config, async (db) => {
     const report = await trackReport(db, flags.track, { n: flags.ngram });
     const json = JSON.stringify(report, null, 2);
     const text = renderTrackReport(report);
@@ -27,9 +25,7 @@ async function reportCommand(options: unknown): Promise<number> {
     }
     console.error(`report kept in ${store.location}/${artifactKeys.report(flags.track, `${stamp}.json`)} (and .txt, and latest.*)`);
     return EXIT.ok;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 export function registerReportCommand(program: Command): void {

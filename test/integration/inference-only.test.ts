@@ -2,7 +2,8 @@
  * An inference-only run through the real pipeline, Temporal dev server and Docker: a phase without fine-tune (the
  * 2023 development phase) builds only the `Dockerfile` of `examples/baked-weights` (it has no Dockerfile.train; its
  * weights are made while the image builds), records fine-tune and the closed evaluation as skipped by the phase, not
- * failed, and scores the open suite with the weights baked into the image.
+ * failed, and scores the open suite with the weights baked into the image. It is started as the participants' door
+ * starts an upload (its phase's run and its stored source); an operator's retry of it runs the same inference-only run.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
@@ -13,11 +14,20 @@ import { countWorkItems } from '../../domain/harness/work.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import type { StagePrediction } from '../../domain/harness/throughput.js';
 import { submit } from '../../operations/pipelines.js';
+import { retryPipeline } from '../../operations/pipeline-actions.js';
+import { startedWith } from '../../operations/started-with.js';
+import { sourceDigest } from '../../infra/source-digest.js';
+import type { SubmissionSource } from '../../contract/types.js';
+import type { PhaseRun } from '../../domain/competition/runs.js';
 import { progressQuery, type PipelineState } from '../../contract/pipeline.js';
 import { SA } from '../../contract/search-attributes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const SAMPLE = path.join(PROJECT_ROOT, 'examples', 'baked-weights');
+const ID = 'baked-lab.weights-in-image';
+const RUN: PhaseRun = { phase: 'development', purpose: 'development', stages: ['build', 'open-eval'] };
+// As operations/intake.ts names an upload's archive; the host has the accepted tree (same digest), so it builds from it.
+let source: SubmissionSource;
 let stack: Stack;
 let db: ResultsDb;
 let state: PipelineState;
@@ -25,10 +35,8 @@ let workflowId = '';
 
 beforeAll(async () => {
   stack = await startStack();
-  const started = await submit(stack.client, stack.config, SAMPLE, {
-    run: { phase: 'development', purpose: 'development', stages: ['build', 'open-eval'] },
-    limits: { openEval: 60_000, startup: 30_000 },
-  });
+  source = { archiveKey: `sources/${'0'.repeat(64)}.tar.gz`, archiveSha256: '0'.repeat(64), sourceDigest: await sourceDigest(SAMPLE) };
+  const started = await submit(stack.client, stack.config, SAMPLE, { run: RUN, source, limits: { openEval: 60_000, startup: 30_000 } });
   workflowId = started.workflowId;
   state = (await stack.client.workflow.getHandle(workflowId).result()) as PipelineState;
   db = new ResultsDb(stack.config.databasePath);
@@ -81,4 +89,23 @@ describe('an inference-only run (a phase without fine-tune)', () => {
     const description = await stack.client.workflow.getHandle(workflowId).describe();
     expect(description.typedSearchAttributes.get(SA.Phase)).toBe('development');
   });
+
+  it("an operator's retry runs the same inference-only upload again: its run, source and phase kept, fine-tune skipped again", async () => {
+    // Completed: fine-tune and the closed evaluation were skipped by the phase, not failed, so nothing is left to retry.
+    expect(await retryPipeline(stack.client, stack.config, db, ID)).toMatchObject({ kind: 'nothing-to-retry' });
+    // The open evaluation is recorded as lost with its host: the operator retries.
+    const openEval = db.stages(ID).find((s) => s.stage === 'open-eval')!;
+    db.recordStage({ ...openEval, outcome: 'failed', failureCategory: 'Infrastructure', reason: 'host lost (test)' });
+    const plan = await retryPipeline(stack.client, stack.config, db, ID);
+    expect(plan).toMatchObject({ kind: 'pipeline', reuseBuild: true, startedFrom: { from: 'earlier-run', workflowId }, result: { status: 'started', workflowId } });
+    if (plan.kind !== 'pipeline') throw new Error(`expected the pipeline to run again, got ${plan.kind}`);
+    const retried = (await stack.client.workflow.getHandle(workflowId).result()) as PipelineState;
+    expect(retried).toMatchObject({ outcome: 'completed', failureCategory: null });
+    expect(await startedWith(stack.client, ID)).toMatchObject({ submissionId: ID, team: 'baked-lab', run: RUN, source, reuseBuild: true, limits: { openEval: 60_000, startup: 30_000 } });
+    const stages = Object.fromEntries(db.stages(ID).map((s) => [s.stage, s]));
+    expect([stages['build']!.outcome, stages['fine-tune']!.outcome, stages['open-eval']!.outcome, stages['closed-eval']!.outcome]).toEqual(['succeeded', 'skipped', 'succeeded', 'skipped']);
+    expect(stages['fine-tune']!.details).toMatchObject({ skippedByPhase: 'development' });
+    const description = await stack.client.workflow.getHandle(workflowId).describe();
+    expect([description.runId, description.typedSearchAttributes.get(SA.Phase)]).toEqual([plan.result.runId, 'development']);
+  }, 300_000);
 });
