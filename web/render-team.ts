@@ -11,6 +11,7 @@ import { formatScore, formatTimestamp, html, trusted, type SafeHtml } from './ht
 import { layout, stageTable, statusBadge, timeline } from './render.js';
 import type { OpenScore, TeamOverview, TeamStageView, TeamSubmissionDetail, TeamSubmissionSummary } from './team-data.js';
 import { reproductionSummary } from './render-final.js';
+import { FINAL_RULE, type TeamFinal } from './team-final.js';
 
 /** Seconds between reloads of a page that shows a running pipeline. */
 export const REFRESH_SECONDS = 5;
@@ -113,24 +114,82 @@ function reproductionCard(submissions: readonly TeamSubmissionSummary[]): SafeHt
 <ul class="plain">${items}</ul></section>`;
 }
 
-/** The team's page: quota per track and every submission it uploaded. */
-export function renderTeamOverview(view: TeamOverview, signOutCsrf: string): string {
+/**
+ * The overview's part about the finals (web/team-pages.ts fills it): the choice per track in the phase that takes
+ * uploads now, the CSRF value of the "Choose as final" forms, and what became of the last choice posted.
+ */
+export interface FinalSection {
+  finals: readonly TeamFinal[];
+  csrf: string;
+  /** After a choice was recorded (the redirect to /team names it). */
+  notice?: string | null;
+  /** Why the choice just posted was refused (names the submission and what to do). */
+  refusal?: string | null;
+}
+
+const NOTICE_STYLE = 'border-left: 4px solid #2e7d32; background: #f1f8f1; padding: 8px 12px; margin: 10px 0;';
+
+/** What goes to the finals for one track, given the team's choice and that submission's outcome. */
+function finalNote(final: TeamFinal, chosen: TeamSubmissionSummary | undefined): string {
+  const fallback = `your latest completed submission of phase ${final.phase} for ${final.track} is used`;
+  if (final.submissionId === null) return `none chosen yet: ${fallback}`;
+  const outcome = chosen?.outcome ?? 'running';
+  if (outcome === 'completed') return 'it completed, so it goes to the finals';
+  if (outcome === 'running') return `it goes to the finals if its pipeline completes; else ${fallback}`;
+  return `it did not complete (${outcome}), so ${fallback} unless you choose another`;
+}
+
+function finalCard(view: TeamOverview, section: FinalSection): SafeHtml {
+  const notice = section.notice ? html`<div style="${NOTICE_STYLE}" data-testid="final-notice">${section.notice}</div>` : null;
+  const refusal = section.refusal ? html`<div class="failure" data-testid="final-refused">${section.refusal}</div>` : null;
+  if (section.finals.length === 0) {
+    return html`<section class="card" data-testid="finals"><h2>Final submission</h2>${notice}${refusal}
+<p class="muted">No phase takes uploads now, so the final submission can no longer be chosen.</p></section>`;
+  }
+  const rows = section.finals.map((f) => {
+    const chosen = f.submissionId === null ? undefined : view.submissions.find((s) => s.submissionId === f.submissionId);
+    const cell =
+      f.submissionId === null
+        ? html`<span class="muted">none chosen</span>`
+        : html`<a href="${teamSubmissionHref(f.submissionId)}">${f.submissionId}</a>${chosen ? html` ${statusBadge(chosen.outcome, chosen.failureCategory)}` : null}${
+          f.chosenAt ? html` <span class="muted">chosen ${formatTimestamp(f.chosenAt)}</span>` : null}`;
+    return html`<tr data-testid="final-row" data-track="${f.track}" data-submission="${f.submissionId ?? ''}"><td>${f.track}</td><td data-testid="final-choice">${cell}</td>
+<td data-testid="final-note">${finalNote(f, chosen)}</td></tr>`;
+  });
+  return html`<section class="card" data-testid="finals"><h2>Final submission — phase ${section.finals[0]!.phase}</h2>${notice}${refusal}
+<p class="sub">Choose, per track, which of this phase's uploads goes to the finals ("Choose as final" in the list below); the latest choice counts. The rule: ${FINAL_RULE}.</p>
+<div class="scroll"><table><thead><tr><th>track</th><th>your choice</th><th>what goes to the finals</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
+/** A submission's cell in the "final" column: chosen, the form that chooses it, or nothing (not an upload of this phase). */
+function finalCell(s: TeamSubmissionSummary, section: FinalSection): SafeHtml {
+  if (s.chosenFinal) return html`<span class="badge tone-good" data-testid="final-chosen">final for ${s.track}</span>`;
+  if (!s.finalChoosable) return html`<span class="muted">—</span>`;
+  return html`<form method="post" action="/team/final" data-testid="choose-final-form"><input type="hidden" name="submissionId" value="${s.submissionId}">
+<input type="hidden" name="csrf" value="${section.csrf}"><button type="submit" data-testid="choose-final" style="white-space: nowrap">Choose as final</button></form>`;
+}
+
+/** The team's page: quota per track, the final choices (with `final`), and every submission it uploaded. */
+export function renderTeamOverview(view: TeamOverview, signOutCsrf: string, final?: FinalSection): string {
   const rows = view.submissions.map(
     (s) => html`<tr data-testid="team-submission-row" data-submission="${s.submissionId}" data-outcome="${s.outcome}">
 <td class="id"><a href="${teamSubmissionHref(s.submissionId)}">${s.submissionId}</a></td><td>${s.track}</td><td class="muted">${formatTimestamp(s.acceptedAt)}</td>
-<td data-testid="team-status">${statusBadge(s.outcome, s.failureCategory)}</td><td>${stageBadges(s)}</td><td>${scoreList(s.openScores)}</td><td>${refundCell(s)}</td></tr>`,
+<td data-testid="team-status">${statusBadge(s.outcome, s.failureCategory)}</td><td>${stageBadges(s)}</td><td>${scoreList(s.openScores)}</td><td>${refundCell(s)}</td>${
+  final ? html`<td data-testid="final-cell">${finalCell(s, final)}</td>` : null}</tr>`,
   );
   const list =
     view.submissions.length === 0
       ? html`<p class="muted" data-testid="no-submissions">No submissions yet: upload one with <code>POST /api/team/submissions</code> (see the participants' guide).</p>`
       : html`<div class="scroll"><table data-testid="team-submissions"><thead><tr><th>submission</th><th>track</th><th>accepted</th><th>status</th><th>stages</th>
-<th>open-suite scores</th><th>quota</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+<th>open-suite scores</th><th>quota</th>${final ? html`<th>final</th>` : null}</tr></thead><tbody>${rows}</tbody></table></div>`;
   const body = html`<h1 data-testid="team-name">Team ${view.team}</h1>${signOutForm(signOutCsrf)}
-${view.running ? html`<p class="legend" data-testid="refreshing">A pipeline is running: this page reloads every ${REFRESH_SECONDS} s.</p>` : null}
+${view.running && !final?.refusal ? html`<p class="legend" data-testid="refreshing">A pipeline is running: this page reloads every ${REFRESH_SECONDS} s.</p>` : null}
 ${reproductionCard(view.submissions)}
+${final ? finalCard(view, final) : null}
 ${quotaCard(view)}
 <section class="card"><h2>Submissions</h2>${list}</section>`;
-  return page(`Team ${view.team}`, body, { team: view.team, refresh: view.running });
+  // A refusal answers a POST: a reload would repeat it as a GET of /team/final, so that page does not refresh itself.
+  return page(`Team ${view.team}`, body, { team: view.team, refresh: view.running && !final?.refusal });
 }
 
 /** One submission of the team: stages against their limits, open-suite scores and answers, the logs it may read. */

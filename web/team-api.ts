@@ -20,6 +20,7 @@ import { stageLogs, stageViews } from './data.js';
 import { bearerOf, checkTeamToken, nowOf } from './team-auth.js';
 import type { Reply, TeamContext, TeamRequest } from './team-context.js';
 import { TEAM_LOG_STAGES, teamOverview, teamSubmissionDetail, type TeamDataContext } from './team-data.js';
+import { API_FINAL_DOOR, FINAL_RULE, FinalSubmissionId, chooseFinalSubmission, unknownSubmission } from './team-final.js';
 
 
 const json = (status: number, value: unknown, headers?: Record<string, string>): Reply => ({
@@ -42,7 +43,7 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
 };
 
 /** The body of POST /api/team/final. */
-const FinalChoiceBody = z.object({ submissionId: z.string().min(1).max(200) }).strict();
+const FinalChoiceBody = z.object({ submissionId: FinalSubmissionId }).strict();
 
 function decodeSegment(segment: string): string | null {
   try {
@@ -113,7 +114,7 @@ export async function routeTeamApi(context: TeamDataContext, request: TeamReques
 }
 
 /** The same answer for an unknown id and another team's. */
-const notFound = (id: string): Reply => json(404, { error: `your team has no submission "${id}"; GET /api/team/submissions lists them` });
+const notFound = (id: string): Reply => json(404, { error: unknownSubmission(id, API_FINAL_DOOR).message });
 
 async function logsOf(context: TeamContext, team: TeamRecord, id: string, stage: string | null): Promise<Reply> {
   if (stage === null || stage === '') return json(400, { error: `name the stage: ?stage=${TEAM_LOG_STAGES.join(' or ?stage=')}` });
@@ -166,17 +167,10 @@ async function chooseFinal(context: TeamContext, team: TeamRecord, body: Buffer 
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
     return json(400, { error: `send {"submissionId": "<team>.<submission>"} and nothing else (${problems.join('; ')})` });
   }
-  const { submissionId } = parsed.data;
-  const now = nowOf(context);
-  const open = openQuota(context.door.competition, now);
-  if (!open) return json(403, { error: 'no phase takes uploads now, so the final submission can no longer be chosen (GET /api/team/final shows the choices made)' });
-  const intakes = (await context.db.intakes(team.name)).filter((i) => i.submissionId === submissionId);
-  if (intakes.length === 0) return notFound(submissionId);
-  const intake = intakes.find((i) => i.phase === open.phase.id);
-  if (!intake) return json(400, { error: `submission "${submissionId}" was not uploaded in phase ${open.phase.id}; choose one of this phase's uploads (GET /api/team/submissions)` });
-  const previous = await context.db.finalChoice(team.name, intake.track, open.phase.id);
-  const choice = await context.db.chooseFinal({ team: team.name, track: intake.track, phase: open.phase.id, submissionId, at: new Date(now).toISOString() });
-  return json(200, { choice, replaced: previous && previous.submissionId !== submissionId ? previous.submissionId : null });
+  // The rules are web/team-final.ts's, shared with the team page's form (POST /team/final).
+  const result = await chooseFinalSubmission(context, team.name, parsed.data.submissionId, API_FINAL_DOOR);
+  if (result.kind === 'refused') return json(result.status, { error: result.message });
+  return json(200, { choice: result.choice, replaced: result.replaced });
 }
 
 /** GET /api/team/final: the team's choices in every phase that takes uploads, per track (none chosen: the latest completed goes). */
@@ -194,6 +188,6 @@ async function finalChoicesOf(context: TeamContext, team: TeamRecord): Promise<R
     team: team.name,
     phase: open ? open.phase.id : null,
     choices,
-    rule: 'per track, the chosen submission goes to the finals if its pipeline completed; else the latest completed one',
+    rule: FINAL_RULE,
   };
 }

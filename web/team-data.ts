@@ -61,8 +61,10 @@ export interface TeamSubmissionSummary {
   openScores: OpenScore[];
   /** Its finalist's reproduction (the platform re-ran its training), null when it was not reproduced. */
   reproduction: TeamReproduction | null;
-  /** The team chose it for the finals of its track (POST /api/team/final). */
+  /** The team chose it for the finals of its track (POST /api/team/final, or the form on /team). */
   chosenFinal: boolean;
+  /** It may be chosen now: an upload of the phase that takes uploads now (web/team-final.ts has the rule). */
+  finalChoosable: boolean;
 }
 
 /** The team's own reproduction outcome: the verdict and its reason (built from scores and the training stage), the final scores. */
@@ -164,6 +166,7 @@ async function summaryOf(context: TeamDataContext, intake: IntakeRecord): Promis
   const failureCategory = intake.failureCategory ?? pipeline?.failureCategory ?? null;
   const reproduced = await reproductionOf(db, id);
   const chosenFinal = intake.phase !== '' && (await db.finalChoice(intake.team, intake.track, intake.phase))?.submissionId === id;
+  const finalChoosable = intake.intakeId !== '' && openQuota(context.door.competition, nowOf(context))?.phase.id === intake.phase;
   return {
     submissionId: id,
     intakeId: intake.intakeId,
@@ -191,6 +194,7 @@ async function summaryOf(context: TeamDataContext, intake: IntakeRecord): Promis
       finalReproduced: reproduced.finalReproduced,
     },
     chosenFinal,
+    finalChoosable,
   };
 }
 

@@ -1,13 +1,15 @@
 /**
  * The team's own pages: GET /team (sign-in form, or the team's submissions and quota), POST /team/sign-in
  * (the team token, checked by web/team-auth.ts, buys a 12-hour session cookie), POST /team/sign-out, and
- * GET /team/submissions/<id> (another team's id answers exactly like an unknown one: 404).
+ * GET /team/submissions/<id> (another team's id answers exactly like an unknown one: 404), and POST /team/final
+ * (the "Choose as final" form of a submission row: the rules of web/team-final.ts, shared with POST /api/team/final;
+ * a choice redirects to /team?chosen=<id>, a refusal answers the overview with the reason and its 4xx status).
  *
  * The session cookie holds a random secret; the store keeps only its sha256 (domain/teams/tokens.ts
  * sessionHash). It is HttpOnly, SameSite=Strict, Path=/team, and Secure when the request came over https.
  * Every POST must come from a page of this server (Origin or Referer naming the Host, or Sec-Fetch-Site:
  * same-origin) and carry a CSRF field: for sign-in the double-submit value of the `challenge_csrf` cookie
- * set with the form, for sign-out an HMAC of the session secret. Pages send the server's CSP with
+ * set with the form, for sign-out and the final choice an HMAC of the session secret (one per form). Pages send the server's CSP with
  * `form-action 'self'` (they post to themselves) and run no script.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -16,6 +18,7 @@ import { renderSignIn, renderTeamNotFound, renderTeamOverview, renderTeamRefusal
 import { checkTeamToken, nowOf } from './team-auth.js';
 import type { Reply, RequestHeaders, TeamContext, TeamRequest } from './team-context.js';
 import { teamOverview, teamSubmissionDetail } from './team-data.js';
+import { FinalSubmissionId, PAGE_FINAL_DOOR, chooseFinalSubmission, currentFinals } from './team-final.js';
 
 export const SESSION_COOKIE = 'challenge_team';
 export const CSRF_COOKIE = 'challenge_csrf';
@@ -61,6 +64,8 @@ const cookie = (context: TeamContext, headers: RequestHeaders, name: string, val
 
 /** The sign-out form's CSRF value: an HMAC keyed with the session secret, so only a page that was sent it can post it. */
 export const signOutCsrf = (sessionSecret: string): string => createHmac('sha256', sessionSecret).update('challenge team sign-out').digest('base64url');
+/** The "Choose as final" forms' CSRF value: the same construction, for that form only. */
+export const finalCsrf = (sessionSecret: string): string => createHmac('sha256', sessionSecret).update('challenge team final choice').digest('base64url');
 
 function sameValue(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
@@ -94,6 +99,14 @@ const redirect = (setCookie: string): Reply => ({
   type: 'html',
   body: '<p>See <a href="/team">/team</a>.</p>',
   headers: { 'content-security-policy': TEAM_PAGE_CSP, location: '/team', 'set-cookie': setCookie },
+});
+
+/** A 303 to `location` that sets nothing. */
+const seeOther = (location: string): Reply => ({
+  status: 303,
+  type: 'html',
+  body: '<p>See <a href="/team">/team</a>.</p>',
+  headers: { 'content-security-policy': TEAM_PAGE_CSP, location },
 });
 
 /** The sign-in form with its double-submit CSRF cookie (a valid one already held is kept, so two tabs work). */
@@ -147,6 +160,33 @@ async function signIn(context: TeamContext, request: TeamRequest): Promise<Reply
   return redirect(cookie(context, request.headers, SESSION_COOKIE, secret, SESSION_SECONDS));
 }
 
+/** The team's overview with its final choices and their forms; `chosen` (from the redirect) becomes a notice while it is the choice. */
+async function overviewPage(context: TeamContext, session: { team: string; secret: string }, status: number, said: { chosen?: string | null; refusal?: string }): Promise<Reply> {
+  const view = await teamOverview(context, session.team);
+  const finals = await currentFinals(context, session.team, view.quotas.map((q) => q.track));
+  const current = said.chosen ? finals.find((f) => f.submissionId === said.chosen) : undefined;
+  const notice = current ? `Submission "${current.submissionId}" is now your final submission for track ${current.track} (phase ${current.phase}).` : null;
+  const section = { finals, csrf: finalCsrf(session.secret), notice, refusal: said.refusal ?? null };
+  return htmlReply(status, renderTeamOverview(view, signOutCsrf(session.secret), section));
+}
+
+/** POST /team/final: the session's team chooses the form's submission (web/team-final.ts decides, as for the API). */
+async function chooseFinal(context: TeamContext, request: TeamRequest): Promise<Reply> {
+  if (!sameOrigin(request.headers)) return refused(FOREIGN);
+  const session = await sessionOf(context, request.headers);
+  if (!session) return signInPage(context, request, 401, 'Your session ended, so no final submission was chosen: sign in, then use "Choose as final" on /team again.');
+  const form = formOf(request);
+  const sent = form.get('csrf');
+  if (!sent || !sameValue(sent, finalCsrf(session.secret)))
+    return refused('The "Choose as final" form was not sent by this server (its CSRF value does not match your session), so nothing was chosen. Open /team and choose there.');
+  const id = FinalSubmissionId.safeParse(form.get('submissionId') ?? '');
+  const noId = 'Not chosen: the form named no submission (field submissionId, 1 to 200 characters); use the "Choose as final" button of a submission below.';
+  if (!id.success) return overviewPage(context, session, 400, { refusal: noId });
+  const result = await chooseFinalSubmission(context, session.team, id.data, PAGE_FINAL_DOOR);
+  if (result.kind === 'refused') return overviewPage(context, session, result.status, { refusal: `Not chosen: ${result.message}.` });
+  return seeOther(`/team?chosen=${encodeURIComponent(result.choice.submissionId)}`);
+}
+
 async function signOut(context: TeamContext, request: TeamRequest): Promise<Reply> {
   if (!sameOrigin(request.headers)) return refused(FOREIGN);
   const secret = cookiesOf(request.headers).get(SESSION_COOKIE);
@@ -166,21 +206,29 @@ function decodeSegment(segment: string): string | null {
   }
 }
 
+/** The paths the pages' forms post to. */
+const FORMS: ReadonlyMap<string, (context: TeamContext, request: TeamRequest) => Promise<Reply>> = new Map([
+  ['/team/sign-in', signIn],
+  ['/team/sign-out', signOut],
+  ['/team/final', chooseFinal],
+]);
+
 /** Routes /team and /team/... (web/server.ts sends them here). */
 export async function routeTeamPage(context: TeamContext, request: TeamRequest): Promise<Reply> {
   const { method, pathname } = request;
   const isPost = method === 'POST';
   if (isPost && request.bodyTooLarge) {
-    const message = 'A sign-in or sign-out form is a few hundred bytes; this one was far larger.';
+    const message = 'A form of these pages (sign-in, sign-out, choose as final) is a few hundred bytes; this one was far larger.';
     return { ...htmlReply(413, renderTeamRefusal('Form too large', message)), closeConnection: true };
   }
 
-  if (pathname === '/team/sign-in' || pathname === '/team/sign-out') {
+  const form = FORMS.get(pathname);
+  if (form) {
     if (!isPost) return htmlReply(405, renderTeamRefusal('Method not allowed', `${pathname} takes the form of /team (POST); open /team.`), { allow: 'POST' });
-    return pathname === '/team/sign-in' ? signIn(context, request) : signOut(context, request);
+    return form(context, request);
   }
   if (method !== 'GET' && method !== 'HEAD') {
-    const message = `${pathname} is a page to read (GET); forms post to /team/sign-in and /team/sign-out.`;
+    const message = `${pathname} is a page to read (GET); forms post to ${[...FORMS.keys()].join(', ')}.`;
     return htmlReply(405, renderTeamRefusal('Method not allowed', message), { allow: 'GET' });
   }
 
@@ -193,7 +241,7 @@ export async function routeTeamPage(context: TeamContext, request: TeamRequest):
   // Signed out, expired, or its token rotated: the form again (a stale cookie is harmless and is replaced at the next sign-in).
   if (!session) return signInPage(context, request, isOverview ? 200 : 401, isOverview ? null : 'Sign in to see your submissions.');
   const csrf = signOutCsrf(session.secret);
-  if (isOverview) return htmlReply(200, renderTeamOverview(await teamOverview(context, session.team), csrf));
+  if (isOverview) return overviewPage(context, session, 200, { chosen: request.url.searchParams.get('chosen') });
   const id = decodeSegment(segments[2]!);
   const detail = id === null ? null : await teamSubmissionDetail(context, session.team, id);
   if (!detail) return htmlReply(404, renderTeamNotFound(id ?? segments[2]!, session.team));

@@ -2,7 +2,8 @@
  * The team's pages in a real Chromium against a real web server with the participants' door: team alpha
  * signs in through the form (the browser posts it with its own Origin, CSRF cookie and field), sees its
  * submissions, open scores and quota on /team, uploads through the API and sees the new submission (and the quota's
- * refusal of one more), opens one in detail, gets 404 for team bravo's id, and
+ * refusal of one more), opens one in detail, gets 404 for team bravo's id, chooses its final submission with a
+ * row's "Choose as final" button (the browser posts the form with its Origin and the form's CSRF field), and
  * signs out (a reload then shows the sign-in form). The seed is test/support/team-seed.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -163,6 +164,22 @@ describe('the team pages in a browser', () => {
     expect(refused.status).toBe(403);
     await page.goto(`${server.url}/team`, { waitUntil: 'load' });
     expect(await page.getByTestId('team-name').textContent()).toBe('Team alpha'); // still signed in
+  }, 60_000);
+
+  it('chooses the final submission with a row\'s button: /team then shows the choice for the track', async () => {
+    await page.goto(`${server.url}/team`, { waitUntil: 'load' });
+    const finalNote = page.locator('[data-testid=final-row][data-track=cpu] [data-testid=final-note]');
+    expect(await finalNote.textContent()).toBe('none chosen yet: your latest completed submission of phase development for cpu is used');
+    const row = page.locator(`[data-testid=team-submission-row][data-submission="${ID.evaluated}"]`);
+    await Promise.all([page.waitForURL(`${server.url}/team?chosen=${ID.evaluated}`), row.getByTestId('choose-final').click()]);
+    await page.waitForLoadState('load');
+    expect(await page.getByTestId('final-notice').textContent()).toBe(`Submission "${ID.evaluated}" is now your final submission for track cpu (phase development).`);
+    expect(await page.locator('[data-testid=final-row][data-track=cpu]').getAttribute('data-submission')).toBe(ID.evaluated);
+    expect(await finalNote.textContent()).toBe('it completed, so it goes to the finals');
+    expect(await row.getByTestId('final-chosen').isVisible()).toBe(true);
+    expect(await row.getByTestId('choose-final').count()).toBe(0);
+    expect((await db.finalChoice('alpha', 'cpu', 'development'))?.submissionId).toBe(ID.evaluated);
+    await screenshot(page, 'team-final-chosen');
   }, 60_000);
 
   it('signs out: the session ends, and a reload shows the sign-in form', async () => {
