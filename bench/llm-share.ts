@@ -10,30 +10,20 @@
  * request at a time (a lock) and its request_time is the generation alone, without the wait for the lock, so
  * with several in flight Σ request_time is the model's busy time.
  * Needs Docker and the sample's inference image: BENCH_LLM_IMAGE, else built from examples/llm-finetune (layer
- * cache: seconds when the sample's base image is there), so the server measured is the sample as it is now.
+ * cache: seconds when the sample's base image is there), so the server measured is the sample as it is now
+ * (bench/llm-sample-server.ts starts it, shared with probe-llm).
  */
-import { execa } from 'execa';
 import path from 'node:path';
 import { HARNESS_DEFAULTS } from '../temporal.config.js';
-import { evaluateSuite, MemoryAnswerStore, waitForReadiness } from '../domain/harness/evaluate.js';
+import { evaluateSuite, MemoryAnswerStore } from '../domain/harness/evaluate.js';
 import { PoolSubmissionClient, type SubmissionClient } from '../domain/harness/contract.js';
 import { loadSuite, type Suite } from '../domain/harness/suite.js';
 import { modelShare } from '../domain/reports/efficiency.js';
+import { PER_SCENARIO, startLlmSampleServer, trimmed, trimmedTo } from './llm-sample-server.js';
 import { BENCH_DIR, fmt, isMain, log, mainOf, row, type BenchResult } from './support.js';
 
 const PROJECT = path.resolve(BENCH_DIR, '..', '..');
 const SUITE_FILE = path.join(PROJECT, 'suites', 'neurips2023', 'open-small.json');
-const IMAGE = process.env.BENCH_LLM_IMAGE;
-/** at most this many instances per scenario (all by default): a shorter run on a slow machine */
-const PER_SCENARIO = Number(process.env.BENCH_LLM_PER_SCENARIO ?? Infinity);
-
-async function ensureImage(): Promise<string> {
-  if (IMAGE !== undefined) return IMAGE;
-  const tag = 'challenge-bench/llm-finetune:inference';
-  log(`llm-share: building ${tag} from examples/llm-finetune`);
-  await execa('docker', ['build', '-t', tag, path.join(PROJECT, 'examples', 'llm-finetune')]);
-  return tag;
-}
 
 /** The harness's own client, timing each call by endpoint (calls, Σ ms) to tell /process from prompt fitting. */
 function timedClient(baseUrl: string, connections: number, calls: Map<string, { count: number; ms: number }>): SubmissionClient {
@@ -53,15 +43,6 @@ function timedClient(baseUrl: string, connections: number, calls: Map<string, { 
     close: () => inner.close(),
   };
 }
-
-function trimmedTo(suite: Suite, perScenario: number): Suite {
-  return {
-    ...suite,
-    scenarios: suite.scenarios.map((scenario) => ({ ...scenario, instances: scenario.instances.slice(0, perScenario) })) as Suite['scenarios'],
-  };
-}
-
-const trimmed = (suite: Suite): Suite => (Number.isFinite(PER_SCENARIO) ? trimmedTo(suite, PER_SCENARIO) : suite);
 
 interface Round {
   concurrency: number;
@@ -124,16 +105,9 @@ async function measure(baseUrl: string, suite: Suite, concurrency: number): Prom
 
 export async function runLlmShare(): Promise<BenchResult> {
   const started = performance.now();
-  const image = await ensureImage();
-  const name = `challenge-bench-llm-${process.pid}`;
-  await execa('docker', ['run', '-d', '--rm', '--name', name, '-e', 'CHALLENGE_TRACK=cpu', image]);
+  const server = await startLlmSampleServer('llm-share');
+  const { baseUrl, image } = server;
   try {
-    const ip = (await execa('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', name])).stdout.trim();
-    const baseUrl = `http://${ip}:80`;
-    const isAlive = async () => (await execa('docker', ['inspect', '-f', '{{.State.Running}}', name], { reject: false })).stdout.trim() === 'true';
-    const readiness = await waitForReadiness({ baseUrl, deadline: Date.now() + 300_000, isAlive });
-    if (!readiness.ready) throw new Error(`the LLM sample's server did not become ready: ${readiness.reason}`);
-    log(`llm-share: ${image} ready after ${fmt(readiness.afterMs / 1000)} s at ${baseUrl}`);
     const suite = trimmed(loadSuite(SUITE_FILE));
     // A short warm-up (the model's first forward passes, the client's connections) so that neither round pays for it.
     await measure(baseUrl, trimmedTo(suite, 2), 1);
@@ -219,7 +193,7 @@ export async function runLlmShare(): Promise<BenchResult> {
     ];
     return { id: 'llm-share', title: '7. The real model as the reference', rows, notes, wallMs: performance.now() - started };
   } finally {
-    await execa('docker', ['rm', '-f', name], { reject: false });
+    await server.close();
   }
 }
 

@@ -2,11 +2,11 @@
  * Runs every benchmark, each in its own process, prints each figure next to its reference (measured in the
  * same run) and writes the table to bench/RESULTS.md with the date and machine facts.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement,fair-share,llm-share,intake,probe]
+ *   npx tsc -p tsconfig.json && node dist/bench/run.js [--only harness,memory,scoring,orchestration,gpu,limit,placement,fair-share,llm-share,intake,probe,probe-llm]
  *
- * llm-share (the real LLM sample's server in Docker, about a minute on 2 cores) runs when its prerequisites are
- * there (a Docker engine that answers, the sample's base image challenge/llm-base or BENCH_LLM_IMAGE); otherwise
- * RESULTS.md says it was skipped and why.
+ * llm-share and probe-llm (the real LLM sample's server in Docker: about a minute, and a few minutes for the full
+ * open suite, on 2 cores) run when their prerequisites are there (a Docker engine that answers, the sample's base
+ * image challenge/llm-base or BENCH_LLM_IMAGE); otherwise RESULTS.md says they were skipped and why.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -46,11 +46,12 @@ const ENTRIES: Entry[] = [
   { id: 'llm-share', script: 'llm-share.js', temporal: [], timeoutMs: 1_200_000, requires: llmSampleReady },
   { id: 'intake', script: 'intake.js', temporal: [], timeoutMs: 600_000 },
   { id: 'probe', script: 'probe.js', temporal: [], timeoutMs: 240_000 },
+  { id: 'probe-llm', script: 'probe-llm.js', temporal: [], timeoutMs: 1_500_000, requires: llmSampleReady },
 ];
 /** The order of the numbering, for the report. */
-const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement', 'fair-share', 'llm-share', 'intake', 'probe'];
+const REPORT_ORDER = ['harness', 'orchestration', 'gpu', 'scoring', 'memory', 'limit', 'placement', 'fair-share', 'llm-share', 'intake', 'probe', 'probe-llm'];
 /** The order they run in: no Temporal server running during the CPU-bound harness benchmarks. */
-const RUN_ORDER = ['harness', 'scoring', 'memory', 'intake', 'probe', 'orchestration', 'gpu', 'limit', 'placement', 'fair-share', 'llm-share'];
+const RUN_ORDER = ['harness', 'scoring', 'memory', 'intake', 'probe', 'orchestration', 'gpu', 'limit', 'placement', 'fair-share', 'llm-share', 'probe-llm'];
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'RESULTS.md');
 
