@@ -229,7 +229,7 @@ export async function runFairShare(): Promise<BenchResult> {
     const [fifoWorst, fifoMax] = worst(fifo.ratio);
     const singles = (r: Round) => [...r.firstWait].filter(([team]) => team !== 'flood').map(([, wait]) => wait);
     const rows: Row[] = [
-      row(`worst team's first wait ÷ its fair-share wait, ${fair.label}`, fairMax, '×', "ideal: fair-share wait (the round's slot capacity, round robin over teams)", 1, '×', {
+      row(`worst team's first wait ÷ its fair-share wait, ${fair.label}`, fairMax, '×', "ideal: fair-share wait (the placement's own claims and releases replayed in the fair-share order)", 1, '×', {
         target: `≤ ${TARGET}`,
         pass: fairMax <= TARGET,
       }),
