@@ -85,6 +85,8 @@ export async function retryPipeline(
       ...(earlier.hostPolicy ? { hostPolicy: earlier.hostPolicy } : {}),
       // Finishing a phase's run: its GPU time counts in that phase's fair share, not under re-evaluations.
       ...(earlier.run ? { phase: earlier.run.phase } : {}),
+      // An upload: a host without its directory builds the images from the stored archive.
+      ...(earlier.source ? { source: earlier.source } : {}),
     };
     const started = await reevaluate(client, config, input, 'retry');
     return { kind: 'reevaluate', suites, ...started, startedFrom };

@@ -8,7 +8,7 @@
  */
 import { ApplicationFailure, ParentClosePolicy, condition, continueAsNew, executeChild, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ACTIVITY_POLICY, EVAL_STAGE, HARNESS_DEFAULTS, limitsFor, stageLimitMs, type PartialStageLimits, type StageName, type TrackId } from '../temporal.config.js';
-import type { HarnessSettings, HostPolicy } from '../contract/types.js';
+import type { HarnessSettings, HostPolicy, SubmissionSource } from '../contract/types.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import { reevaluationWorkflowId, stageProgressSignal, stageStartedSignal, submissionImages } from '../contract/pipeline.js';
 import { HostGuard, bookkeeping, claimActivities, evaluationLimitMs, evaluationStage, failureOf, withHandovers, type StageStarts } from './stages.js';
@@ -29,6 +29,8 @@ export interface ReevaluateInput {
   hostPolicy?: HostPolicy;
   /** The competition phase whose fair share the GPU time counts in (a retry finishing a phase's run); absent: 're-evaluation'. */
   phase?: string;
+  /** An upload's stored archive: a host that lacks the submission's directory builds its images from it. */
+  source?: SubmissionSource;
 }
 
 export interface ReevaluateResult {
@@ -64,6 +66,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
       submissionId: input.submissionId,
       workflowId: info.workflowId,
       directory: record.directory,
+      source: input.source,
       buildLimitMs: limits.build,
       heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
       policy: input.hostPolicy,
@@ -75,7 +78,13 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
     const { outcome: prepared } = await withHandovers({ stage: 'build', limitMs: limits.build, guard }, () =>
       guard
         .activities('cpu', limits.build, `Images of ${input.submissionId} on ${guard.current.hostId}`)
-        .buildImages({ submissionId: input.submissionId, workflowId: info.workflowId, directory: record.directory, reuseIfPresent: true }),
+        .buildImages({
+          submissionId: input.submissionId,
+          workflowId: info.workflowId,
+          directory: record.directory,
+          reuseIfPresent: true,
+          ...(input.source ? { source: input.source } : {}),
+        }),
     );
     const result: ReevaluateResult = { submissionId: input.submissionId, stages: [] };
     for (const suite of ['open', 'closed'] as SuiteKind[]) {

@@ -198,6 +198,7 @@ describe('retryPipeline', () => {
       harness: { concurrency: 2 },
       hostPolicy: { goneAfterMs: 9_000 },
       phase: 'development', // its GPU time counts in the phase's fair share
+      source: UPLOAD.source, // a host without the directory builds from the stored archive
     });
   });
 
