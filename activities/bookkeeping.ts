@@ -56,8 +56,16 @@ export function createBookkeepingActivities(db: ResultsStore) {
     },
 
     /** One submission as registered (a re-evaluation builds its images from `directory` on a host that lacks them). */
-    async submissionRecord(input: { submissionId: string }): Promise<SubmissionRecord | null> {
-      return (await db.submission(input.submissionId)) ?? null;
+    /**
+     * The submission, and whether its run had no fine-tune (its phase skipped it: the weights are in the image), so a
+     * re-evaluation builds and serves the inference image alone, with no /artifacts mount.
+     */
+    async submissionRecord(input: { submissionId: string }): Promise<(SubmissionRecord & { inferenceOnly: boolean }) | null> {
+      const submission = await db.submission(input.submissionId);
+      if (!submission) return null;
+      const fineTune = (await db.stages(input.submissionId)).find((s) => s.stage === 'fine-tune');
+      const inferenceOnly = fineTune?.outcome === 'skipped' && typeof fineTune.details?.skippedByPhase === 'string';
+      return { ...submission, inferenceOnly };
     },
 
     /** Submissions a batch re-evaluates: those whose pipeline completed (they have an artifact to serve). */

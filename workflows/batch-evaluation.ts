@@ -58,6 +58,9 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
   });
   const record = await bookkeeping().submissionRecord({ submissionId: input.submissionId });
   if (!record) throw ApplicationFailure.nonRetryable(`no submission "${input.submissionId}" in the results database`, 'InvalidSubmission');
+  // A run without fine-tune (an inference-only phase's): the image as built is evaluated, with no train image and no
+  // /artifacts mount, as its pipeline did. (Absent from records made before this field: false, as they ran then.)
+  const inferenceOnly = record.inferenceOnly === true;
   // The GPU slot this re-evaluation holds on its host until it ends, however it ends (workflows/placement.ts).
   const lease = new SlotLease(input.track, () => claimActivities(input.track).claimHost(), { team: record.team, phase: input.phase ?? 're-evaluation' });
   try {
@@ -67,6 +70,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
       workflowId: info.workflowId,
       directory: record.directory,
       source: input.source,
+      inferenceOnly,
       buildLimitMs: limits.build,
       heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? ACTIVITY_POLICY.heartbeatTimeoutMs,
       policy: input.hostPolicy,
@@ -84,6 +88,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
           directory: record.directory,
           reuseIfPresent: true,
           ...(input.source ? { source: input.source } : {}),
+          ...(inferenceOnly ? { inferenceOnly: true } : {}),
         }),
     );
     const result: ReevaluateResult = { submissionId: input.submissionId, stages: [] };
@@ -106,6 +111,7 @@ export async function reevaluateSubmission(input: ReevaluateInput): Promise<Reev
             harness: { ...HARNESS_DEFAULTS, ...input.harness },
             guard,
             progress: progressBook,
+            ...(inferenceOnly ? { mountArtifacts: false } : {}),
           })
         : { outcome: 'failed' as const, failure: failureOf(prepared.error), details: { step: 'images' } };
       evaluating = null;

@@ -14,7 +14,8 @@ import { countWorkItems } from '../../domain/harness/work.js';
 import { loadSuite } from '../../domain/harness/suite.js';
 import type { StagePrediction } from '../../domain/harness/throughput.js';
 import { submit } from '../../operations/pipelines.js';
-import { retryPipeline } from '../../operations/pipeline-actions.js';
+import { reevaluate, retryPipeline } from '../../operations/pipeline-actions.js';
+import type { ReevaluateResult } from '../../workflows/batch-evaluation.js';
 import { startedWith } from '../../operations/started-with.js';
 import { sourceDigest } from '../../infra/source-digest.js';
 import type { SubmissionSource } from '../../contract/types.js';
@@ -107,5 +108,16 @@ describe('an inference-only run (a phase without fine-tune)', () => {
     expect(stages['fine-tune']!.details).toMatchObject({ skippedByPhase: 'development' });
     const description = await stack.client.workflow.getHandle(workflowId).describe();
     expect([description.runId, description.typedSearchAttributes.get(SA.Phase)]).toEqual([plan.result.runId, 'development']);
+  }, 300_000);
+
+  it('a re-evaluation of it (challenge evaluate, a scheduled batch) serves the image as built: no train image wanted, no /artifacts mount', async () => {
+    // The host has the inference image only: a re-evaluation that asked for the train image too would rebuild and fail on the missing Dockerfile.train.
+    const suiteFile = defaultSuiteFiles('cpu').open;
+    const input = { submissionId: ID, track: 'cpu' as const, suites: { open: suiteFile }, reason: 'operator (test)', limits: { openEval: 60_000, startup: 30_000 } };
+    const started = await reevaluate(stack.client, stack.config, input, 'test');
+    const result = (await stack.client.workflow.getHandle(started.workflowId).result()) as ReevaluateResult;
+    expect(result.stages).toEqual([{ stage: 'open-eval', outcome: 'succeeded', failureCategory: null, answered: countWorkItems(loadSuite(suiteFile)) }]);
+    const recorded = db.stages(ID).find((s) => s.stage === 'open-eval')!;
+    expect(recorded).toMatchObject({ outcome: 'succeeded', details: { reevaluation: 'operator (test)', workflowId: started.workflowId } });
   }, 300_000);
 });
