@@ -40,7 +40,9 @@ export const StartedInput: z.ZodType<PipelineInput> = z.object({
   buildRetry: z.object({ initialIntervalMs: optionalNumber, backoffCoefficient: optionalNumber, maximumIntervalMs: optionalNumber, maximumAttempts: optionalNumber }).optional(),
   source: z.object({ archiveKey: z.string().min(1), archiveSha256: z.string().min(1), sourceDigest: z.string().optional() }).optional(),
   run: z.object({ phase: z.string().min(1), purpose: z.enum(RUN_PURPOSES), stages: z.array(PhaseStage).min(1), of: z.string().optional() }).optional(),
-});
+})
+  // A field added to PipelineInput later and not listed here is carried over, not dropped from the retry.
+  .loose();
 
 /** The input the latest run of the submission's pipeline was started with; null when Temporal has no such workflow any more. */
 export async function startedWith(client: Pick<Client, 'workflowService' | 'options'>, submissionId: string): Promise<PipelineInput | null> {

@@ -163,6 +163,12 @@ describe('retryPipeline', () => {
     expect(attribute(started[0]!, SA.Team.name)).toBe('baked-lab');
   });
 
+  it('carries a field of the earlier input that the reader does not list (one added to PipelineInput later)', async () => {
+    const { client, started } = fakeClient({ type: 'submissionPipeline', input: { ...UPLOAD, addedLater: { kept: true } } });
+    await retryPipeline(client, config, fakeStore(INFERENCE_ONLY_STAGES), ID);
+    expect(started[0]!.options.args[0]).toMatchObject({ submissionId: ID, addedLater: { kept: true } });
+  });
+
   it('keeps the submission id of a final run (<id>.final), which its directory alone would not give', async () => {
     const finalId = `${ID}.final`;
     const finalInput: PipelineInput = { ...UPLOAD, submissionId: finalId, run: { phase: 'final', purpose: 'final', stages: ['build', 'open-eval', 'closed-eval'], of: ID } };
