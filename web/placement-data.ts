@@ -5,7 +5,7 @@
  * (cli/commands/serve.ts fills it from operations/placement.ts placementsOf, the same query as
  * `challenge placement`); this module only asks it, bounded in time, and derives the figures the page prints.
  * When the source is absent, fails or does not answer in time the view says why instead of failing the page.
- * Operator only: team pages never get it (a team must not see another team's GPU time).
+ * Operator only: team pages get only their own figures, cut down by web/team-placement.ts (a team must not see another team's GPU time).
  */
 import type { TrackPlacement } from '../operations/placement.js';
 import type { PlacementOrder, SlotBookView, TeamShare } from '../domain/placement.js';
@@ -17,6 +17,31 @@ export type PlacementSource = () => Promise<readonly TrackPlacement[]>;
 
 /** How long the page waits for the placement queries before it says they did not answer. */
 export const PLACEMENT_ANSWER_MS = 5_000;
+
+/** How long one answer of the placement serves every page that asks (each team's /team reloads every 5 s while it runs). */
+export const PLACEMENT_SHARED_MS = 3_000;
+
+/**
+ * One placement answer shared by every page for `ttlMs`, and one query in flight however many ask at once: with
+ * hundreds of teams on /team, each page asking every track's placement workflow would be a query per team per
+ * reload. A failure is not kept: the next page asks again.
+ */
+export function sharedFor(ttlMs: number, source: PlacementSource, now: () => number = Date.now): PlacementSource {
+  let kept: { at: number; answer: readonly TrackPlacement[] } | null = null;
+  let inFlight: Promise<readonly TrackPlacement[]> | null = null;
+  return () => {
+    if (kept && now() - kept.at < ttlMs) return Promise.resolve(kept.answer);
+    inFlight ??= source()
+      .then((answer) => {
+        kept = { at: now(), answer };
+        return answer;
+      })
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
+  };
+}
 
 export interface PlacementHostRow {
   hostId: string;

@@ -12,6 +12,8 @@ import { layout, stageTable, statusBadge, timeline } from './render.js';
 import type { OpenScore, TeamOverview, TeamStageView, TeamSubmissionDetail, TeamSubmissionSummary } from './team-data.js';
 import { reproductionSummary } from './render-final.js';
 import { FINAL_RULE, type TeamFinal } from './team-final.js';
+import { teamGpuCard } from './render-team-gpu.js';
+import type { TeamQueueView } from './team-placement.js';
 
 /** Seconds between reloads of a page that shows a running pipeline. */
 export const REFRESH_SECONDS = 5;
@@ -169,8 +171,8 @@ function finalCell(s: TeamSubmissionSummary, section: FinalSection): SafeHtml {
 <input type="hidden" name="csrf" value="${section.csrf}"><button type="submit" data-testid="choose-final" style="white-space: nowrap">Choose as final</button></form>`;
 }
 
-/** The team's page: quota per track, the final choices (with `final`), and every submission it uploaded. */
-export function renderTeamOverview(view: TeamOverview, signOutCsrf: string, final?: FinalSection): string {
+/** The team's page: quota per track, the final choices (with `final`), its GPU time and queue (with `queue`), and every submission it uploaded. */
+export function renderTeamOverview(view: TeamOverview, signOutCsrf: string, final?: FinalSection, queue?: TeamQueueView): string {
   const rows = view.submissions.map(
     (s) => html`<tr data-testid="team-submission-row" data-submission="${s.submissionId}" data-outcome="${s.outcome}">
 <td class="id"><a href="${teamSubmissionHref(s.submissionId)}">${s.submissionId}</a></td><td>${s.track}</td><td class="muted">${formatTimestamp(s.acceptedAt)}</td>
@@ -187,6 +189,7 @@ ${view.running && !final?.refusal ? html`<p class="legend" data-testid="refreshi
 ${reproductionCard(view.submissions)}
 ${final ? finalCard(view, final) : null}
 ${quotaCard(view)}
+${queue ? teamGpuCard(queue) : null}
 <section class="card"><h2>Submissions</h2>${list}</section>`;
   // A refusal answers a POST: a reload would repeat it as a GET of /team/final, so that page does not refresh itself.
   return page(`Team ${view.team}`, body, { team: view.team, refresh: view.running && !final?.refusal });

@@ -65,7 +65,7 @@ export interface WebServerOptions {
   teams?: TeamDoorOptions;
   /** The running stages of a pipeline from its workflow (progress, projection); absent: pages show what is recorded. */
   live?: LiveStages;
-  /** Every track's GPU placement book (operations/placement.ts placementsOf), for /operator/placement; absent: that page says so. */
+  /** Every track's GPU placement book (operations/placement.ts placementsOf), for /operator/placement and each team's own line on /team; absent: they say so. */
   placement?: PlacementSource;
 }
 
@@ -186,7 +186,8 @@ export async function route(
     }
     const request: TeamRequest = { method, url, pathname, headers, body: extra.body ?? null, bodyTooLarge: extra.bodyTooLarge ?? false, remoteAddress: extra.remoteAddress ?? '' };
     const stores = { ...(options.artifacts ? { artifacts: options.artifacts } : {}), ...(options.suites ? { suites: options.suites } : {}) };
-    const context = { db: options.db, dataDir: options.dataDir, ...stores, door: options.teams, ...(options.live ? { live: options.live } : {}) };
+    const sources = { ...(options.live ? { live: options.live } : {}), ...(options.placement ? { placement: options.placement } : {}) };
+    const context = { db: options.db, dataDir: options.dataDir, ...stores, door: options.teams, ...sources };
     return isTeamApiPath(pathname) ? routeTeamApi(context, request) : routeTeamPage(context, request);
   }
   if (method !== 'GET' && method !== 'HEAD') return isApi ? json(405, { error: `method ${method} not allowed` }) : page(405, renderError(`Method ${method} is not allowed: the cockpit is read-only.`));

@@ -6,7 +6,7 @@
  *                                                    (each evaluation stage's `progress`: answered/total, rate, projected end
  *                                                    against the limit, the probe's prediction, and the lines to print)
  *   GET  /api/team/submissions/<id>/logs?stage=      the build or open-eval log; closed-stage logs are not shown to teams
- *   GET  /api/team/quota                             what the team has left per track in the open phase
+ *   GET  /api/team/quota                             what the team has left per track in the open phase, and its own GPU time and queue places (`gpu`)
  *   POST /api/team/final  {"submissionId": "…"}      choose the submission that goes to the finals for its track (while uploads are taken)
  *   GET  /api/team/final                             the team's choices per phase and track
  * Anything else is 404, a known path with another method 405. The token is checked before anything about a
@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { openQuota, phaseAt } from '../domain/competition/index.js';
 import { acceptUpload, quotaFigures } from '../operations/intake.js';
+import { teamQueueView } from './team-placement.js';
 import type { TeamRecord } from '../infra/team-store.js';
 import { stageLogs, stageViews } from './data.js';
 import { bearerOf, checkTeamToken, nowOf } from './team-auth.js';
@@ -151,6 +152,8 @@ async function quotaOf(context: TeamContext, team: TeamRecord): Promise<Record<s
     window: open ? open.quota.window : null,
     tracks: perTrack,
     nextPhase: next ? { id: next.id, opensAt: next.opensAt } : null,
+    // the team's own GPU time and queue places (web/team-placement.ts); `unavailable` says when the placement did not answer
+    gpu: await teamQueueView(context.placement, team.name),
   };
 }
 

@@ -7,6 +7,7 @@ import type { CompetitionFile } from '../domain/competition/index.js';
 import type { ArtifactStore } from '../infra/artifact-store.js';
 import type { ResultsStore } from '../infra/results-store.js';
 import type { LiveStages, SuiteFiles } from './data.js';
+import type { PlacementSource } from './placement-data.js';
 
 export interface Reply {
   status: number;
@@ -59,6 +60,8 @@ export interface TeamContext {
   door: TeamDoorOptions;
   /** The running stages of a pipeline as its workflow answers (answered/total, projection); absent: recorded state only. */
   live?: LiveStages;
+  /** Every track's placement book (the operator page's source): /team shows the team's own GPU time and queue places from it; absent: the card says the queue is not available. */
+  placement?: PlacementSource;
 }
 
 export const isTeamApiPath = (pathname: string): boolean => pathname === '/api/team' || pathname.startsWith('/api/team/');

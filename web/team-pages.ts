@@ -17,6 +17,7 @@ import { sessionHash } from '../domain/teams/tokens.js';
 import { renderSignIn, renderTeamNotFound, renderTeamOverview, renderTeamRefusal, renderTeamSubmission } from './render-team.js';
 import { checkTeamToken, nowOf } from './team-auth.js';
 import type { Reply, RequestHeaders, TeamContext, TeamRequest } from './team-context.js';
+import { teamQueueView } from './team-placement.js';
 import { teamOverview, teamSubmissionDetail } from './team-data.js';
 import { FinalSubmissionId, PAGE_FINAL_DOOR, chooseFinalSubmission, currentFinals } from './team-final.js';
 
@@ -167,7 +168,8 @@ async function overviewPage(context: TeamContext, session: { team: string; secre
   const current = said.chosen ? finals.find((f) => f.submissionId === said.chosen) : undefined;
   const notice = current ? `Submission "${current.submissionId}" is now your final submission for track ${current.track} (phase ${current.phase}).` : null;
   const section = { finals, csrf: finalCsrf(session.secret), notice, refusal: said.refusal ?? null };
-  return htmlReply(status, renderTeamOverview(view, signOutCsrf(session.secret), section));
+  const queue = await teamQueueView(context.placement, session.team);
+  return htmlReply(status, renderTeamOverview(view, signOutCsrf(session.secret), section, queue));
 }
 
 /** POST /team/final: the session's team chooses the form's submission (web/team-final.ts decides, as for the API). */

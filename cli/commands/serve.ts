@@ -12,6 +12,7 @@ import { lazyClient, temporalStarter } from '../../operations/intake.js';
 import { liveStagesOf } from '../../operations/pipelines.js';
 import { placementsOf } from '../../operations/placement.js';
 import { OPERATOR_TOKEN_VARIABLE, WebServerSetupError, checkOperatorSetup, startWebServer } from '../../web/server.js';
+import { PLACEMENT_SHARED_MS, sharedFor } from '../../web/placement-data.js';
 import { EXIT, UsageError, action, checkedOptions, runtimeConfig, wholeNumber } from '../command-kit.js';
 
 const ServeFlags = z.object({
@@ -54,8 +55,8 @@ async function serveCommand(options: unknown): Promise<number> {
         return null;
       }
     };
-    // The operator's GPU placement page asks every track's placement (as `challenge placement` does); a failure is shown on the page.
-    const placement = async () => placementsOf(await temporal.get());
+    // The operator's GPU placement page (and each team's own GPU time and queue places on /team) asks every track's placement, as `challenge placement` does.
+    const placement = sharedFor(PLACEMENT_SHARED_MS, async () => placementsOf(await temporal.get()));
     server = await startWebServer({ db, artifacts, dataDir: config.dataDir, host: flags.host, port: flags.port, temporalUi: uiLocationOf(config), operatorToken, teams, live, placement });
   } catch (error) {
     await db.close();

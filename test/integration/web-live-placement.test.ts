@@ -5,7 +5,8 @@
  * operations/placement.ts placementsOf gives it). Read over HTTP as a browser would: the running stage's
  * answered/total and projection line on the operator's submission page and on the owning team's /team pages
  * (signed in through the form), the operator's /operator/placement page with each team's GPU time, the page
- * when the placement cannot be asked, and no placement on the public or the team pages. The database is
+ * when the placement cannot be asked, no placement on the public pages, and on /team each team's own GPU time and
+ * queue place only (the other team's name and time never). The database is
  * test/support/team-seed.ts (alpha.second is the running pipeline).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -19,6 +20,7 @@ import { formatSpan } from '../../domain/units.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import type { TrackPlacement } from '../../operations/placement.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
+import { QUEUE_UNAVAILABLE } from '../../web/team-placement.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../../web/team-pages.js';
 import { ID, NOW, doorOptions, seedTeams, type SeededTeams } from '../support/team-seed.js';
 
@@ -183,11 +185,12 @@ describe("the teams' GPU time on the operator's placement page", () => {
     expect(overview.body).toContain('href="/operator/placement"');
   });
 
-  it('is not on the public pages nor the team pages', async () => {
+  it('is not on the public pages nor the team pages (only /team asks it, for the team\'s own line)', async () => {
     const before = placementAsked;
     expect((await get('/placement')).status).toBe(404);
     expect((await get('/api/placement')).status).toBe(404);
     expect((await get('/')).body).not.toContain('placement-link');
+    expect(placementAsked).toBe(before);
     const session = await signIn(seeded.tokens.alpha);
     for (const pathname of ['/team', `/team/submissions/${ID.running}`]) {
       const page = await get(pathname, { cookie: session });
@@ -195,7 +198,54 @@ describe("the teams' GPU time on the operator's placement page", () => {
       expect(page.body).not.toContain('data-testid="placement');
       expect(page.body).not.toContain(ID.bravo);
     }
-    expect(placementAsked).toBe(before);
+    expect(placementAsked).toBe(before + 1);
+  });
+
+  it("each team sees on /team its own GPU time and queue place, never the other team's; the card says so when the placement is down", async () => {
+    const cardOf = (body: string): string => /<section class="card" data-testid="team-gpu">([\s\S]*?)<\/section>/.exec(body)![1]!;
+    const alpha = await get('/team', { cookie: await signIn(seeded.tokens.alpha) });
+    expect(alpha.status).toBe(200);
+    const alphaCard = cardOf(alpha.body);
+    // alpha: 15 min of alpha.first + 25 min so far of alpha.second, which holds the one slot; it waits for nothing
+    const used = `data-used-ms="${40 * MIN}">phase <b>development</b>: <b data-testid="team-gpu-used">${formatSpan(40 * MIN)}</b>`;
+    expect(alphaCard).toContain(`data-testid="team-gpu-phase" data-phase="development" ${used}`);
+    expect(alphaCard).toContain(`<a href="/team/submissions/${ID.running}">${ID.running}</a> holds a slot, running for ${formatSpan(25 * MIN)}`);
+    expect(alphaCard).not.toContain('team-gpu-waiting');
+    expect(alpha.body).not.toContain('bravo');
+    expect(alpha.body).not.toContain('weight 3');
+
+    const bravo = await get('/team', { cookie: await signIn(seeded.tokens.bravo) });
+    expect(bravo.status).toBe(200);
+    const bravoCard = cardOf(bravo.body);
+    expect(bravoCard).toContain(`data-testid="team-gpu-waiting" data-submission="${ID.bravo}" data-position="1">`);
+    expect(bravoCard).toContain('<b>1st in line for cpu</b>, waiting for 5m');
+    expect(bravoCard).toContain('data-testid="team-gpu-weight">(weight 3: it counts as 0ms)</span>');
+    expect(bravoCard).toContain('data-testid="team-gpu-holding" data-count="0">None of your submissions holds a slot now.');
+    expect(bravo.body).not.toContain('alpha');
+    expect(bravo.body).not.toContain(formatSpan(40 * MIN));
+    // the same figures in GET /api/team/quota's `gpu`, with the team token
+    const api = await get('/api/team/quota', { authorization: `Bearer ${seeded.tokens.bravo}` });
+    expect(api.status).toBe(200);
+    const gpu = (JSON.parse(api.body) as { gpu: { unavailable: string | null; tracks: { track: string; phases: unknown[]; waiting: { submissionId: string; position: number }[] }[] } }).gpu;
+    expect(gpu.unavailable).toBeNull();
+    expect(gpu.tracks.map((t) => [t.track, t.phases, t.waiting.map((w) => [w.submissionId, w.position])])).toEqual([
+      ['cpu', [{ phase: 'development', usedMs: 0, weight: 3 }], [[ID.bravo, 1]]],
+    ]);
+    expect(api.body).not.toContain('alpha');
+
+    placementDown = true;
+    try {
+      const down = await get('/team', { cookie: await signIn(seeded.tokens.alpha) });
+      expect(down.status).toBe(200);
+      expect(cardOf(down.body)).toContain(`data-testid="team-gpu-unavailable">${QUEUE_UNAVAILABLE}</p>`);
+      expect(down.body).not.toContain('ECONNREFUSED');
+      expect(down.body).toContain('data-testid="quota"');
+      const api = await get('/api/team/quota', { authorization: `Bearer ${seeded.tokens.alpha}` });
+      expect(api.status).toBe(200);
+      expect((JSON.parse(api.body) as { gpu: { unavailable: string } }).gpu.unavailable).toBe(QUEUE_UNAVAILABLE);
+    } finally {
+      placementDown = false;
+    }
   });
 
   it('says that the placement cannot be asked when Temporal is down, instead of a 500', async () => {

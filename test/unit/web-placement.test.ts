@@ -9,7 +9,7 @@ import { SlotBook, type Requester } from '../../domain/placement.js';
 import { formatSpan } from '../../domain/units.js';
 import { ResultsDb } from '../../infra/results-db.js';
 import type { TrackPlacement } from '../../operations/placement.js';
-import { placementPageView, teamRows, trackPlacementView } from '../../web/placement-data.js';
+import { placementPageView, sharedFor, teamRows, trackPlacementView } from '../../web/placement-data.js';
 import { renderPlacementPage } from '../../web/render-placement.js';
 import { renderOverview } from '../../web/render.js';
 import { route } from '../../web/server.js';
@@ -176,5 +176,31 @@ describe('the placement routes', () => {
     expect(pageReply.status).toBe(200);
     expect(pageReply.body).toContain('The placement could not be asked (Temporal is down)');
     expect((await route(down, 'GET', '/api/operator/placement')).status).toBe(503);
+  });
+});
+
+describe('one placement answer shared by the pages', () => {
+  it('asks once for many pages at once and within the time an answer is kept, again after it, and again after a failure', async () => {
+    let clock = 0;
+    let asked = 0;
+    let fail = false;
+    const answer: TrackPlacement[] = [];
+    const shared = sharedFor(3_000, async () => {
+      asked++;
+      if (fail) throw new Error('temporal down');
+      return answer;
+    }, () => clock);
+    const many = await Promise.all(Array.from({ length: 20 }, () => shared()));
+    expect([asked, many.every((a) => a === answer)]).toEqual([1, true]);
+    clock = 2_999;
+    await shared();
+    expect(asked).toBe(1);
+    clock = 3_000;
+    fail = true;
+    await expect(shared()).rejects.toThrow('temporal down');
+    expect(asked).toBe(2);
+    fail = false;
+    await expect(shared()).resolves.toBe(answer); // the failure was not kept
+    expect(asked).toBe(3);
   });
 });
