@@ -2,7 +2,7 @@
  * Bookkeeping activities on the orchestrator: the results database is written only from here and from
  * the evaluation harness (answers), never from workflow code.
  */
-import { hostLiveness, type ResultsStore, type SubmissionRecord } from '../infra/results-store.js';
+import { hostLiveness, phaseThatSkipped, type ResultsStore, type SubmissionRecord } from '../infra/results-store.js';
 import type { EvaluationSummary } from '../domain/harness/evaluate.js';
 import type { SuiteKind } from '../domain/harness/suite.js';
 import type { FailureCategory } from '../domain/failures.js';
@@ -64,8 +64,7 @@ export function createBookkeepingActivities(db: ResultsStore) {
       const submission = await db.submission(input.submissionId);
       if (!submission) return null;
       const fineTune = (await db.stages(input.submissionId)).find((s) => s.stage === 'fine-tune');
-      const inferenceOnly = fineTune?.outcome === 'skipped' && typeof fineTune.details?.skippedByPhase === 'string';
-      return { ...submission, inferenceOnly };
+      return { ...submission, inferenceOnly: phaseThatSkipped(fineTune) !== null };
     },
 
     /** Submissions a batch re-evaluates: those whose pipeline completed (they have an artifact to serve). */

@@ -28,6 +28,15 @@ export interface StageRecord {
   details: Record<string, unknown> | null;
 }
 
+/**
+ * The phase that left this stage out of its run (an inference-only phase's fine-tune; the pipeline records it as
+ * `details.skippedByPhase`), or null for a stage that ran, failed, or was skipped for another reason.
+ */
+export function phaseThatSkipped(stage: StageRecord | undefined): string | null {
+  const phase = stage?.outcome === 'skipped' ? stage.details?.skippedByPhase : undefined;
+  return typeof phase === 'string' ? phase : null;
+}
+
 export interface SubmissionRecord {
   submissionId: string;
   team: string;

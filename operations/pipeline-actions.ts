@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { EVAL_STAGE, EVAL_STAGES, STAGE_LIMIT_KEY, TASK_QUEUES, type PartialStageLimits } from '../temporal.config.js';
 import { type RuntimeConfig } from '../infra/runtime-config.js';
 import { loadSuite, type SuiteKind } from '../domain/harness/suite.js';
-import type { ResultsStore, StageRecord, SubmissionRecord } from '../infra/results-store.js';
+import { phaseThatSkipped, type ResultsStore, type StageRecord, type SubmissionRecord } from '../infra/results-store.js';
 import { workflowUrl } from '../infra/temporal.js';
 import type { PipelineInput } from '../contract/types.js';
 import { pipelineWorkflowId, reevaluationWorkflowId } from '../contract/pipeline.js';
@@ -55,7 +55,7 @@ export async function retryPipeline(
   const stages = new Map(records.map((s) => [s.stage, s]));
   const ok = (stage: string) => stages.get(stage)?.outcome === 'succeeded';
   // A stage the run's phase leaves out (inference only: no fine-tune) is not to be retried.
-  const done = (stage: string) => ok(stage) || (stages.get(stage)?.outcome === 'skipped' && typeof stages.get(stage)?.details?.skippedByPhase === 'string');
+  const done = (stage: string) => ok(stage) || phaseThatSkipped(stages.get(stage)) !== null;
   if (['build', 'fine-tune', ...EVAL_STAGES].every(done)) return { kind: 'nothing-to-retry', reason: 'every stage succeeded (or its phase runs none)' };
 
   const { input: earlier, startedFrom } = await retryBase(client, db, submission, records);

@@ -15,7 +15,7 @@ import { PHASE_STAGES, PhaseStage } from '../domain/competition/schema.js';
 import { RUN_PURPOSES, parseRunSubmissionId, type PhaseRun } from '../domain/competition/runs.js';
 import type { PipelineInput, SubmissionSource } from '../contract/types.js';
 import { pipelineWorkflowId } from '../contract/pipeline.js';
-import type { ResultsStore, StageRecord, SubmissionRecord } from '../infra/results-store.js';
+import { phaseThatSkipped, type ResultsStore, type StageRecord, type SubmissionRecord } from '../infra/results-store.js';
 import { defaultSuiteFiles } from '../infra/paths.js';
 
 const GRPC_NOT_FOUND = 5;
@@ -95,13 +95,9 @@ export async function recordedInput(db: Pick<ResultsStore, 'intakes'>, submissio
   // A final or reproduction run (`<id>.final`) was made from the team's upload `<id>`: its intake has the archive.
   const { submissionId: uploaded, purpose } = parseRunSubmissionId(submission.submissionId);
   const intake = (await db.intakes(submission.team)).find((i) => i.submissionId === uploaded);
-  const skippedByPhase = (s: StageRecord): string | undefined => {
-    const phase = s.outcome === 'skipped' ? s.details?.skippedByPhase : undefined;
-    return typeof phase === 'string' ? phase : undefined;
-  };
-  const skippedBy = stages.map(skippedByPhase).find((phase) => phase !== undefined);
+  const skippedBy = stages.map(phaseThatSkipped).find((phase) => phase !== null) ?? undefined;
   const phase = purpose === 'development' ? (intake?.phase ?? skippedBy) : skippedBy;
-  const skipped = new Set(stages.filter((s) => skippedByPhase(s) !== undefined).map((s) => s.stage));
+  const skipped = new Set(stages.filter((s) => phaseThatSkipped(s) !== null).map((s) => s.stage));
   const run: PhaseRun | undefined = phase
     ? { phase, purpose, stages: PHASE_STAGES.filter((stage) => !skipped.has(stage)), ...(purpose === 'development' ? {} : { of: uploaded }) }
     : undefined;
