@@ -30,7 +30,7 @@ import { createBenchActivities, type PlacedJobRecord } from './activities.js';
 import type { BenchPlacedJobInput } from './workflows/index.js';
 import { placementTimeline, type PlacementEvent } from './placement-arrivals.js';
 import { idealFirstStarts, idealOnHandOuts } from './fair-share-ideal.js';
-import { BENCH_WORKFLOWS, fmt, freshPlacement, isMain, log, mainOf, mean, row, sleep, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
+import { BENCH_WORKFLOWS, fmt, freshPlacement, isMain, log, mainOf, mean, percentile, row, sleep, temporalForBenchmark, withWorkers, type BenchResult, type Row } from './support.js';
 
 const HOSTS = ['host-a', 'host-b', 'host-c'] as const;
 const SLOTS = 2;
@@ -117,11 +117,6 @@ function waitsAgainst(placed: readonly Placed[], arrivedAt: (p: Placed) => numbe
   return { firstWait, idealWait, ratio };
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
 async function round(client: Client, order: PlacementOrder, label: string, jobs: Job[]): Promise<Round> {
   log(`fair-share: ${jobs.length} submissions of ${new Set(jobs.map((j) => j.team)).size} teams, ${label}`);
   // Each round starts from an empty book, with its order (the hosts' announcements then signal the running placement).
@@ -160,7 +155,7 @@ async function round(client: Client, order: PlacementOrder, label: string, jobs:
   const reordered = byCall.filter((p, i) => i > 0 && p.arrivedAt < byCall[i - 1]!.arrivedAt).length;
   // G: claims granted before the first slot came back found a slot free: claim → grant is the placement's reaction alone.
   const firstRelease = Math.min(...placed.map((p) => p.releasedAt));
-  const reaction = median(placed.filter((p) => p.grantedAt < firstRelease).map((p) => p.grantedAt - p.arrivedAt));
+  const reaction = percentile(placed.filter((p) => p.grantedAt < firstRelease).map((p) => p.grantedAt - p.arrivedAt), 50);
   const hold = mean(placed.map((p) => p.releasedAt - p.grantedAt));
   // The figure: the placement's real hand-outs, in the order fair share would have given them.
   // Every claim and release of the round in the placement's history order, and its grants' instants in that order.
