@@ -177,6 +177,19 @@ describe('refused choices record nothing', () => {
     expect((await get('/team/final', as(secret))).headers?.allow).toBe('POST');
   });
 
+  it('refuses a hostile submission id, an over-long one or markup, with a 4xx and nothing recorded', async () => {
+    const secret = await signIn(seeded.tokens.alpha);
+    const before = await db.finalChoice('alpha', 'cpu', 'development');
+    const long = await choose(secret, `alpha.${'x'.repeat(200)}`);
+    expect(long.status).toBe(400);
+    expect(refusalOf(long.body)).toMatch(/^Not chosen: the form named no submission \(field submissionId, 1 to 200 characters\)/);
+    const markup = await choose(secret, '<script>alert(1)</script>');
+    expect(markup.status).toBe(404);
+    expect(markup.body).not.toContain('<script>alert(1)</script>');
+    expect(refusalOf(markup.body)).toBe('Not chosen: your team has no submission "<script>alert(1)</script>"; your team page /team lists them.');
+    expect(await db.finalChoice('alpha', 'cpu', 'development')).toEqual(before);
+  });
+
   it('answers another team\'s submission exactly like an unknown one (404, none of its data)', async () => {
     const secret = await signIn(seeded.tokens.alpha);
     const before = await db.finalChoice('alpha', 'cpu', 'development');
